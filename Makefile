@@ -1,0 +1,39 @@
+# One command to check, one to test. `make` builds .venv from pyproject.toml (dev extra).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test test-fast check golden bench demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: venv
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/reconciler validate sample-repo
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -n 2 -m "not e2e and not slow"
+
+check: venv
+	$(BIN)/ruff format --check reconciler tests bench
+	$(BIN)/ruff check reconciler tests bench
+	$(BIN)/mypy
+
+golden: venv
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/golden
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+demo: venv
+	$(BIN)/python -m reconciler.demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

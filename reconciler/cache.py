@@ -1,0 +1,108 @@
+"""Per-file analysis results (load + one-resource validation) cached by content hash.
+
+An unchanged file costs a hash and a dictionary lookup on the next run or commit. The cache
+is one pickle per directory, written atomically; entries not used by the last run are
+dropped so it never grows without bound. Its key includes a fingerprint of the code and
+schemas that produce the results, so upgrading the reconciler never serves stale answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import Position
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResource:
+    kind: str
+    name: str
+    mesh: str | None
+    data: dict[str, Any]
+    doc_index: int
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """Everything per-file: resources (without locators) and their local diagnostics."""
+
+    resources: tuple[CachedResource, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    text: str | None
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("reconciler"))
+
+
+def code_fingerprint() -> str:
+    """Changes whenever the loader, the validators or the schemas change."""
+    root = Path(__file__).parent
+    digest = hashlib.sha1(usedforsecurity=False)
+    for sub in ("load", "validate", "schemas"):
+        for path in sorted((root / sub).rglob("*")):
+            if path.suffix in (".py", ".json"):
+                st = path.stat()
+                digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    for name in ("model.py", "diagnostics.py", "codes.py", "cache.py"):
+        st = (root / name).stat()
+        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+class FileCache:
+    """In-memory view of one cache file; :meth:`save` writes back the entries used."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self._fingerprint = code_fingerprint()
+        self._entries: dict[str, CachedFile] = {}
+        self._used: dict[str, CachedFile] = {}
+        self._dirty = False
+        if directory is not None:
+            self._entries = self._read(directory / "analysis.pickle")
+
+    def _read(self, path: Path) -> dict[str, CachedFile]:
+        try:
+            with path.open("rb") as fh:
+                header, entries = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            return {}
+        if header != (_FORMAT, self._fingerprint) or not isinstance(entries, dict):
+            return {}
+        return entries
+
+    def get(self, digest: str) -> CachedFile | None:
+        hit = self._entries.get(digest)
+        if hit is not None:
+            self._used[digest] = hit
+        return hit
+
+    def put(self, digest: str, entry: CachedFile) -> None:
+        self._used[digest] = entry
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the entries this run used; silently skipped when the directory is not writable."""
+        if self.directory is None or not (self._dirty or len(self._used) != len(self._entries)):
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".analysis-")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((( _FORMAT, self._fingerprint), self._used), fh, protocol=5)
+            os.replace(tmp, self.directory / "analysis.pickle")
+        except OSError:
+            return

@@ -1,0 +1,78 @@
+"""``reconciler`` entry point: argument parsing, the subcommand registry, one error handler."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from reconciler import __version__
+from reconciler.cli import explain_code, schema, validate
+from reconciler.cli.exit_codes import Exit
+from reconciler.errors import ReconcilerError, UsageError
+
+COMMANDS: tuple[ModuleType, ...] = (validate, schema, explain_code)
+"""Each module defines NAME, HELP, add_arguments(parser) and run(args) -> int."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconciler",
+        description="GitOps control plane for an Envoy service mesh (Kuma 2.14 universal YAML).",
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of internal errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal errors")
+        command.add_arguments(p)
+        p.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return Exit.USAGE
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except UsageError as exc:
+        print(f"reconciler: error: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    except ReconcilerError as exc:
+        print(f"reconciler: error: {exc}", file=sys.stderr)
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        return Exit.USAGE
+    except BrokenPipeError:
+        return Exit.OK
+    except Exception:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        else:
+            exc_type, exc_value, _ = sys.exc_info()
+            print(
+                f"reconciler: internal error: {exc_type.__name__ if exc_type else 'error'}: "
+                f"{exc_value}\nThis is a bug; please report it with the output of the same "
+                "command run with --debug.",
+                file=sys.stderr,
+            )
+        return Exit.INTERNAL
+
+
+def entrypoint() -> None:
+    sys.exit(main())

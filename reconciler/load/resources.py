@@ -1,0 +1,105 @@
+"""Parsed documents -> :class:`Resource` objects: the envelope checks (type, name, mesh)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic, at_file
+from reconciler.load.yaml_documents import ParsedDocument, is_invalid, locate
+from reconciler.model import DEFAULT_MESH, FieldPath, Kind, Position, Resource
+
+KNOWN_KINDS = frozenset(k.value for k in Kind)
+
+
+def to_resource(
+    doc: ParsedDocument, file: str, locator: Callable[[FieldPath], Position | None] | None = None
+) -> tuple[Resource | None, list[Diagnostic]]:
+    """The resource a document declares, or the diagnostics saying why it is not one."""
+    data: Any = doc.data
+    if is_invalid(data):
+        return None, []
+    where = {"line": doc.position.line, "col": doc.position.col}
+    if data is None:
+        return None, [
+            at_file(codes.YAML_EMPTY_DOCUMENT, file, f"document {doc.index + 1} is empty", **where)
+        ]
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
+        return None, [
+            at_file(
+                codes.DOC_NOT_MAPPING,
+                file,
+                f"document {doc.index + 1} is {what}, not a mapping with `type` and `name`",
+                **where,
+            )
+        ]
+    root = doc.root
+    loc = locator or (lambda path: locate(root, path))
+
+    def pos(path: FieldPath) -> dict[str, int]:
+        p = loc(path) or doc.position
+        return {"line": p.line, "col": p.col}
+
+    diags: list[Diagnostic] = []
+    kind = data.get("type")
+    if kind is None:
+        hint = ""
+        if "kind" in data and "apiVersion" in data:
+            hint = " (this looks like a Kubernetes manifest; write Kuma's universal format: `type:`, `name:`, `mesh:`, `spec:`)"
+        diags.append(
+            at_file(codes.TYPE_MISSING, file, f"missing `type`{hint}", field="type", **pos(()))
+        )
+    elif not isinstance(kind, str) or kind not in KNOWN_KINDS:
+        diags.append(
+            at_file(
+                codes.TYPE_UNKNOWN,
+                file,
+                _unknown_kind_message(kind),
+                field="type",
+                **pos(("type",)),
+            )
+        )
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        diags.append(
+            at_file(
+                codes.NAME_MISSING,
+                file,
+                "missing `name`" if name is None else "`name` must be a non-empty string",
+                field="name",
+                **pos(("name",) if "name" in data else ()),
+            )
+        )
+    if diags:
+        return None, diags
+    assert isinstance(kind, str) and isinstance(name, str)
+    mesh: str | None
+    if kind == Kind.MESH:
+        mesh = None
+    else:
+        raw_mesh = data.get("mesh", DEFAULT_MESH)
+        mesh = raw_mesh if isinstance(raw_mesh, str) else str(raw_mesh)
+    resource = Resource(
+        kind=kind,
+        name=name,
+        mesh=mesh,
+        data=data,
+        file=file,
+        doc_index=doc.index,
+        position=doc.position,
+        locator=loc,
+    )
+    return resource, []
+
+
+def _unknown_kind_message(kind: object) -> str:
+    if not isinstance(kind, str):
+        return f"`type` must be a string naming a kind, got {kind!r}"
+    close = difflib.get_close_matches(kind, sorted(KNOWN_KINDS), n=1, cutoff=0.6)
+    if not close:
+        close = [k for k in KNOWN_KINDS if k.lower() == kind.lower()]
+    suggestion = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown type {kind!r}{suggestion} (`reconciler schema --list` shows the kinds)"

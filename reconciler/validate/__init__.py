@@ -1,0 +1,35 @@
+"""Stage ``validate``: resources -> diagnostics. Never raises for bad input.
+
+Two layers, as Kuma has them, plus what Kuma lacks:
+
+* :func:`check_resource`: the kind's JSON Schema (``schema.py``), then the semantic rules of
+  one resource (``rules/``). Depends only on the resource, so results are cached per file.
+* :func:`check_mesh`: cross-resource rules over everything loaded (duplicates, references,
+  port collisions, policies selecting nothing).
+
+Rules run on every resource, even one with schema errors, so all problems show at once:
+a rule must skip a field whose type is wrong (the schema already reported it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import Resource
+from reconciler.validate.rules import CROSS_RESOURCE_RULES, RESOURCE_RULES
+from reconciler.validate.schema import check_schema
+
+
+def check_resource(resource: Resource) -> list[Diagnostic]:
+    diags = check_schema(resource)
+    for rule in RESOURCE_RULES.get(resource.kind, ()):
+        diags.extend(rule(resource))
+    return diags
+
+
+def check_mesh(resources: Sequence[Resource]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    for rule in CROSS_RESOURCE_RULES:
+        diags.extend(rule(resources))
+    return diags
