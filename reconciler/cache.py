@@ -102,7 +102,7 @@ class FileCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".analysis-")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((( _FORMAT, self._fingerprint), self._used), fh, protocol=5)
+                pickle.dump(((_FORMAT, self._fingerprint), self._used), fh, protocol=5)
             os.replace(tmp, self.directory / "analysis.pickle")
         except OSError:
             return

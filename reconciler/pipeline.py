@@ -81,9 +81,7 @@ def analyze_paths(
     files, read_diags = read_paths(paths, max_file_size=max_file_size)
     cache = FileCache(cache_dir) if cache_dir is not None else None
     analysis = analyze(files, cache=cache, extra=read_diags, max_file_size=max_file_size)
-    return Analysis(
-        len(files) + len(read_diags), analysis.resources, analysis.diagnostics
-    )
+    return Analysis(len(files) + len(read_diags), analysis.resources, analysis.diagnostics)
 
 
 def _analyze_file(
@@ -102,9 +100,7 @@ def _analyze_file(
             digest,
             CachedFile(
                 resources=tuple(
-                    CachedResource(
-                        r.kind, r.name, r.mesh, dict(r.data), r.doc_index, r.position
-                    )
+                    CachedResource(r.kind, r.name, r.mesh, dict(r.data), r.doc_index, r.position)
                     for r in loaded.resources
                 ),
                 diagnostics=tuple(diags),

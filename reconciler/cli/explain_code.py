@@ -23,7 +23,9 @@ def run(args: argparse.Namespace) -> int:
         return Exit.OK
     text = explain(args.code)
     if text is None:
-        print(f"reconciler: error: unknown code {args.code!r}; `reconciler explain-code --list` lists them")
+        print(
+            f"reconciler: error: unknown code {args.code!r}; `reconciler explain-code --list` lists them"
+        )
         return Exit.USAGE
     print(text)
     return Exit.OK

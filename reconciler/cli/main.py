@@ -23,14 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="GitOps control plane for an Envoy service mesh (Kuma 2.14 universal YAML).",
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks of internal errors"
-    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks of internal errors")
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks of internal errors",
+        )
         command.add_arguments(p)
         p.set_defaults(run=command.run)
     return parser

@@ -29,17 +29,36 @@ class ValidateOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                        help="files or directories to validate (default: .)")
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="output format (default: text)")
-    parser.add_argument("--fail-on", choices=("error", "warning", "never"), default="error",
-                        help="lowest severity that makes the exit code 1 (default: error)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help=f"per-file result cache (default: {default_cache_dir()})")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="files or directories to validate (default: .)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "never"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help=f"per-file result cache (default: {default_cache_dir()})",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    parser.add_argument("--max-file-size", type=parse_size, default=DEFAULT_MAX_FILE_SIZE,
-                        metavar="BYTES", help="largest file read, e.g. 1MiB (default: 1MiB)")
+    parser.add_argument(
+        "--max-file-size",
+        type=parse_size,
+        default=DEFAULT_MAX_FILE_SIZE,
+        metavar="BYTES",
+        help="largest file read, e.g. 1MiB (default: 1MiB)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

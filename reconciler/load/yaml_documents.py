@@ -80,9 +80,7 @@ def parse_text(text: str, file: str) -> ParsedFile:
             try:
                 data = _Builder(file, result.diagnostics).build(root)
             except _LimitExceeded as exc:
-                result.diagnostics.append(
-                    at_file(exc.code, file, exc.message, **_where(exc.node))
-                )
+                result.diagnostics.append(at_file(exc.code, file, exc.message, **_where(exc.node)))
                 data = _INVALID
             except RecursionError:
                 result.diagnostics.append(
@@ -319,4 +317,3 @@ def lazy_locator(text: str, index: int) -> Callable[[FieldPath], Position | None
         return locate(roots[index], path) if index < len(roots) else None
 
     return _locate
-

@@ -1,0 +1,128 @@
+"""Which proxies and inbounds a top-level ``targetRef`` selects (Kuma 2.14 semantics).
+
+Plain data only (no protos), shared by validation ("a policy that selects no proxy") and
+the compiler. Source of the rules: Kuma ``pkg/plugins/policies/core/matchers/dataplane.go``:
+
+* ``Mesh`` (or no targetRef): every proxy of the mesh, every inbound.
+* ``MeshSubset{tags}``: inbounds whose tags contain all ``tags``; the proxy if any matches.
+* ``MeshService{name}``: inbounds tagged ``kuma.io/service: name``.
+* ``MeshServiceSubset{name, tags}``: those inbounds that also carry all ``tags``.
+* ``Dataplane{name | labels, sectionName}``: the proxy by name, or whose resource labels
+  contain all ``labels``; with ``sectionName``, only the inbound with that name (or port).
+* ``MeshGateway``: gateways are not compiled here; selects no sidecar proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.model import Resource
+
+SERVICE_TAG = "kuma.io/service"
+PROTOCOL_TAG = "kuma.io/protocol"
+
+KIND_ORDER = {
+    "Mesh": 1,
+    "Dataplane": 2,
+    "MeshSubset": 3,
+    "MeshGateway": 4,
+    "MeshService": 5,
+    "MeshExternalService": 6,
+    "MeshMultiZoneService": 7,
+    "MeshServiceSubset": 8,
+    "MeshHTTPRoute": 9,
+}
+"""Kuma 2.14 ``TargetRef`` kind order (least to most specific)."""
+
+TOP_LEVEL_ORDER = {
+    "Mesh": 1,
+    "MeshSubset": 2,
+    "MeshService": 3,
+    "MeshServiceSubset": 4,
+    "Dataplane": 5,
+    "MeshGateway": 6,
+    "MeshHTTPRoute": 7,
+}
+"""Order of top-level targetRef kinds used when merging policies (least specific first):
+Mesh < MeshSubset < MeshService < MeshServiceSubset < Dataplane (DESIGN section 4)."""
+
+
+def inbounds(dataplane: Resource) -> list[Mapping[str, Any]]:
+    networking = dataplane.data.get("networking")
+    if not isinstance(networking, dict):
+        return []
+    raw = networking.get("inbound")
+    return [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
+
+
+def inbound_tags(inbound: Mapping[str, Any]) -> Mapping[str, str]:
+    tags = inbound.get("tags")
+    return tags if isinstance(tags, dict) else {}
+
+
+def _contains(tags: Mapping[str, Any], wanted: Any) -> bool:
+    if not isinstance(wanted, dict):
+        return True
+    return all(str(tags.get(k)) == str(v) for k, v in wanted.items() if k in tags) and all(
+        k in tags for k in wanted
+    )
+
+
+def selected_inbounds(target_ref: Mapping[str, Any] | None, dataplane: Resource) -> list[int]:
+    """Indexes of the inbounds of ``dataplane`` that ``target_ref`` selects."""
+    all_inbounds = inbounds(dataplane)
+    ref = target_ref if isinstance(target_ref, dict) else {"kind": "Mesh"}
+    kind = ref.get("kind", "Mesh")
+    if kind == "Mesh":
+        return list(range(len(all_inbounds)))
+    if kind == "MeshSubset":
+        return [
+            i for i, ib in enumerate(all_inbounds) if _contains(inbound_tags(ib), ref.get("tags"))
+        ]
+    if kind in ("MeshService", "MeshServiceSubset"):
+        name = ref.get("name")
+        tags = ref.get("tags") if kind == "MeshServiceSubset" else None
+        return [
+            i
+            for i, ib in enumerate(all_inbounds)
+            if inbound_tags(ib).get(SERVICE_TAG) == name and _contains(inbound_tags(ib), tags)
+        ]
+    if kind == "Dataplane":
+        if not dataplane_matches(ref, dataplane):
+            return []
+        section = ref.get("sectionName")
+        if section is None:
+            return list(range(len(all_inbounds)))
+        return [
+            i
+            for i, ib in enumerate(all_inbounds)
+            if ib.get("name") == section or str(ib.get("port")) == str(section)
+        ]
+    return []
+
+
+def dataplane_matches(ref: Mapping[str, Any], dataplane: Resource) -> bool:
+    """``Dataplane`` targetRef without sectionName: by ``name`` and/or resource ``labels``."""
+    name = ref.get("name")
+    if name is not None and name != dataplane.name:
+        return False
+    labels = ref.get("labels")
+    return _contains(dataplane.labels, labels)
+
+
+def selects(target_ref: Mapping[str, Any] | None, dataplane: Resource) -> bool:
+    """True if ``target_ref`` selects the proxy ``dataplane`` (any of its inbounds, or all)."""
+    ref = target_ref if isinstance(target_ref, dict) else {"kind": "Mesh"}
+    kind = ref.get("kind", "Mesh")
+    if kind == "Mesh":
+        return True
+    if kind == "Dataplane" and ref.get("sectionName") is None:
+        return dataplane_matches(ref, dataplane)
+    return bool(selected_inbounds(ref, dataplane))
+
+
+def selected_dataplanes(
+    target_ref: Mapping[str, Any] | None, dataplanes: Sequence[Resource]
+) -> list[Resource]:
+    return [dp for dp in dataplanes if selects(target_ref, dp)]
