@@ -1,0 +1,30 @@
+"""A plain directory (or files) as a source; the revision id is a hash of paths and contents."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.load import DEFAULT_MAX_FILE_SIZE, discover, read_files
+from reconciler.source import Revision
+
+
+class DirectorySource:
+    def __init__(
+        self, paths: Sequence[str | os.PathLike[str]], *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.max_file_size = max_file_size
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": ", ".join(str(p) for p in self.paths), "branch": None, "kind": "directory"}
+
+    def fetch(self) -> Revision:
+        files, diags = read_files(discover(self.paths), max_size=self.max_file_size)
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f.path.encode() + b"\0" + f.digest.encode() + b"\0")
+        return Revision(id=digest.hexdigest()[:40], files=tuple(files), diagnostics=tuple(diags))
