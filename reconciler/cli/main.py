@@ -6,18 +6,30 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+import importlib
 from types import ModuleType
 
 from reconciler import __version__
-from reconciler.cli import explain_code, schema, validate
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import ReconcilerError, UsageError
 
-COMMANDS: tuple[ModuleType, ...] = (validate, schema, explain_code)
-"""Each module defines NAME, HELP, add_arguments(parser) and run(args) -> int."""
+COMMANDS: dict[str, str] = {
+    "validate": "reconciler.cli.validate",
+    "schema": "reconciler.cli.schema",
+    "explain-code": "reconciler.cli.explain_code",
+}
+"""Subcommand -> module. Each module defines NAME, HELP, add_arguments(parser) and
+run(args) -> int. Modules are imported only when needed, so `reconciler validate` never pays
+for the gRPC server's imports."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules(argv: Sequence[str]) -> list[ModuleType]:
+    chosen = next((a for a in argv if a in COMMANDS), None)
+    names = [COMMANDS[chosen]] if chosen else list(COMMANDS.values())
+    return [importlib.import_module(name) for name in names]
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler",
         description="GitOps control plane for an Envoy service mesh (Kuma 2.14 universal YAML).",
@@ -25,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
+    for command in _modules(argv):
         p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
         p.add_argument(
             "--debug",
@@ -39,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
