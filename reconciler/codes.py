@@ -56,12 +56,44 @@ SCHEMA_OTHER = "RC209"
 
 # --- RC3xx: semantic rules of one resource (reconciler/validate/rules) -------------------
 # (codes are added by the rule families; keep them grouped by family)
+TARGETREF_KIND = "RC301"
+TARGETREF_FIELD = "RC302"
+POLICY_SECTIONS = "RC303"
+SETTING_MISSING = "RC304"
+DURATION_INVALID = "RC305"
+NUMBER_RANGE = "RC306"
+VALUE_NOT_ALLOWED = "RC307"
+NAME_FORMAT = "RC308"
+SETTINGS_CONFLICT = "RC309"
+DATAPLANE_NETWORKING = "RC310"
+DATAPLANE_SERVICE_TAG = "RC311"
+DATAPLANE_ADMIN_PORT = "RC312"
+MESH_MTLS = "RC313"
+MESH_BACKENDS = "RC314"
+NOT_APPLIED = "RC320"
 
 # --- RC4xx: cross-resource checks (reconciler/validate/rules/cross_*.py) ------------------
+DUPLICATE_RESOURCE = "RC401"
+UNKNOWN_MESH = "RC402"
+UNKNOWN_SERVICE = "RC403"
+UNKNOWN_OUTBOUND_SERVICE = "RC404"
+SELECTS_NO_PROXY = "RC405"
+PORT_COLLISION = "RC406"
 
 # --- RC5xx: compile (reconciler/compile) -------------------------------------------------
 
 # --- RC6xx: serve and source (reconciler/serve, reconciler/source) -----------------------
+# source (reconciler/source): RC650-RC669
+SOURCE_SYMLINK = "RC650"
+SOURCE_SUBMODULE = "RC651"
+SOURCE_UNREACHABLE = "RC652"
+SOURCE_AUTH = "RC653"
+SOURCE_BRANCH_DELETED = "RC654"
+SOURCE_TIMEOUT = "RC655"
+SOURCE_CORRUPTED_CACHE = "RC656"
+SOURCE_REFUSED = "RC657"
+SOURCE_GIT_FAILED = "RC658"
+SOURCE_LOCKED = "RC659"
 
 
 _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
@@ -218,10 +250,184 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     ),
 )
 
-_SEMANTIC: tuple[CodeInfo, ...] = ()
+_SEMANTIC: tuple[CodeInfo, ...] = (
+    CodeInfo(
+        TARGETREF_KIND,
+        "error",
+        "targetRef kind not allowed here",
+        "The `kind` of a targetRef is missing or is not one Kuma 2.14 accepts at this place. "
+        "Each policy kind allows its own set of kinds at the top level, in `to[]`, in `from[]` "
+        "and in backendRefs (e.g. MeshHTTPRoute `to[]` needs a MeshService; MeshTimeout `from[]` "
+        "takes only `Mesh`). The message lists the kinds allowed there.",
+    ),
+    CodeInfo(
+        TARGETREF_FIELD,
+        "error",
+        "targetRef field not valid for its kind",
+        "A targetRef field is required, forbidden or malformed for the targetRef's kind: "
+        "`kind: Mesh` takes no name, tags, labels or sectionName; MeshService needs `name` "
+        "(or `labels`, not both); MeshSubset takes `tags`, not `name`; Dataplane takes `name` "
+        "or `labels` and `sectionName` only in inbound policies. Names use lower case "
+        "alphanumerics, '-', '.' and '_'.",
+    ),
+    CodeInfo(
+        POLICY_SECTIONS,
+        "error",
+        "to/from/rules sections missing or combined wrongly",
+        "A policy needs the sections its kind works with, and some may not be combined: e.g. "
+        "MeshTimeout needs at least one of `to`, `from` or `rules`, and `rules` excludes `to` "
+        "and `from`; MeshTrafficPermission needs `from` or `rules`; MeshRetry needs `to`. A "
+        "section may also be forbidden by the top-level targetRef (no `from` with a "
+        "MeshHTTPRoute or MeshGateway target).",
+    ),
+    CodeInfo(
+        SETTING_MISSING,
+        "error",
+        "required setting missing",
+        "A `default` (or one of its blocks) is empty or lacks the setting that gives it "
+        "meaning, as Kuma 2.14 requires: e.g. 'at least one timeout should be configured', "
+        "a MeshRateLimit without `local`, a MeshTrafficPermission `from[]` without `action`.",
+    ),
+    CodeInfo(
+        DURATION_INVALID,
+        "error",
+        "invalid duration",
+        "A duration is not a Go duration string, or is out of its range. Write a number with "
+        "a unit: `300ms`, `1s`, `1.5s`, `1h30m`, `300us` (units ns, us, ms, s, m, h). Some "
+        "durations must be greater than zero (e.g. `connectionTimeout`), others only not "
+        "negative (e.g. `idleTimeout`, where `0s` disables the timeout).",
+    ),
+    CodeInfo(
+        NUMBER_RANGE,
+        "error",
+        "number out of range",
+        "A number is outside the range Kuma 2.14 accepts: ports 1-65535, percentages 0-100, "
+        "HTTP status codes 100-599, counts and thresholds greater than 0.",
+    ),
+    CodeInfo(
+        VALUE_NOT_ALLOWED,
+        "error",
+        "value not allowed",
+        "A value is not one Kuma 2.14 knows at this place (an unknown `retryOn` condition, "
+        "host-selection predicate, protocol, TLS mode or match type). The message names the "
+        "allowed values.",
+    ),
+    CodeInfo(
+        NAME_FORMAT,
+        "error",
+        "invalid name, tag or hostname",
+        "A name, tag or hostname uses characters Kuma rejects. Tag names allow alphanumerics, "
+        "'.', '-', '_', ':' and '/'; tag values alphanumerics, '.', '-', '_' and ':'; "
+        "hostnames are RFC 1123 names (no IP addresses where a hostname is required).",
+    ),
+    CodeInfo(
+        SETTINGS_CONFLICT,
+        "error",
+        "conflicting settings",
+        "Two settings cannot be used together, or a setting is not allowed in this context: "
+        "e.g. `connectionTimeout` with a top-level MeshHTTPRoute target, `hostnames` outside "
+        "a MeshGateway route, `replacePrefixMatch` with matches that are not all path "
+        "prefixes, or the same header modified twice.",
+    ),
+    CodeInfo(
+        DATAPLANE_NETWORKING,
+        "error",
+        "invalid Dataplane networking",
+        "The Dataplane's networking is invalid for Kuma 2.14: `networking.address` must be an "
+        "IP address or DNS name other than 0.0.0.0 or ::; ports are 1-65535; addresses in "
+        "inbounds and outbounds must be IP addresses; an inbound's `serviceAddress:servicePort` "
+        "must differ from its `address:port`; a proxy needs at least one inbound or a gateway.",
+    ),
+    CodeInfo(
+        DATAPLANE_SERVICE_TAG,
+        "error",
+        "missing or invalid service tag",
+        "An inbound with tags must carry `kuma.io/service`; an outbound needs either "
+        "`tags: {kuma.io/service: ...}` or a `backendRef`, never both; `kuma.io/protocol` must "
+        "be one of tcp, http, http2, grpc, kafka.",
+    ),
+    CodeInfo(
+        DATAPLANE_ADMIN_PORT,
+        "error",
+        "admin port collides",
+        "The Envoy admin port (`networking.admin.port`, default 9901) is also used by an "
+        "inbound or outbound of the same Dataplane. Choose another admin port.",
+    ),
+    CodeInfo(
+        MESH_MTLS,
+        "error",
+        "invalid mesh mTLS",
+        "The Mesh `mtls` section is inconsistent: `enabledBackend` must name one of "
+        "`backends[]`; backend names must be unique; `dpCert.rotation.expiration` must be a "
+        "valid duration such as `1d` or `24h`.",
+    ),
+    CodeInfo(
+        MESH_BACKENDS,
+        "error",
+        "invalid mesh backends",
+        "A Mesh `logging`, `tracing` or `metrics` section is inconsistent: backend names must "
+        "be unique and the default or enabled backend must be one of them.",
+    ),
+    CodeInfo(
+        NOT_APPLIED,
+        "warning",
+        "accepted by Kuma but not applied",
+        "The field, kind or reference is valid in Kuma 2.14, but the reconciler does not apply "
+        "it to any proxy yet (e.g. Mesh `tracing`/`metrics`/`logging`, MeshGateway targets, "
+        "MeshExternalService or MeshMultiZoneService references). The message says exactly "
+        "what is ignored. The resource is otherwise used; `--fail-on warning` makes this fatal.",
+    ),
+)
 """RC3xx explanations, one per code defined above."""
 
-_CROSS_RESOURCE: tuple[CodeInfo, ...] = ()
+_CROSS_RESOURCE: tuple[CodeInfo, ...] = (
+    CodeInfo(
+        DUPLICATE_RESOURCE,
+        "error",
+        "duplicate resource",
+        "Two documents declare the same `(type, mesh, name)`. Kuma keeps one resource per "
+        "identity, so one of them would silently win. The message names the place of the "
+        "first definition; rename or remove one of them.",
+    ),
+    CodeInfo(
+        UNKNOWN_MESH,
+        "error",
+        "mesh not defined",
+        "The resource belongs to a mesh that no `Mesh` resource in the repository defines "
+        "(an omitted `mesh:` means `default`). Add `type: Mesh` with that name, or fix the "
+        "`mesh:` field.",
+    ),
+    CodeInfo(
+        UNKNOWN_SERVICE,
+        "warning",
+        "reference to a service no Dataplane provides",
+        "A MeshService or MeshServiceSubset targetRef or backendRef names a service that no "
+        "Dataplane inbound of the mesh is tagged with (`kuma.io/service`). This is normal "
+        "while a new service is being deployed; otherwise check the name.",
+    ),
+    CodeInfo(
+        UNKNOWN_OUTBOUND_SERVICE,
+        "warning",
+        "outbound to an unknown service",
+        "A Dataplane outbound points to a `kuma.io/service` that no Dataplane inbound of the "
+        "mesh provides, so the outbound has no endpoints yet.",
+    ),
+    CodeInfo(
+        SELECTS_NO_PROXY,
+        "warning",
+        "policy selects no proxy",
+        "The policy's top-level targetRef matches no Dataplane of its mesh, so it has no "
+        "effect. Normal before the proxies are deployed; otherwise check the service name, "
+        "tags or labels.",
+    ),
+    CodeInfo(
+        PORT_COLLISION,
+        "error",
+        "ports collide on one proxy",
+        "Two inbounds or outbounds of one Dataplane listen on the same address and port. "
+        "Envoy cannot bind two listeners there; give each its own port.",
+    ),
+)
 """RC4xx explanations."""
 
 _COMPILE: tuple[CodeInfo, ...] = ()
@@ -230,8 +436,83 @@ _COMPILE: tuple[CodeInfo, ...] = ()
 _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = ()
 """RC6xx explanations."""
 
+_SOURCE: tuple[CodeInfo, ...] = (
+    CodeInfo(
+        SOURCE_SYMLINK,
+        "warning",
+        "symbolic link not followed",
+        "A resource file in the commit is a symbolic link. The reconciler reads commits from "
+        "git objects and never follows links (they could point outside the repository). "
+        "Commit the file itself instead of a link.",
+    ),
+    CodeInfo(
+        SOURCE_SUBMODULE,
+        "warning",
+        "submodule not followed",
+        "The commit holds a submodule where a resource file is expected. Submodules are not "
+        "fetched; copy the resources into the repository.",
+    ),
+    CodeInfo(
+        SOURCE_UNREACHABLE,
+        "error",
+        "repository unreachable",
+        "The repository could not be reached (no route, wrong URL, repository or host not "
+        "found). The last applied revision keeps serving; the source is retried with capped "
+        "backoff and `/status` shows how stale it is.",
+    ),
+    CodeInfo(
+        SOURCE_AUTH,
+        "error",
+        "repository authentication failed",
+        "The server refused the credentials (or asked for some: prompts are disabled). Check "
+        "the SSH key, `GIT_ASKPASS` or the token; credentials never appear in status or logs.",
+    ),
+    CodeInfo(
+        SOURCE_BRANCH_DELETED,
+        "error",
+        "branch not found",
+        "The followed branch does not exist on the remote (deleted or misspelled). The last "
+        "applied revision keeps serving until the branch comes back.",
+    ),
+    CodeInfo(
+        SOURCE_TIMEOUT,
+        "error",
+        "git timed out",
+        "A git command did not finish in time and was killed. The fetch is retried with "
+        "backoff; raise the timeout for a slow or very large repository.",
+    ),
+    CodeInfo(
+        SOURCE_CORRUPTED_CACHE,
+        "error",
+        "repository cache corrupted",
+        "The local bare cache under the state directory is damaged. The reconciler deletes it "
+        "and clones again; this code stays only if the fresh clone fails too.",
+    ),
+    CodeInfo(
+        SOURCE_REFUSED,
+        "error",
+        "refused URL, branch or path",
+        "The repository URL, branch or path is not allowed: only https://, ssh://, file:// "
+        "and local paths; no transport helpers (`ext::`), nothing starting with '-', branch "
+        "names must pass `git check-ref-format`, paths must stay inside the repository.",
+    ),
+    CodeInfo(
+        SOURCE_GIT_FAILED,
+        "error",
+        "git command failed",
+        "A git command failed for a reason not recognised; the message quotes git.",
+    ),
+    CodeInfo(
+        SOURCE_LOCKED,
+        "error",
+        "cache directory locked",
+        "Another process holds the lock of the repository cache in the state directory. Two "
+        "servers must not share one `--state-dir`.",
+    ),
+)
+
 CODES: dict[str, CodeInfo] = _table(
-    *_FILES_AND_SCHEMA, *_SEMANTIC, *_CROSS_RESOURCE, *_COMPILE, *_SERVE_AND_SOURCE
+    *_FILES_AND_SCHEMA, *_SEMANTIC, *_CROSS_RESOURCE, *_COMPILE, *_SERVE_AND_SOURCE, *_SOURCE
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler import codes
@@ -26,10 +26,20 @@ class SourceFile:
 
     path: str
     data: bytes
+    oid: str | None = field(default=None, compare=False, repr=False)
+    """Git's blob id of ``data`` when the reader already knows it (read from a commit)."""
 
     @property
     def digest(self) -> str:
-        return hashlib.sha1(self.data, usedforsecurity=False).hexdigest()
+        """Identifies the content: git's blob id, the same for a directory and a commit."""
+        return self.oid if self.oid is not None else blob_id(self.data)
+
+
+def blob_id(data: bytes) -> str:
+    """Git's object id of a blob holding ``data`` (SHA-1 object format)."""
+    digest = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def is_resource_path(rel_path: str) -> bool:

@@ -1,0 +1,185 @@
+"""A git repository as a source: commits of one branch, read from objects, never checked out.
+
+:class:`GitSource` follows ``--branch`` of a URL or local repository through a bare cache in
+the state directory: ``git ls-remote`` first (nothing else runs when the branch did not move),
+then a shallow fetch of the new commit, then one ``ls-tree`` and one ``cat-file --batch``;
+blobs already read for the previous commit are not read again. :func:`read_commit_files`
+reads any commit of a local repository (``reconciler diff --repo``). Plain ``git`` processes
+with argv lists only; GitPython is not used (not thread-safe, leaks in daemons).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from reconciler.load import SourceFile
+from reconciler.source import Revision
+from reconciler.source.git_cache import cache_dir_for, ensure, has_commit, locked, recreate
+from reconciler.source.git_cache import forget_except as _forget_except
+from reconciler.source.git_cache import keep as _keep
+from reconciler.source.git_command import DEFAULT_TIMEOUT_S, GitRunner
+from reconciler.source.git_errors import GitSourceError, SourceReason
+from reconciler.source.git_objects import CommitFiles, read_commit, resolve_commit
+from reconciler.source.git_safety import (
+    check_branch,
+    check_rev,
+    check_subpath,
+    normalize_url,
+    redact,
+)
+
+__all__ = ["GitSource", "read_commit_files", "read_local_commit"]
+
+
+def read_local_commit(
+    repo_dir: str | os.PathLike[str], rev: str, subpath: str | None = None
+) -> CommitFiles:
+    """Files (with symlink/submodule warnings and commit meta) of ``rev`` in a local repo."""
+    git = GitRunner(work_dir=os.fspath(repo_dir), allow_file=True)
+    sha = resolve_commit(git, check_rev(rev))
+    return read_commit(git, sha, check_subpath(subpath))
+
+
+def read_commit_files(
+    repo_dir: str | os.PathLike[str], rev: str, subpath: str | None = None
+) -> tuple[str, list[SourceFile]]:
+    """``(commit sha, files under subpath)`` of ``rev`` in the local repository ``repo_dir``.
+
+    Paths are relative to ``subpath``; each file's digest is its blob id. Symlinks and
+    submodules are left out (:func:`read_local_commit` also returns warnings for them).
+    Raises GitSourceError (UnsafeSourceError for a rev or path that looks hostile).
+    """
+    commit = read_local_commit(repo_dir, rev, subpath)
+    return commit.sha, list(commit.files)
+
+
+class GitSource:
+    """Follows one branch of a repository; implements the ``Source`` protocol."""
+
+    def __init__(
+        self,
+        url_or_path: str,
+        *,
+        state_dir: str | os.PathLike[str],
+        branch: str = "main",
+        subpath: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        depth: int = 1,
+    ) -> None:
+        self.url, local = normalize_url(url_or_path)
+        self.branch = check_branch(branch)
+        self.subpath = check_subpath(subpath)
+        self.depth = depth
+        self.cache_dir = cache_dir_for(Path(state_dir), self.url)
+        self.git = GitRunner(git_dir=str(self.cache_dir), allow_file=local, timeout_s=timeout_s)
+        self.last_success_time: float | None = None
+        """Unix time the remote last answered (ls-remote), None before the first answer."""
+        self._mutex = threading.Lock()
+        self._last: Revision | None = None
+        self._blobs: dict[str, bytes] = {}
+
+    @property
+    def remote_ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    @property
+    def tracking_ref(self) -> str:
+        return f"refs/remotes/origin/{self.branch}"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "git",
+            "url": redact(self.url),
+            "branch": self.branch,
+            "path": self.subpath,
+            "lastSuccessTime": self.last_success_time,
+        }
+
+    def remote_head(self) -> str:
+        """The commit the branch points at on the remote (``git ls-remote``, no fetch)."""
+        out = self.git.run(
+            ["ls-remote", "--end-of-options", self.url, self.remote_ref], what="ls-remote"
+        )
+        self.last_success_time = time.time()
+        for line in out.decode().splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == self.remote_ref:
+                return sha
+        raise GitSourceError(
+            SourceReason.BRANCH_DELETED,
+            f"branch {self.branch!r} does not exist in {redact(self.url)}",
+            hint="the last applied revision keeps serving until the branch exists again",
+        )
+
+    def fetch(self) -> Revision:
+        """The branch's newest commit; returns the previous Revision object if it did not move."""
+        with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
+            ensure(self.git, self.cache_dir)
+            sha = self.remote_head()
+            if self._last is not None and self._last.id == sha:
+                return self._last
+            try:
+                revision = self._fetch_and_read(sha)
+            except GitSourceError as exc:
+                if exc.reason is not SourceReason.CORRUPTED_CACHE:
+                    raise
+                recreate(self.git, self.cache_dir)
+                self._blobs.clear()
+                revision = self._fetch_and_read(sha)
+            self._remember(revision)
+            return revision
+
+    def read(self, sha: str) -> Revision:
+        """A commit already in the cache (a journal entry), without contacting the remote."""
+        with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
+            ensure(self.git, self.cache_dir)
+            if not has_commit(self.git, check_rev(sha)):
+                raise GitSourceError(
+                    SourceReason.GIT_FAILED, f"commit {sha} is not in the local cache"
+                )
+            revision = self._read(resolve_commit(self.git, sha))
+            self._remember(revision)
+            return revision
+
+    def keep(self, shas: set[str]) -> None:
+        """Keep exactly ``shas`` (the journal's commits) safe from garbage collection."""
+        with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
+            ensure(self.git, self.cache_dir)
+            for sha in shas:
+                if has_commit(self.git, sha):
+                    _keep(self.git, sha)
+            _forget_except(self.git, shas)
+
+    def _fetch_and_read(self, sha: str) -> Revision:
+        if not has_commit(self.git, sha):
+            self.git.run(
+                [
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--no-recurse-submodules",
+                    f"--depth={self.depth}",
+                    "--end-of-options",
+                    self.url,
+                    f"+{self.remote_ref}:{self.tracking_ref}",
+                ],
+                what="fetch",
+            )
+            sha = resolve_commit(self.git, self.tracking_ref)
+        return self._read(sha)
+
+    def _read(self, sha: str) -> Revision:
+        commit = read_commit(self.git, sha, self.subpath, known=self._blobs)
+        meta = {**commit.meta, "branch": self.branch}
+        return Revision(
+            id=commit.sha, files=commit.files, diagnostics=commit.diagnostics, meta=meta
+        )
+
+    def _remember(self, revision: Revision) -> None:
+        self._last = revision
+        self._blobs = {f.oid: f.data for f in revision.files if f.oid is not None}

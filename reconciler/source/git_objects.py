@@ -1,0 +1,144 @@
+"""Reading a commit's files from git objects: one ``ls-tree`` and one ``cat-file --batch``.
+
+Nothing is checked out, so no filter, hook or submodule of an untrusted tree runs. Files carry
+their blob id as digest, so per-file analysis results are shared by every commit (and every
+directory read) that holds the same content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic, at_file
+from reconciler.load import SourceFile
+from reconciler.load.files import is_resource_path
+from reconciler.source.git_command import GitRunner
+from reconciler.source.git_errors import GitSourceError, SourceReason
+
+_SYMLINK = "120000"
+_GITLINK = "160000"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    mode: str
+    kind: str
+    oid: str
+    path: str
+    """Relative to the sub-path that was listed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommitFiles:
+    sha: str
+    files: tuple[SourceFile, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_commit(git: GitRunner, rev: str) -> str:
+    """The full commit id of ``rev`` (user text goes after ``--end-of-options``)."""
+    out = git.run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        what=f"resolve {rev!r}",
+    )
+    sha = out.decode().strip()
+    if not sha:
+        raise GitSourceError(SourceReason.GIT_FAILED, f"revision {rev!r} is not a commit")
+    return sha
+
+
+def list_tree(git: GitRunner, sha: str, subpath: str) -> list[TreeEntry]:
+    """Every entry under ``subpath`` of commit ``sha`` (recursively), paths made relative."""
+    args = ["ls-tree", "-r", "-z", "--full-tree", sha]
+    if subpath:
+        args += ["--", f"{subpath}/"]
+    raw = git.run(args, what="list files")
+    prefix = f"{subpath}/" if subpath else ""
+    entries: list[TreeEntry] = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        head, _, path_bytes = record.partition(b"\t")
+        mode, kind, oid = head.decode().split(" ")
+        path = path_bytes.decode("utf-8", "surrogateescape")
+        if prefix and not path.startswith(prefix):
+            continue
+        entries.append(TreeEntry(mode, kind, oid, path[len(prefix) :]))
+    return entries
+
+
+def read_objects(git: GitRunner, oids: list[str]) -> dict[str, tuple[str, bytes]]:
+    """``{oid: (type, bytes)}`` for ``oids`` through one ``git cat-file --batch``."""
+    unique = list(dict.fromkeys(oids))
+    if not unique:
+        return {}
+    raw = git.run(["cat-file", "--batch"], stdin="".join(f"{o}\n" for o in unique).encode())
+    found: dict[str, tuple[str, bytes]] = {}
+    pos = 0
+    for oid in unique:
+        nl = raw.index(b"\n", pos)
+        header = raw[pos:nl].decode().split(" ")
+        if len(header) != 3:
+            raise GitSourceError(
+                SourceReason.CORRUPTED_CACHE, f"object {oid} is missing from the repository"
+            )
+        size = int(header[2])
+        start = nl + 1
+        found[oid] = (header[1], raw[start : start + size])
+        pos = start + size + 1
+    return found
+
+
+def commit_meta(raw: bytes) -> dict[str, str]:
+    """author, email, time (unix seconds) and the subject line of a raw commit object."""
+    head, _, message = raw.partition(b"\n\n")
+    meta = {"message": message.decode("utf-8", "replace").split("\n", 1)[0].strip()}
+    for line in head.decode("utf-8", "replace").splitlines():
+        if line.startswith("author "):
+            who, _, when = line[len("author ") :].rpartition(">")
+            name, _, email = who.partition("<")
+            meta["author"] = name.strip()
+            meta["email"] = email.strip()
+            meta["time"] = when.strip().split(" ")[0]
+    return meta
+
+
+def read_commit(
+    git: GitRunner,
+    sha: str,
+    subpath: str,
+    *,
+    known: Mapping[str, bytes] | None = None,
+) -> CommitFiles:
+    """Resource files of commit ``sha`` under ``subpath``; ``known`` maps blob ids to bytes
+    already read (from an earlier commit), which are not read again.
+
+    Symlinks and submodules are not followed: each becomes a warning, never a silent skip.
+    """
+    entries = list_tree(git, sha, subpath)
+    known = known or {}
+    diags: list[Diagnostic] = []
+    wanted: list[TreeEntry] = []
+    for entry in entries:
+        if not is_resource_path(entry.path):
+            continue
+        if entry.mode == _SYMLINK or entry.mode == _GITLINK:
+            code = codes.SOURCE_SYMLINK if entry.mode == _SYMLINK else codes.SOURCE_SUBMODULE
+            what = "a symbolic link" if entry.mode == _SYMLINK else "a submodule"
+            diags.append(at_file(code, entry.path, f"{what} in the commit is not followed"))
+            continue
+        if entry.kind == "blob":
+            wanted.append(entry)
+    objects = read_objects(git, [sha, *(e.oid for e in wanted if e.oid not in known)])
+    kind, raw_commit = objects[sha]
+    if kind != "commit":
+        raise GitSourceError(SourceReason.GIT_FAILED, f"{sha} is a {kind}, not a commit")
+    files = [
+        SourceFile(e.path, known[e.oid] if e.oid in known else objects[e.oid][1], oid=e.oid)
+        for e in wanted
+    ]
+    files.sort(key=lambda f: f.path)
+    return CommitFiles(sha, tuple(files), tuple(diags), commit_meta(raw_commit))
