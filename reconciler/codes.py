@@ -83,6 +83,13 @@ PORT_COLLISION = "RC406"
 # --- RC5xx: compile (reconciler/compile) -------------------------------------------------
 
 # --- RC6xx: serve and source (reconciler/serve, reconciler/source) -----------------------
+# serve (reconciler/serve, reconciler/snapshot): RC600-RC619
+UNKNOWN_NODE = "RC601"
+SNAPSHOT_INCONSISTENT = "RC602"
+PROXY_NACK = "RC603"
+NODE_ID_MISSING = "RC604"
+REVISION_REJECTED = "RC605"
+COMPILE_FAILED = "RC606"
 # source (reconciler/source): RC650-RC669
 SOURCE_SYMLINK = "RC650"
 SOURCE_SUBMODULE = "RC651"
@@ -433,7 +440,55 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
 _COMPILE: tuple[CodeInfo, ...] = ()
 """RC5xx explanations."""
 
-_SERVE_AND_SOURCE: tuple[CodeInfo, ...] = ()
+_SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
+    CodeInfo(
+        UNKNOWN_NODE,
+        "warning",
+        "proxy names no Dataplane",
+        "An Envoy connected with a node id that names no Dataplane in the served revision. "
+        "Node ids are `<mesh>.<dataplane name>` (`reconciler bootstrap --proxy MESH.NAME` writes "
+        "it). The proxy gets nothing until a Dataplane with that name is applied; `/status` "
+        "lists it with this error.",
+    ),
+    CodeInfo(
+        SNAPSHOT_INCONSISTENT,
+        "error",
+        "inconsistent snapshot",
+        "The compiled configuration of a proxy refers to something it does not contain: a "
+        "route to a missing cluster, an EDS cluster without endpoints, a listener whose route "
+        "configuration is missing. Nothing of the revision is published; this is a compiler "
+        "bug, please report it with the revision.",
+    ),
+    CodeInfo(
+        PROXY_NACK,
+        "error",
+        "proxy rejected configuration (NACK)",
+        "Envoy refused a pushed version. It keeps serving its last accepted configuration, "
+        "the rejected version is not sent again, and `/status` shows Envoy's error text under "
+        "`lastNack`. The next revision that changes this proxy's content is pushed normally.",
+    ),
+    CodeInfo(
+        NODE_ID_MISSING,
+        "error",
+        "ADS stream without node id",
+        "The first request of an ADS stream carries no `node.id`; the stream is refused. Set "
+        "`node.id` in the Envoy bootstrap.",
+    ),
+    CodeInfo(
+        REVISION_REJECTED,
+        "error",
+        "revision not published",
+        "The revision has errors (see its diagnostics), so nothing of it is published; the "
+        "last applied revision keeps serving. Fix the errors and push a new revision.",
+    ),
+    CodeInfo(
+        COMPILE_FAILED,
+        "error",
+        "revision could not be compiled",
+        "A valid revision could not be compiled into Envoy configuration. The last applied "
+        "revision keeps serving; the message says why.",
+    ),
+)
 """RC6xx explanations."""
 
 _SOURCE: tuple[CodeInfo, ...] = (
