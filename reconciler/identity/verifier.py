@@ -1,0 +1,73 @@
+"""Checking a stream's token against the node id it claims.
+
+Order of checks (the first failure is reported): present, well-formed, signed by a known
+key, names this proxy, not expired, not revoked. Every refusal is a :class:`TokenRejected`
+whose message is safe for status and logs: it never echoes the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from reconciler.identity.revocation import RevocationList
+from reconciler.identity.tokens import (
+    TokenClaims,
+    TokenProblem,
+    TokenRejected,
+    key_id,
+    parse_unverified,
+)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        public_keys: Iterable[ed25519.Ed25519PublicKey],
+        *,
+        revocations: RevocationList | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._keys = {key_id(k): k for k in public_keys}
+        self._revocations = revocations
+        self._clock = clock
+
+    def verify(self, token: str | None, proxy_id: str) -> TokenClaims:
+        if not token:
+            raise TokenRejected(
+                TokenProblem.MISSING,
+                f"no token for {proxy_id}: issue one with `reconciler token issue --proxy "
+                f"{proxy_id}` and start Envoy with a bootstrap made with --token-file",
+            )
+        claims, signed, signature = parse_unverified(token)
+        key = self._keys.get(claims.key_id)
+        if key is None:
+            raise TokenRejected(
+                TokenProblem.UNKNOWN_KEY,
+                f"token {claims.token_id} was signed by key {claims.key_id}, which this server "
+                "does not know (another state dir or a rotated signing key)",
+            )
+        try:
+            key.verify(signature, signed)
+        except InvalidSignature:
+            raise TokenRejected(TokenProblem.BAD_SIGNATURE, "token signature is invalid") from None
+        if claims.proxy_id != proxy_id:
+            raise TokenRejected(
+                TokenProblem.WRONG_PROXY,
+                f"token {claims.token_id} belongs to {claims.proxy_id}, not to {proxy_id}",
+            )
+        now = int(self._clock().timestamp())
+        if now >= claims.expires_at:
+            raise TokenRejected(
+                TokenProblem.EXPIRED,
+                f"token {claims.token_id} for {proxy_id} expired at "
+                f"{datetime.fromtimestamp(claims.expires_at, UTC).isoformat()}",
+            )
+        if self._revocations is not None and self._revocations.is_revoked(claims):
+            raise TokenRejected(
+                TokenProblem.REVOKED, f"token {claims.token_id} for {proxy_id} was revoked"
+            )
+        return claims
