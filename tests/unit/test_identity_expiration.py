@@ -92,7 +92,10 @@ def test_no_mtls_means_no_backend() -> None:
     [
         ({"name": "b", "type": "provided"}, "mtls.backends[0].type"),
         ({"name": "b", "mode": "LAX"}, "mtls.backends[0].mode"),
-        ({"name": "b", "conf": {"caCert": {"RSAbits": 512}}}, "mtls.backends[0].conf.caCert.RSAbits"),
+        (
+            {"name": "b", "conf": {"caCert": {"RSAbits": 512}}},
+            "mtls.backends[0].conf.caCert.RSAbits",
+        ),
         (
             {"name": "b", "dpCert": {"rotation": {"expiration": "soon"}}},
             "mtls.backends[0].dpCert.rotation.expiration",

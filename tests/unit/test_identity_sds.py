@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf.json_format import MessageToDict
+
+from reconciler.identity.ca import create_ca
+from reconciler.identity.issuer import issue
+from reconciler.identity.keypool import KeyAlgorithm, generate_key
+from reconciler.identity.sds import identity_secret, mesh_ca_secret, redacted, sds_secret_config
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "identity" / "sds-secrets.golden.yaml"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _placeholders(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _placeholders(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_placeholders(v, names) for v in node]
+    return names.get(node, node) if isinstance(node, str) else node
+
+
+def test_sds_secrets_match_golden() -> None:
+    ca = create_ca("mesh-1", rsa_bits=2048, expiration=timedelta(days=30), now=NOW)
+    leaf = issue(
+        ca,
+        proxy_id="mesh-1.web-01",
+        uris=("spiffe://mesh-1/web",),
+        key=generate_key(KeyAlgorithm.ECDSA_P256),
+        lifetime=timedelta(hours=1),
+        now=NOW,
+    )
+    b64 = {
+        base64.b64encode(ca.cert_pem).decode(): "<mesh CA certificate PEM>",
+        base64.b64encode(leaf.cert_pem).decode(): "<proxy certificate PEM>",
+        base64.b64encode(leaf.key_pem).decode(): "<proxy private key PEM>",
+    }
+    rendered = {
+        "secrets": [
+            MessageToDict(m, preserving_proto_field_name=True)
+            for m in (identity_secret(leaf), mesh_ca_secret(ca))
+        ],
+        "sds_secret_config": MessageToDict(
+            sds_secret_config("identity_cert:secret:mesh-1"), preserving_proto_field_name=True
+        ),
+    }
+    text = yaml.safe_dump(_placeholders(rendered, b64), sort_keys=True)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_redacted_secret_hides_the_private_key_only() -> None:
+    ca = create_ca("m", rsa_bits=2048, expiration=timedelta(days=30), now=NOW)
+    leaf = issue(
+        ca,
+        proxy_id="m.a",
+        uris=("spiffe://m/a",),
+        key=generate_key(KeyAlgorithm.ECDSA_P256),
+        lifetime=timedelta(hours=1),
+        now=NOW,
+    )
+    secret = identity_secret(leaf)
+    shown = redacted(secret)
+    assert b"PRIVATE KEY" in secret.tls_certificate.private_key.inline_bytes
+    assert b"PRIVATE KEY" not in shown.SerializeToString()
+    assert shown.tls_certificate.certificate_chain == secret.tls_certificate.certificate_chain
+    ca_secret = mesh_ca_secret(ca)
+    assert redacted(ca_secret) == ca_secret
