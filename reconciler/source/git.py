@@ -40,8 +40,8 @@ def read_local_commit(
 ) -> CommitFiles:
     """Files (with symlink/submodule warnings and commit meta) of ``rev`` in a local repo."""
     git = GitRunner(work_dir=os.fspath(repo_dir), allow_file=True)
-    sha = resolve_commit(git, check_rev(rev))
-    return read_commit(git, sha, check_subpath(subpath))
+    where = check_subpath(subpath)
+    return read_commit(git, resolve_commit(git, check_rev(rev)), where)
 
 
 def read_commit_files(

@@ -40,10 +40,17 @@ class CommitFiles:
 
 def resolve_commit(git: GitRunner, rev: str) -> str:
     """The full commit id of ``rev`` (user text goes after ``--end-of-options``)."""
-    out = git.run(
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-        what=f"resolve {rev!r}",
-    )
+    try:
+        out = git.run(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+            what=f"resolve {rev!r}",
+        )
+    except GitSourceError as exc:
+        if exc.reason is not SourceReason.GIT_FAILED:
+            raise
+        raise GitSourceError(
+            SourceReason.GIT_FAILED, f"revision {rev!r} is not a commit in this repository"
+        ) from exc
     sha = out.decode().strip()
     if not sha:
         raise GitSourceError(SourceReason.GIT_FAILED, f"revision {rev!r} is not a commit")

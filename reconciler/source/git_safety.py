@@ -50,7 +50,8 @@ def normalize_url(url_or_path: str) -> tuple[str, bool]:
             )
         return url_or_path, scheme == "file"
     path = Path(url_or_path)
-    if path.exists():
+    if path.exists() or url_or_path.startswith(("/", "./", "../")):
+        # a local repository may be missing for a while (unreachable, not refused)
         return path.resolve().as_uri(), True
     if _SCP_LIKE.match(url_or_path):
         return url_or_path, False
@@ -87,7 +88,7 @@ def check_subpath(subpath: str | None) -> str:
         return ""
     if subpath.startswith("-") or "\\" in subpath or any(ord(c) < 0x20 for c in subpath):
         raise UnsafeSourceError(f"refused path {subpath!r}")
-    pure = PurePosixPath(subpath.strip("/"))
+    pure = PurePosixPath(subpath.rstrip("/"))
     if pure.is_absolute() or any(part in ("..", ".git") for part in pure.parts):
         raise UnsafeSourceError(
             f"refused path {subpath!r}: it must stay inside the repository (no '..', no '.git')"

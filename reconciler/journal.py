@@ -1,0 +1,193 @@
+"""The state directory's record of applied revisions: journal, snapshot versions, pin.
+
+Files (all written atomically: temporary file, fsync, rename):
+
+* ``journal.jsonl``: the last N applied revisions, oldest first (sha, content hash, time,
+  proxies affected, author, message). ``reconciler history`` prints it; a restarting server
+  serves its last entry before the first fetch succeeds.
+* ``versions.json``: content hash -> the commit that first produced it, so a snapshot
+  version ``<short sha>-<content hash>`` survives restarts and later commits that leave a
+  proxy's content unchanged.
+* ``pin.json``: written by ``reconciler rollback --to SHA``, removed by ``reconciler
+  resume``. While it exists the server serves that revision and does not follow the branch.
+* ``server.pid``: the serving process, which ``rollback``/``resume`` signal (SIGHUP).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_KEEP = 20
+MAX_VERSIONS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    sha: str
+    content_hash: str
+    time: float
+    proxies: tuple[str, ...] = ()
+    """Proxies whose configuration this revision changed."""
+    author: str = ""
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        raw = asdict(self)
+        raw["proxies"] = list(self.proxies)
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> JournalEntry:
+        return cls(
+            sha=str(raw["sha"]),
+            content_hash=str(raw["content_hash"]),
+            time=float(raw["time"]),
+            proxies=tuple(str(p) for p in raw.get("proxies", ())),
+            author=str(raw.get("author", "")),
+            message=str(raw.get("message", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    sha: str
+    time: float
+    reason: str = ""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Journal:
+    """Applied revisions and version names kept in ``state_dir``."""
+
+    def __init__(self, state_dir: str | os.PathLike[str], *, keep: int = DEFAULT_KEEP) -> None:
+        self.dir = Path(state_dir)
+        self.keep = keep
+        self.path = self.dir / "journal.jsonl"
+        self.versions_path = self.dir / "versions.json"
+        self.pin_path = self.dir / "pin.json"
+        self.pid_path = self.dir / "server.pid"
+
+    # -- applied revisions ------------------------------------------------------------
+    def entries(self) -> list[JournalEntry]:
+        """Oldest first; unreadable lines (a torn write from an old version) are skipped."""
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        found: list[JournalEntry] = []
+        for line in lines:
+            try:
+                found.append(JournalEntry.from_json(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return found
+
+    def last(self) -> JournalEntry | None:
+        entries = self.entries()
+        return entries[-1] if entries else None
+
+    def record(self, entry: JournalEntry) -> list[JournalEntry]:
+        """Append ``entry`` (the newest), keep the last ``keep``; returns the kept entries."""
+        kept = [*self.entries(), entry][-self.keep :]
+        text = "".join(json.dumps(e.to_json(), sort_keys=True) + "\n" for e in kept)
+        write_atomic(self.path, text.encode())
+        return kept
+
+    def find(self, sha_prefix: str) -> JournalEntry | None:
+        """The newest entry whose sha starts with ``sha_prefix`` (at least 4 hex digits)."""
+        prefix = sha_prefix.lower()
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            return None
+        matches = [e for e in self.entries() if e.sha.startswith(prefix)]
+        if len({e.sha for e in matches}) != 1:
+            return None
+        return matches[-1]
+
+    # -- snapshot versions ------------------------------------------------------------
+    def versions(self, content_hashes: Mapping[str, str], sha: str) -> dict[str, str]:
+        """``{key: "<short sha>-<hash>"}`` naming each hash after the commit that first had it.
+
+        ``content_hashes`` maps any key (a proxy id) to its content hash; new hashes are
+        attributed to ``sha`` and remembered.
+        """
+        known = self._read_versions()
+        changed = False
+        result: dict[str, str] = {}
+        for key, digest in content_hashes.items():
+            first = known.get(digest)
+            if first is None:
+                first = sha
+                changed = True
+            known.pop(digest, None)
+            known[digest] = first  # most recently used last
+            result[key] = f"{first[:8]}-{digest}"
+        if changed or len(known) > MAX_VERSIONS:
+            trimmed = dict(list(known.items())[-MAX_VERSIONS:])
+            write_atomic(self.versions_path, json.dumps(trimmed).encode())
+        return result
+
+    def _read_versions(self) -> dict[str, str]:
+        try:
+            raw = json.loads(self.versions_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    # -- rollback pin -----------------------------------------------------------------
+    def pin(self) -> Pin | None:
+        try:
+            raw = json.loads(self.pin_path.read_text(encoding="utf-8"))
+            return Pin(sha=str(raw["sha"]), time=float(raw["time"]), reason=str(raw["reason"]))
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+
+    def set_pin(self, sha: str, reason: str = "") -> Pin:
+        pin = Pin(sha=sha, time=time.time(), reason=reason)
+        write_atomic(self.pin_path, json.dumps(asdict(pin)).encode())
+        return pin
+
+    def clear_pin(self) -> bool:
+        """Remove the pin; False if there was none."""
+        try:
+            self.pin_path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    # -- the serving process ----------------------------------------------------------
+    def write_pid(self) -> None:
+        write_atomic(self.pid_path, f"{os.getpid()}\n".encode())
+
+    def server_pid(self) -> int | None:
+        try:
+            return int(self.pid_path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def clear_pid(self) -> None:
+        if self.server_pid() == os.getpid():
+            self.pid_path.unlink(missing_ok=True)
+
+
+def kept_shas(entries: Iterable[JournalEntry]) -> set[str]:
+    return {e.sha for e in entries}

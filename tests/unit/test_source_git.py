@@ -1,0 +1,308 @@
+"""GitSource and read_commit_files against real repositories made in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.load import SourceFile
+from reconciler.source.git import GitSource, read_commit_files, read_local_commit
+from reconciler.source.git_cache import KEEP_PREFIX, locked
+from reconciler.source.git_command import GitRunner
+from reconciler.source.git_errors import GitSourceError, SourceReason
+
+GIT_ENV = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": "/nonexistent",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Ann Author",
+    "GIT_AUTHOR_EMAIL": "ann@example.test",
+    "GIT_COMMITTER_NAME": "Ann Author",
+    "GIT_COMMITTER_EMAIL": "ann@example.test",
+    "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z",
+    "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z",
+    "LC_ALL": "C",
+}
+
+
+class Repo:
+    """A work-tree repository on branch main, committed with a pinned identity."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.path, env=GIT_ENV, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def write(self, rel: str, text: str) -> None:
+        target = self.path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    def commit(self, message: str = "change", files: dict[str, str] | None = None) -> str:
+        for rel, text in (files or {}).items():
+            self.write(rel, text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+MESH = "type: Mesh\nname: default\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    r = Repo(tmp_path / "origin")
+    r.commit("first", {"mesh/mesh.yaml": MESH})
+    return r
+
+
+def _files(repo: Repo, **files: str) -> None:
+    for rel, text in files.items():
+        repo.write(rel, text)
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[list[str], bytes | None]]]:
+    """Every git call GitRunner makes: (args, stdin)."""
+    seen: list[tuple[list[str], bytes | None]] = []
+    real = GitRunner.run
+
+    def spy(
+        self: GitRunner, args: list[str], *, stdin: bytes | None = None, what: str = "git"
+    ) -> bytes:
+        seen.append((list(args), stdin))
+        return real(self, args, stdin=stdin, what=what)
+
+    monkeypatch.setattr(GitRunner, "run", spy)
+    yield seen
+
+
+def test_read_commit_files_reads_objects_relative_to_path(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "r")
+    _files(repo, **{"mesh/a.yaml": MESH, "mesh/sub/b.yml": "x: 1\n", "mesh/README.md": "no"})
+    _files(repo, **{"mesh/.hidden/c.yaml": "x: 2\n", "other/d.yaml": "x: 3\n"})
+    first = repo.commit("one")
+    repo.commit("two", {"mesh/a.yaml": "type: Mesh\nname: changed\n"})
+
+    sha, files = read_commit_files(repo.path, first, "mesh")
+
+    assert sha == first
+    assert [f.path for f in files] == ["a.yaml", "sub/b.yml"]
+    assert files[0].data == MESH.encode()
+    blob = repo.git("rev-parse", f"{first}:mesh/a.yaml")
+    assert files[0].digest == blob
+    # a directory read of the same bytes gets the same digest (shared analysis cache)
+    assert SourceFile("a.yaml", MESH.encode()).digest == blob
+
+
+def test_read_commit_warns_for_symlinks_and_reads_meta(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "r")
+    repo.write("a.yaml", MESH)
+    (repo.path / "link.yaml").symlink_to("/etc/passwd")
+    sha = repo.commit("with a link")
+
+    commit = read_local_commit(repo.path, "main")
+
+    assert commit.sha == sha
+    assert [f.path for f in commit.files] == ["a.yaml"]
+    assert [(d.code, d.file) for d in commit.diagnostics] == [("RC650", "link.yaml")]
+    assert commit.meta["author"] == "Ann Author"
+    assert commit.meta["message"] == "with a link"
+    assert commit.meta["time"] == "1767323045"
+
+
+def test_fetch_then_nothing_changed_runs_ls_remote_only(
+    repo: Repo, tmp_path: Path, calls: list[tuple[list[str], bytes | None]]
+) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state", subpath="mesh")
+    first = source.fetch()
+    assert first.id == repo.git("rev-parse", "HEAD")
+    assert [f.path for f in first.files] == ["mesh.yaml"]
+    assert first.meta["branch"] == "main"
+    calls.clear()
+
+    again = source.fetch()
+
+    assert again is first
+    assert [c[0][0] for c in calls if c[0][0] != "rev-parse"] == ["ls-remote"]
+    assert source.last_success_time is not None
+
+
+def test_new_commit_reads_only_changed_blobs(
+    repo: Repo, tmp_path: Path, calls: list[tuple[list[str], bytes | None]]
+) -> None:
+    repo.commit("more", {"mesh/other.yaml": "x: 1\n"})
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state", subpath="mesh")
+    source.fetch()
+    calls.clear()
+    sha = repo.commit("edit one", {"mesh/other.yaml": "x: 2\n"})
+
+    revision = source.fetch()
+
+    assert revision.id == sha
+    assert {f.path: f.data for f in revision.files}["other.yaml"] == b"x: 2\n"
+    batches = [stdin for args, stdin in calls if args[:1] == ["cat-file"] and stdin]
+    assert len(batches) == 1
+    assert batches[0] is not None and len(batches[0].splitlines()) == 2  # commit + 1 blob
+    fetches = [args for args, _ in calls if args[:1] == ["fetch"]]
+    assert len(fetches) == 1 and "--depth=1" in fetches[0]
+
+
+def test_force_push_is_followed(repo: Repo, tmp_path: Path) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    before = source.fetch().id
+    repo.git("checkout", "-q", "--orphan", "rewrite")
+    repo.git("rm", "-q", "-r", "--cached", ".")
+    rewritten = repo.commit("rewritten history", {"mesh/mesh.yaml": "type: Mesh\nname: other\n"})
+    repo.git("branch", "-q", "-f", "main", rewritten)
+
+    after = source.fetch()
+
+    assert after.id == rewritten != before
+    assert after.files[0].data == b"type: Mesh\nname: other\n"
+
+
+def test_deleted_branch_is_reported_then_recovers(repo: Repo, tmp_path: Path) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    source.fetch()
+    repo.git("checkout", "-q", "-b", "elsewhere")
+    repo.git("branch", "-q", "-D", "main")
+
+    with pytest.raises(GitSourceError) as err:
+        source.fetch()
+    assert err.value.reason is SourceReason.BRANCH_DELETED
+    assert err.value.retryable
+
+    repo.git("checkout", "-q", "-b", "main")
+    sha = repo.commit("back")
+    assert source.fetch().id == sha
+
+
+def test_unreachable_repository(repo: Repo, tmp_path: Path) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    source.fetch()
+    shutil.rmtree(repo.path)
+
+    with pytest.raises(GitSourceError) as err:
+        source.fetch()
+    assert err.value.reason is SourceReason.UNREACHABLE
+
+
+def test_corrupted_cache_is_recloned(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reconciler.source.git as git_module
+
+    recreated: list[Path] = []
+    real_recreate = git_module.recreate
+
+    def spy(git: GitRunner, cache_dir: Path) -> None:
+        recreated.append(cache_dir)
+        real_recreate(git, cache_dir)
+
+    monkeypatch.setattr(git_module, "recreate", spy)
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    source.fetch()
+    for obj in (source.cache_dir / "objects").rglob("*"):
+        if obj.is_file():
+            obj.chmod(0o644)
+            obj.write_bytes(b"garbage")
+    sha = repo.commit("next", {"mesh/x.yaml": "x: 1\n"})
+
+    revision = source.fetch()
+
+    assert revision.id == sha
+    assert sorted(f.path for f in revision.files) == ["mesh/mesh.yaml", "mesh/x.yaml"]
+    assert recreated == [source.cache_dir]
+
+
+def test_cache_that_is_not_a_repository_is_recreated(repo: Repo, tmp_path: Path) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    source.cache_dir.mkdir(parents=True)
+    (source.cache_dir / "junk").write_text("not a repository")
+
+    assert source.fetch().id == repo.git("rev-parse", "HEAD")
+
+
+def test_restart_reads_an_applied_commit_without_the_remote(repo: Repo, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = GitSource(str(repo.path), state_dir=state)
+    sha = first.fetch().id
+    first.keep({sha})
+    shutil.rmtree(repo.path)
+
+    restarted = GitSource(str(repo.path), state_dir=state)
+    revision = restarted.read(sha)
+
+    assert revision.id == sha
+    assert revision.files[0].path == "mesh/mesh.yaml"
+    kept = GitRunner(git_dir=str(state / "git" / restarted.cache_dir.name)).run(
+        ["for-each-ref", "--format=%(refname)", KEEP_PREFIX]
+    )
+    assert kept.decode().split() == [f"{KEEP_PREFIX}{sha}"]
+
+
+def test_keep_forgets_commits_left_out(repo: Repo, tmp_path: Path) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    a = source.fetch().id
+    b = (repo.commit("b"), source.fetch().id)[1]
+    source.keep({a, b})
+    source.keep({b})
+    out = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert out == [f"{KEEP_PREFIX}{b}"]
+
+
+def test_a_held_lock_is_reported(repo: Repo, tmp_path: Path) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    source.git = GitRunner(git_dir=str(source.cache_dir), allow_file=True, timeout_s=0.2)
+    with locked(source.cache_dir, timeout_s=1), pytest.raises(GitSourceError) as err:
+        source.fetch()
+    assert err.value.reason is SourceReason.LOCKED
+
+
+def test_timeout_kills_git(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)  # accepts connections, never answers the TLS handshake
+        port = server.getsockname()[1]
+        source = GitSource(
+            f"https://127.0.0.1:{port}/repo.git", state_dir=tmp_path / "state", timeout_s=1.0
+        )
+        with pytest.raises(GitSourceError) as err:
+            source.fetch()
+    assert err.value.reason is SourceReason.TIMEOUT
+    assert err.value.retryable
+
+
+def test_credentials_never_appear(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: connection refused
+    source = GitSource(
+        f"https://robot:s3cr3t-token@127.0.0.1:{port}/repo.git", state_dir=tmp_path / "state"
+    )
+    assert "s3cr3t" not in str(source.describe())
+    with pytest.raises(GitSourceError) as err:
+        source.fetch()
+    assert "s3cr3t" not in str(err.value)
+    assert err.value.reason is SourceReason.UNREACHABLE
+
+
+def test_file_protocol_is_refused_for_a_network_source(repo: Repo, tmp_path: Path) -> None:
+    """GIT_ALLOW_PROTOCOL leaves out ``file`` unless the configured source is local."""
+    runner = GitRunner(allow_file=False, timeout_s=10)
+    with pytest.raises(GitSourceError) as err:
+        runner.run(["ls-remote", "--end-of-options", repo.path.as_uri()])
+    assert err.value.reason is SourceReason.REFUSED
