@@ -1,0 +1,193 @@
+"""Incremental ADS (``DeltaAggregatedResources``).
+
+Per type on one stream: the subscription (names and/or wildcard) and what the proxy has
+(``name -> digest``, seeded from ``initial_resource_versions`` on reconnect), plus the
+responses not yet answered. A push sends only resources whose digest the proxy lacks and
+removes the ones it has that are gone, so a reconnect with identical content sends nothing.
+Rules beyond the protocol:
+
+* every changed EDS cluster gets its ClusterLoadAssignment pushed with it, changed or not
+  (Envoy warms a changed cluster until endpoints arrive, and in Delta it never asks again);
+* a NACKed version is not sent again (the digests it carried count as sent);
+* cluster removals wait until listeners and routes have settled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.resource_types import TypeUrl
+from reconciler.serve.stream import GATE_TIMEOUT, AdsStream
+from reconciler.snapshot import Encoded, TypeSnapshot, wire
+
+_WILDCARD_TYPES = (TypeUrl.LISTENER, TypeUrl.CLUSTER)
+_ORDER = (TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.SECRET, TypeUrl.LISTENER, TypeUrl.ROUTE)
+_MAX_PENDING = 64
+
+
+@dataclass(slots=True)
+class DeltaType:
+    wildcard: bool = False
+    names: set[str] = field(default_factory=set)
+    known: dict[str, str] = field(default_factory=dict)
+    """What the proxy has: name -> digest ("" forces a resend)."""
+    pending: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Unanswered responses: nonce -> (version, sent at)."""
+    nacked: str = ""
+
+    def subscribed(self, name: str) -> bool:
+        return self.wildcard or name in self.names
+
+
+class DeltaStream(AdsStream):
+    protocol = "delta"
+
+    def __init__(self, ctx: Any, context: Any) -> None:
+        super().__init__(ctx, context)
+        self.types: dict[TypeUrl, DeltaType] = {}
+
+    async def on_request(self, request: Any) -> None:
+        try:
+            type_url = TypeUrl(request.type_url)
+        except ValueError:
+            return
+        state = self.types.get(type_url)
+        if state is None:
+            state = self.types[type_url] = DeltaType()
+            state.wildcard = type_url in _WILDCARD_TYPES and not request.resource_names_subscribe
+            state.known = dict(request.initial_resource_versions)
+        for name in request.resource_names_subscribe:
+            if name == "*":
+                state.wildcard = True
+            else:
+                state.names.add(name)
+        for name in request.resource_names_unsubscribe:
+            if name == "*":
+                state.wildcard = False
+            else:
+                state.names.discard(name)
+                state.known.pop(name, None)
+        if request.response_nonce:
+            sent = state.pending.pop(request.response_nonce, None)
+            if sent is not None:
+                version, sent_at = sent
+                self.ctx.metrics.push_seconds.labels(type_url.short).observe(
+                    time.monotonic() - sent_at
+                )
+                assert self.proxy is not None
+                if request.HasField("error_detail"):
+                    state.nacked = version
+                    self.proxy.record_nack(type_url, version, request.error_detail.message)
+                    self.ctx.metrics.nacks.labels(type_url.short).inc()
+                else:
+                    self.proxy.of(type_url).acked = version
+                    self.ctx.metrics.acks.labels(type_url.short).inc()
+        elif request.initial_resource_versions and self.snapshot is not None:
+            snap = self.snapshot.get(type_url)
+            if snap is not None and not any(self._diff(type_url, state, snap)):
+                versions = self.proxy.of(type_url) if self.proxy else None
+                if versions is not None:  # a reconnect that already has everything
+                    versions.sent = versions.acked = snap.version
+
+    def _diff(
+        self, type_url: TypeUrl, state: DeltaType, snap: TypeSnapshot
+    ) -> tuple[list[Encoded], list[str]]:
+        changed = [
+            res
+            for name, res in snap.resources.items()
+            if state.subscribed(name) and state.known.get(name) != res.digest
+        ]
+        removed = [
+            name
+            for name in state.known
+            if name not in snap.resources and (state.subscribed(name) or state.wildcard)
+        ]
+        return changed, removed
+
+    def _blocked(self, *types: TypeUrl) -> bool:
+        now = time.monotonic()
+        for type_url in types:
+            state = self.types.get(type_url)
+            if state is None:
+                continue
+            for _version, sent_at in state.pending.values():
+                if now - sent_at < GATE_TIMEOUT:
+                    self.wake_at(sent_at + GATE_TIMEOUT)
+                    return True
+        return False
+
+    def _unsettled(self, *types: TypeUrl) -> bool:
+        assert self.snapshot is not None
+        for type_url in types:
+            state = self.types.get(type_url)
+            snap = self.snapshot.get(type_url)
+            if state is None or snap is None:
+                continue
+            if state.pending or (
+                snap.version != state.nacked and any(self._diff(type_url, state, snap))
+            ):
+                return True
+        return False
+
+    async def push(self) -> None:
+        assert self.snapshot is not None
+        for type_url in _ORDER:
+            state = self.types.get(type_url)
+            snap = self.snapshot.get(type_url)
+            if state is None or snap is None or snap.version == state.nacked:
+                continue
+            if type_url in (TypeUrl.LISTENER, TypeUrl.ROUTE) and self._blocked(
+                TypeUrl.CLUSTER, TypeUrl.ENDPOINT
+            ):
+                continue
+            changed, removed = self._diff(type_url, state, snap)
+            if (
+                type_url == TypeUrl.CLUSTER
+                and removed
+                and self._unsettled(TypeUrl.LISTENER, TypeUrl.ROUTE)
+            ):
+                removed = []
+            if not changed and not removed:
+                continue
+            await self._send(type_url, state, snap, changed, removed)
+            if type_url == TypeUrl.CLUSTER:
+                self._refresh_endpoints(changed)
+
+    def _refresh_endpoints(self, clusters: list[Encoded]) -> None:
+        endpoints = self.types.get(TypeUrl.ENDPOINT)
+        if endpoints is None or self.snapshot is None:
+            return
+        for cluster in clusters:
+            cla = self.snapshot.eds_names.get(cluster.name)
+            if cla is not None and cla in endpoints.known:
+                endpoints.known[cla] = ""
+
+    async def _send(
+        self,
+        type_url: TypeUrl,
+        state: DeltaType,
+        snap: TypeSnapshot,
+        changed: list[Encoded],
+        removed: list[str],
+    ) -> None:
+        changed.sort(key=lambda r: r.name)
+        body = wire.delta_body(
+            snap.version, str(type_url), (r.delta_entry for r in changed), sorted(removed)
+        )
+        nonce = self.next_nonce()
+        await self.write(body + wire.nonce_suffix(nonce, delta=True))
+        for res in changed:
+            state.known[res.name] = res.digest
+        for name in removed:
+            state.known.pop(name, None)
+        state.pending[nonce] = (snap.version, time.monotonic())
+        if len(state.pending) > _MAX_PENDING:
+            state.pending.pop(next(iter(state.pending)))
+        assert self.proxy is not None
+        self.proxy.of(type_url).sent = snap.version
+        self.ctx.metrics.pushes.labels(type_url.short).inc()
+
+    def node_of(self, request: Any) -> str:
+        return str(request.node.id)

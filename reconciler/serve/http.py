@@ -1,0 +1,109 @@
+"""The HTTP side, on the same asyncio loop as gRPC: health, readiness, status, metrics, config.
+
+Routes: ``/healthz`` (the process runs), ``/readyz`` (a first good snapshot exists),
+``/status`` (JSON, see DESIGN §8), ``/metrics`` (Prometheus text), ``/config/<mesh>.<name>``
+(what that proxy is served, as JSON). More routes (the Git webhook) are added through
+``ControlPlane.http_hooks`` before start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from reconciler.errors import ServeError
+
+if TYPE_CHECKING:
+    from reconciler.serve.server import ControlPlane
+
+log = logging.getLogger("reconciler.serve")
+
+PLANE_KEY: web.AppKey[ControlPlane] = web.AppKey("plane")
+
+
+def _json(payload: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload, indent=2, sort_keys=False) + "\n",
+        status=status,
+        content_type="application/json",
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    plane = request.app[PLANE_KEY]
+    if plane.cache.ready:
+        return web.Response(text="ready\n")
+    return web.Response(text="no snapshot published yet\n", status=503)
+
+
+async def status(request: web.Request) -> web.Response:
+    return _json(request.app[PLANE_KEY].status_json())
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[PLANE_KEY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def config(request: web.Request) -> web.Response:
+    plane = request.app[PLANE_KEY]
+    proxy = request.match_info["proxy"]
+    snap = plane.cache.get(proxy)
+    if snap is None:
+        return _json(
+            {
+                "error": f"no proxy {proxy!r} in the served revision",
+                "proxies": plane.cache.node_ids(),
+            },
+            status=404,
+        )
+    return _json(snap.to_json())
+
+
+def build_app(
+    plane: ControlPlane, hooks: list[Callable[[web.Application], None]] | None = None
+) -> web.Application:
+    app = web.Application(client_max_size=1024**2)
+    app[PLANE_KEY] = plane
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/status", status)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/config/{proxy}", config)
+    for hook in hooks or ():
+        hook(app)
+    return app
+
+
+async def start_http(app: web.Application, address: str) -> tuple[web.AppRunner, int]:
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError as exc:
+        raise ServeError(f"not a HOST:PORT address: {address!r}") from exc
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ServeError(
+            f"cannot listen for HTTP on {address}: {exc.strerror}",
+            hint="pick another with --http-address",
+        ) from exc
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    log.info("HTTP (status, metrics) listening on http://%s:%d", host, bound)
+    return runner, int(bound)

@@ -1,0 +1,43 @@
+"""Prometheus metrics of one server, in its own registry (never the process-global one)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.pushes = Counter("reconciler_xds_pushes", "xDS responses sent", ["type"], registry=r)
+        self.acks = Counter("reconciler_xds_acks", "xDS responses ACKed", ["type"], registry=r)
+        self.nacks = Counter("reconciler_xds_nacks", "xDS responses NACKed", ["type"], registry=r)
+        self.connected = Gauge(
+            "reconciler_xds_connected_proxies", "ADS streams open now", ["protocol"], registry=r
+        )
+        self.unknown_nodes = Counter(
+            "reconciler_xds_unknown_node_streams",
+            "ADS streams from a node id that names no Dataplane",
+            registry=r,
+        )
+        self.compile_seconds = Histogram(
+            "reconciler_compile_duration_seconds",
+            "load, validate, compile and snapshot one revision",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.push_seconds = Histogram(
+            "reconciler_xds_push_duration_seconds",
+            "from a response written to its ACK or NACK",
+            ["type"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.reconciles = Counter(
+            "reconciler_reconciles", "revisions attempted", ["result"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,113 @@
+"""What each proxy was sent, ACKed and NACKed: the per-proxy half of ``/status``.
+
+One :class:`ProxyState` per node id, shared by all its streams (a proxy may reconnect before
+its old stream is gone). The ADS streams write it; the HTTP side reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import codes
+from reconciler.resource_types import PUSH_ORDER, TypeUrl
+
+log = logging.getLogger("reconciler.serve")
+
+UNKNOWN_NODE_MESSAGE = (
+    "node id {node!r} names no Dataplane in the served revision (expected '<mesh>.<dataplane "
+    "name>'); the proxy gets no configuration until a Dataplane with that name exists"
+)
+
+
+@dataclass(slots=True)
+class TypeVersions:
+    sent: str = ""
+    acked: str = ""
+    nacked: str = ""
+
+
+@dataclass(slots=True)
+class ProxyState:
+    node_id: str
+    streams: int = 0
+    protocol: str = ""
+    versions: dict[TypeUrl, TypeVersions] = field(default_factory=dict)
+    last_nack: dict[str, Any] | None = None
+    error: str | None = None
+    connected_at: float | None = None
+    peer: str = ""
+
+    def of(self, type_url: TypeUrl) -> TypeVersions:
+        found = self.versions.get(type_url)
+        if found is None:
+            found = self.versions[type_url] = TypeVersions()
+        return found
+
+    def record_nack(self, type_url: TypeUrl, version: str, message: str) -> None:
+        self.of(type_url).nacked = version
+        self.last_nack = {
+            "type": type_url.short,
+            "version": version,
+            "message": message,
+            "time": time.time(),
+        }
+        log.warning(
+            "error[%s] %s NACKed %s version %s: %s",
+            codes.PROXY_NACK,
+            self.node_id,
+            type_url.short,
+            version,
+            message.strip().splitlines()[-1] if message.strip() else "",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.node_id,
+            "connected": self.streams > 0,
+            "streams": self.streams,
+            "protocol": self.protocol or None,
+            "peer": self.peer or None,
+            "versions": {
+                t.short: {"sent": v.sent, "acked": v.acked, "nacked": v.nacked}
+                for t in PUSH_ORDER
+                if (v := self.versions.get(t)) is not None
+            },
+            "lastNack": self.last_nack,
+            "error": self.error,
+        }
+
+
+class ProxyRegistry:
+    def __init__(self) -> None:
+        self._proxies: dict[str, ProxyState] = {}
+
+    def get(self, node_id: str) -> ProxyState:
+        found = self._proxies.get(node_id)
+        if found is None:
+            found = self._proxies[node_id] = ProxyState(node_id)
+        return found
+
+    def connected(self) -> list[ProxyState]:
+        return [p for p in self._proxies.values() if p.streams > 0]
+
+    def mark_unknown(self, state: ProxyState) -> None:
+        state.error = UNKNOWN_NODE_MESSAGE.format(node=state.node_id)
+        log.warning("error[%s] %s", codes.UNKNOWN_NODE, state.error)
+
+    def to_json(self, served: list[str]) -> list[dict[str, Any]]:
+        """Every proxy that connected or that the current revision serves, sorted by id."""
+        for node_id in served:
+            self.get(node_id)
+        served_set = set(served)
+        out = []
+        for node_id in sorted(self._proxies):
+            state = self._proxies[node_id]
+            if state.streams == 0 and node_id not in served_set and not state.versions:
+                continue
+            if node_id in served_set:
+                state.error = None
+            out.append(state.to_json())
+        return out

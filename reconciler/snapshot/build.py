@@ -1,0 +1,25 @@
+"""From compiled configs to snapshots: check everything, then serialize everything."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.resource_types import ProxyConfig
+from reconciler.snapshot.consistency import Inconsistency, check_consistency
+from reconciler.snapshot.snapshot import Interner, Snapshot, build_snapshot
+
+
+def build_snapshots(
+    configs: Mapping[str, ProxyConfig], interner: Interner, *, prefix: str | None = None
+) -> tuple[dict[str, Snapshot], list[Inconsistency]]:
+    """Snapshots of every proxy, or (``{}``, problems) if any config is inconsistent.
+
+    A revision is published whole or not at all, so one inconsistent proxy stops them all.
+    """
+    problems = [p for config in configs.values() for p in check_consistency(config)]
+    if problems:
+        return {}, problems
+    return {
+        node_id: build_snapshot(config, interner, prefix=prefix)
+        for node_id, config in configs.items()
+    }, []

@@ -1,0 +1,120 @@
+"""The snapshot cache: the current snapshot of every proxy, and who to tell when it changes.
+
+Contract (the ADS servicer depends on this, never on the compiler):
+
+* :meth:`SnapshotCache.publish` replaces the whole set atomically (one revision at a time).
+  A proxy whose content did not change keeps its snapshot object and versions and its
+  watchers are not woken: unchanged content is never re-pushed.
+* :meth:`SnapshotCache.watch` registers a callback per node id, called (on the event loop
+  thread) after a publish that changed or removed that node's snapshot.
+* Everything runs on one asyncio loop thread; nothing here blocks or locks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from reconciler.resource_types import TypeUrl
+from reconciler.snapshot import wire
+from reconciler.snapshot.snapshot import Interner, Snapshot, TypeSnapshot, keep_versions
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+
+
+class SnapshotCache:
+    def __init__(self) -> None:
+        self.interner = Interner()
+        self.responses = ResponseCache()
+        self._snapshots: dict[str, Snapshot] = {}
+        self._watchers: dict[str, dict[int, Callable[[], None]]] = {}
+        self._next_watch = 0
+        self.ready = False
+        self.published_at = 0.0
+        """``time.monotonic()`` of the last publish that changed something."""
+
+    def get(self, node_id: str) -> Snapshot | None:
+        return self._snapshots.get(node_id)
+
+    def node_ids(self) -> list[str]:
+        return sorted(self._snapshots)
+
+    def publish(self, snapshots: Mapping[str, Snapshot]) -> PublishResult:
+        changed: list[str] = []
+        fresh: dict[str, Snapshot] = {}
+        for node_id, snap in snapshots.items():
+            old = self._snapshots.get(node_id)
+            if old is not None and old.content == snap.content:
+                fresh[node_id] = old
+                continue
+            fresh[node_id] = keep_versions(snap, old)
+            changed.append(node_id)
+        removed = [n for n in self._snapshots if n not in fresh]
+        self._snapshots = fresh
+        self.ready = True
+        if changed or removed:
+            self.published_at = time.monotonic()
+        for node_id in (*changed, *removed):
+            for callback in list(self._watchers.get(node_id, {}).values()):
+                callback()
+        return PublishResult(tuple(changed), tuple(removed), len(fresh) - len(changed))
+
+    def watch(self, node_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when ``node_id``'s snapshot changes; returns the un-watch function."""
+        key = self._next_watch
+        self._next_watch += 1
+        self._watchers.setdefault(node_id, {})[key] = callback
+
+        def cancel() -> None:
+            watchers = self._watchers.get(node_id)
+            if watchers is not None:
+                watchers.pop(key, None)
+                if not watchers:
+                    del self._watchers[node_id]
+
+        return cancel
+
+
+class ResponseCache:
+    """SotW response bodies (everything but the nonce) by (type, content, version, names).
+
+    A thousand proxies with the same clusters share one encoded CDS body; building it costs a
+    ``b"".join`` over already-serialized resources, once.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._bodies: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def sotw_body(
+        self, type_url: TypeUrl, snap: TypeSnapshot, names: frozenset[str] | None
+    ) -> bytes:
+        """The response for subscription ``names`` (None: wildcard, every resource)."""
+        selected = (
+            sorted(snap.resources)
+            if names is None
+            else sorted(n for n in names if n in snap.resources)
+        )
+        key = (str(type_url), snap.content, snap.version, tuple(selected))
+        body = self._bodies.get(key)
+        if body is not None:
+            self.hits += 1
+            self._bodies.move_to_end(key)
+            return body
+        self.misses += 1
+        body = wire.sotw_body(
+            snap.version, str(type_url), (snap.resources[n].any_bytes for n in selected)
+        )
+        self._bodies[key] = body
+        if len(self._bodies) > self.capacity:
+            self._bodies.popitem(last=False)
+        return body

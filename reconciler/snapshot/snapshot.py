@@ -1,0 +1,181 @@
+"""Per-proxy snapshots: every resource serialized once, versioned by content.
+
+Contract:
+
+* A :class:`Snapshot` holds, per type URL, the proxy's resources as :class:`Encoded`
+  entries (the ``Any`` bytes, a content digest) and a version. Snapshots keep no Python
+  proto objects: the bytes are the source of truth (``/config`` decodes them on demand).
+* A type's version is a hash of its resources' names and digests, optionally prefixed with
+  ``<revision prefix>-``. Equal content gives an equal hash on every replica and restart.
+* :class:`Interner` makes identical resources (the same cluster in 1,000 proxies) one
+  shared object: serialized once, held once, and their response bytes cached once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.endpoint.v3 import endpoint_pb2 as envoy_endpoint
+from envoy.config.listener.v3 import listener_pb2 as envoy_listener
+from envoy.config.route.v3 import route_pb2 as envoy_route
+from envoy.extensions.transport_sockets.tls.v3 import secret_pb2 as envoy_secret
+
+from reconciler.resource_types import PUSH_ORDER, ProxyConfig, TypeUrl, resource_name
+from reconciler.snapshot import wire
+
+MESSAGE_CLASSES: dict[TypeUrl, Any] = {
+    TypeUrl.LISTENER: envoy_listener.Listener,
+    TypeUrl.ROUTE: envoy_route.RouteConfiguration,
+    TypeUrl.CLUSTER: envoy_cluster.Cluster,
+    TypeUrl.ENDPOINT: envoy_endpoint.ClusterLoadAssignment,
+    TypeUrl.SECRET: envoy_secret.Secret,
+}
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class Encoded:
+    """One resource, serialized once: ``any_bytes`` is a whole ``google.protobuf.Any``."""
+
+    type_url: str
+    name: str
+    digest: str
+    any_bytes: bytes
+    delta_entry: bytes
+    """A ``discovery.v3.Resource{name, version=digest, resource}``, ready for Delta."""
+
+    def message(self) -> Any:
+        """The typed proto message (parsed on demand; for ``/config`` and tests)."""
+        from google.protobuf import any_pb2
+
+        packed = any_pb2.Any.FromString(self.any_bytes)
+        return MESSAGE_CLASSES[TypeUrl(self.type_url)].FromString(packed.value)
+
+
+class Interner:
+    """Deduplicates encoded resources across proxies and snapshots (weakly held)."""
+
+    def __init__(self) -> None:
+        self._by_key: weakref.WeakValueDictionary[tuple[str, bytes], Encoded] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def encode(self, type_url: TypeUrl, message: Any) -> Encoded:
+        value = message.SerializeToString(deterministic=True)
+        raw_digest = hashlib.blake2b(value, digest_size=16).digest()
+        key = (str(type_url), raw_digest)
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
+        name = resource_name(message)
+        any_bytes = wire.any_message(str(type_url), value)
+        digest = raw_digest.hex()
+        encoded = Encoded(
+            str(type_url), name, digest, any_bytes, wire.delta_resource(name, digest, any_bytes)
+        )
+        self._by_key[key] = encoded
+        return encoded
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+def content_hash(resources: Iterable[Encoded]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for res in sorted(resources, key=lambda r: r.name):
+        digest.update(res.name.encode() + b"\0" + res.digest.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def make_version(content: str, prefix: str | None = None) -> str:
+    """``<prefix>-<content hash>``, or the bare content hash without a prefix."""
+    return f"{prefix}-{content}" if prefix else content
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSnapshot:
+    version: str
+    content: str
+    """The content hash alone (the version without its revision prefix)."""
+    resources: Mapping[str, Encoded]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    node_id: str
+    types: Mapping[TypeUrl, TypeSnapshot]
+    eds_names: Mapping[str, str] = field(default_factory=dict)
+    """EDS cluster name -> the ClusterLoadAssignment name it reads."""
+
+    def get(self, type_url: TypeUrl) -> TypeSnapshot | None:
+        return self.types.get(type_url)
+
+    def version(self, type_url: TypeUrl) -> str:
+        found = self.types.get(type_url)
+        return found.version if found is not None else ""
+
+    @property
+    def content(self) -> str:
+        digest = hashlib.blake2b(digest_size=8)
+        for type_url in PUSH_ORDER:
+            found = self.types.get(type_url)
+            digest.update(f"{type_url}={found.content if found else ''};".encode())
+        return digest.hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        """What this proxy is served, as JSON (for ``/config``)."""
+        from google.protobuf import json_format
+
+        out: dict[str, Any] = {"node": self.node_id, "versions": {}, "resources": {}}
+        for type_url in PUSH_ORDER:
+            found = self.types.get(type_url)
+            if found is None:
+                continue
+            out["versions"][type_url.short] = found.version
+            out["resources"][type_url.group] = [
+                json_format.MessageToDict(found.resources[name].message())
+                for name in sorted(found.resources)
+            ]
+        return out
+
+
+def build_snapshot(
+    config: ProxyConfig, interner: Interner, *, prefix: str | None = None
+) -> Snapshot:
+    """Serialize ``config`` (check it first with :func:`check_consistency`)."""
+    types: dict[TypeUrl, TypeSnapshot] = {}
+    for type_url in PUSH_ORDER:
+        encoded = {}
+        for message in config.of(type_url):
+            res = interner.encode(type_url, message)
+            encoded[res.name] = res
+        content = content_hash(encoded.values())
+        types[type_url] = TypeSnapshot(make_version(content, prefix), content, encoded)
+    eds_names = {
+        c.name: (c.eds_cluster_config.service_name or c.name)
+        for c in config.of(TypeUrl.CLUSTER)
+        if c.type == envoy_cluster.Cluster.EDS
+    }
+    return Snapshot(config.node_id, types, eds_names)
+
+
+def keep_versions(new: Snapshot, old: Snapshot | None) -> Snapshot:
+    """``new`` with the versions of ``old`` for every type whose content did not change.
+
+    A later revision that leaves a type's content as it was must not bump its version
+    (nothing would be sent in Delta, and a wait for that version's ACK would never end).
+    """
+    if old is None:
+        return new
+    types = dict(new.types)
+    changed = False
+    for type_url, snap in new.types.items():
+        before = old.types.get(type_url)
+        if before is not None and before.content == snap.content and before.version != snap.version:
+            types[type_url] = TypeSnapshot(before.version, snap.content, snap.resources)
+            changed = True
+    return Snapshot(new.node_id, types, new.eds_names) if changed else new
