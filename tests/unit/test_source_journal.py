@@ -1,0 +1,79 @@
+"""The state directory journal: last N applied revisions, versions, rollback pin."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reconciler.journal import Journal, JournalEntry
+
+
+def entry(i: int, sha: str | None = None) -> JournalEntry:
+    return JournalEntry(
+        sha=sha or f"{i:040x}",
+        content_hash=f"h{i}",
+        time=1000.0 + i,
+        proxies=(f"default.p{i}",),
+        author="Ann",
+        message=f"commit {i}",
+    )
+
+
+def test_keeps_the_last_n_oldest_first(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, keep=3)
+    assert journal.entries() == [] and journal.last() is None
+    for i in range(5):
+        journal.record(entry(i))
+    again = Journal(tmp_path, keep=3)
+    assert [e.message for e in again.entries()] == ["commit 2", "commit 3", "commit 4"]
+    assert again.last() == entry(4)
+    assert not list(tmp_path.glob(".journal*"))  # no temporary files left
+
+
+def test_torn_lines_are_skipped(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.record(entry(1))
+    with journal.path.open("a") as fh:
+        fh.write('{"sha": "trunc')
+    assert journal.entries() == [entry(1)]
+
+
+def test_find_by_unique_prefix(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.record(entry(1, "abcd" + "1" * 36))
+    journal.record(entry(2, "abce" + "2" * 36))
+    assert journal.find("abcd1") == entry(1, "abcd" + "1" * 36)
+    assert journal.find("abc") is None  # too short
+    assert journal.find("abc1") is None  # no match
+    journal.record(entry(3, "abcd" + "3" * 36))
+    assert journal.find("abcd") is None  # ambiguous
+    assert journal.find("--upload-pack") is None
+
+
+def test_versions_name_the_first_commit_with_that_content(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    first = journal.versions({"p1": "aaaa", "p2": "bbbb"}, "1" * 40)
+    assert first == {"p1": "11111111-aaaa", "p2": "11111111-bbbb"}
+    second = journal.versions({"p1": "aaaa", "p2": "cccc"}, "2" * 40)
+    assert second == {"p1": "11111111-aaaa", "p2": "22222222-cccc"}
+    # a restart keeps the names
+    assert Journal(tmp_path).versions({"p2": "bbbb"}, "3" * 40) == {"p2": "11111111-bbbb"}
+
+
+def test_pin_and_resume(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    assert journal.pin() is None
+    pin = journal.set_pin("a" * 40, "bad deploy")
+    assert Journal(tmp_path).pin() == pin
+    assert journal.clear_pin() is True
+    assert journal.clear_pin() is False
+    assert journal.pin() is None
+
+
+def test_server_pid(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    assert journal.server_pid() is None
+    journal.write_pid()
+    assert journal.server_pid() == os.getpid()
+    journal.clear_pid()
+    assert journal.server_pid() is None
