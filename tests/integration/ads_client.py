@@ -84,7 +84,10 @@ class AdsClient:
 
     async def _read(self) -> None:
         while True:
-            response = await self.call.read()
+            try:
+                response = await self.call.read()
+            except (grpc.RpcError, asyncio.CancelledError):
+                response = grpc.aio.EOF
             await self._inbox.put(response)
             if response is grpc.aio.EOF:
                 return
