@@ -1,0 +1,92 @@
+"""References to services that no Dataplane provides (warnings: deploy order makes them normal).
+
+In Kuma 2.x ``MeshService{name: X}`` means the service whose inbounds are tagged
+``kuma.io/service: X``. Services are indexed once per mesh; each reference is a set lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import FLAT_KINDS, FieldPath, Kind, Resource
+from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds
+from reconciler.validate.rules.findings import Findings, as_list, as_map
+
+SERVICE_KINDS = ("MeshService", "MeshServiceSubset")
+
+
+def services_by_mesh(resources: Sequence[Resource]) -> dict[str | None, set[str]]:
+    index: dict[str | None, set[str]] = {}
+    for dp in resources:
+        if dp.kind != Kind.DATAPLANE:
+            continue
+        names = index.setdefault(dp.mesh, set())
+        for inbound in inbounds(dp):
+            service = inbound_tags(inbound).get(SERVICE_TAG)
+            if isinstance(service, str):
+                names.add(service)
+        gateway = as_map(as_map(dp.data.get("networking")).get("gateway"))
+        service = as_map(gateway.get("tags")).get(SERVICE_TAG)
+        if isinstance(service, str):
+            names.add(service)
+    return index
+
+
+def service_refs(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, Mapping[str, Any]]]:
+    """Every targetRef and backendRef of a policy spec, with its path (relative to spec)."""
+    yield ("targetRef",), as_map(spec.get("targetRef"))
+    for section in ("to", "from"):
+        for i, entry in enumerate(as_list(spec.get(section))):
+            entry = as_map(entry)
+            yield (section, i, "targetRef"), as_map(entry.get("targetRef"))
+            for j, rule in enumerate(as_list(entry.get("rules"))):
+                default = as_map(as_map(rule).get("default"))
+                for k, ref in enumerate(as_list(default.get("backendRefs"))):
+                    yield (section, i, "rules", j, "default", "backendRefs", k), as_map(ref)
+                for k, flt in enumerate(as_list(default.get("filters"))):
+                    mirror = as_map(as_map(flt).get("requestMirror"))
+                    path = (section, i, "rules", j, "default", "filters", k, "requestMirror")
+                    yield (*path, "backendRef"), as_map(mirror.get("backendRef"))
+
+
+def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
+    services = services_by_mesh(resources)
+    diags: list[Diagnostic] = []
+    for resource in resources:
+        known = services.get(resource.mesh, set())
+        if resource.kind == Kind.DATAPLANE:
+            diags.extend(_outbounds(resource, known))
+        elif resource.kind not in FLAT_KINDS:
+            f = Findings(resource)
+            for path, ref in service_refs(resource.spec):
+                name = ref.get("name")
+                if ref.get("kind") in SERVICE_KINDS and isinstance(name, str) and name not in known:
+                    f.add(
+                        codes.UNKNOWN_SERVICE,
+                        (*path, "name"),
+                        f"no Dataplane in mesh {resource.mesh!r} provides service {name!r}",
+                    )
+            diags.extend(f.diagnostics)
+    return diags
+
+
+def _outbounds(dataplane: Resource, known: set[str]) -> list[Diagnostic]:
+    f = Findings(dataplane)
+    networking = as_map(dataplane.data.get("networking"))
+    for i, outbound in enumerate(as_list(networking.get("outbound"))):
+        outbound = as_map(outbound)
+        tags = as_map(outbound.get("tags"))
+        service = tags.get(SERVICE_TAG, outbound.get("service"))
+        if isinstance(service, str) and service and service not in known:
+            path: FieldPath = ("networking", "outbound", i, "tags", SERVICE_TAG)
+            if SERVICE_TAG not in tags:
+                path = ("networking", "outbound", i, "service")
+            f.add(
+                codes.UNKNOWN_OUTBOUND_SERVICE,
+                path,
+                f"no Dataplane in mesh {dataplane.mesh!r} provides service {service!r}",
+            )
+    return f.diagnostics

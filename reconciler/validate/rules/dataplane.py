@@ -1,0 +1,202 @@
+"""Dataplane (Kuma 2.14 ``dataplane_validator.go``): networking, inbounds, outbounds, admin."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import Resource
+from reconciler.targetref import PROTOCOL_TAG, SERVICE_TAG
+from reconciler.validate.rules import values as v
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number, is_set
+from reconciler.validate.rules.targetrefs import check_tags
+
+PROTOCOLS = ("grpc", "http", "http2", "kafka", "tcp")
+OUTBOUND_BACKEND_KINDS = ("MeshService", "MeshExternalService", "MeshMultiZoneService")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*\.?$"
+)
+NET = ("networking",)
+
+
+def is_ip(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def check(resource: Resource) -> Iterable[Diagnostic]:
+    f = Findings(resource)
+    networking = resource.data.get("networking")
+    if networking is None:
+        f.add(codes.DATAPLANE_NETWORKING, NET, "must be defined")
+        return f.diagnostics
+    if not isinstance(networking, dict):
+        return f.diagnostics
+    inbound = as_list(networking.get("inbound"))
+    gateway = networking.get("gateway")
+    if not inbound and gateway is None:
+        f.add(
+            codes.DATAPLANE_NETWORKING,
+            NET,
+            "has to contain at least one inbound interface or gateway",
+        )
+    if inbound and gateway is not None:
+        f.add(codes.DATAPLANE_NETWORKING, NET, "inbound cannot be defined both with gateway")
+    address = networking.get("address")
+    _check_address(f, (*NET, "address"), address, required=True)
+    if networking.get("advertisedAddress") is not None:
+        _check_address(
+            f, (*NET, "advertisedAddress"), networking.get("advertisedAddress"), required=False
+        )
+    if isinstance(gateway, dict):
+        tags = gateway.get("tags")
+        if isinstance(tags, dict) and SERVICE_TAG not in tags:
+            f.add(
+                codes.DATAPLANE_SERVICE_TAG,
+                (*NET, "gateway", "tags", SERVICE_TAG),
+                "tag has to exist",
+            )
+        check_tags(f, (*NET, "gateway", "tags"), tags, selector=False)
+    for i, item in enumerate(inbound):
+        if isinstance(item, dict):
+            _check_inbound(f, (*NET, "inbound", i), item, address)
+    for i, item in enumerate(as_list(networking.get("outbound"))):
+        if isinstance(item, dict):
+            _check_outbound(f, (*NET, "outbound", i), item)
+    _check_admin(f, networking)
+    return f.diagnostics
+
+
+def _check_address(f: Findings, path: Path, value: object, *, required: bool) -> None:
+    if value is None or value == "":
+        if required:
+            f.add(
+                codes.DATAPLANE_NETWORKING,
+                path,
+                "address has to be valid IP address or domain name",
+            )
+        return
+    if not isinstance(value, str):
+        return
+    if is_ip(value):
+        if ipaddress.ip_address(value).is_unspecified:
+            f.add(
+                codes.DATAPLANE_NETWORKING,
+                path,
+                f"must not be {value}: give the address other proxies reach this one at",
+            )
+    elif not _HOSTNAME.match(value):
+        f.add(codes.DATAPLANE_NETWORKING, path, "address has to be valid IP address or domain name")
+
+
+def _check_inbound(f: Findings, path: Path, inbound: Mapping[str, Any], dp_address: object) -> None:
+    port, service_port = inbound.get("port"), inbound.get("servicePort")
+    if is_number(port) and not 1 <= port <= 65535:
+        f.add(codes.DATAPLANE_NETWORKING, (*path, "port"), "port has to be in range of [1, 65535]")
+    if is_number(service_port) and not 0 <= service_port <= 65535:
+        f.add(
+            codes.DATAPLANE_NETWORKING,
+            (*path, "servicePort"),
+            "servicePort has to be in range of [0, 65535]",
+        )
+    same_port = service_port in (None, 0) or service_port == port
+    service_address = inbound.get("serviceAddress")
+    address = inbound.get("address")
+    if is_set(service_address):
+        if not is_ip(service_address):
+            f.add(
+                codes.DATAPLANE_NETWORKING,
+                (*path, "serviceAddress"),
+                "serviceAddress has to be valid IP address",
+            )
+        elif service_address == (address or dp_address) and same_port:
+            f.add(
+                codes.DATAPLANE_NETWORKING,
+                (*path, "serviceAddress"),
+                "serviceAddress and servicePort has to differ from address and port",
+            )
+    if is_set(address) and not is_ip(address):
+        f.add(codes.DATAPLANE_NETWORKING, (*path, "address"), "address has to be valid IP address")
+    tags = inbound.get("tags")
+    if isinstance(tags, dict) and tags and SERVICE_TAG not in tags:
+        f.add(codes.DATAPLANE_SERVICE_TAG, (*path, "tags", SERVICE_TAG), "tag has to exist")
+    protocol = as_map(tags).get(PROTOCOL_TAG)
+    if isinstance(protocol, str) and protocol not in PROTOCOLS:
+        f.add(
+            codes.VALUE_NOT_ALLOWED,
+            (*path, "tags", PROTOCOL_TAG),
+            f"tag {PROTOCOL_TAG!r} has an invalid value {protocol!r}. Allowed values: {', '.join(PROTOCOLS)}",
+        )
+    field_protocol = inbound.get("protocol")
+    if isinstance(field_protocol, str) and field_protocol and field_protocol not in PROTOCOLS:
+        f.add(
+            codes.VALUE_NOT_ALLOWED,
+            (*path, "protocol"),
+            f"invalid protocol {field_protocol!r}. Allowed values: {', '.join(PROTOCOLS)}",
+        )
+    check_tags(f, (*path, "tags"), tags, selector=False)
+
+
+def _check_outbound(f: Findings, path: Path, outbound: Mapping[str, Any]) -> None:
+    port = outbound.get("port")
+    if is_number(port) and not 1 <= port <= 65535:
+        f.add(codes.DATAPLANE_NETWORKING, (*path, "port"), "port has to be in range of [1, 65535]")
+    address = outbound.get("address")
+    if is_set(address) and not is_ip(address):
+        f.add(codes.DATAPLANE_NETWORKING, (*path, "address"), "address has to be valid IP address")
+    tags = outbound.get("tags")
+    backend = outbound.get("backendRef")
+    has_service = is_set(tags) or is_set(outbound.get("service"))
+    if backend is not None and has_service:
+        f.add(
+            codes.DATAPLANE_SERVICE_TAG, path, "both backendRef and tags/service cannot be defined"
+        )
+    elif backend is None and not has_service:
+        f.add(
+            codes.DATAPLANE_SERVICE_TAG,
+            (*path, "tags", SERVICE_TAG),
+            "either tags with kuma.io/service or backendRef has to be defined",
+        )
+    if isinstance(tags, dict) and tags and SERVICE_TAG not in tags:
+        f.add(codes.DATAPLANE_SERVICE_TAG, (*path, "tags", SERVICE_TAG), "tag has to exist")
+    check_tags(f, (*path, "tags"), tags, selector=False)
+    if isinstance(backend, dict):
+        kind = backend.get("kind")
+        if isinstance(kind, str) and kind not in OUTBOUND_BACKEND_KINDS:
+            f.add(
+                codes.TARGETREF_KIND,
+                (*path, "backendRef", "kind"),
+                f"value {kind!r} is not supported (allowed: {', '.join(OUTBOUND_BACKEND_KINDS)})",
+            )
+        if not is_set(backend.get("name")) and not is_set(backend.get("labels")):
+            f.add(
+                codes.TARGETREF_FIELD,
+                (*path, "backendRef"),
+                "either name or labels has to be defined",
+            )
+        if kind != "MeshExternalService" and backend.get("port") is None:
+            f.add(codes.SETTING_MISSING, (*path, "backendRef", "port"), "port has to be defined")
+        v.port(f, (*path, "backendRef", "port"), backend.get("port"))
+
+
+def _check_admin(f: Findings, networking: Mapping[str, Any]) -> None:
+    admin_port = as_map(networking.get("admin")).get("port")
+    if not is_number(admin_port):
+        return
+    for section in ("inbound", "outbound"):
+        for i, item in enumerate(as_list(networking.get(section))):
+            if as_map(item).get("port") == admin_port:
+                f.add(
+                    codes.DATAPLANE_ADMIN_PORT,
+                    (*NET, "admin", "port"),
+                    f"port {admin_port} is already used by networking.{section}[{i}]",
+                )

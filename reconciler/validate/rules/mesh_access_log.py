@@ -1,0 +1,129 @@
+"""MeshAccessLog (Kuma 2.14 ``meshaccesslog/api/v1alpha1/validator.go``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import Resource
+from reconciler.validate.rules import sections as s
+from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
+
+TOP_KINDS = (
+    t.MESH,
+    t.MESH_SUBSET,
+    t.MESH_GATEWAY,
+    t.MESH_SERVICE,
+    t.MESH_SERVICE_SUBSET,
+    t.MESH_HTTP_ROUTE,
+    t.DATAPLANE,
+)
+TO_KINDS = (
+    t.MESH,
+    t.MESH_SERVICE,
+    t.MESH_EXTERNAL_SERVICE,
+    t.MESH_MULTI_ZONE_SERVICE,
+    t.MESH_HTTP_ROUTE,
+)
+FROM_KINDS = (t.MESH,)
+BACKEND_TYPES = ("tcp", "file", "openTelemetry")
+
+
+def check(resource: Resource) -> Iterable[Diagnostic]:
+    f = Findings(resource)
+    spec = resource.spec
+    top = t.top_kind(spec)
+    t.check_target_ref(
+        f,
+        ("targetRef",),
+        spec.get("targetRef"),
+        TOP_KINDS,
+        inbound_policy=s.affects_inbounds(spec),
+        where="as top-level targetRef",
+    )
+    if s.has(spec, "rules") and (s.has(spec, "to") or s.has(spec, "from")):
+        f.add(codes.POLICY_SECTIONS, (), s.RULES_EXCLUDE_TO_FROM)
+    if not (s.has(spec, "to") or s.has(spec, "from") or s.has(spec, "rules")):
+        f.add(codes.POLICY_SECTIONS, (), s.AT_LEAST_ONE_OF_TO_FROM_RULES)
+    if top in (t.MESH_GATEWAY, t.MESH_HTTP_ROUTE):
+        s.forbid_section(f, spec, "from", s.MUST_NOT_BE_DEFINED)
+        s.check_entries(f, spec, "to", (t.MESH,), check_conf)
+    else:
+        s.check_entries(f, spec, "from", FROM_KINDS, check_conf)
+        s.check_entries(f, spec, "to", TO_KINDS, check_conf)
+    s.check_rules(f, spec, check_conf)
+    return f.diagnostics
+
+
+def check_conf(f: Findings, path: Path, value: object) -> None:
+    if value is not None and not isinstance(value, dict):
+        return
+    backends = as_map(value).get("backends")
+    if backends is None:
+        f.add(codes.SETTING_MISSING, (*path, "backends"), "must be defined")
+        return
+    for i, backend in enumerate(as_list(backends)):
+        if isinstance(backend, dict):
+            _check_backend(f, (*path, "backends", i), backend)
+
+
+def _check_backend(f: Findings, path: Path, backend: dict[str, object]) -> None:
+    present = [n for n in BACKEND_TYPES if backend.get(n) is not None]
+    if len(present) > 1:
+        f.add(
+            codes.SETTINGS_CONFLICT,
+            path,
+            f"backend must have only one type defined: {', '.join(BACKEND_TYPES)}",
+        )
+    elif not present:
+        f.add(
+            codes.SETTING_MISSING,
+            path,
+            f"backend must have exactly one defined: {', '.join(BACKEND_TYPES)}",
+        )
+    file = backend.get("file")
+    if isinstance(file, dict):
+        file_path = file.get("path")
+        if not is_set(file_path):
+            f.add(codes.SETTING_MISSING, (*path, "file", "path"), "must be defined")
+        elif isinstance(file_path, str) and "\x00" in file_path:
+            f.add(
+                codes.VALUE_NOT_ALLOWED,
+                (*path, "file", "path"),
+                "file backend requires a valid path",
+            )
+        _check_format(f, (*path, "file", "format"), file.get("format"))
+    tcp = backend.get("tcp")
+    if isinstance(tcp, dict):
+        if not is_set(tcp.get("address")):
+            f.add(codes.SETTING_MISSING, (*path, "tcp", "address"), "must be defined")
+        _check_format(f, (*path, "tcp", "format"), tcp.get("format"))
+    otel = backend.get("openTelemetry")
+    if (
+        isinstance(otel, dict)
+        and not is_set(otel.get("endpoint"))
+        and not is_set(otel.get("backendRef"))
+    ):
+        f.add(
+            codes.SETTING_MISSING,
+            (*path, "openTelemetry"),
+            "openTelemetry must have exactly one defined: endpoint, backendRef",
+        )
+
+
+def _check_format(f: Findings, path: Path, value: object) -> None:
+    if not isinstance(value, dict):
+        return
+    kind = value.get("type")
+    plain, json = value.get("plain"), value.get("json")
+    if plain is not None and json is not None:
+        f.add(codes.SETTINGS_CONFLICT, path, "format must have only one type defined: plain, json")
+    if kind == "Plain" and not is_set(plain):
+        f.add(codes.SETTING_MISSING, (*path, "plain"), "must be defined when type is Plain")
+    if kind == "Json" and not is_set(json):
+        f.add(codes.SETTING_MISSING, (*path, "json"), "must be defined when type is Json")
+    for i, item in enumerate(as_list(json)):
+        if isinstance(item, dict) and not is_set(item.get("key")):
+            f.add(codes.SETTING_MISSING, (*path, "json", i, "key"), "key cannot be empty")

@@ -1,0 +1,68 @@
+"""MeshHealthCheck (Kuma 2.14 ``meshhealthcheck/api/v1alpha1/validator.go``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import Resource
+from reconciler.validate.rules import sections as s
+from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules import values as v
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
+
+TOP_KINDS = (
+    t.MESH,
+    t.MESH_SUBSET,
+    t.MESH_GATEWAY,
+    t.MESH_SERVICE,
+    t.MESH_SERVICE_SUBSET,
+    t.DATAPLANE,
+)
+TO_KINDS = (t.MESH, t.MESH_SERVICE, t.MESH_EXTERNAL_SERVICE, t.MESH_MULTI_ZONE_SERVICE)
+POSITIVE_DURATIONS = ("interval", "timeout", "initialJitter", "intervalJitter", "noTrafficInterval")
+
+
+def check(resource: Resource) -> Iterable[Diagnostic]:
+    f = Findings(resource)
+    spec = resource.spec
+    top = t.top_kind(spec)
+    t.check_target_ref(
+        f, ("targetRef",), spec.get("targetRef"), TOP_KINDS, where="as top-level targetRef"
+    )
+    s.check_entries(f, spec, "to", TO_KINDS, check_conf)
+    for i, entry in enumerate(s.section(spec, "to")):
+        ref = as_map(as_map(entry).get("targetRef"))
+        if ref.get("kind") == t.MESH_EXTERNAL_SERVICE and top != t.MESH:
+            f.add(
+                codes.TARGETREF_KIND,
+                ("to", i, "targetRef", "kind"),
+                "kind MeshExternalService is only possible with targetRef.kind: Mesh",
+            )
+    return f.diagnostics
+
+
+def check_conf(f: Findings, path: Path, value: object) -> None:
+    if value is not None and not isinstance(value, dict):
+        return
+    conf = as_map(value)
+    for name in POSITIVE_DURATIONS:
+        v.duration_gt_zero_or_nil(f, (*path, name), conf.get(name))
+    v.value_gt_zero_or_nil(f, (*path, "unhealthyThreshold"), conf.get("unhealthyThreshold"))
+    v.value_gt_zero_or_nil(f, (*path, "healthyThreshold"), conf.get("healthyThreshold"))
+    v.uint_percentage_or_nil(f, (*path, "intervalJitterPercent"), conf.get("intervalJitterPercent"))
+    v.percentage(
+        f, (*path, "healthyPanicThreshold"), conf.get("healthyPanicThreshold"), required=False
+    )
+    log_path = conf.get("eventLogPath")
+    if isinstance(log_path, str) and (not log_path or "\x00" in log_path):
+        f.add(codes.VALUE_NOT_ALLOWED, (*path, "eventLogPath"), "must be a valid path when defined")
+    http = conf.get("http")
+    if isinstance(http, dict):
+        if "path" in http and http.get("path") in ("", None):
+            f.add(codes.SETTING_MISSING, (*path, "http", "path"), "must be defined")
+        for i, status in enumerate(as_list(http.get("expectedStatuses"))):
+            v.status_code(f, (*path, "http", "expectedStatuses", i), status)
+    if all(conf.get(n) is None for n in ("http", "tcp", "grpc")):
+        f.add(codes.SETTING_MISSING, path, s.at_least_one("http", "tcp", "grpc"))

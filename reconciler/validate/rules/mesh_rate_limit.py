@@ -1,0 +1,112 @@
+"""MeshRateLimit (Kuma 2.14 ``meshratelimit/api/v1alpha1/validator.go``).
+
+A target that may include builtin gateways (``Mesh``/``MeshSubset`` without
+``proxyTypes: [Sidecar]``, MeshGateway, MeshHTTPRoute) takes ``to``; a sidecar target takes
+``from`` or ``rules``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import Resource
+from reconciler.validate.rules import sections as s
+from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules import values as v
+from reconciler.validate.rules.findings import Findings, Path, as_map
+
+TOP_KINDS = (
+    t.MESH,
+    t.MESH_SUBSET,
+    t.MESH_GATEWAY,
+    t.MESH_SERVICE,
+    t.MESH_SERVICE_SUBSET,
+    t.MESH_HTTP_ROUTE,
+    t.DATAPLANE,
+)
+GATEWAY_SCOPE = (
+    "when the scope includes a Gateway, select only proxyType Sidecar or select only "
+    "gateways and use spec.to"
+)
+
+
+def check(resource: Resource) -> Iterable[Diagnostic]:
+    f = Findings(resource)
+    spec = resource.spec
+    ref = spec.get("targetRef")
+    top = t.top_kind(spec)
+    if s.has(spec, "rules") and (s.has(spec, "to") or s.has(spec, "from")):
+        f.add(codes.POLICY_SECTIONS, (), s.RULES_EXCLUDE_TO_FROM)
+    t.check_target_ref(
+        f,
+        ("targetRef",),
+        ref,
+        TOP_KINDS,
+        inbound_policy=s.affects_inbounds(spec),
+        where="as top-level targetRef",
+    )
+    gateways = t.includes_gateways(ref if isinstance(ref, dict) else None)
+    if gateways or top == t.MESH_HTTP_ROUTE:
+        s.forbid_section(f, spec, "rules", s.MUST_NOT_BE_DEFINED)
+    else:
+        s.check_rules(f, spec, check_conf)
+    if gateways:
+        s.forbid_section(f, spec, "from", f"{s.MUST_NOT_BE_DEFINED} {GATEWAY_SCOPE}")
+    elif top == t.MESH_HTTP_ROUTE:
+        s.forbid_section(
+            f, spec, "from", f"{s.MUST_NOT_BE_DEFINED} when spec.kind is MeshHTTPRoute"
+        )
+    else:
+        s.check_entries(f, spec, "from", (t.MESH,), check_conf)
+    if not gateways:
+        s.forbid_section(f, spec, "to", s.MUST_NOT_BE_DEFINED)
+    else:
+        s.check_entries(f, spec, "to", (t.MESH,), check_conf)
+    return f.diagnostics
+
+
+def check_conf(f: Findings, path: Path, value: object) -> None:
+    if value is not None and not isinstance(value, dict):
+        return
+    local = as_map(value).get("local")
+    lpath = (*path, "local")
+    if local is None:
+        f.add(codes.SETTING_MISSING, lpath, "must be defined")
+        return
+    if not isinstance(local, dict):
+        return
+    if local.get("tcp") is None and local.get("http") is None:
+        f.add(codes.SETTING_MISSING, lpath, s.at_least_one("tcp", "http"))
+    http = local.get("http")
+    if isinstance(http, dict):
+        if all(http.get(n) is None for n in ("disabled", "requestRate", "onRateLimit")):
+            f.add(
+                codes.SETTING_MISSING,
+                (*lpath, "http"),
+                s.at_least_one("disabled", "requestRate", "onRateLimit"),
+            )
+        else:
+            _check_rate(f, (*lpath, "http", "requestRate"), http.get("requestRate"))
+            status = as_map(http.get("onRateLimit")).get("status")
+            v.int_greater_than(f, (*lpath, "http", "onRateLimit", "status"), status)
+    tcp = local.get("tcp")
+    if isinstance(tcp, dict):
+        if tcp.get("disabled") is None and tcp.get("connectionRate") is None:
+            f.add(
+                codes.SETTING_MISSING, (*lpath, "tcp"), s.at_least_one("disabled", "connectionRate")
+            )
+        else:
+            _check_rate(f, (*lpath, "tcp", "connectionRate"), tcp.get("connectionRate"))
+
+
+def _check_rate(f: Findings, path: Path, value: object) -> None:
+    if not isinstance(value, dict):
+        return
+    num = value.get("num")
+    if num is None:
+        f.add(codes.SETTING_MISSING, (*path, "num"), "must be greater than 0")
+    else:
+        v.int_greater_than(f, (*path, "num"), num)
+    v.duration_greater_than(f, (*path, "interval"), value.get("interval"), 0.05)

@@ -1,0 +1,139 @@
+"""Value checks shared by the policy rules: durations, counts, percentages, status codes.
+
+Each mirrors one of Kuma's ``pkg/core/validators`` helpers and its message. A value of the
+wrong type is skipped (the schema reports it); an absent value passes the ``*_or_nil`` forms.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from reconciler import codes
+from reconciler.durations import format_seconds, parse_duration
+from reconciler.validate.rules.findings import Findings, Path, is_number
+
+BANDWIDTH = re.compile(r"^(\d*)\s?([GMk]+bps)$")
+
+
+def _duration(f: Findings, path: Path, value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    seconds = parse_duration(value)
+    if seconds is None:
+        f.add(
+            codes.DURATION_INVALID,
+            path,
+            f"invalid duration {value!r}: write a number with a unit, e.g. 300ms, 1s, 1h30m",
+        )
+    return seconds
+
+
+def duration_gt_zero_or_nil(f: Findings, path: Path, value: object) -> None:
+    seconds = _duration(f, path, value)
+    if seconds is not None and seconds <= 0:
+        f.add(codes.DURATION_INVALID, path, "must be greater than zero when defined")
+
+
+def duration_not_negative_or_nil(f: Findings, path: Path, value: object) -> None:
+    seconds = _duration(f, path, value)
+    if seconds is not None and seconds < 0:
+        f.add(codes.DURATION_INVALID, path, "must not be negative when defined")
+
+
+def duration_valid_or_nil(f: Findings, path: Path, value: object) -> None:
+    _duration(f, path, value)
+
+
+def duration_not_negative(f: Findings, path: Path, value: object) -> None:
+    if value is None:
+        f.add(codes.SETTING_MISSING, path, "must be defined")
+        return
+    duration_not_negative_or_nil(f, path, value)
+
+
+def duration_gt_zero(f: Findings, path: Path, value: object) -> None:
+    if value is None:
+        f.add(codes.SETTING_MISSING, path, "must be defined and greater than zero")
+        return
+    seconds = _duration(f, path, value)
+    if seconds is not None and seconds <= 0:
+        f.add(codes.DURATION_INVALID, path, "must be defined and greater than zero")
+
+
+def duration_greater_than(f: Findings, path: Path, value: object, minimum: float) -> None:
+    if value is None:
+        f.add(codes.SETTING_MISSING, path, "must be defined")
+        return
+    seconds = _duration(f, path, value)
+    if seconds is not None and seconds <= minimum:
+        f.add(codes.DURATION_INVALID, path, f"must be greater than: {format_seconds(minimum)}")
+
+
+def int_greater_than(f: Findings, path: Path, value: object, minimum: int = 0) -> None:
+    if is_number(value) and value <= minimum:
+        f.add(codes.NUMBER_RANGE, path, f"must be greater than {minimum}")
+
+
+def value_gt_zero_or_nil(f: Findings, path: Path, value: object) -> None:
+    if is_number(value) and value <= 0:
+        f.add(codes.NUMBER_RANGE, path, "must be greater than zero when defined")
+
+
+def uint_percentage_or_nil(f: Findings, path: Path, value: object) -> None:
+    if is_number(value) and not 0 <= value <= 100:
+        f.add(codes.NUMBER_RANGE, path, "must be in inclusive range [0, 100]")
+
+
+def decimal_value(value: object) -> Decimal | None:
+    """An int-or-string number (Kuma ``NewDecimalFromIntOrString``); None if not a number."""
+    if is_number(value):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
+    return None
+
+
+def percentage(
+    f: Findings, path: Path, value: object, *, required: bool = True, allow_zero: bool = True
+) -> None:
+    """Kuma ``ValidatePercentage`` (int or decimal string in [0, 100])."""
+    if value is None:
+        if required:
+            f.add(codes.SETTING_MISSING, path, "must be defined")
+        return
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return
+    number = decimal_value(value)
+    if number is None:
+        f.add(codes.NUMBER_RANGE, path, "string must be a valid number")
+    elif number < 0 or number > 100:
+        f.add(codes.NUMBER_RANGE, path, "must be in inclusive range [0.0, 100.0]")
+    elif not allow_zero and number == 0:
+        f.add(codes.NUMBER_RANGE, path, "must be greater than 0")
+
+
+def status_code(f: Findings, path: Path, value: object) -> None:
+    if is_number(value) and not 100 <= value < 600:
+        f.add(codes.NUMBER_RANGE, path, "must be in inclusive range [100, 599]")
+
+
+def port(f: Findings, path: Path, value: object, *, what: str = "port") -> None:
+    if is_number(value) and not 1 <= value <= 65535:
+        f.add(codes.NUMBER_RANGE, path, f"{what} must be in the range [1, 65535]")
+
+
+def bandwidth(f: Findings, path: Path, value: object) -> None:
+    if value is None or value == "":
+        f.add(codes.SETTING_MISSING, path, "must be defined")
+    elif isinstance(value, str) and not BANDWIDTH.match(value):
+        f.add(codes.VALUE_NOT_ALLOWED, path, "must be in kbps/Mbps/Gbps units")
+
+
+def string_defined(f: Findings, path: Path, value: object) -> None:
+    if value is None or value == "":
+        f.add(codes.SETTING_MISSING, path, "must be defined")
