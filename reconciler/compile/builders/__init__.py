@@ -1,0 +1,1 @@
+"""Small pure functions returning typed Envoy messages (one concern per function)."""

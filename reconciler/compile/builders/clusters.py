@@ -1,0 +1,64 @@
+"""Cluster builders: EDS clusters for services, static clusters for the local application."""
+
+from __future__ import annotations
+
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.core.v3 import config_source_pb2 as envoy_config_source
+from envoy.config.endpoint.v3 import endpoint_components_pb2 as envoy_endpoint_components
+from envoy.config.endpoint.v3 import endpoint_pb2 as envoy_endpoint
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_upstream_http
+from google.protobuf import any_pb2
+
+from reconciler.compile.builders.endpoints import socket_address
+from reconciler.compile.builders.values import set_duration
+from reconciler.compile.context import ClusterParts
+
+HTTP_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
+
+def ads_config_source() -> envoy_config_source.ConfigSource:
+    source = envoy_config_source.ConfigSource(
+        resource_api_version=envoy_config_source.ApiVersion.V3
+    )
+    source.ads.SetInParent()
+    return source
+
+
+def eds_cluster(name: str, *, http2: bool) -> ClusterParts:
+    cluster = envoy_cluster.Cluster(name=name, type=envoy_cluster.Cluster.EDS)
+    set_duration(cluster.connect_timeout, DEFAULT_CONNECT_TIMEOUT_S)
+    cluster.eds_cluster_config.eds_config.CopyFrom(ads_config_source())
+    parts = ClusterParts(cluster)
+    if http2:
+        parts.http_options = http2_options()
+    return parts
+
+
+def static_cluster(name: str, address: str, port: int, *, http2: bool) -> ClusterParts:
+    cluster = envoy_cluster.Cluster(name=name, type=envoy_cluster.Cluster.STATIC)
+    set_duration(cluster.connect_timeout, DEFAULT_CONNECT_TIMEOUT_S)
+    assignment = envoy_endpoint.ClusterLoadAssignment(cluster_name=name)
+    lb = envoy_endpoint_components.LbEndpoint()
+    lb.endpoint.address.CopyFrom(socket_address(address, port))
+    assignment.endpoints.add().lb_endpoints.append(lb)
+    cluster.load_assignment.CopyFrom(assignment)
+    parts = ClusterParts(cluster)
+    if http2:
+        parts.http_options = http2_options()
+    return parts
+
+
+def http2_options() -> envoy_upstream_http.HttpProtocolOptions:
+    options = envoy_upstream_http.HttpProtocolOptions()
+    options.explicit_http_config.http2_protocol_options.SetInParent()
+    return options
+
+
+def finish(parts: ClusterParts) -> envoy_cluster.Cluster:
+    """Pack the edited protocol options into the cluster; the cluster is final afterwards."""
+    if parts.http_options is not None:
+        packed = any_pb2.Any()
+        packed.Pack(parts.http_options)
+        parts.cluster.typed_extension_protocol_options[HTTP_OPTIONS_KEY].CopyFrom(packed)
+    return parts.cluster

@@ -1,0 +1,116 @@
+"""What a policy module sees: the place it configures and the mutable parts it may edit.
+
+Policy hooks get the effective (merged) conf of their kind and a context. Contexts of shared
+resources (outbound clusters, listeners, route configs) carry no proxy identity on purpose:
+the compiler builds each distinct one once and shares it, so a hook may only depend on its
+conf and its context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.listener.v3 import listener_pb2 as envoy_listener
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as envoy_hcm,
+)
+from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as envoy_tcp
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_upstream_http
+
+from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound
+
+
+class Hook(StrEnum):
+    """The places a policy kind can configure; a kind's conf only keys the places it hooks."""
+
+    OUTBOUND_CLUSTER = "outbound_cluster"
+    OUTBOUND_LISTENER = "outbound_listener"
+    OUTBOUND_ROUTE = "outbound_route"
+    INBOUND_LISTENER = "inbound_listener"
+    INBOUND_CLUSTER = "inbound_cluster"
+    INBOUND_ROUTE = "inbound_route"
+
+
+class Section(StrEnum):
+    """Which parts of a policy the compiler merges for a kind."""
+
+    TO = "to"
+    FROM = "from"
+    RULES = "rules"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterContext:
+    """An outbound cluster: the upstream ``service`` (or a subset of it)."""
+
+    mesh: str
+    service: str
+    protocol: str
+    name: str
+
+    @property
+    def is_http(self) -> bool:
+        return self.protocol in HTTP_PROTOCOLS
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundContext:
+    """An outbound listener and its route config, for traffic to ``service``."""
+
+    mesh: str
+    service: str
+    protocol: str
+    listener_name: str
+    route_config_name: str
+
+    @property
+    def is_http(self) -> bool:
+        return self.protocol in HTTP_PROTOCOLS
+
+
+@dataclass(frozen=True, slots=True)
+class InboundContext:
+    """One inbound of one proxy (its listener, its inline route config, its local cluster)."""
+
+    mesh: str
+    node_id: str
+    inbound: Inbound
+
+    @property
+    def protocol(self) -> str:
+        return self.inbound.protocol
+
+    @property
+    def is_http(self) -> bool:
+        return self.inbound.protocol in HTTP_PROTOCOLS
+
+
+@dataclass(slots=True)
+class ClusterParts:
+    """A cluster being built, with its HTTP protocol options unpacked for editing."""
+
+    cluster: envoy_cluster.Cluster
+    http_options: envoy_upstream_http.HttpProtocolOptions | None = None
+
+    def http(self) -> envoy_upstream_http.HttpProtocolOptions:
+        """The cluster's ``HttpProtocolOptions`` (created on first use, packed at the end)."""
+        if self.http_options is None:
+            self.http_options = envoy_upstream_http.HttpProtocolOptions()
+            self.http_options.explicit_http_config.http_protocol_options.SetInParent()
+        return self.http_options
+
+
+@dataclass(slots=True)
+class ListenerParts:
+    """A listener being built: exactly one of ``hcm`` / ``tcp_proxy`` is set.
+
+    ``http_filters`` go before the router, in the order policy hooks add them (hooks run in
+    registry order). The compiler packs everything into the listener afterwards.
+    """
+
+    listener: envoy_listener.Listener
+    hcm: envoy_hcm.HttpConnectionManager | None = None
+    tcp_proxy: envoy_tcp.TcpProxy | None = None
+    http_filters: list[envoy_hcm.HttpFilter] = field(default_factory=list)

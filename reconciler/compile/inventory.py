@@ -1,0 +1,171 @@
+"""The mesh as the compiler sees it: proxies, services, endpoints and policies, indexed once.
+
+Built from valid resources only. Protocol of a service = the ``kuma.io/protocol`` tag of its
+inbounds; ``tcp`` when absent or when the providers disagree (Kuma falls back to TCP).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model import DEFAULT_MESH, Kind, Resource
+from reconciler.targetref import PROTOCOL_TAG, SERVICE_TAG, inbound_tags, inbounds
+
+HTTP_PROTOCOLS = frozenset({"http", "http2", "grpc"})
+PROTOCOLS = frozenset({"tcp", "http", "http2", "grpc"})
+DEFAULT_OUTBOUND_ADDRESS = "127.0.0.1"
+DEFAULT_SERVICE_ADDRESS = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One inbound of one Dataplane, as an upstream of its service."""
+
+    address: str
+    port: int
+    tags: Mapping[str, str]
+    dataplane: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    index: int
+    address: str
+    port: int
+    service_port: int
+    service_address: str
+    service: str
+    protocol: str
+    tags: Mapping[str, str]
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    index: int
+    address: str
+    port: int
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """One Dataplane, normalised."""
+
+    resource: Resource
+    mesh: str
+    name: str
+    address: str
+    inbounds: tuple[Inbound, ...]
+    outbounds: tuple[Outbound, ...]
+
+    @property
+    def node_id(self) -> str:
+        from reconciler.compile import names
+
+        return names.node_id(self.mesh, self.name)
+
+
+@dataclass(slots=True)
+class MeshIndex:
+    """Everything of one mesh the compiler needs."""
+
+    name: str
+    mesh: Resource | None
+    proxies: dict[str, Proxy] = field(default_factory=dict)
+    endpoints: dict[str, list[Endpoint]] = field(default_factory=lambda: defaultdict(list))
+    protocols: dict[str, str] = field(default_factory=dict)
+    policies: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list))
+
+    def protocol(self, service: str) -> str:
+        return self.protocols.get(service, "tcp")
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def proxy_of(dataplane: Resource) -> Proxy:
+    networking = dataplane.data.get("networking")
+    net: Mapping[str, Any] = networking if isinstance(networking, dict) else {}
+    address = str(net.get("address", DEFAULT_SERVICE_ADDRESS))
+    ins: list[Inbound] = []
+    for i, raw in enumerate(inbounds(dataplane)):
+        tags = {str(k): str(v) for k, v in inbound_tags(raw).items()}
+        port = _int(raw.get("port"))
+        protocol = tags.get(PROTOCOL_TAG) or str(raw.get("protocol") or "tcp")
+        ins.append(
+            Inbound(
+                index=i,
+                address=str(raw.get("address") or address),
+                port=port,
+                service_port=_int(raw.get("servicePort"), port),
+                service_address=str(raw.get("serviceAddress") or DEFAULT_SERVICE_ADDRESS),
+                service=tags.get(SERVICE_TAG, ""),
+                protocol=protocol if protocol in PROTOCOLS else "tcp",
+                tags=tags,
+                name=raw.get("name") if isinstance(raw.get("name"), str) else None,
+            )
+        )
+    outs: list[Outbound] = []
+    raw_outs = net.get("outbound")
+    for i, raw in enumerate(raw_outs if isinstance(raw_outs, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        out_tags = raw.get("tags")
+        service = out_tags.get(SERVICE_TAG) if isinstance(out_tags, dict) else None
+        if not isinstance(service, str):
+            continue  # backendRef outbounds (real MeshService) are not compiled in v1
+        outs.append(
+            Outbound(
+                index=i,
+                address=str(raw.get("address") or DEFAULT_OUTBOUND_ADDRESS),
+                port=_int(raw.get("port")),
+                service=service,
+            )
+        )
+    return Proxy(
+        resource=dataplane,
+        mesh=dataplane.mesh or DEFAULT_MESH,
+        name=dataplane.name,
+        address=address,
+        inbounds=tuple(ins),
+        outbounds=tuple(outs),
+    )
+
+
+def index_meshes(resources: Iterable[Resource]) -> dict[str, MeshIndex]:
+    """One :class:`MeshIndex` per mesh named by a Mesh resource or used by a resource."""
+    meshes: dict[str, MeshIndex] = {}
+
+    def mesh_of(name: str) -> MeshIndex:
+        if name not in meshes:
+            meshes[name] = MeshIndex(name=name, mesh=None)
+        return meshes[name]
+
+    protocol_votes: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for resource in resources:
+        if resource.kind == Kind.MESH:
+            mesh_of(resource.name).mesh = resource
+        elif resource.kind == Kind.DATAPLANE:
+            proxy = proxy_of(resource)
+            index = mesh_of(proxy.mesh)
+            index.proxies[proxy.name] = proxy
+            for inbound in proxy.inbounds:
+                if not inbound.service:
+                    continue
+                index.endpoints[inbound.service].append(
+                    Endpoint(proxy.address, inbound.port, inbound.tags, proxy.name)
+                )
+                protocol_votes[(proxy.mesh, inbound.service)].add(inbound.protocol)
+        else:
+            mesh_of(resource.mesh or DEFAULT_MESH).policies[resource.kind].append(resource)
+    for (mesh, service), votes in protocol_votes.items():
+        meshes[mesh].protocols[service] = votes.pop() if len(votes) == 1 else "tcp"
+    for index in meshes.values():
+        for eps in index.endpoints.values():
+            eps.sort(key=lambda e: (e.address, e.port, e.dataplane))
+    return meshes

@@ -1,0 +1,190 @@
+"""Which policies apply where, and their merged confs, memoised so proxies share the work.
+
+Per mesh: the policies of each kind (plus Kuma's initial defaults) sorted least specific
+first. Per proxy: the policies whose top-level targetRef selects it. Per (policy set,
+service): the merged ``to[]`` conf; per (policy set, inbound): the merged ``from[]`` /
+``rules[]`` conf. Proxies with the same policy set and service share one :class:`Merged`.
+
+Kuma behaviours reproduced (``pkg/plugins/policies/core/rules``):
+
+* ``to[]`` entry applies to service S when its targetRef is ``Mesh``, or ``MeshService`` /
+  ``MeshServiceSubset`` named S; entries merge in :func:`ordering.sort_entries` order.
+* ``from[]`` entries with targetRef ``Mesh`` and ``rules[]`` without ``matches`` apply to
+  all incoming traffic. Entries naming a peer (``MeshService``, ``spiffeID``) need the mesh
+  identity, which is not compiled yet: they are skipped and reported in the proxy's notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.compile.context import Section
+from reconciler.compile.defaults import initial_policies
+from reconciler.compile.inventory import Inbound, MeshIndex, Proxy
+from reconciler.compile.merge import (
+    Contribution,
+    KeyedRule,
+    Merged,
+    canonical,
+    mapping,
+    merge,
+    merge_rules_by_matches,
+)
+from reconciler.compile.ordering import sort_entries, sort_policies, target_ref
+from reconciler.model import Resource
+from reconciler.targetref import selected_inbounds, selects
+
+_SERVICE_KINDS = frozenset({"MeshService", "MeshServiceSubset"})
+
+PolicySet = tuple[Resource, ...]
+
+
+def _entries(policy: Resource, section: str) -> list[tuple[Resource, int, Mapping[str, Any]]]:
+    raw = policy.spec.get(section)
+    if not isinstance(raw, list):
+        return []
+    return [(policy, i, e) for i, e in enumerate(raw) if isinstance(e, dict)]
+
+
+def to_applies(entry: Mapping[str, Any], service: str) -> bool:
+    ref = entry.get("targetRef")
+    ref = ref if isinstance(ref, dict) else {"kind": "Mesh"}
+    kind = ref.get("kind", "Mesh")
+    return kind == "Mesh" or (kind in _SERVICE_KINDS and ref.get("name") == service)
+
+
+class Matcher:
+    """Policy selection and merging for one mesh; every result memoised."""
+
+    def __init__(self, index: MeshIndex, kinds: Sequence[str]) -> None:
+        self.index = index
+        defaults = {(r.kind, r.name): r for r in initial_policies(index.name, index.mesh)}
+        by_kind: dict[str, list[Resource]] = {k: list(index.policies.get(k, ())) for k in kinds}
+        for (kind, name), resource in defaults.items():
+            present = any(r.name == name for r in by_kind.get(kind, ()))
+            if kind in by_kind and not present:
+                by_kind[kind].append(resource)
+        self.policies: dict[str, list[Resource]] = {k: sort_policies(v) for k, v in by_kind.items()}
+        self._refs: dict[int, Mapping[str, Any]] = {
+            id(p): target_ref(p) for ps in self.policies.values() for p in ps
+        }
+        self._ref_keys: dict[int, str] = {i: canonical(r) for i, r in self._refs.items()}
+        self._to: dict[tuple[int, ...], dict[str, Merged | None]] = {}
+        self._from: dict[tuple[int, ...], tuple[Merged | None, tuple[str, ...]]] = {}
+        self._http: dict[tuple[tuple[int, ...], str], list[KeyedRule]] = {}
+        self._tcp: dict[tuple[tuple[int, ...], str], Merged | None] = {}
+
+    def selected(self, proxy: Proxy) -> dict[str, PolicySet]:
+        """Per kind, the policies selecting ``proxy``, least specific first."""
+        verdicts: dict[str, bool] = {}
+        out: dict[str, PolicySet] = {}
+        for kind, policies in self.policies.items():
+            chosen: list[Resource] = []
+            for policy in policies:
+                key = self._ref_keys[id(policy)]
+                verdict = verdicts.get(key)
+                if verdict is None:
+                    verdict = selects(self._refs[id(policy)], proxy.resource)
+                    verdicts[key] = verdict
+                if verdict:
+                    chosen.append(policy)
+            out[kind] = tuple(chosen)
+        return out
+
+    def outbound(self, policies: PolicySet, service: str) -> Merged | None:
+        """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""
+        per_service = self._to.setdefault(tuple(id(p) for p in policies), {})
+        if service in per_service:
+            return per_service[service]
+        entries = [
+            e for p in policies for e in _entries(p, Section.TO) if to_applies(e[2], service)
+        ]
+        contributions = [
+            Contribution(p, (*p.spec_path, Section.TO.value, i, "default"), _default(e))
+            for p, i, e in sort_entries(entries)
+            if "default" in e
+        ]
+        merged = merge(contributions) if contributions else None
+        per_service[service] = merged
+        return merged
+
+    def http_rules(self, policies: PolicySet, service: str) -> list[KeyedRule]:
+        """MeshHTTPRoute rules for ``service``, merged by ``matches`` (most specific first)."""
+        key = (tuple(id(p) for p in policies), service)
+        if key not in self._http:
+            entries = [
+                e for p in policies for e in _entries(p, Section.TO) if to_applies(e[2], service)
+            ]
+            self._http[key] = merge_rules_by_matches(
+                (p, (*p.spec_path, Section.TO.value, i, "rules"), _rules(e))
+                for p, i, e in sort_entries(entries)
+            )
+        return self._http[key]
+
+    def tcp_route(self, policies: PolicySet, service: str) -> Merged | None:
+        """Merged MeshTCPRoute ``to[].rules[0].default`` for ``service`` (the last one wins)."""
+        key = (tuple(id(p) for p in policies), service)
+        if key not in self._tcp:
+            entries = [
+                e for p in policies for e in _entries(p, Section.TO) if to_applies(e[2], service)
+            ]
+            contributions = [
+                Contribution(p, (*p.spec_path, "to", i, "rules", 0, "default"), _default(rules[0]))
+                for p, i, e in sort_entries(entries)
+                if (rules := _rules(e)) and isinstance(rules[0], dict)
+            ]
+            self._tcp[key] = merge(contributions) if contributions else None
+        return self._tcp[key]
+
+    def inbound(
+        self, policies: PolicySet, proxy: Proxy, inbound: Inbound
+    ) -> tuple[Merged | None, tuple[str, ...]]:
+        """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and notes on skipped parts."""
+        chosen = tuple(
+            p
+            for p in policies
+            if inbound.index in selected_inbounds(self._refs[id(p)], proxy.resource)
+        )
+        memo_key = tuple(id(p) for p in chosen)
+        hit = self._from.get(memo_key)
+        if hit is not None:
+            return hit
+        notes: list[str] = []
+        contributions: list[Contribution] = []
+        # Only ``Mesh`` from-entries apply, so entry ranks are equal: policy order decides.
+        for p in chosen:
+            for _, i, e in _entries(p, Section.FROM):
+                ref = mapping(e.get("targetRef"))
+                if ref.get("kind", "Mesh") != "Mesh":
+                    notes.append(
+                        f"{p.kind} {p.name} from[{i}] selects peers by {ref.get('kind')}: "
+                        "needs the mesh identity (mTLS), not applied"
+                    )
+                elif "default" in e:
+                    contributions.append(
+                        Contribution(p, (*p.spec_path, "from", i, "default"), _default(e))
+                    )
+            for _, i, rule in _entries(p, Section.RULES):
+                if rule.get("matches"):
+                    notes.append(
+                        f"{p.kind} {p.name} rules[{i}] matches peers: needs the mesh identity "
+                        "(mTLS), not applied"
+                    )
+                else:
+                    contributions.append(
+                        Contribution(p, (*p.spec_path, "rules", i, "default"), _default(rule))
+                    )
+        result = (merge(contributions) if contributions else None, tuple(notes))
+        self._from[memo_key] = result
+        return result
+
+
+def _default(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = entry.get("default")
+    return value if isinstance(value, dict) else {}
+
+
+def _rules(entry: Mapping[str, Any]) -> list[Any]:
+    value = entry.get("rules")
+    return value if isinstance(value, list) else []

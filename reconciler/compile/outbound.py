@@ -1,0 +1,243 @@
+"""One outbound of one proxy -> listener, route config, clusters and endpoint assignments.
+
+Each piece is looked up in the shared caches by everything its content depends on, so
+proxies with the same outbound and the same effective policies share the same objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.endpoint.v3 import endpoint_pb2 as envoy_endpoint
+from envoy.config.listener.v3 import listener_pb2 as envoy_listener
+from envoy.config.route.v3 import route_components_pb2 as envoy_route
+from envoy.config.route.v3 import route_pb2 as envoy_route_config
+
+from reconciler.compile import names
+from reconciler.compile.builders import clusters as cluster_builders
+from reconciler.compile.builders import endpoints as endpoint_builders
+from reconciler.compile.builders import listeners as listener_builders
+from reconciler.compile.builders import routes as route_builders
+from reconciler.compile.context import (
+    ClusterContext,
+    Hook,
+    ListenerParts,
+    OutboundContext,
+    Section,
+)
+from reconciler.compile.inventory import HTTP_PROTOCOLS, MeshIndex, Outbound
+from reconciler.compile.matching import Matcher, PolicySet
+from reconciler.compile.merge import KeyedRule, Merged
+from reconciler.compile.policies import POLICIES, PolicyPlugin
+from reconciler.compile.policies import mesh_http_route as http_route
+from reconciler.compile.policies import mesh_tcp_route as tcp_route
+from reconciler.compile.shared import Shared
+from reconciler.compile.trace import OutboundTrace, RouteTrace
+from reconciler.model import Kind
+
+ROUTE_KINDS = frozenset({Kind.MESH_HTTP_ROUTE, Kind.MESH_TCP_ROUTE})
+HTTP2_UPSTREAM = frozenset({"http2", "grpc"})
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundResources:
+    listener: envoy_listener.Listener
+    route_config: envoy_route_config.RouteConfiguration | None
+    clusters: tuple[envoy_cluster.Cluster, ...]
+    assignments: tuple[envoy_endpoint.ClusterLoadAssignment, ...]
+    trace: OutboundTrace
+
+
+def _plugins_with(hook: Hook) -> list[PolicyPlugin]:
+    return [p for p in POLICIES.values() if hook in p.hooks and Section.TO in p.sections]
+
+
+def _confs(
+    matcher: Matcher,
+    selected: Mapping[str, PolicySet],
+    service: str,
+    plugins: Sequence[PolicyPlugin],
+) -> dict[str, Merged]:
+    out: dict[str, Merged] = {}
+    for plugin in plugins:
+        merged = matcher.outbound(selected.get(plugin.kind, ()), service)
+        if merged is not None:
+            out[plugin.kind] = merged
+    return out
+
+
+def _key(confs: Mapping[str, Merged]) -> tuple[tuple[str, str], ...]:
+    return tuple((kind, m.key) for kind, m in confs.items())
+
+
+class OutboundBuilder:
+    """Builds outbounds of one mesh, sharing results through ``shared``."""
+
+    def __init__(self, index: MeshIndex, matcher: Matcher, shared: Shared) -> None:
+        self.index = index
+        self.matcher = matcher
+        self.shared = shared
+        self.cluster_plugins = _plugins_with(Hook.OUTBOUND_CLUSTER)
+        self.listener_plugins = _plugins_with(Hook.OUTBOUND_LISTENER)
+        self.route_plugins = _plugins_with(Hook.OUTBOUND_ROUTE)
+        every = {
+            p.kind: p for p in (*self.cluster_plugins, *self.listener_plugins, *self.route_plugins)
+        }
+        self.all_plugins = list(every.values())
+
+    def build(self, selected: Mapping[str, PolicySet], outbound: Outbound) -> OutboundResources:
+        service = outbound.service
+        protocol = self.index.protocol(service)
+        listener_name = names.outbound_listener(outbound.address, outbound.port)
+        ctx = OutboundContext(
+            self.index.name, service, protocol, listener_name, names.outbound_route_config(service)
+        )
+        confs = _confs(self.matcher, selected, service, self.all_plugins)
+        tcp_conf = self.matcher.tcp_route(selected.get(Kind.MESH_TCP_ROUTE, ()), service)
+        route_config: envoy_route_config.RouteConfiguration | None = None
+        route_traces: list[RouteTrace] = []
+        if protocol in HTTP_PROTOCOLS:
+            rules = self.matcher.http_rules(selected.get(Kind.MESH_HTTP_ROUTE, ()), service)
+            route_config, backends, route_traces = self._routes(ctx, confs, rules, tcp_conf)
+            listener = self._listener(ctx, outbound, confs, None)
+        else:
+            weighted = tcp_route.backends(tcp_conf, service) or [
+                (http_route.Backend(service, ()), 1)
+            ]
+            backends = [b for b, _ in weighted]
+            listener = self._listener(ctx, outbound, confs, weighted)
+        built_clusters: list[envoy_cluster.Cluster] = []
+        assignments: list[envoy_endpoint.ClusterLoadAssignment] = []
+        cluster_confs: dict[str, Mapping[str, Merged]] = {}
+        for backend in dict.fromkeys(backends):
+            cluster, backend_confs = self._cluster(selected, backend)
+            built_clusters.append(cluster)
+            assignments.append(self._assignment(backend))
+            cluster_confs[backend.cluster] = backend_confs
+        trace = OutboundTrace(
+            outbound, protocol, listener_name, confs, route_traces, tcp_conf, cluster_confs
+        )
+        return OutboundResources(
+            listener, route_config, tuple(built_clusters), tuple(assignments), trace
+        )
+
+    def _listener(
+        self,
+        ctx: OutboundContext,
+        outbound: Outbound,
+        confs: Mapping[str, Merged],
+        weighted: list[tuple[http_route.Backend, int]] | None,
+    ) -> envoy_listener.Listener:
+        hooked = {k: m for k, m in confs.items() if POLICIES[k] in self.listener_plugins}
+        key = (
+            "outbound-listener",
+            ctx.listener_name,
+            ctx.service,
+            ctx.protocol,
+            tuple((b.cluster, w) for b, w in weighted) if weighted is not None else None,
+            _key(hooked),
+        )
+
+        def build() -> envoy_listener.Listener:
+            listener = listener_builders.listener(
+                ctx.listener_name, outbound.address, outbound.port, inbound=False
+            )
+            parts = ListenerParts(listener)
+            stat = names.stat_prefix(ctx.route_config_name)
+            if weighted is None:
+                parts.hcm = listener_builders.http_connection_manager(
+                    stat, rds_name=ctx.route_config_name
+                )
+            else:
+                parts.tcp_proxy = listener_builders.tcp_proxy(stat)
+                tcp_route.configure_tcp_proxy(parts.tcp_proxy, weighted)
+            for plugin in self.listener_plugins:
+                if plugin.kind in hooked:
+                    plugin.outbound_listener(parts, hooked[plugin.kind], ctx)
+            return listener_builders.finish(parts)
+
+        return self.shared.listeners.get(key, build)
+
+    def _routes(
+        self,
+        ctx: OutboundContext,
+        confs: Mapping[str, Merged],
+        rules: Sequence[KeyedRule],
+        tcp_conf: Merged | None,
+    ) -> tuple[envoy_route_config.RouteConfiguration, list[http_route.Backend], list[RouteTrace]]:
+        hooked = {k: m for k, m in confs.items() if POLICIES[k] in self.route_plugins}
+        # MeshHTTPRoute wins over MeshTCPRoute for an HTTP service.
+        use_tcp = not rules and tcp_conf is not None
+        key = (
+            "outbound-routes",
+            ctx.route_config_name,
+            ctx.protocol,
+            tuple((r.key, r.default.key) for r in rules),
+            tcp_conf.key if use_tcp and tcp_conf is not None else None,
+            _key(hooked),
+        )
+
+        def build() -> tuple[Any, list[http_route.Backend], list[RouteTrace]]:
+            routes: list[envoy_route.Route] = []
+            backends: list[http_route.Backend] = []
+            traces: list[RouteTrace] = []
+            if use_tcp:
+                name = names.route_name(ctx.route_config_name, 0)
+                route = envoy_route.Route(name=name)
+                route.match.prefix = "/"
+                refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
+                backends.extend(http_route.forward(route, refs, ctx.service))
+                routes.append(route)
+                traces.append(
+                    RouteTrace(name, {"path": {"type": "PathPrefix", "value": "/"}}, None)
+                )
+            else:
+                for i, plan in enumerate(http_route.plan(rules)):
+                    name = names.route_name(ctx.route_config_name, i)
+                    route, needed = http_route.build_route(plan, ctx.service, name)
+                    routes.append(route)
+                    backends.extend(needed)
+                    traces.append(RouteTrace(name, plan.match, plan.rule))
+            for plugin in self.route_plugins:
+                if plugin.kind in hooked:
+                    for route in routes:
+                        plugin.outbound_route(route, hooked[plugin.kind], ctx)
+            config = route_builders.route_configuration(
+                ctx.route_config_name, names.virtual_host(ctx.service), routes
+            )
+            return config, backends, traces
+
+        config, backends, traces = self.shared.routes.get(key, build)
+        return config, backends, traces
+
+    def _cluster(
+        self, selected: Mapping[str, PolicySet], backend: http_route.Backend
+    ) -> tuple[envoy_cluster.Cluster, Mapping[str, Merged]]:
+        protocol = self.index.protocol(backend.service)
+        confs = _confs(self.matcher, selected, backend.service, self.cluster_plugins)
+        ctx = ClusterContext(self.index.name, backend.service, protocol, backend.cluster)
+        key = ("outbound-cluster", backend.cluster, protocol, _key(confs))
+
+        def build() -> envoy_cluster.Cluster:
+            parts = cluster_builders.eds_cluster(backend.cluster, http2=protocol in HTTP2_UPSTREAM)
+            for plugin in self.cluster_plugins:
+                if plugin.kind in confs:
+                    plugin.outbound_cluster(parts, confs[plugin.kind], ctx)
+            return cluster_builders.finish(parts)
+
+        return self.shared.clusters.get(key, build), confs
+
+    def _assignment(self, backend: http_route.Backend) -> envoy_endpoint.ClusterLoadAssignment:
+        def build() -> envoy_endpoint.ClusterLoadAssignment:
+            wanted = dict(backend.tags)
+            endpoints = [
+                e
+                for e in self.index.endpoints.get(backend.service, ())
+                if all(e.tags.get(k) == v for k, v in wanted.items())
+            ]
+            return endpoint_builders.load_assignment(backend.cluster, endpoints)
+
+        return self.shared.assignments.get((self.index.name, backend.cluster), build)

@@ -1,0 +1,31 @@
+"""Policy modules, one per kind, in an explicit registry.
+
+``POLICIES`` maps a kind to its module's ``PLUGIN`` (a :class:`base.PolicyPlugin`). The
+compiler merges each kind's sections in Kuma order and calls the plugin's hooks in registry
+order. See ``README.md`` in this directory to add a kind.
+"""
+
+from __future__ import annotations
+
+from reconciler.compile.policies import (
+    mesh_http_route,
+    mesh_retry,
+    mesh_tcp_route,
+    mesh_timeout,
+    mesh_traffic_permission,
+)
+from reconciler.compile.policies.base import PolicyBase, PolicyPlugin
+
+POLICIES: dict[str, PolicyPlugin] = {
+    plugin.kind: plugin
+    for plugin in (
+        mesh_traffic_permission.PLUGIN,
+        mesh_http_route.PLUGIN,
+        mesh_tcp_route.PLUGIN,
+        mesh_timeout.PLUGIN,
+        mesh_retry.PLUGIN,
+    )
+}
+"""Kind -> plugin. Hooks run in this order on each place they configure."""
+
+__all__ = ["POLICIES", "PolicyBase", "PolicyPlugin"]

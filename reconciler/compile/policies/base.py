@@ -1,0 +1,85 @@
+"""The contract of a policy module, and a base class whose hooks do nothing."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from envoy.config.route.v3 import route_components_pb2 as envoy_route
+
+from reconciler.compile.context import (
+    ClusterContext,
+    ClusterParts,
+    Hook,
+    InboundContext,
+    ListenerParts,
+    OutboundContext,
+    Section,
+)
+from reconciler.compile.merge import Merged
+
+
+class PolicyPlugin(Protocol):
+    """One policy kind. The compiler merges its ``sections`` and calls its ``hooks``.
+
+    A hook receives the effective conf of this kind for the place being built (already
+    merged in Kuma order, with provenance) and edits the parts in place. Hooks must depend
+    only on ``conf`` and the context: the results are shared across proxies.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def sections(self) -> frozenset[Section]: ...
+
+    @property
+    def hooks(self) -> frozenset[Hook]: ...
+
+    @property
+    def note(self) -> str | None:
+        """When set, the kind compiles to nothing yet; ``render`` shows it for selected proxies."""
+
+    def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None: ...
+
+    def outbound_listener(
+        self, parts: ListenerParts, conf: Merged, ctx: OutboundContext
+    ) -> None: ...
+
+    def outbound_route(
+        self, route: envoy_route.Route, conf: Merged, ctx: OutboundContext
+    ) -> None: ...
+
+    def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None: ...
+
+    def inbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: InboundContext) -> None: ...
+
+    def inbound_route(
+        self, route: envoy_route.Route, conf: Merged, ctx: InboundContext
+    ) -> None: ...
+
+
+class PolicyBase:
+    """Subclass and override the hooks you list in ``hooks``; the rest do nothing."""
+
+    kind: str = ""
+    sections: frozenset[Section] = frozenset()
+    hooks: frozenset[Hook] = frozenset()
+    note: str | None = None
+
+    def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
+        return None
+
+    def outbound_listener(self, parts: ListenerParts, conf: Merged, ctx: OutboundContext) -> None:
+        return None
+
+    def outbound_route(self, route: envoy_route.Route, conf: Merged, ctx: OutboundContext) -> None:
+        return None
+
+    def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
+        return None
+
+    def inbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: InboundContext) -> None:
+        return None
+
+    def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
+        return None

@@ -1,0 +1,273 @@
+"""MeshHTTPRoute: HTTP routes of an outbound (matches, weighted backends, filters).
+
+Kuma 2.14 behaviour (``pkg/plugins/policies/meshhttproute``):
+
+* rules of all applicable ``to[]`` entries merge by deep-equal ``matches``
+  (:func:`reconciler.compile.merge.merge_rules_by_matches`); a rule with several matches
+  becomes one Envoy route per match;
+* routes are ordered like Gateway API: Exact path, then the longest PathPrefix, then
+  RegularExpression; then a method match, then more header matches, then more query matches;
+  ties keep rule order;
+* a rule without ``backendRefs`` sends traffic to the destination service; the implicit rule
+  ``PathPrefix /`` to the destination service is the least specific default;
+* ``PathPrefix /foo`` matches ``/foo`` and ``/foo/bar`` but not ``/foobar``
+  (``path_separated_prefix``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envoy.config.core.v3 import base_pb2 as envoy_base
+from envoy.config.route.v3 import route_components_pb2 as envoy_route
+from envoy.type.v3 import percent_pb2 as envoy_percent
+
+from reconciler.compile import names
+from reconciler.compile.builders.values import enum_value
+from reconciler.compile.context import Section
+from reconciler.compile.merge import KeyedRule, mapping
+from reconciler.compile.policies.base import PolicyBase
+from reconciler.model import Kind
+
+ROOT_MATCH: Mapping[str, Any] = {"path": {"type": "PathPrefix", "value": "/"}}
+_REDIRECT_CODES = {
+    301: "MOVED_PERMANENTLY",
+    302: "FOUND",
+    303: "SEE_OTHER",
+    307: "TEMPORARY_REDIRECT",
+    308: "PERMANENT_REDIRECT",
+}
+
+
+class MeshHTTPRoute(PolicyBase):
+    kind = Kind.MESH_HTTP_ROUTE
+    sections = frozenset({Section.TO})
+
+
+PLUGIN = MeshHTTPRoute()
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """An upstream cluster a route needs: a service, or the subset of it with ``tags``."""
+
+    service: str
+    tags: tuple[tuple[str, str], ...]
+
+    @property
+    def cluster(self) -> str:
+        return names.subset_cluster(self.service, dict(self.tags))
+
+
+def backend_of(ref: Mapping[str, Any], default_service: str) -> Backend | None:
+    kind = ref.get("kind", "MeshService")
+    if kind not in ("MeshService", "MeshServiceSubset"):
+        return None
+    tags = ref.get("tags") if kind == "MeshServiceSubset" else None
+    pairs = (
+        tuple(sorted((str(k), str(v)) for k, v in tags.items())) if isinstance(tags, dict) else ()
+    )
+    return Backend(str(ref.get("name", default_service)), pairs)
+
+
+def _specificity(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    path = mapping(match.get("path"))
+    ptype = path.get("type") if path else None
+    rank = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}.get(str(ptype), 0)
+    length = len(str(path.get("value", ""))) if ptype == "PathPrefix" else 0
+    headers = match.get("headers")
+    query = match.get("queryParams")
+    return (
+        -rank,
+        -length,
+        0 if match.get("method") else 1,
+        -(len(headers) if isinstance(headers, list) else 0),
+        -(len(query) if isinstance(query, list) else 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """One Envoy route to build: a single match and the merged rule it came from."""
+
+    match: Mapping[str, Any]
+    rule: KeyedRule | None
+    """None for the implicit default route to the destination service."""
+
+
+def plan(rules: Sequence[KeyedRule]) -> list[RoutePlan]:
+    """Routes in Envoy order (first match wins)."""
+    plans: list[RoutePlan] = []
+    has_root = False
+    for rule in rules:
+        for match in rule.matches or (ROOT_MATCH,):
+            has_root = has_root or dict(match) == ROOT_MATCH
+            plans.append(RoutePlan(match, rule))
+    if not has_root:
+        plans.append(RoutePlan(ROOT_MATCH, None))
+    plans.sort(key=lambda p: _specificity(p.match))
+    return plans
+
+
+def route_match(match: Mapping[str, Any]) -> envoy_route.RouteMatch:
+    out = envoy_route.RouteMatch()
+    path = mapping(match.get("path")) or None
+    value = str(path.get("value", "/")) if path else "/"
+    ptype = path.get("type") if path else "PathPrefix"
+    if ptype == "Exact":
+        out.path = value
+    elif ptype == "RegularExpression":
+        out.safe_regex.regex = value
+    elif value == "/" or not value.rstrip("/"):
+        out.prefix = "/"
+    else:
+        out.path_separated_prefix = value.rstrip("/")
+    method = match.get("method")
+    if isinstance(method, str):
+        header = out.headers.add(name=":method")
+        header.string_match.exact = method
+    for h in match.get("headers") or ():
+        if isinstance(h, dict):
+            _header_matcher(out.headers.add(name=str(h.get("name", ""))), h)
+    for q in match.get("queryParams") or ():
+        if isinstance(q, dict):
+            param = out.query_parameters.add(name=str(q.get("name", "")))
+            if q.get("type") == "RegularExpression":
+                param.string_match.safe_regex.regex = str(q.get("value", ""))
+            else:
+                param.string_match.exact = str(q.get("value", ""))
+    return out
+
+
+def _header_matcher(out: envoy_route.HeaderMatcher, h: Mapping[str, Any]) -> None:
+    htype = h.get("type", "Exact")
+    value = str(h.get("value", ""))
+    if htype == "Present":
+        out.present_match = True
+    elif htype == "Absent":
+        out.present_match = True
+        out.invert_match = True
+    elif htype == "Prefix":
+        out.string_match.prefix = value
+    elif htype == "RegularExpression":
+        out.string_match.safe_regex.regex = value
+    else:
+        out.string_match.exact = value
+
+
+def build_route(
+    plan_: RoutePlan, service: str, name: str
+) -> tuple[envoy_route.Route, list[Backend]]:
+    """The Envoy route for ``plan_`` and the backend clusters it needs."""
+    route = envoy_route.Route(name=name, match=route_match(plan_.match))
+    conf = plan_.rule.default.conf if plan_.rule is not None else {}
+    filters = [f for f in conf.get("filters") or () if isinstance(f, dict)]
+    needed: list[Backend] = []
+    redirect = next((f for f in filters if f.get("type") == "RequestRedirect"), None)
+    if redirect is not None:
+        _redirect(route, redirect.get("requestRedirect") or {})
+    else:
+        needed.extend(forward(route, conf.get("backendRefs"), service))
+    for f in filters:
+        needed.extend(_apply_filter(route, f, service))
+    return route, needed
+
+
+def forward(route: envoy_route.Route, refs: Any, service: str) -> list[Backend]:
+    refs = refs if isinstance(refs, list) and refs else [{"kind": "MeshService", "name": service}]
+    weighted: list[tuple[Backend, int]] = []
+    for ref in refs:
+        if not isinstance(ref, dict):
+            continue
+        backend = backend_of(ref, service)
+        weight = ref.get("weight", 1)
+        if backend is not None and isinstance(weight, int) and weight > 0:
+            weighted.append((backend, weight))
+    if not weighted:
+        route.direct_response.status = 503
+        return []
+    if len(weighted) == 1:
+        route.route.cluster = weighted[0][0].cluster
+    else:
+        for backend, weight in weighted:
+            wc = route.route.weighted_clusters.clusters.add(name=backend.cluster)
+            wc.weight.value = weight
+    return [b for b, _ in weighted]
+
+
+def _redirect(route: envoy_route.Route, conf: Mapping[str, Any]) -> None:
+    redirect = route.redirect
+    if isinstance(conf.get("scheme"), str):
+        redirect.scheme_redirect = conf["scheme"]
+    if isinstance(conf.get("hostname"), str):
+        redirect.host_redirect = conf["hostname"]
+    if isinstance(conf.get("port"), int):
+        redirect.port_redirect = conf["port"]
+    path = mapping(conf.get("path"))
+    if path.get("type") == "ReplaceFullPath":
+        redirect.path_redirect = str(path.get("replaceFullPath", "/"))
+    elif path.get("type") == "ReplacePrefixMatch":
+        redirect.prefix_rewrite = str(path.get("replacePrefixMatch", "/"))
+    code = _REDIRECT_CODES.get(int(conf.get("statusCode", 302)), "FOUND")
+    redirect.response_code = enum_value(envoy_route.RedirectAction.RedirectResponseCode, code)
+
+
+def _headers(add: Any, set_: Any, into: Any, action_add: int, action_set: int) -> None:
+    for entries, action in ((set_, action_set), (add, action_add)):
+        for h in entries or ():
+            if isinstance(h, dict):
+                option = into.add(append_action=action)
+                option.header.key = str(h.get("name", ""))
+                option.header.value = str(h.get("value", ""))
+
+
+def _apply_filter(route: envoy_route.Route, f: Mapping[str, Any], service: str) -> list[Backend]:
+    ftype = f.get("type")
+    add_action = envoy_base.HeaderValueOption.APPEND_IF_EXISTS_OR_ADD
+    set_action = envoy_base.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+    if ftype == "RequestHeaderModifier":
+        conf = f.get("requestHeaderModifier") or {}
+        _headers(
+            conf.get("add"), conf.get("set"), route.request_headers_to_add, add_action, set_action
+        )
+        route.request_headers_to_remove.extend(str(n) for n in conf.get("remove") or ())
+    elif ftype == "ResponseHeaderModifier":
+        conf = f.get("responseHeaderModifier") or {}
+        _headers(
+            conf.get("add"), conf.get("set"), route.response_headers_to_add, add_action, set_action
+        )
+        route.response_headers_to_remove.extend(str(n) for n in conf.get("remove") or ())
+    elif ftype == "URLRewrite" and route.HasField("route"):
+        conf = f.get("urlRewrite") or {}
+        if isinstance(conf.get("hostname"), str):
+            route.route.host_rewrite_literal = conf["hostname"]
+        elif conf.get("hostToBackendHostname"):
+            route.route.auto_host_rewrite.value = True
+        path = mapping(conf.get("path"))
+        if path.get("type") == "ReplaceFullPath":
+            route.route.regex_rewrite.pattern.regex = ".*"
+            route.route.regex_rewrite.substitution = str(path.get("replaceFullPath", "/"))
+        elif path.get("type") == "ReplacePrefixMatch":
+            route.route.prefix_rewrite = str(path.get("replacePrefixMatch", "/"))
+    elif ftype == "RequestMirror" and route.HasField("route"):
+        conf = f.get("requestMirror") or {}
+        ref = mapping(conf.get("backendRef"))
+        backend = backend_of(ref, service)
+        if backend is None:
+            return []
+        mirror = route.route.request_mirror_policies.add(cluster=backend.cluster)
+        fraction = mirror.runtime_fraction.default_value
+        fraction.denominator = envoy_percent.FractionalPercent.MILLION
+        fraction.numerator = _per_million(conf.get("percentage", 100))
+        return [backend]
+    return []
+
+
+def _per_million(value: Any) -> int:
+    try:
+        percent = float(str(value).rstrip("%"))
+    except ValueError:
+        percent = 100.0
+    return max(0, min(1_000_000, round(percent * 10_000)))

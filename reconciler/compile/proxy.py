@@ -1,0 +1,60 @@
+"""One proxy: its inbounds and outbounds assembled into a :class:`ProxyConfig`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.compile.inbound import InboundBuilder
+from reconciler.compile.inventory import MeshIndex, Proxy
+from reconciler.compile.matching import Matcher
+from reconciler.compile.outbound import OutboundBuilder
+from reconciler.compile.policies import POLICIES
+from reconciler.compile.shared import Shared
+from reconciler.compile.trace import ProxyTrace
+from reconciler.resource_types import ProxyConfig, TypeUrl, resource_name
+
+
+class MeshCompiler:
+    """Compiles the proxies of one mesh; builders and matcher are shared by its proxies."""
+
+    def __init__(self, index: MeshIndex, shared: Shared) -> None:
+        self.index = index
+        self.matcher = Matcher(index, list(POLICIES))
+        self.outbounds = OutboundBuilder(index, self.matcher, shared)
+        self.inbounds = InboundBuilder(index, self.matcher, shared)
+        self.unknown_kinds = sorted(k for k, v in index.policies.items() if v and k not in POLICIES)
+
+    def compile(self, proxy: Proxy) -> tuple[ProxyConfig, ProxyTrace]:
+        selected = self.matcher.selected(proxy)
+        trace = ProxyTrace(proxy.node_id, selected)
+        found: dict[TypeUrl, dict[str, Any]] = {t: {} for t in TypeUrl}
+        notes: list[str] = []
+        for inbound in proxy.inbounds:
+            built = self.inbounds.build(selected, proxy, inbound)
+            found[TypeUrl.LISTENER].setdefault(built.trace.listener, built.listener)
+            found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
+            trace.inbounds.append(built.trace)
+            notes.extend(built.notes)
+        for outbound in proxy.outbounds:
+            out = self.outbounds.build(selected, outbound)
+            found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
+            if out.route_config is not None:
+                found[TypeUrl.ROUTE].setdefault(out.route_config.name, out.route_config)
+            for cluster in out.clusters:
+                found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+            for assignment in out.assignments:
+                found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
+            trace.outbounds.append(out.trace)
+        for kind, policies in selected.items():
+            plugin_note = POLICIES[kind].note
+            if plugin_note and policies:
+                notes.append(f"{plugin_note} (selected by {', '.join(p.name for p in policies)})")
+        for kind in self.unknown_kinds:
+            notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
+        resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
+        config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
+        return config, trace
+
+
+def names_of(config: ProxyConfig) -> dict[TypeUrl, list[str]]:
+    return {t: [resource_name(m) for m in ms] for t, ms in config.resources.items()}

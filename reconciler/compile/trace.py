@@ -1,0 +1,47 @@
+"""What ``inspect`` shows: per proxy, the policies that matched and the merged confs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from reconciler.compile.inventory import Inbound, Outbound
+from reconciler.compile.merge import KeyedRule, Merged
+from reconciler.model import Resource
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTrace:
+    name: str
+    match: Mapping[str, object]
+    rule: KeyedRule | None
+    """None: the implicit default route to the destination service."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundTrace:
+    outbound: Outbound
+    protocol: str
+    listener: str
+    confs: Mapping[str, Merged]
+    """Effective conf per kind for the destination service."""
+    routes: Sequence[RouteTrace]
+    tcp_route: Merged | None
+    clusters: Mapping[str, Mapping[str, Merged]]
+    """Per upstream cluster of this outbound, the effective conf per kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundTrace:
+    inbound: Inbound
+    listener: str
+    cluster: str
+    confs: Mapping[str, Merged]
+
+
+@dataclass(slots=True)
+class ProxyTrace:
+    node_id: str
+    selected: Mapping[str, Sequence[Resource]]
+    inbounds: list[InboundTrace] = field(default_factory=list)
+    outbounds: list[OutboundTrace] = field(default_factory=list)
