@@ -81,6 +81,9 @@ SELECTS_NO_PROXY = "RC405"
 PORT_COLLISION = "RC406"
 
 # --- RC5xx: compile (reconciler/compile) -------------------------------------------------
+# identity (reconciler/identity, mTLS in compile): RC590-RC599
+MTLS_BACKEND_UNSUPPORTED = "RC590"
+MTLS_CA_UNAVAILABLE = "RC591"
 
 # --- RC6xx: serve and source (reconciler/serve, reconciler/source) -----------------------
 # serve (reconciler/serve, reconciler/snapshot): RC600-RC619
@@ -90,6 +93,8 @@ PROXY_NACK = "RC603"
 NODE_ID_MISSING = "RC604"
 REVISION_REJECTED = "RC605"
 COMPILE_FAILED = "RC606"
+# identity (proxy tokens on xDS streams): RC620-RC629
+PROXY_TOKEN_REJECTED = "RC620"
 # source (reconciler/source): RC650-RC669
 SOURCE_SYMLINK = "RC650"
 SOURCE_SUBMODULE = "RC651"
@@ -566,8 +571,46 @@ _SOURCE: tuple[CodeInfo, ...] = (
     ),
 )
 
+_IDENTITY: tuple[CodeInfo, ...] = (
+    CodeInfo(
+        MTLS_BACKEND_UNSUPPORTED,
+        "error",
+        "mTLS backend cannot be used",
+        "The Mesh enables an mTLS backend the reconciler cannot run: a type other than "
+        "`builtin` (Kuma's `provided` CA is not implemented), an RSA key size outside "
+        "2048-8192, or an expiration that is not a Kuma duration (`10y`, `30d`, `24h`). "
+        "Nothing of the revision is published; fix the backend named in the message.",
+    ),
+    CodeInfo(
+        MTLS_CA_UNAVAILABLE,
+        "error",
+        "mesh CA cannot be created or loaded",
+        "The builtin CA of a mesh could not be read from or written to the state directory, "
+        "or the CA files given on the command line are unusable (not PEM, not a CA, the key "
+        "does not match, or the key file is readable by other users: `chmod 600` it). The "
+        "last applied revision keeps serving.",
+    ),
+    CodeInfo(
+        PROXY_TOKEN_REJECTED,
+        "error",
+        "proxy token refused",
+        "An xDS stream was refused because its token does not prove the node id it claims: "
+        "the token is missing, malformed, signed by an unknown key, expired, revoked, or "
+        "issued for another proxy. The proxy gets no configuration and no private key. Issue "
+        "a token with `reconciler token issue --proxy MESH.NAME` and make the bootstrap with "
+        "`reconciler bootstrap --token-file FILE`; `/status` shows the reason.",
+    ),
+)
+"""Identity explanations (RC59x compile, RC62x serve)."""
+
 CODES: dict[str, CodeInfo] = _table(
-    *_FILES_AND_SCHEMA, *_SEMANTIC, *_CROSS_RESOURCE, *_COMPILE, *_SERVE_AND_SOURCE, *_SOURCE
+    *_FILES_AND_SCHEMA,
+    *_SEMANTIC,
+    *_CROSS_RESOURCE,
+    *_COMPILE,
+    *_SERVE_AND_SOURCE,
+    *_SOURCE,
+    *_IDENTITY,
 )
 
 
