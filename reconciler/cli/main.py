@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "validate": "reconciler.cli.validate",
     "schema": "reconciler.cli.schema",
     "explain-code": "reconciler.cli.explain_code",
+    "diff": "reconciler.cli.diff",
     "token": "reconciler.cli.token",
 }
 """Subcommand -> module. Each module defines NAME, HELP, add_arguments(parser) and

@@ -40,6 +40,9 @@ def diff_proxies(
     unchanged: list[str] = []
     for node_id in sorted(before.keys() | after.keys()):
         was, now = before.get(node_id), after.get(node_id)
+        if was is not None and was is now:  # an incremental compile reuses unaffected proxies
+            unchanged.append(node_id)
+            continue
         resources = diff_proxy(was, now)
         if was is None:
             changes.append(ProxyChange(node_id, Action.CREATED, tuple(resources)))
@@ -65,7 +68,7 @@ def diff_proxy(before: ProxyConfig | None, after: ProxyConfig | None) -> list[Re
                 changes.append(ResourceChange(type_url, name, Action.CREATED))
             elif now is None:
                 changes.append(ResourceChange(type_url, name, Action.DELETED))
-            elif was != now:
+            elif was is not now and was != now:
                 fields = diff_values(proto_json(was), proto_json(now))
                 if type_url is TypeUrl.SECRET:
                     fields = [f.masked() for f in fields]

@@ -1,0 +1,182 @@
+"""``reconciler diff``: directories and commits, formats, exit codes 0/1/2, partial diffs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "T",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "T",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+BROKEN = """\
+type: MeshTimeout
+name: broken
+mesh: default
+spec:
+  targetRef:
+    kind: Mesh
+  to:
+    - targetRef:
+        kind: MeshServce
+        name: payments
+      default:
+        connectionTimeout: 2s
+"""
+
+
+def slower_payments(root: Path) -> None:
+    path = root / "policies/timeouts.yaml"
+    path.write_text(path.read_text().replace("requestTimeout: 2s", "requestTimeout: 5s"))
+
+
+@pytest.fixture
+def two_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "sample-repo", tmp_path / "old")
+    shutil.copytree(ROOT / "sample-repo", tmp_path / "new")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(["diff", *argv])
+    return code, capsys.readouterr().out
+
+
+def test_no_changes_exits_0_and_summarises_proxies(
+    two_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "old", "new")
+    assert code == 0
+    assert "8 proxies unchanged" in out
+    assert out.splitlines()[-1].startswith("no changes:")
+
+
+def test_route_timeout_change_text(two_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slower_payments(two_dirs / "new")
+    code, out = run(capsys, "old", "new")
+    assert code == 1
+    assert (
+        "  configured  MeshTimeout default/payments-fast-fail (new/policies/timeouts.yaml:4)" in out
+    )
+    assert 'spec.to[0].default.http.requestTimeout: "2s" -> "5s"' in out
+    assert "Proxy default.frontend-1 (configured):" in out
+    assert '      virtual_hosts[0].routes[0].route.timeout: "2s" -> "5s"' in out
+    assert "Proxy default.payments-1" not in out  # unaffected proxies are only counted
+
+
+def test_json_format(two_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slower_payments(two_dirs / "new")
+    code, out = run(capsys, "old", "new", "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["version"] == 1 and data["partial"] is None
+    changed = {p["node_id"] for p in data["proxies"]}
+    assert "default.frontend-1" in changed
+    (res,) = next(p for p in data["proxies"] if p["node_id"] == "default.frontend-1")["resources"]
+    assert res["type"] == "RDS" and res["fields"] == [
+        {
+            "path": "virtual_hosts[0].routes[0].route.timeout",
+            "op": "changed",
+            "old": "2s",
+            "new": "5s",
+        }
+    ]
+    assert data["summary"]["proxies"]["unchanged"] == len(data["unchanged_proxies"])
+
+
+def test_markdown_format_is_bounded(two_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slower_payments(two_dirs / "new")
+    code, out = run(capsys, "old", "new", "--format", "markdown", "--max-size", "1000")
+    assert code == 1
+    assert len(out) <= 1000
+    assert "| Proxies | 0 | 3 | 0 | 5 |" in out
+    assert "truncated:" in out
+
+
+def test_invalid_new_revision_prints_diagnostics_then_partial_diff(
+    two_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (two_dirs / "new/policies/broken.yaml").write_text(BROKEN)
+    slower_payments(two_dirs / "new")
+    code, out = run(capsys, "old", "new")
+    assert code == 2
+    first = out.splitlines()[0]
+    assert first.startswith("new/policies/broken.yaml:9:9: error[RC204]")
+    assert out.index("PARTIAL DIFF") > out.index("error[RC")
+    assert "left out: MeshTimeout default/broken" in out
+    # the valid part of the change is still shown
+    assert 'virtual_hosts[0].routes[0].route.timeout: "2s" -> "5s"' in out
+
+
+def test_usage_errors_exit_2(two_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "old"]) == 2
+    assert main(["diff", "old", "missing-dir"]) == 2
+    assert main(["diff", "--base", "HEAD~1"]) == 2
+    assert "need --repo" in capsys.readouterr().err
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+
+
+def test_repo_commits_without_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copytree(ROOT / "sample-repo", repo / "mesh")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    slower_payments(repo / "mesh")
+    git(repo, "commit", "-q", "-am", "head")
+    (repo / "mesh/policies/timeouts.yaml").unlink()  # the work tree is not what is read
+    monkeypatch.chdir(tmp_path)
+    code, out = run(
+        capsys,
+        "--repo",
+        "repo",
+        "--base",
+        "HEAD~1",
+        "--head",
+        "HEAD",
+        "--path",
+        "mesh",
+        "--format",
+        "json",
+    )
+    data = json.loads(out)
+    assert code == 1
+    assert data["base"] == git(repo, "rev-parse", "HEAD~1")[:12]
+    (source,) = data["sources"]
+    assert source["file"] == "mesh/policies/timeouts.yaml" and source["action"] == "configured"
+    assert len(data["proxies"]) == 3
+    code, out = run(capsys, "--repo", "repo", "--base", "HEAD", "--path", "mesh")
+    assert code == 0
+
+
+def test_repo_hostile_rev_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    assert main(["diff", "--repo", str(repo), "--base", "--output=/tmp/x"]) == 2
