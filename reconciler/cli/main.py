@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "explain-code": "reconciler.cli.explain_code",
     "diff": "reconciler.cli.diff",
     "token": "reconciler.cli.token",
+    "serve": "reconciler.cli.serve",
+    "status": "reconciler.cli.status",
+    "bootstrap": "reconciler.cli.bootstrap",
 }
 """Subcommand -> module. Each module defines NAME, HELP, add_arguments(parser) and
 run(args) -> int. Modules are imported only when needed, so `reconciler validate` never pays

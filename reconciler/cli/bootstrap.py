@@ -1,0 +1,99 @@
+"""``reconciler bootstrap --proxy MESH.NAME``: an Envoy bootstrap that connects to the server."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from reconciler.cli.exit_codes import Exit
+from reconciler.errors import UsageError
+
+NAME = "bootstrap"
+HELP = "print an Envoy bootstrap (YAML) for one proxy that connects to `reconciler serve`"
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "xds" / "envoy-bootstrap.yaml"
+DEFAULT_XDS_ADDRESS = "127.0.0.1:5678"
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapOptions:
+    proxy: str
+    xds_address: str = DEFAULT_XDS_ADDRESS
+    admin_port: int = 9901
+    sotw: bool = False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--proxy", required=True, metavar="MESH.NAME", help="the Dataplane this Envoy runs as"
+    )
+    parser.add_argument(
+        "--xds-address",
+        default=DEFAULT_XDS_ADDRESS,
+        metavar="HOST:PORT",
+        help=f"the xDS server (default: {DEFAULT_XDS_ADDRESS})",
+    )
+    parser.add_argument(
+        "--admin-port",
+        type=int,
+        default=9901,
+        metavar="P",
+        help="Envoy admin port on 127.0.0.1 (default: 9901; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--sotw", action="store_true", help="State-of-the-World ADS instead of Delta"
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    text = render(BootstrapOptions(args.proxy, args.xds_address, args.admin_port, args.sotw))
+    if args.output is not None:
+        try:
+            args.output.write_text(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+    else:
+        sys.stdout.write(text)
+    return Exit.OK
+
+
+def render(options: BootstrapOptions) -> str:
+    """The bootstrap YAML (raises UsageError for a bad proxy id or address)."""
+    mesh, dot, dataplane = options.proxy.partition(".")
+    if not dot or not mesh or not dataplane:
+        raise UsageError(
+            f"--proxy {options.proxy!r} is not MESH.NAME",
+            hint="e.g. --proxy default.frontend-1 (the node id is '<mesh>.<dataplane name>')",
+        )
+    host, _, port_text = options.xds_address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"--xds-address {options.xds_address!r} is not HOST:PORT")
+    if not 0 <= options.admin_port < 65536:
+        raise UsageError(f"--admin-port {options.admin_port} is not a port (0-65535)")
+    try:
+        ipaddress.ip_address(host)
+        cluster_type = "STATIC"
+    except ValueError:
+        cluster_type = "STRICT_DNS"
+    try:
+        template = Template(TEMPLATE.read_text())
+    except OSError as exc:
+        raise UsageError(f"bootstrap template missing: {TEMPLATE}") from exc
+    return template.substitute(
+        node_id=options.proxy,
+        mesh=mesh,
+        dataplane=dataplane,
+        service=dataplane,
+        admin_address="127.0.0.1",
+        admin_port=options.admin_port,
+        api_type="GRPC" if options.sotw else "DELTA_GRPC",
+        xds_cluster_type=cluster_type,
+        xds_host=host,
+        xds_port=int(port_text),
+    )

@@ -1,0 +1,120 @@
+"""``reconciler status [--server URL]``: what a running server serves, as a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from reconciler.cli.exit_codes import Exit
+from reconciler.errors import UsageError
+
+NAME = "status"
+HELP = "show a running server's revision and every proxy's versions (sent/ACKed/NACKed)"
+
+DEFAULT_SERVER = "http://127.0.0.1:5680"
+_TYPES = ("CDS", "EDS", "LDS", "RDS", "SDS")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server",
+        default=DEFAULT_SERVER,
+        metavar="URL",
+        help=f"the server's HTTP address (default: {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the raw /status JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    status = fetch(args.server)
+    if args.json:
+        sys.stdout.write(json.dumps(status, indent=2) + "\n")
+    else:
+        sys.stdout.write(render(status))
+    return Exit.FINDINGS if status.get("lastError") else Exit.OK
+
+
+def fetch(server: str, timeout: float = 5.0) -> dict[str, Any]:
+    url = server.rstrip("/") + "/status"
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--server {server!r} is not an http:// URL")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            payload: dict[str, Any] = json.load(response)
+            return payload
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot read {url}: {getattr(exc, 'reason', exc)}",
+            hint="is `reconciler serve` running? pass its --http-address as --server",
+        ) from exc
+
+
+def render(status: dict[str, Any]) -> str:
+    lines = [
+        f"revision  applied {_short(status.get('lastAppliedRevision'))}"
+        f"  attempted {_short(status.get('lastAttemptedRevision'))}",
+    ]
+    source = status.get("source") or {}
+    if source:
+        stale = "  STALE" if source.get("stale") else ""
+        when = source.get("lastSuccessTime")
+        ago = f"  fetched {time.time() - when:.0f}s ago" if when else ""
+        lines.append(
+            f"source    {source.get('url')}{' @ ' + source['branch'] if source.get('branch') else ''}{ago}{stale}"
+        )
+    error = status.get("lastError")
+    if error:
+        lines.append(f"error     [{error.get('code', '')}] {error.get('message', '')}")
+        lines.extend(
+            f"          {d.get('text') or d.get('message')}" for d in error.get("diagnostics", [])
+        )
+    lines.append("")
+    rows = [["PROXY", "CONN", "PROTO", *_TYPES, "PROBLEM"]]
+    for proxy in status.get("proxies", []):
+        versions = proxy.get("versions", {})
+        rows.append(
+            [
+                proxy["id"],
+                "yes" if proxy.get("connected") else "no",
+                proxy.get("protocol") or "-",
+                *(_cell(versions.get(t)) for t in _TYPES),
+                _problem(proxy),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines.extend(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+    lines.append("")
+    lines.append("versions: acked version (short); '*' pending ACK; '!' NACKed")
+    return "\n".join(lines) + "\n"
+
+
+def _short(version: str | None) -> str:
+    if not version:
+        return "-"
+    return version if len(version) <= 12 else version[:12]
+
+
+def _cell(versions: dict[str, str] | None) -> str:
+    if not versions:
+        return "-"
+    cell = _short(versions.get("acked")) if versions.get("acked") else "-"
+    if versions.get("sent") and versions["sent"] != versions.get("acked"):
+        cell += "!" if versions.get("nacked") == versions["sent"] else "*"
+    return cell
+
+
+def _problem(proxy: dict[str, Any]) -> str:
+    if proxy.get("error"):
+        return str(proxy["error"]).split(";")[0]
+    nack = proxy.get("lastNack")
+    if nack:
+        message = str(nack.get("message", "")).strip().splitlines()
+        return f"NACK {nack.get('type')}: {message[-1][:80] if message else ''}"
+    return ""
