@@ -1,4 +1,8 @@
-"""``reconciler schema KIND``: print the JSON Schema of a kind (for editors and other tools)."""
+"""``reconciler schema KIND``: print the JSON Schema of a kind (for editors and other tools).
+
+``reconciler schema --all`` prints one schema for every kind, dispatching on ``type``: the
+one to point an editor's yaml-language-server at (see ``docs/editor-setup.md``).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,29 @@ import sys
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.model import Kind
-from reconciler.validate.schema_files import schema_text
+from reconciler.validate.schema_files import combined_schema_text, schema_text
 
 NAME = "schema"
-HELP = "print the JSON Schema of a kind; --list prints the kinds"
+HELP = "print the JSON Schema of a kind; --all: one schema for every kind; --list: the kinds"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", nargs="?", help="a kind such as MeshTimeout")
     parser.add_argument("--list", action="store_true", help="list the kinds")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="one schema for a document of any kind (dispatches on `type`), for editors",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.all:
+        if args.kind:
+            print("reconciler: error: give a KIND or --all, not both", file=sys.stderr)
+            return Exit.USAGE
+        sys.stdout.write(combined_schema_text([k.value for k in Kind]))
+        return Exit.OK
     if args.list or not args.kind:
         for kind in Kind:
             print(kind.value)

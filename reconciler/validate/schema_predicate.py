@@ -86,43 +86,76 @@ def _scalar_in(allowed: list[Any]) -> Predicate:
 def compile_predicate(schema: Mapping[str, Any] | bool) -> Predicate:
     """A function that returns False for every instance ``jsonschema`` would reject."""
     if schema is True:
-        return lambda v: True
+        return _always
     if schema is False:
         return lambda v: False
-    checks: list[Predicate] = []
-    for key, value in schema.items():
-        if key in _ANNOTATIONS:
-            continue
-        builder = _KEYWORDS.get(key)
-        if builder is None:
-            if key in ("then", "else"):
-                continue  # compiled together with "if"
-            raise UnsupportedSchema(key)
-        checks.append(builder(value, schema))
+    unknown = [
+        k
+        for k in schema
+        if k not in _ANNOTATIONS and k not in _KEYWORDS and k not in _PAIRED and k != "properties"
+    ]
+    if unknown:
+        raise UnsupportedSchema(", ".join(unknown))
+    if "properties" in schema:
+        return _object(schema)
+    checks = [_KEYWORDS[k](v, schema) for k, v in schema.items() if k in _KEYWORDS]
+    return _all_of(checks)
+
+
+def _always(_: Any) -> bool:
+    return True
+
+
+def _all_of(checks: list[Predicate]) -> Predicate:
     if not checks:
-        return lambda v: True
+        return _always
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def check(v: Any) -> bool:
+        for c in checks:  # noqa: SIM110 (a loop allocates no generator on this hot path)
+            if not c(v):
+                return False
+        return True
+
+    return check
 
 
-def _type(value: Any, _: Mapping[str, Any]) -> Predicate:
-    names = [value] if isinstance(value, str) else list(value)
-    tests = [_TYPE_CHECKS[n] for n in names]
-    if len(tests) == 1:
-        return tests[0]
-    return lambda v: any(t(v) for t in tests)
+_OBJECT_KEYWORDS = frozenset({"type", "properties", "additionalProperties", "required"})
 
 
-def _properties(value: Mapping[str, Any], schema: Mapping[str, Any]) -> Predicate:
-    subs = {name: compile_predicate(sub) for name, sub in value.items()}
+def _object(schema: Mapping[str, Any]) -> Predicate:
+    """One function for the common object node: type, properties, closed or not, required."""
+    type_ = schema.get("type")
+    must_be_object = type_ == "object"
+    if type_ is not None and not must_be_object:
+        rest_type: Predicate | None = _type(type_, schema)
+    else:
+        rest_type = None
+    subs = {name: compile_predicate(sub) for name, sub in schema["properties"].items()}
     extra = schema.get("additionalProperties", True)
     closed = extra is False
     extra_check = None if isinstance(extra, bool) else compile_predicate(extra)
+    required = tuple(schema.get("required", ()))
+    others = _all_of(
+        [
+            _KEYWORDS[k](v, schema)
+            for k, v in schema.items()
+            if k in _KEYWORDS and k not in _OBJECT_KEYWORDS
+        ]
+    )
+    if rest_type is not None:
+        others = _all_of([rest_type, others])
 
     def check(v: Any) -> bool:
         if not isinstance(v, dict):
-            return True
+            return not must_be_object and others(v)
+        for name in required:
+            if name not in v:
+                return False
         for key, item in v.items():
             sub = subs.get(key)
             if sub is None:
@@ -130,40 +163,89 @@ def _properties(value: Mapping[str, Any], schema: Mapping[str, Any]) -> Predicat
                     return False
             elif not sub(item):
                 return False
-        return True
+        return others(v)
+
+    return check
+
+
+def _type(value: Any, _: Mapping[str, Any]) -> Predicate:
+    names = [value] if isinstance(value, str) else list(value)
+    if names == ["string"]:
+        return lambda v: isinstance(v, str)
+    tests = [_TYPE_CHECKS[n] for n in names]
+    if len(tests) == 1:
+        return tests[0]
+
+    def check(v: Any) -> bool:
+        for test in tests:  # noqa: SIM110 (a loop allocates no generator on this hot path)
+            if test(v):
+                return True
+        return False
 
     return check
 
 
 def _additional(value: Any, schema: Mapping[str, Any]) -> Predicate:
     if "properties" in schema:
-        return lambda v: True  # handled by _properties
+        return _always  # handled by _object
     if value is True:
         return lambda v: True
     if value is False:
         return lambda v: not isinstance(v, dict) or not v
     sub = compile_predicate(value)
-    return lambda v: not isinstance(v, dict) or all(sub(item) for item in v.values())
+
+    def check(v: Any) -> bool:
+        if isinstance(v, dict):
+            for item in v.values():
+                if not sub(item):
+                    return False
+        return True
+
+    return check
 
 
 def _required(value: list[str], _: Mapping[str, Any]) -> Predicate:
     names = tuple(value)
-    return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+
+    def check(v: Any) -> bool:
+        if isinstance(v, dict):
+            for name in names:
+                if name not in v:
+                    return False
+        return True
+
+    return check
 
 
 def _items(value: Any, _: Mapping[str, Any]) -> Predicate:
     sub = compile_predicate(value)
-    return lambda v: not isinstance(v, list) or all(sub(item) for item in v)
+
+    def check(v: Any) -> bool:
+        if isinstance(v, list):
+            for item in v:
+                if not sub(item):
+                    return False
+        return True
+
+    return check
 
 
 def _combinator(kind: str) -> Callable[[list[Any], Mapping[str, Any]], Predicate]:
     def build(value: list[Any], _: Mapping[str, Any]) -> Predicate:
         subs = [compile_predicate(s) for s in value]
         if kind == "allOf":
-            return lambda v: all(s(v) for s in subs)
-        if kind == "anyOf":
-            return lambda v: any(s(v) for s in subs)
-        return lambda v: sum(1 for s in subs if s(v)) == 1
+            return _all_of(subs)
+
+        def check(v: Any) -> bool:
+            hits = 0
+            for sub in subs:
+                if sub(v):
+                    if kind == "anyOf":
+                        return True
+                    hits += 1
+            return hits == 1
+
+        return check
 
     return build
 
@@ -217,9 +299,11 @@ def _size(kind: type[Sized], at_least: bool) -> Callable[[int, Mapping[str, Any]
     return build
 
 
+_PAIRED = frozenset({"then", "else"})
+"""Compiled together with ``if``."""
+
 _KEYWORDS: dict[str, Callable[[Any, Mapping[str, Any]], Predicate]] = {
     "type": _type,
-    "properties": _properties,
     "additionalProperties": _additional,
     "required": _required,
     "items": _items,
