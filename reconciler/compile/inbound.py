@@ -24,7 +24,7 @@ from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.merge import Merged
 from reconciler.compile.policies import POLICIES, PolicyPlugin
 from reconciler.compile.shared import Shared
-from reconciler.compile.trace import InboundTrace
+from reconciler.compile.trace import InboundTrace, Skip
 
 HTTP2_UPSTREAM = frozenset({"http2", "grpc"})
 _INBOUND_SECTIONS = frozenset({Section.FROM, Section.RULES})
@@ -35,7 +35,7 @@ class InboundResources:
     listener: envoy_listener.Listener
     cluster: envoy_cluster.Cluster
     trace: InboundTrace
-    notes: tuple[str, ...]
+    skipped: tuple[Skip, ...]
 
 
 def _plugins() -> list[PolicyPlugin]:
@@ -58,7 +58,7 @@ class InboundBuilder:
         self, selected: Mapping[str, PolicySet], proxy: Proxy, inbound: Inbound
     ) -> InboundResources:
         confs: dict[str, Merged] = {}
-        notes: list[str] = []
+        notes: list[Skip] = []
         for plugin in self.plugins:
             merged, skipped = self.matcher.inbound(selected.get(plugin.kind, ()), proxy, inbound)
             notes.extend(skipped)

@@ -32,10 +32,15 @@ from reconciler.compile.merge import (
     merge_rules_by_matches,
 )
 from reconciler.compile.ordering import sort_entries, sort_policies, target_ref
+from reconciler.compile.trace import Skip
 from reconciler.model import Resource
 from reconciler.targetref import selected_inbounds, selects
 
 _SERVICE_KINDS = frozenset({"MeshService", "MeshServiceSubset"})
+_TO_KINDS = frozenset({"Mesh", *_SERVICE_KINDS})
+NEEDS_IDENTITY = (
+    "selects peers: needs the mesh identity (mTLS), which is not compiled yet; not applied"
+)
 
 PolicySet = tuple[Resource, ...]
 
@@ -71,7 +76,7 @@ class Matcher:
         }
         self._ref_keys: dict[int, str] = {i: canonical(r) for i, r in self._refs.items()}
         self._to: dict[tuple[int, ...], dict[str, Merged | None]] = {}
-        self._from: dict[tuple[int, ...], tuple[Merged | None, tuple[str, ...]]] = {}
+        self._from: dict[tuple[int, ...], tuple[Merged | None, tuple[Skip, ...]]] = {}
         self._http: dict[tuple[tuple[int, ...], str], list[KeyedRule]] = {}
         self._tcp: dict[tuple[tuple[int, ...], str], Merged | None] = {}
 
@@ -91,6 +96,21 @@ class Matcher:
                     chosen.append(policy)
             out[kind] = tuple(chosen)
         return out
+
+    def unsupported(self, policy: Resource) -> tuple[Skip, ...]:
+        """``to[]`` entries whose targetRef kind is not compiled (MeshExternalService, ...)."""
+        out: list[Skip] = []
+        for _, i, e in _entries(policy, Section.TO):
+            kind = mapping(e.get("targetRef")).get("kind", "Mesh")
+            if kind not in _TO_KINDS:
+                out.append(
+                    Skip(
+                        policy,
+                        (*policy.spec_path, "to", i, "targetRef", "kind"),
+                        f"to[] targetRef kind {kind} is not compiled yet; this entry has no effect",
+                    )
+                )
+        return tuple(out)
 
     def outbound(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""
@@ -139,8 +159,8 @@ class Matcher:
 
     def inbound(
         self, policies: PolicySet, proxy: Proxy, inbound: Inbound
-    ) -> tuple[Merged | None, tuple[str, ...]]:
-        """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and notes on skipped parts."""
+    ) -> tuple[Merged | None, tuple[Skip, ...]]:
+        """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and the parts skipped."""
         chosen = tuple(
             p
             for p in policies
@@ -150,27 +170,21 @@ class Matcher:
         hit = self._from.get(memo_key)
         if hit is not None:
             return hit
-        notes: list[str] = []
+        notes: list[Skip] = []
         contributions: list[Contribution] = []
         # Only ``Mesh`` from-entries apply, so entry ranks are equal: policy order decides.
         for p in chosen:
             for _, i, e in _entries(p, Section.FROM):
                 ref = mapping(e.get("targetRef"))
                 if ref.get("kind", "Mesh") != "Mesh":
-                    notes.append(
-                        f"{p.kind} {p.name} from[{i}] selects peers by {ref.get('kind')}: "
-                        "needs the mesh identity (mTLS), not applied"
-                    )
+                    notes.append(Skip(p, (*p.spec_path, "from", i, "targetRef"), NEEDS_IDENTITY))
                 elif "default" in e:
                     contributions.append(
                         Contribution(p, (*p.spec_path, "from", i, "default"), _default(e))
                     )
             for _, i, rule in _entries(p, Section.RULES):
                 if rule.get("matches"):
-                    notes.append(
-                        f"{p.kind} {p.name} rules[{i}] matches peers: needs the mesh identity "
-                        "(mTLS), not applied"
-                    )
+                    notes.append(Skip(p, (*p.spec_path, "rules", i, "matches"), NEEDS_IDENTITY))
                 else:
                     contributions.append(
                         Contribution(p, (*p.spec_path, "rules", i, "default"), _default(rule))

@@ -35,7 +35,7 @@ from reconciler.compile.policies import POLICIES, PolicyPlugin
 from reconciler.compile.policies import mesh_http_route as http_route
 from reconciler.compile.policies import mesh_tcp_route as tcp_route
 from reconciler.compile.shared import Shared
-from reconciler.compile.trace import OutboundTrace, RouteTrace
+from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
 
 ROUTE_KINDS = frozenset({Kind.MESH_HTTP_ROUTE, Kind.MESH_TCP_ROUTE})
@@ -49,6 +49,7 @@ class OutboundResources:
     clusters: tuple[envoy_cluster.Cluster, ...]
     assignments: tuple[envoy_endpoint.ClusterLoadAssignment, ...]
     trace: OutboundTrace
+    skipped: tuple[Skip, ...]
 
 
 def _plugins_with(hook: Hook) -> list[PolicyPlugin]:
@@ -99,11 +100,16 @@ class OutboundBuilder:
         tcp_conf = self.matcher.tcp_route(selected.get(Kind.MESH_TCP_ROUTE, ()), service)
         route_config: envoy_route_config.RouteConfiguration | None = None
         route_traces: list[RouteTrace] = []
+        skipped: list[Skip] = []
         if protocol in HTTP_PROTOCOLS:
             rules = self.matcher.http_rules(selected.get(Kind.MESH_HTTP_ROUTE, ()), service)
-            route_config, backends, route_traces = self._routes(ctx, confs, rules, tcp_conf)
+            route_config, backends, route_traces, skipped = self._routes(
+                ctx, confs, rules, tcp_conf
+            )
             listener = self._listener(ctx, outbound, confs, None)
         else:
+            refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
+            skipped = http_route.ref_skips(tcp_conf, "backendRefs", refs)
             weighted = tcp_route.backends(tcp_conf, service) or [
                 (http_route.Backend(service, ()), 1)
             ]
@@ -121,7 +127,7 @@ class OutboundBuilder:
             outbound, protocol, listener_name, confs, route_traces, tcp_conf, cluster_confs
         )
         return OutboundResources(
-            listener, route_config, tuple(built_clusters), tuple(assignments), trace
+            listener, route_config, tuple(built_clusters), tuple(assignments), trace, tuple(skipped)
         )
 
     def _listener(
@@ -167,7 +173,12 @@ class OutboundBuilder:
         confs: Mapping[str, Merged],
         rules: Sequence[KeyedRule],
         tcp_conf: Merged | None,
-    ) -> tuple[envoy_route_config.RouteConfiguration, list[http_route.Backend], list[RouteTrace]]:
+    ) -> tuple[
+        envoy_route_config.RouteConfiguration,
+        list[http_route.Backend],
+        list[RouteTrace],
+        list[Skip],
+    ]:
         hooked = {k: m for k, m in confs.items() if POLICIES[k] in self.route_plugins}
         # MeshHTTPRoute wins over MeshTCPRoute for an HTTP service.
         use_tcp = not rules and tcp_conf is not None
@@ -180,7 +191,8 @@ class OutboundBuilder:
             _key(hooked),
         )
 
-        def build() -> tuple[Any, list[http_route.Backend], list[RouteTrace]]:
+        def build() -> tuple[Any, list[http_route.Backend], list[RouteTrace], list[Skip]]:
+            skips: list[Skip] = []
             routes: list[envoy_route.Route] = []
             backends: list[http_route.Backend] = []
             traces: list[RouteTrace] = []
@@ -190,6 +202,7 @@ class OutboundBuilder:
                 route.match.prefix = "/"
                 refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
                 backends.extend(http_route.forward(route, refs, ctx.service))
+                skips.extend(http_route.ref_skips(tcp_conf, "backendRefs", refs))
                 routes.append(route)
                 traces.append(
                     RouteTrace(name, {"path": {"type": "PathPrefix", "value": "/"}}, None)
@@ -197,7 +210,8 @@ class OutboundBuilder:
             else:
                 for i, plan in enumerate(http_route.plan(rules)):
                     name = names.route_name(ctx.route_config_name, i)
-                    route, needed = http_route.build_route(plan, ctx.service, name)
+                    route, needed, skipped = http_route.build_route(plan, ctx.service, name)
+                    skips.extend(skipped)
                     routes.append(route)
                     backends.extend(needed)
                     traces.append(RouteTrace(name, plan.match, plan.rule))
@@ -208,10 +222,10 @@ class OutboundBuilder:
             config = route_builders.route_configuration(
                 ctx.route_config_name, names.virtual_host(ctx.service), routes
             )
-            return config, backends, traces
+            return config, backends, traces, skips
 
-        config, backends, traces = self.shared.routes.get(key, build)
-        return config, backends, traces
+        config, backends, traces, skips = self.shared.routes.get(key, build)
+        return config, backends, traces, skips
 
     def _cluster(
         self, selected: Mapping[str, PolicySet], backend: http_route.Backend

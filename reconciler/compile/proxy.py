@@ -34,7 +34,7 @@ class MeshCompiler:
             found[TypeUrl.LISTENER].setdefault(built.trace.listener, built.listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
-            notes.extend(built.notes)
+            trace.skipped.extend(built.skipped)
         for outbound in proxy.outbounds:
             out = self.outbounds.build(selected, outbound)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
@@ -45,6 +45,12 @@ class MeshCompiler:
             for assignment in out.assignments:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
             trace.outbounds.append(out.trace)
+            trace.skipped.extend(out.skipped)
+        for policies in selected.values():
+            for policy in policies:
+                trace.skipped.extend(self.matcher.unsupported(policy))
+        trace.skipped[:] = list(dict.fromkeys(trace.skipped))
+        notes.extend(s.note() for s in trace.skipped)
         for kind, policies in selected.items():
             plugin_note = POLICIES[kind].note
             if plugin_note and policies:

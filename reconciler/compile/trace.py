@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 
 from reconciler.compile.inventory import Inbound, Outbound
 from reconciler.compile.merge import KeyedRule, Merged
-from reconciler.model import Resource
+from reconciler.model import FieldPath, Resource, format_path
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A part of a policy that Kuma would apply but this compiler does not (yet)."""
+
+    resource: Resource
+    path: FieldPath
+    """Absolute path in the policy's document."""
+    message: str
+
+    def note(self) -> str:
+        return f"{self.resource.kind} {self.resource.name} {format_path(self.path)}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +58,4 @@ class ProxyTrace:
     selected: Mapping[str, Sequence[Resource]]
     inbounds: list[InboundTrace] = field(default_factory=list)
     outbounds: list[OutboundTrace] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)

@@ -27,8 +27,9 @@ from envoy.type.v3 import percent_pb2 as envoy_percent
 from reconciler.compile import names
 from reconciler.compile.builders.values import enum_value
 from reconciler.compile.context import Section
-from reconciler.compile.merge import KeyedRule, mapping
+from reconciler.compile.merge import KeyedRule, Merged, mapping
 from reconciler.compile.policies.base import PolicyBase
+from reconciler.compile.trace import Skip
 from reconciler.model import Kind
 
 ROOT_MATCH: Mapping[str, Any] = {"path": {"type": "PathPrefix", "value": "/"}}
@@ -157,10 +158,36 @@ def _header_matcher(out: envoy_route.HeaderMatcher, h: Mapping[str, Any]) -> Non
         out.string_match.exact = value
 
 
+def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
+    """backendRefs this compiler cannot send traffic to, as reportable skips."""
+    origins = merged.origin(field_name) if merged is not None else ()
+    if not origins or not isinstance(refs, list):
+        return []
+    origin = origins[-1]
+    out: list[Skip] = []
+    for j, ref in enumerate(refs):
+        kind = mapping(ref).get("kind", "MeshService")
+        if kind not in ("MeshService", "MeshServiceSubset"):
+            out.append(
+                Skip(
+                    origin.resource,
+                    (*origin.path, j, "kind"),
+                    f"backendRef kind {kind} is not compiled yet; this backend gets no traffic",
+                )
+            )
+    if refs and all(mapping(r).get("weight", 1) == 0 for r in refs):
+        out.append(
+            Skip(
+                origin.resource, origin.path, "every backendRef has weight 0: the route answers 503"
+            )
+        )
+    return out
+
+
 def build_route(
     plan_: RoutePlan, service: str, name: str
-) -> tuple[envoy_route.Route, list[Backend]]:
-    """The Envoy route for ``plan_`` and the backend clusters it needs."""
+) -> tuple[envoy_route.Route, list[Backend], list[Skip]]:
+    """The Envoy route for ``plan_``, the backend clusters it needs, and what it skipped."""
     route = envoy_route.Route(name=name, match=route_match(plan_.match))
     conf = plan_.rule.default.conf if plan_.rule is not None else {}
     filters = [f for f in conf.get("filters") or () if isinstance(f, dict)]
@@ -172,7 +199,11 @@ def build_route(
         needed.extend(forward(route, conf.get("backendRefs"), service))
     for f in filters:
         needed.extend(_apply_filter(route, f, service))
-    return route, needed
+    merged = plan_.rule.default if plan_.rule is not None else None
+    skips = (
+        [] if redirect is not None else ref_skips(merged, "backendRefs", conf.get("backendRefs"))
+    )
+    return route, needed, skips
 
 
 def forward(route: envoy_route.Route, refs: Any, service: str) -> list[Backend]:
