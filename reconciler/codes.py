@@ -81,6 +81,9 @@ SELECTS_NO_PROXY = "RC405"
 PORT_COLLISION = "RC406"
 
 # --- RC5xx: compile (reconciler/compile) -------------------------------------------------
+PROXY_COMPILE_FAILED = "RC501"
+COMPILE_SKIPPED = "RC502"
+COMPILE_NO_BACKEND = "RC503"
 # identity (reconciler/identity, mTLS in compile): RC590-RC599
 MTLS_BACKEND_UNSUPPORTED = "RC590"
 MTLS_CA_UNAVAILABLE = "RC591"
@@ -442,7 +445,33 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
 )
 """RC4xx explanations."""
 
-_COMPILE: tuple[CodeInfo, ...] = ()
+_COMPILE: tuple[CodeInfo, ...] = (
+    CodeInfo(
+        PROXY_COMPILE_FAILED,
+        "error",
+        "proxy could not be compiled",
+        "The resources are valid, but the compiler could not turn them into Envoy "
+        "configuration for this proxy (the message says which value). Nothing is published "
+        "for the revision; fix the value or report the case if it is valid Kuma.",
+    ),
+    CodeInfo(
+        COMPILE_SKIPPED,
+        "warning",
+        "policy part not applied",
+        "Kuma 2.14 would apply this part of the policy, but the reconciler does not compile it "
+        "yet: a from[] or rules[] entry that selects peers (needs the mesh identity, mTLS), a "
+        "to[] targetRef kind such as MeshExternalService, or a backendRef to a kind other than "
+        "MeshService/MeshServiceSubset. The rest of the policy applies. `reconciler render` "
+        "lists the affected proxies in their notes.",
+    ),
+    CodeInfo(
+        COMPILE_NO_BACKEND,
+        "warning",
+        "route has no backend",
+        "Every backendRef of the route has weight 0, so Envoy answers 503 for the matching "
+        "requests. Give at least one backend a positive weight.",
+    ),
+)
 """RC5xx explanations."""
 
 _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cache import CachedFile, CachedResource, FileCache
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics
@@ -25,6 +26,9 @@ from reconciler.load import (
 )
 from reconciler.model import Resource
 from reconciler.validate import check_mesh, check_resource
+
+if TYPE_CHECKING:
+    from reconciler.compile import Compiler, CompileResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +136,17 @@ def _relocated(path: str, diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     from dataclasses import replace
 
     return [d if d.file == path else replace(d, file=path) for d in diags]
+
+
+def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> CompileResult:
+    """Compile the valid resources of ``analysis`` into per-proxy Envoy configuration.
+
+    Resources with an error diagnostic are left out (a partial compile, for reading only).
+    Pass the same ``compiler`` for successive revisions to recompile only affected proxies.
+    RC5xx diagnostics (a proxy that failed, policy parts not applied) are in the result.
+    """
+    from reconciler.compile import Compiler as _Compiler
+
+    invalid = {d.resource for d in analysis.diagnostics if d.severity == "error" and d.resource}
+    valid = [r for r in analysis.resources if r.key not in invalid]
+    return (compiler or _Compiler()).compile(valid)

@@ -17,11 +17,15 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from reconciler import codes
+from reconciler.compile.defaults import DEFAULT_FILE_PREFIX
 from reconciler.compile.inventory import MeshIndex, Proxy, index_meshes, proxy_of
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.proxy import MeshCompiler
 from reconciler.compile.shared import Counter, Shared
-from reconciler.compile.trace import ProxyTrace
+from reconciler.compile.trace import ProxyTrace, Skip
+from reconciler.diagnostics import Diagnostic, at_resource
+from reconciler.errors import CompileError
 from reconciler.model import DEFAULT_MESH, Kind, Resource, ResourceKey
 from reconciler.resource_types import ProxyConfig
 from reconciler.targetref import selects
@@ -35,6 +39,8 @@ class CompileResult:
     """Node ids compiled in this pass (all of them for a full compile)."""
     seconds: float
     shared: Mapping[str, Counter] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    """RC5xx: proxies that failed (left out of ``configs``) and policy parts not applied."""
 
 
 class Compiler:
@@ -59,6 +65,7 @@ class Compiler:
         configs: dict[str, ProxyConfig] = {}
         traces: dict[str, ProxyTrace] = {}
         compiled: set[str] = set()
+        failures: list[Diagnostic] = []
         for index in meshes.values():
             mesh_compiler: MeshCompiler | None = None
             for proxy in index.proxies.values():
@@ -70,7 +77,11 @@ class Compiler:
                     continue
                 if mesh_compiler is None:
                     mesh_compiler = MeshCompiler(index, self.shared)
-                configs[node], traces[node] = mesh_compiler.compile(proxy)
+                try:
+                    configs[node], traces[node] = mesh_compiler.compile(proxy)
+                except (CompileError, ValueError, TypeError) as exc:
+                    failures.append(_failure(proxy, exc))
+                    continue
                 compiled.add(node)
         result = CompileResult(
             configs,
@@ -78,6 +89,7 @@ class Compiler:
             frozenset(compiled),
             time.perf_counter() - start,
             dict(self.shared.stats()),
+            failures + skip_diagnostics(traces.values()),
         )
         self._resources, self._result, self._meshes = current, result, meshes
         return result
@@ -123,6 +135,32 @@ def _affected_by(resource: Resource, meshes: Mapping[str, MeshIndex]) -> Iterabl
         return out
     ref = target_ref(resource)
     return [p.node_id for p in proxies if selects(ref, p.resource)]
+
+
+def _failure(proxy: Proxy, exc: Exception) -> Diagnostic:
+    return at_resource(
+        codes.PROXY_COMPILE_FAILED,
+        proxy.resource,
+        (),
+        f"proxy {proxy.node_id} could not be compiled: {exc}",
+    )
+
+
+def skip_diagnostics(traces: Iterable[ProxyTrace]) -> list[Diagnostic]:
+    """One RC502/RC503 per skipped policy part, naming how many proxies it concerns."""
+    proxies: dict[Skip, list[str]] = {}
+    for trace in traces:
+        for skip in trace.skipped:
+            proxies.setdefault(skip, []).append(trace.node_id)
+    out: list[Diagnostic] = []
+    for skip, nodes in proxies.items():
+        if skip.resource.file.startswith(DEFAULT_FILE_PREFIX):
+            continue
+        where = nodes[0] if len(nodes) == 1 else f"{nodes[0]} and {len(nodes) - 1} more"
+        out.append(
+            at_resource(skip.code, skip.resource, skip.path, f"{skip.message} (proxy {where})")
+        )
+    return out
 
 
 def compile_resources(resources: Sequence[Resource]) -> CompileResult:

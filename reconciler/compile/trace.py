@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from reconciler import codes
 from reconciler.compile.inventory import Inbound, Outbound
 from reconciler.compile.merge import KeyedRule, Merged
 from reconciler.model import FieldPath, Resource, format_path
@@ -18,6 +19,7 @@ class Skip:
     path: FieldPath
     """Absolute path in the policy's document."""
     message: str
+    code: str = codes.COMPILE_SKIPPED
 
     def note(self) -> str:
         return f"{self.resource.kind} {self.resource.name} {format_path(self.path)}: {self.message}"
