@@ -1,0 +1,274 @@
+"""The GitOps side of the reconcile loop: journal, rollback pin, backoff, restart recovery.
+
+:class:`GitOpsReconciler` extends :class:`~reconciler.serve.loop.Reconciler` (which stays
+source-agnostic and transactional) with what following a branch needs:
+
+* **restart recovery**: before the first fetch, the journal's last applied revision (or the
+  pinned one) is read from the local git cache and served, so a restart with the remote down
+  serves what was served before;
+* **versions** ``<short sha>-<content hash>`` per proxy and type, the sha being the commit that
+  first produced that content (kept in the state dir: restarts keep versions);
+* **journal** of the last N applied revisions, and their commits kept in the cache;
+* **rollback pin** (``reconciler rollback --to SHA`` writes ``pin.json``): the pinned
+  revision is served and the branch is not followed until ``reconciler resume``;
+* **backoff**: a failed fetch retries after a capped, jittered backoff instead of the
+  interval; status and metrics give the reason and the staleness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Counter, Gauge
+
+from reconciler.errors import SourceError
+from reconciler.journal import Journal, JournalEntry, Pin
+from reconciler.serve.loop import CompileFn, Outcome, Reconciler
+from reconciler.serve.metrics import Metrics
+from reconciler.serve.webhook import PushEvent, github_handler
+from reconciler.snapshot import SnapshotCache
+from reconciler.snapshot.snapshot import Snapshot, TypeSnapshot
+from reconciler.source import Revision, Source
+from reconciler.source.backoff import Backoff, jittered
+
+log = logging.getLogger("reconciler.serve")
+
+
+class SourceMetrics:
+    """The source's Prometheus series, registered in the server's registry."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        r = metrics.registry
+        self.last_success = Gauge(
+            "reconciler_source_last_success_timestamp_seconds",
+            "Unix time the source was last fetched successfully (staleness = now - this)",
+            registry=r,
+        )
+        self.last_applied = Gauge(
+            "reconciler_source_last_applied_timestamp_seconds",
+            "Unix time a revision was last applied",
+            registry=r,
+        )
+        self.errors = Counter(
+            "reconciler_source_errors", "failed fetches by reason", ["reason"], registry=r
+        )
+        self.pinned = Gauge(
+            "reconciler_source_pinned", "1 while a rollback pins the served revision", registry=r
+        )
+        self.webhooks = Counter(
+            "reconciler_webhook_requests", "POST /hooks/github by outcome", ["outcome"], registry=r
+        )
+
+
+class GitOpsReconciler(Reconciler):
+    def __init__(
+        self,
+        source: Source,
+        compile: CompileFn,
+        cache: SnapshotCache,
+        metrics: Metrics,
+        *,
+        journal: Journal,
+        interval: float | None = 30.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(source, compile, cache, metrics, interval=interval)
+        self.journal = journal
+        cap = max(300.0, interval or 0.0)
+        self.backoff = backoff or Backoff(base_s=min(5.0, interval or 5.0), cap_s=cap)
+        self.source_metrics = SourceMetrics(metrics)
+        self.source_reason: str | None = None
+        self.pin: Pin | None = None
+        self.restored: str | None = None
+        """The sha served from the journal at start, before any fetch."""
+
+    # -- start ------------------------------------------------------------------------
+    async def restore(self) -> Outcome | None:
+        """Serve the pinned or last applied revision from the local cache (no network)."""
+        pin = self.journal.pin()
+        last = self.journal.last()
+        sha = pin.sha if pin is not None else (last.sha if last is not None else None)
+        read = getattr(self.source, "read", None)
+        if sha is None or read is None:
+            return None
+        try:
+            revision = await asyncio.to_thread(read, sha)
+        except SourceError as exc:
+            log.warning("cannot restore revision %s from the cache: %s", sha[:8], exc)
+            return None
+        outcome = await self.apply(revision)
+        if outcome.applied:
+            self.restored = sha
+            log.info("restored revision %s from the state directory", sha[:8])
+        return outcome
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.restore()
+        while not stop.is_set():
+            failed = False
+            try:
+                await self.reconcile()
+                failed = self.state.stale
+            except Exception:
+                log.exception("reconcile failed unexpectedly; the last snapshot keeps serving")
+            if failed:
+                delay: float | None = self.backoff.next_delay()
+            else:
+                self.backoff.reset()
+                delay = None if self.interval is None else jittered(self.interval)
+            waiters = {
+                asyncio.ensure_future(self._trigger.wait()),
+                asyncio.ensure_future(stop.wait()),
+            }
+            _done, pending = await asyncio.wait(
+                waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            self._trigger.clear()
+
+    # -- one tick ---------------------------------------------------------------------
+    async def reconcile(self) -> Outcome | None:
+        self.pin = self.journal.pin()
+        self.source_metrics.pinned.set(1 if self.pin else 0)
+        if self.pin is not None:
+            return await self._serve_pin(self.pin)
+        try:
+            revision = await asyncio.to_thread(self.source.fetch)
+        except SourceError as exc:
+            reason = str(getattr(exc, "reason", "unreachable"))
+            self.state.stale = True
+            self.state.source_error = str(exc)
+            self.source_reason = reason
+            self.source_metrics.errors.labels(reason).inc()
+            log.warning("source unavailable (%s), keeping the last snapshot: %s", reason, exc)
+            return None
+        now = time.time()
+        self.state.last_fetch_success = now
+        self.state.stale = False
+        self.state.source_error = None
+        self.source_reason = None
+        self.source_metrics.last_success.set(now)
+        if revision.id == self.state.last_attempted:
+            return None
+        return await self.apply(revision)
+
+    async def _serve_pin(self, pin: Pin) -> Outcome | None:
+        if self.state.last_applied == pin.sha or self.state.last_attempted == pin.sha:
+            return None
+        read = getattr(self.source, "read", None)
+        if read is None:
+            return None
+        try:
+            revision = await asyncio.to_thread(read, pin.sha)
+        except SourceError as exc:
+            self.state.source_error = f"cannot read pinned revision {pin.sha[:8]}: {exc}"
+            return None
+        return await self.apply(revision)
+
+    async def apply(self, revision: Revision) -> Outcome:
+        before = {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
+        outcome = await super().apply(revision)
+        if outcome.applied:
+            self.source_metrics.last_applied.set(time.time())
+            await asyncio.to_thread(self._record, revision, before)
+        return outcome
+
+    def _record(self, revision: Revision, before: dict[str, str]) -> None:
+        after = {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
+        affected = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+        last = self.journal.last()
+        if last is not None and last.sha == revision.id:
+            return
+        entry = JournalEntry(
+            sha=revision.id,
+            content_hash=revision_content(after),
+            time=time.time(),
+            proxies=tuple(affected),
+            author=revision.meta.get("author", ""),
+            message=revision.meta.get("message", ""),
+        )
+        kept = self.journal.record(entry)
+        keep = getattr(self.source, "keep", None)
+        if keep is not None:
+            try:
+                keep({e.sha for e in kept})
+            except SourceError as exc:
+                log.warning("could not keep journal commits in the cache: %s", exc)
+
+    # -- versions ---------------------------------------------------------------------
+    def _build(self, revision: Revision) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        snapshots, error = super()._build(revision)
+        if error is not None or not snapshots:
+            return snapshots, error
+        return name_versions(self.journal, snapshots, revision.id), None
+
+    # -- status -----------------------------------------------------------------------
+    def status_json(self) -> dict[str, Any]:
+        status = super().status_json()
+        describe = self.source.describe()
+        status["source"].update(
+            {
+                "reason": self.source_reason,
+                "lastReachedTime": describe.get("lastSuccessTime"),
+            }
+        )
+        status["following"] = self.pin is None
+        status["pinned"] = (
+            {"sha": self.pin.sha, "time": self.pin.time, "reason": self.pin.reason}
+            if self.pin
+            else None
+        )
+        status["restoredRevision"] = self.restored
+        status["history"] = [e.to_json() for e in reversed(self.journal.entries()[-5:])]
+        return status
+
+
+def revision_content(contents: dict[str, str]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for node in sorted(contents):
+        digest.update(f"{node}={contents[node]};".encode())
+    return digest.hexdigest()
+
+
+def name_versions(journal: Journal, snapshots: dict[str, Any], sha: str) -> dict[str, Any]:
+    """Snapshots whose type versions read ``<short sha>-<content>``, sha = first commit."""
+    contents = {ts.content: ts.content for snap in snapshots.values() for ts in snap.types.values()}
+    names = journal.versions(contents, sha)
+    renamed: dict[str, Any] = {}
+    for node_id, snap in snapshots.items():
+        assert isinstance(snap, Snapshot)
+        types = {
+            t: TypeSnapshot(names[ts.content], ts.content, ts.resources)
+            for t, ts in snap.types.items()
+        }
+        renamed[node_id] = Snapshot(snap.node_id, types, snap.eds_names)
+    return renamed
+
+
+def webhook_route(
+    loop: GitOpsReconciler, secret: bytes, *, branch: str | None
+) -> Callable[[web.Application], None]:
+    """An ``http_hooks`` entry adding ``POST /hooks/github`` that triggers ``loop``."""
+
+    def poll_now(push: PushEvent) -> None:
+        log.info("webhook: push to %s (%s), polling now", push.ref, push.after[:8])
+        loop.trigger()
+
+    handler = github_handler(
+        secret,
+        poll_now,
+        branch=branch,
+        record=lambda outcome: loop.source_metrics.webhooks.labels(outcome.value).inc(),
+    )
+
+    def add(app: web.Application) -> None:
+        app.router.add_post("/hooks/github", handler)
+
+    return add
