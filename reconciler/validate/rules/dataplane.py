@@ -100,14 +100,6 @@ def _check_address(f: Findings, path: Path, value: object, *, required: bool) ->
 
 def _check_inbound(f: Findings, path: Path, inbound: Mapping[str, Any], dp_address: object) -> None:
     port, service_port = inbound.get("port"), inbound.get("servicePort")
-    if is_number(port) and not 1 <= port <= 65535:
-        f.add(codes.DATAPLANE_NETWORKING, (*path, "port"), "port has to be in range of [1, 65535]")
-    if is_number(service_port) and not 0 <= service_port <= 65535:
-        f.add(
-            codes.DATAPLANE_NETWORKING,
-            (*path, "servicePort"),
-            "servicePort has to be in range of [0, 65535]",
-        )
     same_port = service_port in (None, 0) or service_port == port
     service_address = inbound.get("serviceAddress")
     address = inbound.get("address")
@@ -147,9 +139,6 @@ def _check_inbound(f: Findings, path: Path, inbound: Mapping[str, Any], dp_addre
 
 
 def _check_outbound(f: Findings, path: Path, outbound: Mapping[str, Any]) -> None:
-    port = outbound.get("port")
-    if is_number(port) and not 1 <= port <= 65535:
-        f.add(codes.DATAPLANE_NETWORKING, (*path, "port"), "port has to be in range of [1, 65535]")
     address = outbound.get("address")
     if is_set(address) and not is_ip(address):
         f.add(codes.DATAPLANE_NETWORKING, (*path, "address"), "address has to be valid IP address")

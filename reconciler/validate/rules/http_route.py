@@ -179,9 +179,7 @@ def _check_filter(
         if isinstance(body.get("percentage"), str | int | float):
             from reconciler.validate.rules import values
 
-            values.percentage(
-                f, (*path, field, "percentage"), body.get("percentage"), required=False
-            )
+            values.percentage(f, (*path, field, "percentage"), body.get("percentage"))
 
 
 def _check_header_modifier(f: Findings, path: Path, body: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ TO_KINDS = (
 )
 FROM_KINDS = (t.MESH,)
 BACKEND_TYPES = ("tcp", "file", "openTelemetry")
+TYPE_FIELDS = {"Tcp": "tcp", "File": "file", "OpenTelemetry": "openTelemetry"}
 
 
 def check(resource: Resource) -> Iterable[Diagnostic]:
@@ -70,19 +71,15 @@ def check_conf(f: Findings, path: Path, value: object) -> None:
 
 
 def _check_backend(f: Findings, path: Path, backend: dict[str, object]) -> None:
-    present = [n for n in BACKEND_TYPES if backend.get(n) is not None]
-    if len(present) > 1:
-        f.add(
-            codes.SETTINGS_CONFLICT,
-            path,
-            f"backend must have only one type defined: {', '.join(BACKEND_TYPES)}",
-        )
-    elif not present:
-        f.add(
-            codes.SETTING_MISSING,
-            path,
-            f"backend must have exactly one defined: {', '.join(BACKEND_TYPES)}",
-        )
+    kind = backend.get("type")
+    wanted = TYPE_FIELDS.get(kind) if isinstance(kind, str) else None
+    if wanted is not None and backend.get(wanted) is None:
+        f.add(codes.SETTING_MISSING, (*path, wanted), f"must be defined when type is {kind}")
+    for name in BACKEND_TYPES:
+        if wanted is not None and name != wanted and backend.get(name) is not None:
+            f.add(
+                codes.SETTINGS_CONFLICT, (*path, name), f"must not be defined when type is {kind}"
+            )
     file = backend.get("file")
     if isinstance(file, dict):
         file_path = file.get("path")

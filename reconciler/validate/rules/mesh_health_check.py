@@ -52,9 +52,7 @@ def check_conf(f: Findings, path: Path, value: object) -> None:
     v.value_gt_zero_or_nil(f, (*path, "unhealthyThreshold"), conf.get("unhealthyThreshold"))
     v.value_gt_zero_or_nil(f, (*path, "healthyThreshold"), conf.get("healthyThreshold"))
     v.uint_percentage_or_nil(f, (*path, "intervalJitterPercent"), conf.get("intervalJitterPercent"))
-    v.percentage(
-        f, (*path, "healthyPanicThreshold"), conf.get("healthyPanicThreshold"), required=False
-    )
+    v.percentage(f, (*path, "healthyPanicThreshold"), conf.get("healthyPanicThreshold"))
     log_path = conf.get("eventLogPath")
     if isinstance(log_path, str) and (not log_path or "\x00" in log_path):
         f.add(codes.VALUE_NOT_ALLOWED, (*path, "eventLogPath"), "must be a valid path when defined")

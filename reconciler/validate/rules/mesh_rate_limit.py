@@ -104,9 +104,5 @@ def check_conf(f: Findings, path: Path, value: object) -> None:
 def _check_rate(f: Findings, path: Path, value: object) -> None:
     if not isinstance(value, dict):
         return
-    num = value.get("num")
-    if num is None:
-        f.add(codes.SETTING_MISSING, (*path, "num"), "must be greater than 0")
-    else:
-        v.int_greater_than(f, (*path, "num"), num)
+    v.int_greater_than(f, (*path, "num"), value.get("num"))
     v.duration_greater_than(f, (*path, "interval"), value.get("interval"), 0.05)

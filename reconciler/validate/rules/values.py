@@ -46,9 +46,7 @@ def duration_valid_or_nil(f: Findings, path: Path, value: object) -> None:
 
 
 def duration_not_negative(f: Findings, path: Path, value: object) -> None:
-    if value is None:
-        f.add(codes.SETTING_MISSING, path, "must be defined")
-        return
+    """Required by the schema (which reports absence); checks the value only."""
     duration_not_negative_or_nil(f, path, value)
 
 
@@ -62,9 +60,7 @@ def duration_gt_zero(f: Findings, path: Path, value: object) -> None:
 
 
 def duration_greater_than(f: Findings, path: Path, value: object, minimum: float) -> None:
-    if value is None:
-        f.add(codes.SETTING_MISSING, path, "must be defined")
-        return
+    """Required by the schema (which reports absence); checks the value only."""
     seconds = _duration(f, path, value)
     if seconds is not None and seconds <= minimum:
         f.add(codes.DURATION_INVALID, path, f"must be greater than: {format_seconds(minimum)}")
@@ -98,14 +94,10 @@ def decimal_value(value: object) -> Decimal | None:
     return None
 
 
-def percentage(
-    f: Findings, path: Path, value: object, *, required: bool = True, allow_zero: bool = True
-) -> None:
+def percentage(f: Findings, path: Path, value: object, *, allow_zero: bool = True) -> None:
     """Kuma ``ValidatePercentage`` (int or decimal string in [0, 100])."""
     if value is None:
-        if required:
-            f.add(codes.SETTING_MISSING, path, "must be defined")
-        return
+        return  # required ones are in the schema's required lists
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         return
     number = decimal_value(value)
@@ -128,9 +120,7 @@ def port(f: Findings, path: Path, value: object, *, what: str = "port") -> None:
 
 
 def bandwidth(f: Findings, path: Path, value: object) -> None:
-    if value is None or value == "":
-        f.add(codes.SETTING_MISSING, path, "must be defined")
-    elif isinstance(value, str) and not BANDWIDTH.match(value):
+    if isinstance(value, str) and value and not BANDWIDTH.match(value):
         f.add(codes.VALUE_NOT_ALLOWED, path, "must be in kbps/Mbps/Gbps units")
 
 
