@@ -28,6 +28,13 @@ DEFAULT_KEEP = 20
 MAX_VERSIONS = 20_000
 
 
+def default_state_dir() -> Path:
+    """``--state-dir`` when not given: the user's state directory for ``reconciler``."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("reconciler"))
+
+
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     sha: str

@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "serve": "reconciler.cli.serve",
     "status": "reconciler.cli.status",
     "bootstrap": "reconciler.cli.bootstrap",
+    "history": "reconciler.cli.history",
+    "rollback": "reconciler.cli.rollback",
+    "resume": "reconciler.cli.resume",
 }
 """Subcommand -> module. Each module defines NAME, HELP, add_arguments(parser) and
 run(args) -> int. Modules are imported only when needed, so `reconciler validate` never pays

@@ -1,0 +1,76 @@
+"""``reconciler rollback --to SHA``: serve an earlier applied revision and stop following.
+
+Writes ``pin.json`` in the state directory and signals the running server (SIGHUP) so it
+applies the pin at once; without a running server the pin applies at its next start. Only
+revisions from the journal (``reconciler history``) can be pinned: they are known to be
+valid and their commits are kept in the local cache, so a rollback works with the remote down.
+``reconciler resume`` removes the pin. The canonical fix is still a revert in Git.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from reconciler.cli.exit_codes import Exit
+from reconciler.cli.history import add_state_dir
+from reconciler.errors import UsageError
+from reconciler.journal import Journal, default_state_dir
+
+NAME = "rollback"
+HELP = "pin the server to an earlier applied revision; it stops following until `resume`"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--to", required=True, metavar="SHA", help="an applied commit (see `reconciler history`)"
+    )
+    parser.add_argument("--reason", default="", help="why (shown in status and history)")
+    add_state_dir(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    state_dir = args.state_dir or default_state_dir()
+    sys.stdout.write(rollback(state_dir, args.to, reason=args.reason))
+    return Exit.OK
+
+
+def rollback(state_dir: Path, sha: str, *, reason: str = "") -> str:
+    journal = Journal(state_dir)
+    entry = journal.find(sha)
+    if entry is None:
+        known = ", ".join(e.sha[:12] for e in reversed(journal.entries())) or "none"
+        raise UsageError(
+            f"{sha!r} is not a unique applied revision in {state_dir} (applied: {known})",
+            hint="pick one from `reconciler history`",
+        )
+    journal.set_pin(entry.sha, reason)
+    told = notify_server(journal)
+    return (
+        f"pinned to {entry.sha[:12]} ({entry.message or 'no message'}); following is suspended "
+        f"until `reconciler resume`\n{told}"
+    )
+
+
+def notify_server(journal: Journal) -> str:
+    """SIGHUP the server recorded in the state dir, if it is a running `reconciler serve`."""
+    pid = journal.server_pid()
+    if pid is None or not _is_reconciler(pid):
+        return "no running server found for this state directory: applies at its next start\n"
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as exc:
+        return f"could not signal server pid {pid} ({exc.strerror}): applies at its next poll\n"
+    return f"server pid {pid} signalled: applies now\n"
+
+
+def _is_reconciler(pid: int) -> bool:
+    """Guards against a stale pid file naming an unrelated, recycled process."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"reconciler" in part for part in cmdline) and b"serve" in cmdline
