@@ -25,6 +25,8 @@ check: venv
 	$(BIN)/ruff format --check reconciler tests bench
 	$(BIN)/ruff check reconciler tests bench
 	$(BIN)/mypy
+	$(BIN)/zizmor --offline --quiet action.yml .github/workflows/mesh-check.yml
+	$(BIN)/actionlint .github/workflows/mesh-check.yml
 
 golden: venv
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/golden
