@@ -7,10 +7,12 @@ from typing import Any
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy
 from reconciler.compile.matching import Matcher
+from reconciler.compile.mtls import NOT_ENFORCED, mesh_mtls
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.policies import POLICIES
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace
+from reconciler.model import Kind
 from reconciler.resource_types import ProxyConfig, TypeUrl, resource_name
 
 
@@ -22,6 +24,7 @@ class MeshCompiler:
         self.matcher = Matcher(index, list(POLICIES))
         self.outbounds = OutboundBuilder(index, self.matcher, shared)
         self.inbounds = InboundBuilder(index, self.matcher, shared)
+        self.mtls = mesh_mtls(index, self.matcher.policies)
         self.unknown_kinds = sorted(k for k, v in index.policies.items() if v and k not in POLICIES)
 
     def compile(self, proxy: Proxy) -> tuple[ProxyConfig, ProxyTrace]:
@@ -31,7 +34,10 @@ class MeshCompiler:
         notes: list[str] = []
         for inbound in proxy.inbounds:
             built = self.inbounds.build(selected, proxy, inbound)
-            found[TypeUrl.LISTENER].setdefault(built.trace.listener, built.listener)
+            listener = built.listener
+            if self.mtls is not None:
+                listener = self.mtls.inbound(listener, proxy, inbound)
+            found[TypeUrl.LISTENER].setdefault(built.trace.listener, listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
@@ -41,6 +47,8 @@ class MeshCompiler:
             if out.route_config is not None:
                 found[TypeUrl.ROUTE].setdefault(out.route_config.name, out.route_config)
             for cluster in out.clusters:
+                if self.mtls is not None:
+                    cluster = self.mtls.cluster(cluster)
                 found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
             for assignment in out.assignments:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
@@ -55,6 +63,9 @@ class MeshCompiler:
             plugin_note = POLICIES[kind].note
             if plugin_note and policies:
                 notes.append(f"{plugin_note} (selected by {', '.join(p.name for p in policies)})")
+        if self.mtls is None and selected.get(Kind.MESH_TRAFFIC_PERMISSION):
+            names = ", ".join(p.name for p in selected[Kind.MESH_TRAFFIC_PERMISSION])
+            notes.append(f"{NOT_ENFORCED} (selected by {names})")
         for kind in self.unknown_kinds:
             notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}

@@ -74,8 +74,9 @@ def backend_of(ref: Mapping[str, Any], default_service: str) -> Backend | None:
 
 
 def _specificity(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
-    path = mapping(match.get("path"))
-    ptype = path.get("type") if path else None
+    # A match without a path matches every path: PathPrefix "/" (Gateway API).
+    path = mapping(match.get("path")) or ROOT_MATCH["path"]
+    ptype = path.get("type")
     rank = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}.get(str(ptype), 0)
     length = len(str(path.get("value", ""))) if ptype == "PathPrefix" else 0
     headers = match.get("headers")

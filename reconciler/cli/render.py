@@ -1,0 +1,139 @@
+"""``reconciler render PATH``: the Envoy resources each proxy would receive."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.cli.exit_codes import Exit
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.errors import UsageError
+
+NAME = "render"
+HELP = "render the Envoy resources (listeners, routes, clusters, endpoints) of each proxy"
+FORMATS = ("yaml", "json", "bootstrap")
+_SUFFIX = {"yaml": ".yaml", "json": ".json", "bootstrap": ".bootstrap.json"}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    paths: tuple[str, ...]
+    proxy: str | None = None
+    format: str = "yaml"
+    out: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    stdout: str
+    stderr: str
+    code: int
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="*", default=["."], metavar="PATH", help="mesh repository (default: .)"
+    )
+    parser.add_argument("--proxy", metavar="MESH.NAME", help="only this proxy (node id)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="yaml",
+        help="yaml/json: resources grouped by type; bootstrap: a static Envoy bootstrap "
+        "(for `envoy --mode validate -c FILE`) (default: yaml)",
+    )
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write one file per proxy into DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = RenderOptions(tuple(args.paths), args.proxy, args.format, args.out)
+    result = render(options)
+    sys.stderr.write(result.stderr)
+    sys.stdout.write(result.stdout)
+    return result.code
+
+
+def dump_yaml(docs: Sequence[Any]) -> str:
+    """YAML documents; top-level keys keep their order (``proxy`` first), nested keys sorted."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    ordered = [
+        {k: _sorted(v) for k, v in doc.items()} if isinstance(doc, dict) else doc for doc in docs
+    ]
+    return yaml.dump_all(ordered, Dumper=dumper, sort_keys=False, default_flow_style=False)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def render(options: RenderOptions) -> Rendered:
+    """Render without printing (tests call this directly)."""
+    from reconciler.compile.bootstrap import static_bootstrap
+    from reconciler.compile.render_dict import message_dict, proxy_dict
+    from reconciler.pipeline import analyze_paths, compile_analysis
+
+    analysis = analyze_paths(options.paths)
+    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
+    if errors:
+        return Rendered("", _text(errors) + "render: fix the errors above first\n", Exit.FINDINGS)
+    result = compile_analysis(analysis)
+    stderr = _text(result.diagnostics)
+    configs = result.configs
+    if options.proxy is not None:
+        if options.proxy not in configs:
+            known = ", ".join(sorted(configs)) or "none"
+            raise UsageError(
+                f"no proxy {options.proxy!r} in {' '.join(options.paths)} (proxies: {known})"
+            )
+        configs = {options.proxy: configs[options.proxy]}
+    code = (
+        Exit.FINDINGS if any(d.severity is Severity.ERROR for d in result.diagnostics) else Exit.OK
+    )
+    documents: dict[str, Any] = {}
+    for node in sorted(configs):
+        config = configs[node]
+        documents[node] = (
+            message_dict(static_bootstrap(config))
+            if options.format == "bootstrap"
+            else proxy_dict(config)
+        )
+    if options.out is not None:
+        options.out.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for node, doc in documents.items():
+            target = options.out / f"{node}{_SUFFIX[options.format]}"
+            target.write_text(
+                dump_yaml([doc])
+                if options.format == "yaml"
+                else json.dumps(doc, indent=2, sort_keys=True) + "\n"
+            )
+            lines.append(f"wrote {target}")
+        return Rendered("\n".join(lines) + "\n" if lines else "", stderr, code)
+    if options.format == "yaml":
+        return Rendered(dump_yaml(list(documents.values())), stderr, code)
+    if options.format == "json":
+        return Rendered(
+            json.dumps(list(documents.values()), indent=2, sort_keys=True) + "\n", stderr, code
+        )
+    if len(documents) != 1:
+        raise UsageError(
+            "--format bootstrap prints one proxy: add --proxy MESH.NAME, or --out DIR for all"
+        )
+    return Rendered(
+        json.dumps(next(iter(documents.values())), indent=2, sort_keys=True) + "\n", stderr, code
+    )
+
+
+def _text(diags: Sequence[Diagnostic]) -> str:
+    return "".join(d.format_text() + "\n" for d in diags)
