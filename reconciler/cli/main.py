@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "validate": "reconciler.cli.validate",
     "schema": "reconciler.cli.schema",
     "explain-code": "reconciler.cli.explain_code",
+    "render": "reconciler.cli.render",
+    "inspect": "reconciler.cli.inspect",
     "diff": "reconciler.cli.diff",
     "token": "reconciler.cli.token",
     "serve": "reconciler.cli.serve",
