@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(combined_schema_text([k.value for k in Kind]))
         return Exit.OK
     if args.list or not args.kind:
-        for kind in Kind:
-            print(kind.value)
+        for each in Kind:
+            print(each.value)
         return Exit.OK
     kinds = {k.value.lower(): k.value for k in Kind}
     kind = kinds.get(args.kind.lower())
