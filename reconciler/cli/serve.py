@@ -1,4 +1,8 @@
-"""``reconciler serve PATH``: load, validate, compile a mesh repository and serve it over xDS."""
+"""``reconciler serve REPO``: load, validate, compile a mesh repository and serve it over xDS.
+
+REPO is a git URL (https, ssh, file) or a local repository, followed on ``--branch`` (bare
+cache, journal and rollback pin under ``--state-dir``), or a plain directory served as files.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,18 @@ from typing import Any
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import ServeError, UsageError
+from reconciler.journal import Journal, default_state_dir
 from reconciler.pipeline import Analysis
-from reconciler.serve.loop import Compiled, CompileFn, Reconciler
+from reconciler.serve.gitops import Following, GitOpsReconciler
+from reconciler.serve.loop import Compiled, CompileFn
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.server import ControlPlane, raise_open_files_limit
+from reconciler.serve.webhook import read_secret
 from reconciler.snapshot import SnapshotCache
 from reconciler.source import Source
-from reconciler.source.directory import DirectorySource
+from reconciler.source.backoff import parse_duration
+from reconciler.source.choose import is_url, open_source
+from reconciler.source.git import GitSource
 
 NAME = "serve"
 HELP = "serve a mesh repository to Envoy proxies over xDS (ADS, SotW and Delta)"
@@ -36,10 +45,53 @@ class ServeOptions:
     interval: float = 30.0
     expected_proxies: int = 1000
     log_level: str = "info"
+    repo: str | None = None
+    """REPO as given (a URL keeps its form); None means ``path``."""
+    branch: str = "main"
+    subpath: str | None = None
+    state_dir: Path | None = None
+    webhook_secret_file: Path | None = None
+    watch: bool = False
+    git_timeout: float = 60.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, metavar="PATH", help="the mesh repository directory")
+    parser.add_argument(
+        "repo",
+        metavar="REPO",
+        help="a git URL (https://, ssh://, file://), a local git repository (its --branch is "
+        "followed) or a plain directory of YAML files",
+    )
+    parser.add_argument("--branch", default="main", help="branch to follow (default: main)")
+    parser.add_argument(
+        "--path", dest="subpath", default=None, metavar="SUBDIR", help="read only this directory"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"git cache, journal and rollback pin (default: {default_state_dir()})",
+    )
+    parser.add_argument(
+        "--webhook-secret-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="enable POST /hooks/github (GitHub push events signed with this secret)",
+    )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="serve REPO's working tree as files and re-read it when it changes",
+    )
+    parser.add_argument(
+        "--git-timeout",
+        type=_duration,
+        default=60.0,
+        metavar="DURATION",
+        help="kill a git command after this long (default: 60s)",
+    )
     parser.add_argument(
         "--xds-address",
         default="127.0.0.1:5678",
@@ -54,10 +106,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=float,
+        type=_duration,
         default=30.0,
-        metavar="SECONDS",
-        help="re-read the source this often (default: 30; SIGHUP re-reads at once)",
+        metavar="DURATION",
+        help="poll the source this often, ±10%% jitter (default: 30s; SIGHUP polls at once)",
     )
     parser.add_argument(
         "--expected-proxies",
@@ -76,7 +128,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = ServeOptions(
-        path=args.path,
+        path=Path(args.repo),
+        repo=args.repo,
+        branch=args.branch,
+        subpath=args.subpath,
+        state_dir=args.state_dir,
+        webhook_secret_file=args.webhook_secret_file,
+        watch=args.watch,
+        git_timeout=args.git_timeout,
         xds_address=args.xds_address,
         http_address=args.http_address,
         interval=args.interval,
@@ -87,8 +146,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(options: ServeOptions, compile: CompileFn | None = None) -> int:
-    if not options.path.is_dir():
-        raise UsageError(f"{options.path} is not a directory", hint="pass the mesh repository")
+    if not is_url(options.repo or str(options.path)) and not options.path.exists():
+        raise UsageError(f"{options.path} does not exist", hint="pass a git URL or a directory")
     if options.interval <= 0:
         raise UsageError("--interval must be positive")
     logging.basicConfig(
@@ -102,14 +161,40 @@ def serve(options: ServeOptions, compile: CompileFn | None = None) -> int:
 
 
 def make_source(options: ServeOptions) -> Source:
-    return DirectorySource([options.path])
+    return open_source(
+        options.repo or str(options.path),
+        state_dir=options.state_dir or default_state_dir(),
+        branch=options.branch,
+        subpath=options.subpath,
+        watch=options.watch,
+        timeout_s=options.git_timeout,
+    )
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> int:
     cache = SnapshotCache()
     metrics = Metrics()
-    reconciler = Reconciler(source, compile, cache, metrics, interval=options.interval)
+    journal = Journal(options.state_dir or default_state_dir())
+    reconciler = GitOpsReconciler(
+        source, compile, cache, metrics, journal=journal, interval=options.interval
+    )
     plane = ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler)
+    following = Following(
+        reconciler,
+        webhook_secret=read_secret(options.webhook_secret_file)
+        if options.webhook_secret_file
+        else None,
+        branch=source.branch if isinstance(source, GitSource) else None,
+        watch_root=options.path if options.watch else None,
+    )
+    following.install(plane)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -118,7 +203,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     await plane.start(options.xds_address, options.http_address)
     log.info(
         "serving %s: xDS on port %d, status on http://%s/status",
-        options.path,
+        options.repo or options.path,
         plane.xds_port,
         _host(options.http_address, plane.http_port),
     )
@@ -127,6 +212,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     finally:
         log.info("shutting down")
         await plane.stop(grace=1.0)
+        following.close()
     return Exit.OK
 
 

@@ -22,7 +22,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import Counter, Gauge
@@ -31,11 +32,15 @@ from reconciler.errors import SourceError
 from reconciler.journal import Journal, JournalEntry, Pin
 from reconciler.serve.loop import CompileFn, Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
+from reconciler.serve.watch import TreeWatcher
 from reconciler.serve.webhook import PushEvent, github_handler
 from reconciler.snapshot import SnapshotCache
 from reconciler.snapshot.snapshot import Snapshot, TypeSnapshot
 from reconciler.source import Revision, Source
 from reconciler.source.backoff import Backoff, jittered
+
+if TYPE_CHECKING:
+    from reconciler.serve.server import ControlPlane
 
 log = logging.getLogger("reconciler.serve")
 
@@ -272,3 +277,49 @@ def webhook_route(
         app.router.add_post("/hooks/github", handler)
 
     return add
+
+
+class Following:
+    """Everything ``reconciler serve`` adds around a :class:`GitOpsReconciler`: the webhook
+    route, the ``--watch`` observer and the pid file that ``rollback``/``resume`` signal.
+
+    Call :meth:`install` before the control plane starts, :meth:`close` after it stopped.
+    """
+
+    def __init__(
+        self,
+        loop: GitOpsReconciler,
+        *,
+        webhook_secret: bytes | None = None,
+        branch: str | None = None,
+        watch_root: Path | None = None,
+    ) -> None:
+        self.loop = loop
+        self.webhook_secret = webhook_secret
+        self.branch = branch
+        self.watch_root = watch_root
+        self._watcher: TreeWatcher | None = None
+
+    def install(self, plane: ControlPlane) -> None:
+        if self.webhook_secret is not None:
+            plane.http_hooks.append(
+                webhook_route(self.loop, self.webhook_secret, branch=self.branch)
+            )
+        if self.watch_root is not None:
+            event_loop = asyncio.get_running_loop()
+
+            def changed() -> None:  # on the watchdog thread
+                event_loop.call_soon_threadsafe(self.loop.trigger)
+
+            self._watcher = TreeWatcher(self.watch_root, changed)
+            self._watcher.start()
+            log.info("watching %s for changes", self.watch_root)
+        try:
+            self.loop.journal.write_pid()
+        except OSError as exc:
+            log.warning("cannot write %s: %s", self.loop.journal.pid_path, exc)
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        self.loop.journal.clear_pid()
