@@ -67,6 +67,18 @@ def render(status: dict[str, Any]) -> str:
         lines.append(
             f"source    {source.get('url')}{' @ ' + source['branch'] if source.get('branch') else ''}{ago}{stale}"
         )
+        if source.get("error"):
+            reason = f"[{source['reason']}] " if source.get("reason") else ""
+            lines.append(f"          {reason}{source['error']}")
+        reached = source.get("lastReachedTime")
+        if reached and source.get("stale"):
+            lines.append(f"          remote last reached {time.time() - reached:.0f}s ago")
+    pinned = status.get("pinned")
+    if pinned:
+        lines.append(
+            f"pinned    {_short(pinned.get('sha'))} by `reconciler rollback` "
+            f"({pinned.get('reason') or 'no reason given'}); `reconciler resume` to follow again"
+        )
     error = status.get("lastError")
     if error:
         lines.append(f"error     [{error.get('code', '')}] {error.get('message', '')}")
