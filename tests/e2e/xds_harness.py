@@ -22,10 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from reconciler.cli.bootstrap import BootstrapOptions, render  # noqa: E402
-from reconciler.resource_types import ProxyConfig  # noqa: E402
-from reconciler.serve.server import ControlPlane  # noqa: E402
-from reconciler.snapshot import PublishResult, build_snapshots  # noqa: E402
+from reconciler.cli.bootstrap import BootstrapOptions, render
+from reconciler.resource_types import ProxyConfig
+from reconciler.serve.server import ControlPlane
+from reconciler.snapshot import PublishResult, build_snapshots
 
 ENVOY = Path(sys.executable).parent / "envoy"
 
@@ -176,7 +176,7 @@ class App:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
