@@ -20,7 +20,8 @@ from reconciler.cli.exit_codes import Exit
 from reconciler.errors import ServeError, UsageError
 from reconciler.journal import Journal, default_state_dir
 from reconciler.pipeline import Analysis
-from reconciler.serve.gitops import Following, GitOpsReconciler
+from reconciler.serve.following import Following
+from reconciler.serve.gitops import GitOpsReconciler
 from reconciler.serve.loop import Compiled, CompileFn
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.server import ControlPlane, raise_open_files_limit

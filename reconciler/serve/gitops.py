@@ -22,25 +22,18 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiohttp import web
 from prometheus_client import Counter, Gauge
 
 from reconciler.errors import SourceError
 from reconciler.journal import Journal, JournalEntry, Pin
 from reconciler.serve.loop import CompileFn, Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
-from reconciler.serve.watch import TreeWatcher
-from reconciler.serve.webhook import PushEvent, github_handler
 from reconciler.snapshot import SnapshotCache
 from reconciler.snapshot.snapshot import Snapshot, TypeSnapshot
 from reconciler.source import Revision, Source
 from reconciler.source.backoff import Backoff, jittered
-
-if TYPE_CHECKING:
-    from reconciler.serve.server import ControlPlane
 
 log = logging.getLogger("reconciler.serve")
 
@@ -65,6 +58,11 @@ class SourceMetrics:
         )
         self.pinned = Gauge(
             "reconciler_source_pinned", "1 while a rollback pins the served revision", registry=r
+        )
+        self.drifted = Gauge(
+            "reconciler_proxies_drifted",
+            "connected proxies whose ACKed configuration is not the current snapshot",
+            registry=r,
         )
         self.webhooks = Counter(
             "reconciler_webhook_requests", "POST /hooks/github by outcome", ["outcome"], registry=r
@@ -92,6 +90,8 @@ class GitOpsReconciler(Reconciler):
         self.pin: Pin | None = None
         self.restored: str | None = None
         """The sha served from the journal at start, before any fetch."""
+        self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
+        """Set by :class:`Following`: proxies whose ACKed versions differ from the snapshot."""
 
     # -- start ------------------------------------------------------------------------
     async def restore(self) -> Outcome | None:
@@ -232,6 +232,8 @@ class GitOpsReconciler(Reconciler):
         )
         status["restoredRevision"] = self.restored
         status["history"] = [e.to_json() for e in reversed(self.journal.entries()[-5:])]
+        if self.drift_fn is not None:
+            status["drift"] = self.drift_fn()
         return status
 
 
@@ -255,71 +257,3 @@ def name_versions(journal: Journal, snapshots: dict[str, Any], sha: str) -> dict
         }
         renamed[node_id] = Snapshot(snap.node_id, types, snap.eds_names)
     return renamed
-
-
-def webhook_route(
-    loop: GitOpsReconciler, secret: bytes, *, branch: str | None
-) -> Callable[[web.Application], None]:
-    """An ``http_hooks`` entry adding ``POST /hooks/github`` that triggers ``loop``."""
-
-    def poll_now(push: PushEvent) -> None:
-        log.info("webhook: push to %s (%s), polling now", push.ref, push.after[:8])
-        loop.trigger()
-
-    handler = github_handler(
-        secret,
-        poll_now,
-        branch=branch,
-        record=lambda outcome: loop.source_metrics.webhooks.labels(outcome.value).inc(),
-    )
-
-    def add(app: web.Application) -> None:
-        app.router.add_post("/hooks/github", handler)
-
-    return add
-
-
-class Following:
-    """Everything ``reconciler serve`` adds around a :class:`GitOpsReconciler`: the webhook
-    route, the ``--watch`` observer and the pid file that ``rollback``/``resume`` signal.
-
-    Call :meth:`install` before the control plane starts, :meth:`close` after it stopped.
-    """
-
-    def __init__(
-        self,
-        loop: GitOpsReconciler,
-        *,
-        webhook_secret: bytes | None = None,
-        branch: str | None = None,
-        watch_root: Path | None = None,
-    ) -> None:
-        self.loop = loop
-        self.webhook_secret = webhook_secret
-        self.branch = branch
-        self.watch_root = watch_root
-        self._watcher: TreeWatcher | None = None
-
-    def install(self, plane: ControlPlane) -> None:
-        if self.webhook_secret is not None:
-            plane.http_hooks.append(
-                webhook_route(self.loop, self.webhook_secret, branch=self.branch)
-            )
-        if self.watch_root is not None:
-            event_loop = asyncio.get_running_loop()
-
-            def changed() -> None:  # on the watchdog thread
-                event_loop.call_soon_threadsafe(self.loop.trigger)
-
-            self._watcher = TreeWatcher(self.watch_root, changed)
-            self._watcher.start()
-            log.info("watching %s for changes", self.watch_root)
-        try:
-            self.loop.journal.write_pid()
-        except OSError as exc:
-            log.warning("cannot write %s: %s", self.loop.journal.pid_path, exc)
-
-    def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-        self.loop.journal.clear_pid()

@@ -11,7 +11,8 @@ from pathlib import Path
 from reconciler.compile import Compiler
 from reconciler.journal import Journal
 from reconciler.pipeline import Analysis
-from reconciler.serve.gitops import GitOpsReconciler, webhook_route
+from reconciler.serve.following import webhook_route
+from reconciler.serve.gitops import GitOpsReconciler
 from reconciler.serve.loop import Compiled, CompileFn
 from reconciler.serve.server import ControlPlane
 from reconciler.source.git import GitSource

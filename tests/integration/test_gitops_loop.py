@@ -19,6 +19,7 @@ from harness import run
 
 from reconciler.journal import Journal
 from reconciler.resource_types import TypeUrl
+from reconciler.serve.following import Following
 from reconciler.serve.webhook import signature
 
 FRONTEND = "default.frontend-1"
@@ -252,3 +253,27 @@ async def _until(check: object, timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
+
+
+def test_drift_lists_proxies_that_have_not_acked_the_current_snapshot(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "origin")
+    repo.initial()
+
+    async def body() -> None:
+        async with serving(repo.path, tmp_path / "state") as (plane, loop):
+            Following(loop).install(plane)
+            await loop.reconcile()
+            client = AdsClient(f"127.0.0.1:{plane.xds_port}", FRONTEND)
+            await client.request(LDS)
+            lds = await client.recv()
+            await _until(lambda: bool(plane.status_json()["drift"]))
+            [entry] = plane.status_json()["drift"]
+            assert entry["id"] == FRONTEND
+            assert entry["types"]["LDS"] == {"acked": "", "current": lds.version_info}
+            assert "reconciler_proxies_drifted 1.0" in plane.metrics.render().decode()
+            await client.ack(lds)
+            await _until(lambda: not plane.status_json()["drift"])
+            assert "reconciler_proxies_drifted 0.0" in plane.metrics.render().decode()
+            await client.close()
+
+    run(body)
