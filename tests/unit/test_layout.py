@@ -45,15 +45,33 @@ def _violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
 
 def test_load_and_validate_work_on_plain_data() -> None:
     for package in ("load", "validate"):
-        assert not _violations(package, ("envoy", "xds", "udpa", "grpc", "reconciler.compile",
-                                         "reconciler.serve", "reconciler.cli")), package
+        assert not _violations(
+            package,
+            (
+                "envoy",
+                "xds",
+                "udpa",
+                "grpc",
+                "reconciler.compile",
+                "reconciler.serve",
+                "reconciler.cli",
+            ),
+        ), package
 
 
 def test_bottom_layer_imports_no_stage() -> None:
-    stages = tuple(f"reconciler.{s}" for s in
-                   ("source", "load", "validate", "compile", "snapshot", "diff", "serve", "cli"))
-    for module in ("model.py", "diagnostics.py", "codes.py", "errors.py", "targetref.py",
-                   "resource_types.py"):
+    stages = tuple(
+        f"reconciler.{s}"
+        for s in ("source", "load", "validate", "compile", "snapshot", "diff", "serve", "cli")
+    )
+    for module in (
+        "model.py",
+        "diagnostics.py",
+        "codes.py",
+        "errors.py",
+        "targetref.py",
+        "resource_types.py",
+    ):
         assert not _violations(module, stages), module
 
 
