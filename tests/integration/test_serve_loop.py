@@ -1,0 +1,167 @@
+"""The reconcile loop and the HTTP side: a directory source, an injected compile function."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ads_client import AdsClient
+from harness import run
+from proxy_configs import inbound_proxy
+
+from reconciler.pipeline import Analysis
+from reconciler.resource_types import TypeUrl
+from reconciler.serve.loop import Compiled, Reconciler
+from reconciler.serve.metrics import Metrics
+from reconciler.serve.server import ControlPlane
+from reconciler.snapshot import SnapshotCache
+from reconciler.source.directory import DirectorySource
+
+MESH = "type: Mesh\nname: default\n"
+DATAPLANE = """\
+type: Dataplane
+mesh: default
+name: web-1
+networking:
+  address: 127.0.1.2
+  inbound:
+    - port: {port}
+      servicePort: 18080
+      tags:
+        kuma.io/service: web
+        kuma.io/protocol: http
+"""
+
+
+def compile_inbounds(analysis: Analysis) -> Compiled:
+    """Each Dataplane's first inbound as a listener forwarding to its app."""
+    configs = {}
+    for res in analysis.resources:
+        if res.kind != "Dataplane":
+            continue
+        net = res.data["networking"]
+        inbound = net["inbound"][0]
+        node = f"{res.mesh}.{res.name}"
+        configs[node] = inbound_proxy(
+            node, (net["address"], inbound["port"]), ("127.0.0.1", inbound["servicePort"])
+        )
+    return Compiled(configs)
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    def fetch() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    return await asyncio.to_thread(fetch)
+
+
+def make_plane(repo: Path) -> ControlPlane:
+    cache, metrics = SnapshotCache(), Metrics()
+    reconciler = Reconciler(
+        DirectorySource([repo]), compile_inbounds, cache, metrics, interval=None
+    )
+    return ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler)
+
+
+async def until(check: Any, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    dataplane = tmp_path / "web.yaml"
+    dataplane.write_text(DATAPLANE.format(port=8080))
+
+    async def body() -> None:
+        plane = make_plane(tmp_path)
+        await plane.start("127.0.0.1:0", "127.0.0.1:0")
+        try:
+            assert plane.reconciler is not None
+            await until(lambda: plane.cache.ready)
+            status, text = await http_get(plane.http_port, "/readyz")
+            assert status == 200
+            first = plane.reconciler.state.last_applied
+            assert first is not None
+            client = AdsClient(f"127.0.0.1:{plane.xds_port}", "default.web-1", delta=True)
+            await client.delta_request(TypeUrl.LISTENER)
+            lds = await client.recv()
+            assert [r.name for r in lds.resources] == ["inbound:127.0.1.2:8080"]
+            await client.ack(lds)
+
+            # an invalid revision publishes nothing and says why, with file and line
+            dataplane.write_text(DATAPLANE.format(port=99999))
+            plane.reconciler.trigger()
+            await until(lambda: plane.reconciler.state.last_error is not None)
+            _, text = await http_get(plane.http_port, "/status")
+            status_json = json.loads(text)
+            assert status_json["lastAppliedRevision"] == first
+            assert status_json["lastAttemptedRevision"] != first
+            error = status_json["lastError"]
+            assert error["code"] == "RC605"
+            assert any(d["file"].endswith("web.yaml") and d["line"] for d in error["diagnostics"])
+            assert await client.nothing()
+
+            # a fixed revision is applied and pushed
+            dataplane.write_text(DATAPLANE.format(port=8081))
+            plane.reconciler.trigger()
+            lds2 = await client.recv()
+            assert [r.name for r in lds2.resources] == ["inbound:127.0.1.2:8081"]
+            assert list(lds2.removed_resources) == ["inbound:127.0.1.2:8080"]
+            status_json = json.loads((await http_get(plane.http_port, "/status"))[1])
+            assert status_json["lastError"] is None
+            assert status_json["source"]["stale"] is False
+            [proxy] = status_json["proxies"]
+            assert proxy["id"] == "default.web-1" and proxy["connected"]
+
+            code, text = await http_get(plane.http_port, "/config/default.web-1")
+            config = json.loads(text)
+            assert code == 200 and config["versions"]["LDS"] == plane.cache.get(
+                "default.web-1"
+            ).version(TypeUrl.LISTENER)
+            assert config["resources"]["listeners"][0]["name"] == "inbound:127.0.1.2:8081"
+            code, text = await http_get(plane.http_port, "/config/default.nope")
+            assert code == 404 and "default.web-1" in text
+
+            code, metrics = await http_get(plane.http_port, "/metrics")
+            assert code == 200
+            assert 'reconciler_xds_pushes_total{type="LDS"} 2.0' in metrics
+            assert 'reconciler_xds_connected_proxies{protocol="delta"} 1.0' in metrics
+            assert "reconciler_compile_duration_seconds_count 3.0" in metrics
+            assert (await http_get(plane.http_port, "/healthz"))[0] == 200
+            await client.close()
+        finally:
+            await plane.stop(0)
+
+    run(body)
+
+
+def test_not_ready_before_a_good_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("type: Mesh\nname: [\n")
+
+    async def body() -> None:
+        plane = make_plane(tmp_path)
+        await plane.start("127.0.0.1:0", "127.0.0.1:0")
+        try:
+            assert plane.reconciler is not None
+            await until(lambda: plane.reconciler.state.last_attempted is not None)
+            code, _ = await http_get(plane.http_port, "/readyz")
+            assert code == 503
+            status = json.loads((await http_get(plane.http_port, "/status"))[1])
+            assert status["ready"] is False and status["lastAppliedRevision"] is None
+            assert status["lastError"]["diagnostics"][0]["code"] == "RC101"
+        finally:
+            await plane.stop(0)
+
+    run(body)
