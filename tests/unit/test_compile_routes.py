@@ -1,0 +1,307 @@
+"""MeshHTTPRoute and MeshTCPRoute: Kuma 2.14 route shapes, merging by matches, ordering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_compile_core import (
+    MESH,
+    TWO_SERVICES,
+    compile_yaml,
+    dataplane,
+    named,
+    route_action,
+)
+
+from reconciler.compile import names
+from reconciler.resource_types import TypeUrl
+
+THREE = (
+    MESH,
+    dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)]),
+    dataplane("api-1", "127.0.0.3", "api", tags={"version": "v1"}),
+    dataplane("api-2", "127.0.0.4", "api", tags={"version": "v2"}),
+)
+
+
+def http_route(name: str, rules: str, target: str = "{kind: MeshService, name: web}") -> str:
+    return f"""
+type: MeshHTTPRoute
+name: {name}
+mesh: default
+spec:
+  targetRef: {target}
+  to:
+    - targetRef: {{kind: MeshService, name: api}}
+      rules:
+{rules}
+"""
+
+
+def routes(docs: tuple[str, ...]) -> list[dict[str, Any]]:
+    config = compile_yaml(*docs).configs["default.web-1"]
+    rc = named(config, TypeUrl.ROUTE, "outbound:api")
+    return list(rc["virtual_hosts"][0]["routes"])
+
+
+def test_without_route_traffic_goes_to_the_service_cluster() -> None:
+    """Kuma's implicit default rule: PathPrefix / to the destination service."""
+    assert routes(TWO_SERVICES)[0]["match"] == {"prefix": "/"}
+    assert routes(TWO_SERVICES)[0]["route"]["cluster"] == "api"
+
+
+def test_weighted_subset_backends_get_subset_clusters_with_matching_endpoints() -> None:
+    """MeshServiceSubset backendRefs: cluster <service>-<hash> holding only tagged endpoints."""
+    rules = """
+        - matches: [{path: {type: PathPrefix, value: /}}]
+          default:
+            backendRefs:
+              - {kind: MeshServiceSubset, name: api, tags: {version: v1}, weight: 80}
+              - {kind: MeshServiceSubset, name: api, tags: {version: v2}, weight: 20}
+"""
+    docs = (*THREE, http_route("split", rules))
+    config = compile_yaml(*docs).configs["default.web-1"]
+    v1 = names.subset_cluster("api", {"version": "v1"})
+    v2 = names.subset_cluster("api", {"version": "v2"})
+    assert v1.startswith("api-") and len(v1) == len("api-") + 16 and v1 != v2
+    weighted = route_action(config, "api")["route"]["weighted_clusters"]["clusters"]
+    assert weighted == [{"name": v1, "weight": 80}, {"name": v2, "weight": 20}]
+    cla = named(config, TypeUrl.ENDPOINT, v2)
+    addresses = [
+        e["endpoint"]["address"]["socket_address"]["address"]
+        for e in cla["endpoints"][0]["lb_endpoints"]
+    ]
+    assert addresses == ["127.0.0.4"]
+    assert set(config.by_name()[TypeUrl.CLUSTER]) == {v1, v2, "localhost:18080"}
+
+
+def test_rules_with_equal_matches_merge_across_policies() -> None:
+    """merge.go mergeValuesByKey: rules keyed by matches; the more specific conf wins per field."""
+    general = http_route(
+        "zzz-general",
+        """
+        - matches: [{path: {type: Exact, value: /v1}}]
+          default:
+            filters:
+              - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, value: "1"}]}}
+            backendRefs: [{kind: MeshServiceSubset, name: api, tags: {version: v1}}]
+""",
+        target="{kind: Mesh}",
+    )
+    specific = http_route(
+        "aaa-specific",
+        """
+        - matches: [{path: {type: Exact, value: /v1}}]
+          default:
+            backendRefs: [{kind: MeshServiceSubset, name: api, tags: {version: v2}}]
+""",
+        target="{kind: Mesh}",
+    )
+    found = routes((*THREE, general, specific))
+    assert [r["match"] for r in found] == [{"path": "/v1"}, {"prefix": "/"}]
+    exact = found[0]
+    assert exact["route"]["cluster"] == names.subset_cluster("api", {"version": "v2"})
+    assert exact["request_headers_to_add"][0]["header"] == {"key": "x-a", "value": "1"}
+
+
+def test_routes_follow_gateway_api_precedence() -> None:
+    """Exact > longest PathPrefix > RegularExpression; then method, headers, query params."""
+    rules = """
+        - matches: [{path: {type: RegularExpression, value: "/r.*"}}]
+          default: {}
+        - matches: [{path: {type: PathPrefix, value: /a}}]
+          default: {}
+        - matches: [{path: {type: PathPrefix, value: /a/b}}]
+          default: {}
+        - matches: [{path: {type: Exact, value: /a/b/c}}]
+          default: {}
+        - matches: [{path: {type: PathPrefix, value: /a}, method: GET}]
+          default: {}
+        - matches: [{headers: [{name: x-h, type: Present}]}]
+          default: {}
+        - matches: [{queryParams: [{name: q, type: Exact, value: "1"}]}]
+          default: {}
+"""
+    found = routes((*TWO_SERVICES, http_route("order", rules)))
+    matches = [r["match"] for r in found]
+    assert matches[0] == {"path": "/a/b/c"}
+    assert matches[1] == {"path_separated_prefix": "/a/b"}
+    assert (
+        matches[2]["path_separated_prefix"] == "/a"
+        and matches[2]["headers"][0]["name"] == ":method"
+    )
+    assert matches[3] == {"path_separated_prefix": "/a"}
+    assert matches[4]["headers"] == [{"name": "x-h", "present_match": True}]
+    assert matches[5]["query_parameters"] == [{"name": "q", "string_match": {"exact": "1"}}]
+    assert matches[6] == {"prefix": "/"}
+    assert matches[7] == {"safe_regex": {"regex": "/r.*"}}
+
+
+def test_filters_redirect_rewrite_mirror_and_header_modifiers() -> None:
+    rules = """
+        - matches: [{path: {type: Exact, value: /old}}]
+          default:
+            filters:
+              - type: RequestRedirect
+                requestRedirect: {scheme: https, hostname: example.test, statusCode: 301, path: {type: ReplaceFullPath, replaceFullPath: /new}}
+        - matches: [{path: {type: PathPrefix, value: /v1}}]
+          default:
+            filters:
+              - type: URLRewrite
+                urlRewrite: {hostname: api.internal, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}
+              - type: RequestMirror
+                requestMirror: {backendRef: {kind: MeshServiceSubset, name: api, tags: {version: v2}}, percentage: 25}
+              - type: RequestHeaderModifier
+                requestHeaderModifier: {add: [{name: x-add, value: a}], remove: [x-drop]}
+              - type: ResponseHeaderModifier
+                responseHeaderModifier: {remove: [server]}
+"""
+    found = {
+        r["match"].get("path", r["match"].get("path_separated_prefix")): r
+        for r in routes((*THREE, http_route("f", rules)))
+    }
+    redirect = found["/old"]["redirect"]
+    redirect.setdefault("response_code", "MOVED_PERMANENTLY")  # enum value 0: omitted in JSON
+    assert redirect == {
+        "scheme_redirect": "https",
+        "host_redirect": "example.test",
+        "path_redirect": "/new",
+        "response_code": "MOVED_PERMANENTLY",
+    }
+    rewrite = found["/v1"]
+    assert rewrite["route"]["host_rewrite_literal"] == "api.internal"
+    assert rewrite["route"]["prefix_rewrite"] == "/v2"
+    mirror = rewrite["route"]["request_mirror_policies"][0]
+    assert mirror["cluster"] == names.subset_cluster("api", {"version": "v2"})
+    assert mirror["runtime_fraction"]["default_value"] == {
+        "numerator": 250000,
+        "denominator": "MILLION",
+    }
+    added = rewrite["request_headers_to_add"][0]
+    assert added["header"] == {"key": "x-add", "value": "a"}
+    assert "append_action" not in added  # APPEND_IF_EXISTS_OR_ADD is enum value 0
+    assert rewrite["request_headers_to_remove"] == ["x-drop"]
+    assert rewrite["response_headers_to_remove"] == ["server"]
+
+
+def test_unsupported_backend_kind_is_reported_not_dropped_silently() -> None:
+    rules = """
+        - matches: [{path: {type: PathPrefix, value: /ext}}]
+          default:
+            backendRefs:
+              - {kind: MeshExternalService, name: httpbin}
+              - {kind: MeshService, name: api}
+"""
+    result = compile_yaml(*TWO_SERVICES, http_route("ext", rules))
+    assert [d.code for d in result.diagnostics] == ["RC502"]
+    assert result.diagnostics[0].field == "spec.to[0].rules[0].default.backendRefs[0].kind"
+
+
+def test_tcp_route_splits_tcp_traffic() -> None:
+    """MeshTCPRoute: tcp_proxy weighted_clusters over the backendRefs."""
+    docs = (
+        MESH,
+        dataplane("web-1", "127.0.0.2", "web", outbounds=[("db", 10001)]),
+        dataplane("db-1", "127.0.0.3", "db", protocol="tcp", tags={"role": "primary"}),
+        dataplane("db-2", "127.0.0.4", "db", protocol="tcp", tags={"role": "replica"}),
+        """
+type: MeshTCPRoute
+name: db-split
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  to:
+    - targetRef: {kind: MeshService, name: db}
+      rules:
+        - default:
+            backendRefs:
+              - {kind: MeshServiceSubset, name: db, tags: {role: primary}, weight: 3}
+              - {kind: MeshServiceSubset, name: db, tags: {role: replica}, weight: 1}
+""",
+    )
+    config = compile_yaml(*docs).configs["default.web-1"]
+    listener = named(config, TypeUrl.LISTENER, "outbound:127.0.0.1:10001")
+    tcp = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    assert tcp["weighted_clusters"]["clusters"] == [
+        {"name": names.subset_cluster("db", {"role": "primary"}), "weight": 3},
+        {"name": names.subset_cluster("db", {"role": "replica"}), "weight": 1},
+    ]
+    assert tcp["idle_timeout"] == "3600s"
+    assert tcp["max_connect_attempts"] == 5
+
+
+def test_http_route_takes_precedence_over_tcp_route_for_http_services() -> None:
+    tcp = """
+type: MeshTCPRoute
+name: tcp
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  to:
+    - targetRef: {kind: MeshService, name: api}
+      rules:
+        - default:
+            backendRefs: [{kind: MeshServiceSubset, name: api, tags: {version: v2}}]
+"""
+    alone = routes((*THREE, tcp))
+    assert alone[0]["route"]["cluster"] == names.subset_cluster("api", {"version": "v2"})
+    http = http_route(
+        "http",
+        """
+        - matches: [{path: {type: PathPrefix, value: /}}]
+          default:
+            backendRefs: [{kind: MeshServiceSubset, name: api, tags: {version: v1}}]
+""",
+    )
+    both = routes((*THREE, tcp, http))
+    assert both[0]["route"]["cluster"] == names.subset_cluster("api", {"version": "v1"})
+
+
+def test_retry_on_maps_kuma_conditions_status_codes_and_methods() -> None:
+    """meshretry configurer: conditions, retriable status codes, retriable methods."""
+    policy = """
+type: MeshRetry
+name: codes
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  to:
+    - targetRef: {kind: MeshService, name: api}
+      default:
+        http:
+          numRetries: 2
+          retryOn: [5XX, "503", HttpMethodGet]
+"""
+    route = route_action(compile_yaml(*TWO_SERVICES, policy).configs["default.web-1"], "api")
+    retry = route["route"]["retry_policy"]
+    assert retry["retry_on"] == "5xx,retriable-status-codes"
+    assert retry["retriable_status_codes"] == [503]
+    assert retry["retriable_request_headers"][0]["string_match"]["safe_regex"]["regex"] == "GET"
+
+
+def test_timeouts_land_on_cluster_listener_and_route() -> None:
+    policy = """
+type: MeshTimeout
+name: all
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  to:
+    - targetRef: {kind: MeshService, name: api}
+      default:
+        connectionTimeout: 1s
+        idleTimeout: 2m
+        http: {requestTimeout: 3s, streamIdleTimeout: 4s, maxStreamDuration: 5s, requestHeadersTimeout: 6s}
+"""
+    config = compile_yaml(*TWO_SERVICES, policy).configs["default.web-1"]
+    cluster = named(config, TypeUrl.CLUSTER, "api")
+    assert cluster["connect_timeout"] == "1s"
+    common = cluster["typed_extension_protocol_options"][
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+    ]["common_http_protocol_options"]
+    assert common["idle_timeout"] == "120s" and common["max_stream_duration"] == "5s"
+    hcm = named(config, TypeUrl.LISTENER, "outbound:127.0.0.1:10001")["filter_chains"][0][
+        "filters"
+    ][0]["typed_config"]
+    assert hcm["stream_idle_timeout"] == "4s" and hcm["request_headers_timeout"] == "6s"
+    assert route_action(config, "api")["route"]["timeout"] == "3s"
