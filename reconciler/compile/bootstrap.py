@@ -7,6 +7,8 @@ Messages of the ProxyConfig are copied, never modified (they may be shared).
 
 from __future__ import annotations
 
+from typing import Any
+
 from envoy.config.bootstrap.v3 import bootstrap_pb2 as envoy_bootstrap
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.endpoint.v3 import endpoint_pb2 as envoy_endpoint
@@ -15,6 +17,8 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as envoy_hcm,
 )
 
+from reconciler.compile.mtls import inline_secrets
+from reconciler.identity.placeholder import placeholder_secrets
 from reconciler.resource_types import ProxyConfig, TypeUrl
 
 NODE_CLUSTER = "reconciler"
@@ -30,7 +34,14 @@ def static_bootstrap(config: ProxyConfig) -> envoy_bootstrap.Bootstrap:
         bootstrap.static_resources.listeners.append(_inline_routes(listener, routes))
     for cluster in config.of(TypeUrl.CLUSTER):
         bootstrap.static_resources.clusters.append(_static(cluster, assignments))
+    inline_secrets(bootstrap, lambda: _secrets(config))
     return bootstrap
+
+
+def _secrets(config: ProxyConfig) -> list[Any]:
+    """The proxy's SDS secrets, or throwaway ones when it has none (a render)."""
+    served = list(config.of(TypeUrl.SECRET))
+    return served or placeholder_secrets(config.node_id.split(".", 1)[0], config.node_id)
 
 
 def _static(

@@ -15,7 +15,7 @@ once per distinct original within one mesh compile.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
@@ -221,3 +221,37 @@ def mesh_mtls(index: MeshIndex, policies: dict[str, list[Resource]]) -> MeshMtls
     if backend is None:
         return None
     return MeshMtls(index, backend, policies.get(Kind.MESH_TRAFFIC_PERMISSION, []))
+
+
+def inline_secrets(bootstrap: Any, secrets: Callable[[], Sequence[Any]]) -> None:
+    """Make a static bootstrap self-contained: SDS references become static secrets.
+
+    ``envoy --mode validate`` cannot fetch SDS over ADS (and crashes on cluster SDS), so the
+    references lose their ``sds_config`` and the secrets go to ``static_resources.secrets``.
+    Only the bootstrap's own copies of listeners and EDS clusters are edited.
+    """
+    used: set[str] = set()
+    for holder in [*bootstrap.static_resources.listeners, *bootstrap.static_resources.clusters]:
+        if isinstance(holder, envoy_cluster.Cluster):
+            sockets = [holder.transport_socket]
+        else:
+            sockets = [c.transport_socket for c in holder.filter_chains]
+        for socket in sockets:
+            if socket.name != TLS_SOCKET:
+                continue
+            for kind in (envoy_tls.DownstreamTlsContext, envoy_tls.UpstreamTlsContext):
+                context = kind()
+                if socket.typed_config.Unpack(context):
+                    common = context.common_tls_context
+                    for ref in common.tls_certificate_sds_secret_configs:
+                        ref.ClearField("sds_config")
+                        used.add(ref.name)
+                    ref = common.combined_validation_context.validation_context_sds_secret_config
+                    ref.ClearField("sds_config")
+                    used.add(ref.name)
+                    socket.typed_config.Pack(context)
+    if not used:
+        return
+    for secret in secrets():
+        if secret.name in used:
+            bootstrap.static_resources.secrets.append(secret)
