@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ class BootstrapOptions:
     xds_address: str = DEFAULT_XDS_ADDRESS
     admin_port: int = 9901
     sotw: bool = False
+    token: str | None = None
+    """Proxy token (``reconciler token issue``), sent as gRPC metadata on the ADS stream."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,14 +50,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sotw", action="store_true", help="State-of-the-World ADS instead of Delta"
     )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="proxy token from `reconciler token issue`: Envoy presents it to the server "
+        "(authorization metadata) to prove it is this Dataplane",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
-    text = render(BootstrapOptions(args.proxy, args.xds_address, args.admin_port, args.sotw))
+    token = _read_token(args.token_file) if args.token_file else None
+    text = render(BootstrapOptions(args.proxy, args.xds_address, args.admin_port, args.sotw, token))
     if args.output is not None:
         try:
             args.output.write_text(text)
+            if token:
+                args.output.chmod(0o600)  # the token is a credential
         except OSError as exc:
             raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
     else:
@@ -85,7 +98,7 @@ def render(options: BootstrapOptions) -> str:
         template = Template(TEMPLATE.read_text())
     except OSError as exc:
         raise UsageError(f"bootstrap template missing: {TEMPLATE}") from exc
-    return template.substitute(
+    text = template.substitute(
         node_id=options.proxy,
         mesh=mesh,
         dataplane=dataplane,
@@ -97,3 +110,30 @@ def render(options: BootstrapOptions) -> str:
         xds_host=host,
         xds_port=int(port_text),
     )
+    return _with_token(text, options.token) if options.token else text
+
+
+_GRPC_SERVICE = "    - envoy_grpc: { cluster_name: xds_cluster }\n"
+
+
+def _with_token(text: str, token: str) -> str:
+    """Add ``authorization: Bearer <token>`` to the ADS gRPC service's initial metadata."""
+    if text.count(_GRPC_SERVICE) != 1:
+        raise UsageError(f"bootstrap template {TEMPLATE} has no single ADS grpc_services entry")
+    metadata = (
+        f'      initial_metadata:\n      - {{ key: authorization, value: "Bearer {token}" }}\n'
+    )
+    return text.replace(_GRPC_SERVICE, _GRPC_SERVICE + metadata)
+
+
+def _read_token(path: Path) -> str:
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read token file {path}: {exc}") from exc
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", token):
+        raise UsageError(
+            f"{path} does not hold a proxy token",
+            hint="make one with: reconciler token issue --proxy MESH.NAME -o FILE",
+        )
+    return token
