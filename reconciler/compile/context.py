@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.listener.v3 import listener_components_pb2 as envoy_listener_components
 from envoy.config.listener.v3 import listener_pb2 as envoy_listener
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as envoy_hcm,
@@ -56,6 +57,17 @@ class ClusterContext:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """The proxy an outbound belongs to. Only kinds with ``per_proxy`` may read it: the
+    outbound listeners they hook are then keyed by it (and no longer shared across proxies)."""
+
+    dataplane: str
+    service: str
+    """The proxy's identifying service: the ``kuma.io/service`` of its first inbound."""
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundContext:
     """An outbound listener and its route config, for traffic to ``service``."""
 
@@ -64,6 +76,7 @@ class OutboundContext:
     protocol: str
     listener_name: str
     route_config_name: str
+    source: Source | None = None
 
     @property
     def is_http(self) -> bool:
@@ -114,3 +127,5 @@ class ListenerParts:
     hcm: envoy_hcm.HttpConnectionManager | None = None
     tcp_proxy: envoy_tcp.TcpProxy | None = None
     http_filters: list[envoy_hcm.HttpFilter] = field(default_factory=list)
+    network_filters: list[envoy_listener_components.Filter] = field(default_factory=list)
+    """Network filters placed before the HCM / tcp_proxy, in the order hooks add them."""

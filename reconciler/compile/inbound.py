@@ -110,6 +110,7 @@ class InboundBuilder:
             cluster,
             _key(confs, Hook.INBOUND_LISTENER),
             _key(confs, Hook.INBOUND_ROUTE),
+            ctx.node_id if any(POLICIES[k].per_proxy for k in confs) else None,
         )
 
         def build() -> envoy_listener.Listener:

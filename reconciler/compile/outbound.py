@@ -27,6 +27,7 @@ from reconciler.compile.context import (
     ListenerParts,
     OutboundContext,
     Section,
+    Source,
 )
 from reconciler.compile.inventory import HTTP_PROTOCOLS, MeshIndex, Outbound
 from reconciler.compile.matching import Matcher, PolicySet
@@ -89,12 +90,19 @@ class OutboundBuilder:
         }
         self.all_plugins = list(every.values())
 
-    def build(self, selected: Mapping[str, PolicySet], outbound: Outbound) -> OutboundResources:
+    def build(
+        self, selected: Mapping[str, PolicySet], outbound: Outbound, source: Source | None = None
+    ) -> OutboundResources:
         service = outbound.service
         protocol = self.index.protocol(service)
         listener_name = names.outbound_listener(outbound.address, outbound.port)
         ctx = OutboundContext(
-            self.index.name, service, protocol, listener_name, names.outbound_route_config(service)
+            self.index.name,
+            service,
+            protocol,
+            listener_name,
+            names.outbound_route_config(service),
+            source,
         )
         confs = _confs(self.matcher, selected, service, self.all_plugins)
         tcp_conf = self.matcher.tcp_route(selected.get(Kind.MESH_TCP_ROUTE, ()), service)
@@ -145,6 +153,7 @@ class OutboundBuilder:
             ctx.protocol,
             tuple((b.cluster, w) for b, w in weighted) if weighted is not None else None,
             _key(hooked),
+            (ctx.mesh, ctx.source) if any(POLICIES[k].per_proxy for k in hooked) else None,
         )
 
         def build() -> envoy_listener.Listener:

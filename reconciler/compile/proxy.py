@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.compile.context import Source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy
 from reconciler.compile.matching import Matcher
@@ -41,8 +42,11 @@ class MeshCompiler:
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
+        source = Source(
+            proxy.name, proxy.inbounds[0].service if proxy.inbounds else "", proxy.address
+        )
         for outbound in proxy.outbounds:
-            out = self.outbounds.build(selected, outbound)
+            out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
             if out.route_config is not None:
                 found[TypeUrl.ROUTE].setdefault(out.route_config.name, out.route_config)
@@ -57,6 +61,7 @@ class MeshCompiler:
         for policies in selected.values():
             for policy in policies:
                 trace.skipped.extend(self.matcher.unsupported(policy))
+                trace.skipped.extend(POLICIES[policy.kind].skips(policy))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
         notes.extend(s.note() for s in trace.skipped)
         for kind, policies in selected.items():

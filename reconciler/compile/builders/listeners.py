@@ -67,6 +67,7 @@ def router_filter() -> envoy_hcm.HttpFilter:
 def finish(parts: ListenerParts) -> envoy_listener.Listener:
     """Pack the network filter (HCM with the policies' HTTP filters + router, or tcp_proxy)."""
     chain = parts.listener.filter_chains.add()
+    chain.filters.extend(parts.network_filters)
     network = chain.filters.add()
     packed = any_pb2.Any()
     if parts.hcm is not None:

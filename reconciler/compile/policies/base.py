@@ -16,6 +16,8 @@ from reconciler.compile.context import (
     Section,
 )
 from reconciler.compile.merge import Merged
+from reconciler.compile.trace import Skip
+from reconciler.model import Resource
 
 
 class PolicyPlugin(Protocol):
@@ -38,6 +40,14 @@ class PolicyPlugin(Protocol):
     @property
     def note(self) -> str | None:
         """When set, the kind compiles to nothing yet; ``render`` shows it for selected proxies."""
+
+    @property
+    def per_proxy(self) -> bool:
+        """True when the listeners it hooks name the proxy (``OutboundContext.source``,
+        ``InboundContext.node_id``): they are then keyed by the proxy, not shared."""
+
+    def skips(self, policy: Resource) -> tuple[Skip, ...]:
+        """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None: ...
 
@@ -65,6 +75,10 @@ class PolicyBase:
     sections: frozenset[Section] = frozenset()
     hooks: frozenset[Hook] = frozenset()
     note: str | None = None
+    per_proxy: bool = False
+
+    def skips(self, policy: Resource) -> tuple[Skip, ...]:
+        return ()
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
         return None
