@@ -84,6 +84,7 @@ PORT_COLLISION = "RC406"
 PROXY_COMPILE_FAILED = "RC501"
 COMPILE_SKIPPED = "RC502"
 COMPILE_NO_BACKEND = "RC503"
+ROUTE_SHADOWED = "RC504"
 # identity (reconciler/identity, mTLS in compile): RC590-RC599
 MTLS_BACKEND_UNSUPPORTED = "RC590"
 MTLS_CA_UNAVAILABLE = "RC591"
@@ -470,6 +471,16 @@ _COMPILE: tuple[CodeInfo, ...] = (
         "route has no backend",
         "Every backendRef of the route has weight 0, so Envoy answers 503 for the matching "
         "requests. Give at least one backend a positive weight.",
+    ),
+    CodeInfo(
+        ROUTE_SHADOWED,
+        "warning",
+        "route is never matched",
+        "Kuma orders MeshHTTPRoute matches with a path before matches without one (then Exact, "
+        "PathPrefix, RegularExpression; longer values first; then method, headers, query "
+        "parameters). A rule whose match has no path therefore comes after a `PathPrefix /` "
+        "rule, which takes every request. Add `path: {type: PathPrefix, value: /}` to the "
+        "match so it sorts before the catch-all.",
     ),
 )
 """RC5xx explanations."""

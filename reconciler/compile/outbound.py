@@ -16,6 +16,7 @@ from envoy.config.listener.v3 import listener_pb2 as envoy_listener
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
 from envoy.config.route.v3 import route_pb2 as envoy_route_config
 
+from reconciler import codes
 from reconciler.compile import names
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import endpoints as endpoint_builders
@@ -73,6 +74,17 @@ def _confs(
 
 def _key(confs: Mapping[str, Merged]) -> tuple[tuple[str, str], ...]:
     return tuple((kind, m.key) for kind, m in confs.items())
+
+
+def _shadowed(rule: KeyedRule, by: str) -> Skip:
+    last = rule.default.contributions[-1]
+    return Skip(
+        last.resource,
+        (*last.path[:-1], "matches"),
+        f"never matched: route {by} (PathPrefix /) comes first, because Kuma orders matches "
+        "with a path before matches without one",
+        codes.ROUTE_SHADOWED,
+    )
 
 
 class OutboundBuilder:
@@ -217,8 +229,13 @@ class OutboundBuilder:
                     RouteTrace(name, {"path": {"type": "PathPrefix", "value": "/"}}, None)
                 )
             else:
+                shadowed_by: str | None = None
                 for i, plan in enumerate(http_route.plan(rules)):
                     name = names.route_name(ctx.route_config_name, i)
+                    if shadowed_by is not None and plan.rule is not None:
+                        skips.append(_shadowed(plan.rule, shadowed_by))
+                    if shadowed_by is None and http_route.catches_all(plan.match):
+                        shadowed_by = name
                     route, needed, skipped = http_route.build_route(plan, ctx.service, name)
                     skips.extend(skipped)
                     routes.append(route)

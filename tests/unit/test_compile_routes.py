@@ -104,8 +104,9 @@ def test_rules_with_equal_matches_merge_across_policies() -> None:
     assert exact["request_headers_to_add"][0]["header"] == {"key": "x-a", "value": "1"}
 
 
-def test_routes_follow_gateway_api_precedence() -> None:
-    """Exact > longest PathPrefix > RegularExpression; then method, headers, query params."""
+def test_routes_follow_kuma_compare_match() -> None:
+    """compare.go CompareMatch: path before no path; Exact > PathPrefix > RegularExpression
+    (longer first); then method, more headers, more query params."""
     rules = """
         - matches: [{path: {type: RegularExpression, value: "/r.*"}}]
           default: {}
@@ -122,8 +123,9 @@ def test_routes_follow_gateway_api_precedence() -> None:
         - matches: [{queryParams: [{name: q, type: Exact, value: "1"}]}]
           default: {}
 """
-    found = routes((*TWO_SERVICES, http_route("order", rules)))
-    matches = [r["match"] for r in found]
+    result = compile_yaml(*TWO_SERVICES, http_route("order", rules))
+    rc = named(result.configs["default.web-1"], TypeUrl.ROUTE, "outbound:api")
+    matches = [r["match"] for r in rc["virtual_hosts"][0]["routes"]]
     assert matches[0] == {"path": "/a/b/c"}
     assert matches[1] == {"path_separated_prefix": "/a/b"}
     assert (
@@ -131,10 +133,17 @@ def test_routes_follow_gateway_api_precedence() -> None:
         and matches[2]["headers"][0]["name"] == ":method"
     )
     assert matches[3] == {"path_separated_prefix": "/a"}
-    assert matches[4]["headers"] == [{"name": "x-h", "present_match": True}]
-    assert matches[5]["query_parameters"] == [{"name": "q", "string_match": {"exact": "1"}}]
-    assert matches[6] == {"prefix": "/"}
-    assert matches[7] == {"safe_regex": {"regex": "/r.*"}}
+    assert matches[4] == {"prefix": "/"}
+    assert matches[5] == {"safe_regex": {"regex": "/r.*"}}
+    assert matches[6]["headers"] == [{"name": "x-h", "present_match": True}]
+    assert matches[7]["query_parameters"] == [{"name": "q", "string_match": {"exact": "1"}}]
+    # Everything after the catch-all PathPrefix / is unreachable: reported, not silent.
+    shadowed = sorted(d.field or "" for d in result.diagnostics if d.code == "RC504")
+    assert shadowed == [
+        "spec.to[0].rules[0].matches",
+        "spec.to[0].rules[5].matches",
+        "spec.to[0].rules[6].matches",
+    ]
 
 
 def test_filters_redirect_rewrite_mirror_and_header_modifiers() -> None:

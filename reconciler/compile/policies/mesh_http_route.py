@@ -5,9 +5,11 @@ Kuma 2.14 behaviour (``pkg/plugins/policies/meshhttproute``):
 * rules of all applicable ``to[]`` entries merge by deep-equal ``matches``
   (:func:`reconciler.compile.merge.merge_rules_by_matches`); a rule with several matches
   becomes one Envoy route per match;
-* routes are ordered like Gateway API: Exact path, then the longest PathPrefix, then
-  RegularExpression; then a method match, then more header matches, then more query matches;
-  ties keep rule order;
+* routes are ordered by Kuma's ``CompareMatch``: a match with a path first; Exact, then
+  PathPrefix, then RegularExpression (longer values first); then a method match, then more
+  header matches, then more query matches; ties keep rule order (stable sort). A rule
+  without a path therefore comes after ``PathPrefix /`` and is never reached when such a
+  rule exists: reported as RC504;
 * a rule without ``backendRefs`` sends traffic to the destination service; the implicit rule
   ``PathPrefix /`` to the destination service is the least specific default;
 * ``PathPrefix /foo`` matches ``/foo`` and ``/foo/bar`` but not ``/foobar``
@@ -73,21 +75,31 @@ def backend_of(ref: Mapping[str, Any], default_service: str) -> Backend | None:
     return Backend(str(ref.get("name", default_service)), pairs)
 
 
-def _specificity(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
-    # A match without a path matches every path: PathPrefix "/" (Gateway API).
-    path = mapping(match.get("path")) or ROOT_MATCH["path"]
-    ptype = path.get("type")
-    rank = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}.get(str(ptype), 0)
-    length = len(str(path.get("value", ""))) if ptype == "PathPrefix" else 0
+def specificity(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    """Sort key of Kuma's ``CompareMatch`` (meshhttproute/api/v1alpha1/compare.go).
+
+    A match with a path precedes one without; Exact precedes PathPrefix precedes
+    RegularExpression, a longer value first among prefixes and among regexes; then a method
+    match; then more header matches; then more query parameter matches.
+    """
+    path = mapping(match.get("path"))
+    ptype = path.get("type") if path else None
+    rank = {"Exact": 0, "PathPrefix": 1, "RegularExpression": 2}.get(str(ptype), 3)
+    length = len(str(path.get("value", ""))) if ptype in ("PathPrefix", "RegularExpression") else 0
     headers = match.get("headers")
     query = match.get("queryParams")
     return (
-        -rank,
+        rank,
         -length,
         0 if match.get("method") else 1,
         -(len(headers) if isinstance(headers, list) else 0),
         -(len(query) if isinstance(query, list) else 0),
     )
+
+
+def catches_all(match: Mapping[str, Any]) -> bool:
+    """``PathPrefix /`` and nothing else: every later route is unreachable."""
+    return dict(match) == dict(ROOT_MATCH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +121,7 @@ def plan(rules: Sequence[KeyedRule]) -> list[RoutePlan]:
             plans.append(RoutePlan(match, rule))
     if not has_root:
         plans.append(RoutePlan(ROOT_MATCH, None))
-    plans.sort(key=lambda p: _specificity(p.match))
+    plans.sort(key=lambda p: specificity(p.match))
     return plans
 
 
