@@ -87,7 +87,7 @@ class Journal:
     """Applied revisions and version names kept in ``state_dir``."""
 
     def __init__(self, state_dir: str | os.PathLike[str], *, keep: int = DEFAULT_KEEP) -> None:
-        self.dir = Path(state_dir)
+        self.dir = Path(state_dir).resolve()
         self.keep = keep
         self.path = self.dir / "journal.jsonl"
         self.versions_path = self.dir / "versions.json"

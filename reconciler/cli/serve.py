@@ -224,13 +224,15 @@ def _host(address: str, port: int) -> str:
 def pipeline_compile() -> CompileFn:
     """The compiler as the loop expects it (``Analysis -> Compiled``)."""
     from reconciler import pipeline
+    from reconciler.compile import Compiler
 
-    compile_mesh = getattr(pipeline, "compile", None)
-    if compile_mesh is None:
-        raise ServeError("this build has no compiler (reconciler.pipeline.compile is missing)")
+    compile_analysis = getattr(pipeline, "compile_analysis", None)
+    if compile_analysis is None:
+        raise ServeError("this build has no compiler (reconciler.pipeline.compile_analysis)")
+    compiler = Compiler()  # kept: a later revision recompiles only the proxies it affects
 
     def compile(analysis: Analysis) -> Compiled:
-        result: Any = compile_mesh(analysis)
+        result: Any = compile_analysis(analysis, compiler)
         if isinstance(result, Mapping):
             return Compiled(result)
         configs = getattr(result, "proxies", None) or getattr(result, "configs", {})

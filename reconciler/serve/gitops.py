@@ -28,6 +28,7 @@ from prometheus_client import Counter, Gauge
 
 from reconciler.errors import SourceError
 from reconciler.journal import Journal, JournalEntry, Pin
+from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.loop import CompileFn, Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.snapshot import SnapshotCache
@@ -80,8 +81,10 @@ class GitOpsReconciler(Reconciler):
         journal: Journal,
         interval: float | None = 30.0,
         backoff: Backoff | None = None,
+        analysis_cache: bool = True,
     ) -> None:
-        super().__init__(source, compile, cache, metrics, interval=interval)
+        self.analyzer = RevisionAnalyzer(journal.dir / "analysis" if analysis_cache else None)
+        super().__init__(source, compile, cache, metrics, interval=interval, analyze=self.analyzer)
         self.journal = journal
         cap = max(300.0, interval or 0.0)
         self.backoff = backoff or Backoff(base_s=min(5.0, interval or 5.0), cap_s=cap)
@@ -183,6 +186,8 @@ class GitOpsReconciler(Reconciler):
         if outcome.applied:
             self.source_metrics.last_applied.set(time.time())
             await asyncio.to_thread(self._record, revision, before)
+        async with self._lock:  # no analysis runs while the cache is written
+            await asyncio.to_thread(self.analyzer.persist)
         return outcome
 
     def _record(self, revision: Revision, before: dict[str, str]) -> None:

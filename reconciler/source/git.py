@@ -74,7 +74,7 @@ class GitSource:
         self.branch = check_branch(branch)
         self.subpath = check_subpath(subpath)
         self.depth = depth
-        self.cache_dir = cache_dir_for(Path(state_dir), self.url)
+        self.cache_dir = cache_dir_for(Path(state_dir).resolve(), self.url)
         self.git = GitRunner(git_dir=str(self.cache_dir), allow_file=local, timeout_s=timeout_s)
         self.last_success_time: float | None = None
         """Unix time the remote last answered (ls-remote), None before the first answer."""

@@ -306,3 +306,13 @@ def test_file_protocol_is_refused_for_a_network_source(repo: Repo, tmp_path: Pat
     with pytest.raises(GitSourceError) as err:
         runner.run(["ls-remote", "--end-of-options", repo.path.as_uri()])
     assert err.value.reason is SourceReason.REFUSED
+
+
+def test_relative_state_dir(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = GitSource(str(repo.path), state_dir="state")
+    first = source.fetch().id
+    second = repo.commit("next", {"mesh/x.yaml": "x: 1\n"})
+    assert source.fetch().id == second
+    source.keep({first, second})
+    assert source.read(first).id == first  # both commits stay in the cache

@@ -1,0 +1,61 @@
+"""Per-file analysis results kept across the revisions a server applies.
+
+:class:`~reconciler.cache.FileCache` is built for one run (entries read from disk, the ones
+used written back). A server analyses revision after revision in one process, so here what
+one revision used is what the next one looks up: a commit that touches one file re-parses
+and re-validates that file only (keys are blob ids, see ``SourceFile.digest``). The entries
+are written to ``<state dir>/analysis`` after a revision is published, off the hot path, so
+a restart starts warm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from reconciler.cache import CachedFile, FileCache
+from reconciler.diagnostics import Diagnostic
+from reconciler.load import SourceFile
+from reconciler.pipeline import Analysis, analyze
+
+
+class LiveFileCache(FileCache):
+    """A FileCache whose :meth:`save` (called by ``analyze`` after each revision) only
+    promotes the entries used; :meth:`persist` writes them to disk."""
+
+    def __init__(self, directory: Path | None) -> None:
+        super().__init__(directory)
+        self._fresh = False
+
+    def put(self, digest: str, entry: CachedFile) -> None:
+        super().put(digest, entry)
+        self._fresh = True
+
+    def save(self) -> None:
+        self._entries, self._used = self._used, {}
+
+    def persist(self) -> None:
+        """Write the current entries (only if a revision added some since the last write)."""
+        if not self._fresh or self.directory is None:
+            return
+        self._used, self._dirty = self._entries, True
+        try:
+            FileCache.save(self)
+        finally:
+            self._used, self._fresh = {}, False
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class RevisionAnalyzer:
+    """``analyze`` for the reconcile loop (``AnalyzeFn``), with a :class:`LiveFileCache`."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.cache = LiveFileCache(directory)
+
+    def __call__(self, files: Sequence[SourceFile], extra: Iterable[Diagnostic]) -> Analysis:
+        return analyze(files, cache=self.cache, extra=extra)
+
+    def persist(self) -> None:
+        self.cache.persist()
