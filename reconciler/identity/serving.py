@@ -1,0 +1,126 @@
+"""The identity side of serving: secrets per proxy, timely renewal, token verification.
+
+* :func:`attach_secrets` adds each mTLS proxy's two SDS secrets to its compiled config
+  (a new :class:`ProxyConfig`; compiled objects are shared and never modified).
+* :func:`rotate_forever` sleeps until the next certificate is due and asks for a rebuild;
+  the rebuild calls :func:`attach_secrets` again, which renews what is due, so only those
+  proxies' SDS content changes and only they get a push.
+* :func:`make_verifier` builds the token verifier of ``serve --proxy-auth token``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from reconciler import codes
+from reconciler.errors import CompileError
+from reconciler.identity.backend import BackendError, MtlsBackend, enabled_backend
+from reconciler.identity.issuer import identity_uris
+from reconciler.identity.provider import IdentityProvider, utc_now
+from reconciler.identity.revocation import RevocationList
+from reconciler.identity.rotation import seconds_until
+from reconciler.identity.sds import identity_secret, mesh_ca_secret
+from reconciler.identity.storage import IdentityStorageError
+from reconciler.identity.tokens import load_or_create_signer, load_signer
+from reconciler.identity.verifier import TokenVerifier
+from reconciler.model import DEFAULT_MESH, Kind, Resource
+from reconciler.resource_types import ProxyConfig, TypeUrl
+from reconciler.targetref import inbound_tags, inbounds
+
+log = logging.getLogger("reconciler.identity")
+
+MAX_SLEEP = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyIdentity:
+    node_id: str
+    backend: MtlsBackend
+    uris: tuple[str, ...]
+
+
+def proxy_identities(resources: Iterable[Resource]) -> dict[str, ProxyIdentity]:
+    """Node id -> what its certificate must say, for every proxy of an mTLS mesh."""
+    items = list(resources)
+    backends: dict[str, MtlsBackend] = {}
+    for mesh_resource in (r for r in items if r.kind == Kind.MESH):
+        try:
+            backend = enabled_backend(mesh_resource.name, mesh_resource.data)
+        except BackendError as exc:
+            raise CompileError(
+                f"error[{codes.MTLS_BACKEND_UNSUPPORTED}] {exc.field}: {exc.message} "
+                f"(Mesh {mesh_resource.name})"
+            ) from None
+        if backend is not None:
+            backends[mesh_resource.name] = backend
+    out: dict[str, ProxyIdentity] = {}
+    for dataplane in (r for r in items if r.kind == Kind.DATAPLANE):
+        mesh = dataplane.mesh or DEFAULT_MESH
+        backend = backends.get(mesh)
+        if backend is None:
+            continue
+        node_id = f"{mesh}.{dataplane.name}"
+        tags = [{str(k): str(v) for k, v in inbound_tags(i).items()} for i in inbounds(dataplane)]
+        out[node_id] = ProxyIdentity(node_id, backend, identity_uris(mesh, tags))
+    return out
+
+
+def attach_secrets(
+    configs: Mapping[str, ProxyConfig],
+    identities: Mapping[str, ProxyIdentity],
+    provider: IdentityProvider,
+) -> dict[str, ProxyConfig]:
+    """Configs with ``identity_cert:secret:<mesh>`` and ``mesh_ca:secret:<mesh>`` added."""
+    out: dict[str, ProxyConfig] = {}
+    ca_secrets: dict[str, Any] = {}
+    try:
+        for node_id, config in configs.items():
+            identity = identities.get(node_id)
+            if identity is None:
+                out[node_id] = config
+                continue
+            backend = identity.backend
+            if backend.mesh not in ca_secrets:
+                ca_secrets[backend.mesh] = mesh_ca_secret(provider.ca(backend))
+            cert = provider.certificate(node_id, backend, identity.uris)
+            resources = dict(config.resources)
+            resources[TypeUrl.SECRET] = [identity_secret(cert), ca_secrets[backend.mesh]]
+            out[node_id] = ProxyConfig(config.node_id, resources, list(config.notes))
+    except IdentityStorageError as exc:
+        raise CompileError(f"error[{codes.MTLS_CA_UNAVAILABLE}] {exc}") from None
+    provider.retain(identities)
+    return out
+
+
+async def rotate_forever(
+    provider: IdentityProvider, rebuild: Callable[[], None], stop: asyncio.Event
+) -> None:
+    """Call ``rebuild`` whenever a certificate is due for renewal, until ``stop``."""
+    while not stop.is_set():
+        delay = seconds_until(provider.next_renewal(), utc_now(), cap=MAX_SLEEP)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.05))
+            return
+        except TimeoutError:
+            pass
+        due = provider.due()
+        if due:
+            log.info("renewing %d proxy certificate(s): %s", len(due), ", ".join(due[:5]))
+            rebuild()
+            await asyncio.sleep(1.0)  # let the rebuild issue before looking again
+
+
+def make_verifier(state_dir: Path, key_file: Path | None) -> TokenVerifier:
+    """Verifier for tokens signed by ``key_file`` (shared by replicas) or the state dir key."""
+    signer = load_signer(key_file) if key_file else load_or_create_signer(state_dir)
+    return TokenVerifier(
+        [signer.public_key],
+        revocations=RevocationList.in_state_dir(state_dir),
+        clock=utc_now,
+    )
