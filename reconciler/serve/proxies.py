@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,15 @@ class ProxyState:
     error: str | None = None
     connected_at: float | None = None
     peer: str = ""
+    on_ack: Callable[[ProxyState, TypeUrl], None] | None = None
+
+    def record_ack(self, type_url: TypeUrl, version: str) -> None:
+        self.of(type_url).acked = version
+        if self.on_ack is not None:
+            self.on_ack(self, type_url)
+
+    auth_error: dict[str, Any] | None = None
+    """The last refused stream (proxy token missing, invalid, expired, revoked, another's)."""
 
     def of(self, type_url: TypeUrl) -> TypeVersions:
         found = self.versions.get(type_url)
@@ -63,6 +73,17 @@ class ProxyState:
             message.strip().splitlines()[-1] if message.strip() else "",
         )
 
+    def refuse(self, problem: str, message: str) -> None:
+        self.auth_error = {
+            "code": codes.PROXY_TOKEN_REJECTED,
+            "problem": problem,
+            "message": message,
+            "time": time.time(),
+        }
+        log.warning(
+            "error[%s] stream of %s refused: %s", codes.PROXY_TOKEN_REJECTED, self.node_id, message
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.node_id,
@@ -77,18 +98,24 @@ class ProxyState:
             },
             "lastNack": self.last_nack,
             "error": self.error,
+            "authError": self.auth_error,
         }
 
 
 class ProxyRegistry:
     def __init__(self) -> None:
         self._proxies: dict[str, ProxyState] = {}
+        self.on_ack: Callable[[ProxyState, TypeUrl], None] | None = None
+        """Called after every ACK (benchmarks and tests wait on it instead of polling)."""
 
     def get(self, node_id: str) -> ProxyState:
         found = self._proxies.get(node_id)
         if found is None:
-            found = self._proxies[node_id] = ProxyState(node_id)
+            found = self._proxies[node_id] = ProxyState(node_id, on_ack=self.on_ack)
         return found
+
+    def find(self, node_id: str) -> ProxyState | None:
+        return self._proxies.get(node_id)
 
     def connected(self) -> list[ProxyState]:
         return [p for p in self._proxies.values() if p.streams > 0]
@@ -105,7 +132,12 @@ class ProxyRegistry:
         out = []
         for node_id in sorted(self._proxies):
             state = self._proxies[node_id]
-            if state.streams == 0 and node_id not in served_set and not state.versions:
+            if (
+                state.streams == 0
+                and node_id not in served_set
+                and not state.versions
+                and state.auth_error is None
+            ):
                 continue
             if node_id in served_set:
                 state.error = None

@@ -32,11 +32,12 @@ class ControlPlane:
         cache: SnapshotCache | None = None,
         metrics: Metrics | None = None,
         reconciler: Reconciler | None = None,
+        verifier: Any = None,
     ) -> None:
         self.cache = cache or SnapshotCache()
         self.metrics = metrics or Metrics()
         self.registry = ProxyRegistry()
-        self.ctx = ServerContext(self.cache, self.registry, self.metrics)
+        self.ctx = ServerContext(self.cache, self.registry, self.metrics, verifier)
         self.reconciler = reconciler
         self.http_hooks: list[Callable[[web.Application], None]] = []
         self.xds_port = 0

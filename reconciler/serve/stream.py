@@ -40,6 +40,9 @@ class ServerContext:
     cache: SnapshotCache
     registry: ProxyRegistry
     metrics: Metrics
+    verifier: Any = None
+    """A ``reconciler.identity.verifier.TokenVerifier``: when set, a stream gets nothing
+    until the ``authorization`` metadata proves its node id."""
 
 
 class AdsStream:
@@ -95,6 +98,8 @@ class AdsStream:
                 f"[{codes.NODE_ID_MISSING}] the first request must carry node.id "
                 "('<mesh>.<dataplane name>')",
             )
+        if self.ctx.verifier is not None:
+            await self._authenticate(node_id)
         self.node_id = node_id
         proxy = self.proxy = self.ctx.registry.get(node_id)
         proxy.streams += 1
@@ -105,6 +110,19 @@ class AdsStream:
         self._unwatch = self.ctx.cache.watch(node_id, self._on_change)
         self._refresh()
         log.info("%s connected (%s, %s)", node_id, self.protocol, proxy.peer)
+
+    async def _authenticate(self, node_id: str) -> None:
+        from reconciler.identity.tokens import METADATA_KEY, TokenRejected
+
+        metadata = dict(self.context.invocation_metadata() or ())
+        try:
+            self.ctx.verifier.verify(metadata.get(METADATA_KEY), node_id)
+        except TokenRejected as exc:
+            self.ctx.registry.get(node_id).refuse(str(exc.problem), str(exc))
+            await self.context.abort(
+                grpc.StatusCode.UNAUTHENTICATED, f"[{codes.PROXY_TOKEN_REJECTED}] {exc}"
+            )
+        self.ctx.registry.get(node_id).auth_error = None
 
     def _refresh(self) -> None:
         self.snapshot = self.ctx.cache.get(self.node_id)

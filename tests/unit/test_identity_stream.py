@@ -1,0 +1,116 @@
+"""Proxy tokens on ADS streams, and SDS secrets per proxy, against the in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+from envoy.extensions.transport_sockets.tls.v3 import secret_pb2 as envoy_secret
+from envoy.service.discovery.v3 import ads_pb2_grpc
+from envoy.service.discovery.v3 import discovery_pb2 as envoy_discovery
+
+from reconciler.compile import compile_resources
+from reconciler.identity.provider import IdentityOptions, IdentityProvider, utc_now
+from reconciler.identity.serving import attach_secrets, make_verifier, proxy_identities
+from reconciler.identity.tokens import load_or_create_signer
+from reconciler.load import SourceFile
+from reconciler.pipeline import analyze
+from reconciler.resource_types import TypeUrl
+from reconciler.serve.server import ControlPlane
+from reconciler.snapshot import build_snapshots
+
+MESH = """
+type: Mesh
+name: default
+mtls: { enabledBackend: ca-1, backends: [ { name: ca-1, type: builtin } ] }
+---
+type: Dataplane
+mesh: default
+name: web-01
+networking:
+  address: 127.0.0.2
+  inbound:
+    - port: 8080
+      tags: { kuma.io/service: web, kuma.io/protocol: http }
+---
+type: Dataplane
+mesh: default
+name: db-01
+networking:
+  address: 127.0.0.3
+  inbound:
+    - port: 5432
+      tags: { kuma.io/service: db }
+"""
+SECRETS = ["identity_cert:secret:default", "mesh_ca:secret:default"]
+
+
+async def first_response(port: int, node: str, token: str | None, *, delta: bool) -> Any:
+    metadata = (("authorization", f"Bearer {token}"),) if token else None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+        if delta:
+            call = stub.DeltaAggregatedResources(metadata=metadata)
+            request: Any = envoy_discovery.DeltaDiscoveryRequest(
+                type_url=str(TypeUrl.SECRET), resource_names_subscribe=SECRETS
+            )
+        else:
+            call = stub.StreamAggregatedResources(metadata=metadata)
+            request = envoy_discovery.DiscoveryRequest(
+                type_url=str(TypeUrl.SECRET), resource_names=SECRETS
+            )
+        request.node.id = node
+        await call.write(request)
+        try:
+            return await asyncio.wait_for(call.read(), 10)
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+def test_streams_need_their_own_token_and_then_get_sds(tmp_path: Path) -> None:
+    analysis = analyze([SourceFile("mesh.yaml", textwrap.dedent(MESH).encode())])
+    assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
+    resources = list(analysis.resources)
+    provider = IdentityProvider(IdentityOptions(state_dir=tmp_path, pool_target=4))
+    configs = attach_secrets(
+        compile_resources(resources).configs, proxy_identities(resources), provider
+    )
+    signer = load_or_create_signer(tmp_path)
+    web_token, _ = signer.issue("default.web-01", ttl=timedelta(hours=1), now=utc_now())
+
+    async def body() -> None:
+        plane = ControlPlane(verifier=make_verifier(tmp_path, None))
+        await plane.start("127.0.0.1:0", None)
+        try:
+            snapshots, problems = build_snapshots(configs, plane.cache.interner)
+            assert not problems
+            plane.cache.publish(snapshots)
+            for delta in (False, True):
+                missing = await first_response(plane.xds_port, "default.web-01", None, delta=delta)
+                assert isinstance(missing, grpc.aio.AioRpcError)
+                assert missing.code() == grpc.StatusCode.UNAUTHENTICATED
+                assert "RC620" in (missing.details() or "")
+                stolen = await first_response(
+                    plane.xds_port, "default.db-01", web_token, delta=delta
+                )
+                assert isinstance(stolen, grpc.aio.AioRpcError)
+                assert "belongs to default.web-01" in (stolen.details() or "")
+                ok = await first_response(plane.xds_port, "default.web-01", web_token, delta=delta)
+                assert not isinstance(ok, grpc.aio.AioRpcError), ok
+                names = []
+                for any_msg in ok.resources:
+                    secret = envoy_secret.Secret()
+                    (any_msg.resource if delta else any_msg).Unpack(secret)
+                    names.append(secret.name)
+                assert sorted(names) == SECRETS
+            status = {p["id"]: p for p in plane.status_json()["proxies"]}
+            assert status["default.db-01"]["authError"]["problem"] == "wrong-proxy"
+            assert status["default.web-01"]["authError"] is None
+        finally:
+            await plane.stop(0)
+
+    asyncio.run(asyncio.wait_for(body(), 60))
