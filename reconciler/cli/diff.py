@@ -11,19 +11,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from reconciler.cache import FileCache, default_cache_dir
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import parse_size
-from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.codes import PROXY_COMPILE_FAILED
+from reconciler.compile import Compiler
+from reconciler.compile.names import node_id
+from reconciler.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from reconciler.diff import ChangeSet, Partial, diff_revisions
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
-from reconciler.model import Resource
-from reconciler.pipeline import Analysis, analyze, read_paths
+from reconciler.model import DEFAULT_MESH, Resource
+from reconciler.pipeline import Analysis, analyze, compile_analysis, read_paths
 from reconciler.report.diff_markdown import DEFAULT_MAX_CHARS
-from reconciler.resource_types import ProxyConfig
 
 NAME = "diff"
 HELP = "show what changes between two revisions, per source resource and per proxy"
@@ -41,6 +45,7 @@ class DiffOptions:
     format: str = "text"
     max_size: int = DEFAULT_MAX_CHARS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="largest file read, e.g. 1MiB (default: 1MiB)",
     )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help=f"per-file result cache (default: {default_cache_dir()})",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         max_size=args.max_size,
         max_file_size=args.max_file_size,
+        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
     )
     output, code = diff(options)
     sys.stdout.write(output)
@@ -114,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
 def diff(options: DiffOptions) -> tuple[str, int]:
     """The report and the exit code, without printing (tests call this directly)."""
     before, after = read_sides(options)
-    comparison = compare(before, after, max_file_size=options.max_file_size)
+    comparison = compare(
+        before, after, max_file_size=options.max_file_size, cache_dir=options.cache_dir
+    )
     return render(comparison, options.format, max_size=options.max_size), comparison.exit_code
 
 
@@ -171,19 +186,52 @@ def _prefix(subpath: str | None) -> str:
     return "" if clean in ("", ".") else clean + "/"
 
 
-def compare(before: Side, after: Side, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Comparison:
-    old = analyze(before.files, extra=before.read_diagnostics, max_file_size=max_file_size)
-    new = analyze(after.files, extra=after.read_diagnostics, max_file_size=max_file_size)
-    old_usable, old_partial = usable(old)
-    new_usable, new_partial = usable(new)
-    old_proxies, new_proxies = compile_pair(old_usable, new_usable)
+def compare(
+    before: Side,
+    after: Side,
+    *,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    cache_dir: Path | None = None,
+) -> Comparison:
+    """Analyze, compile and diff both sides. Files the two sides share are parsed and
+    validated once: the per-file cache (``cache_dir``, else a temporary one) is keyed by
+    blob id, so the second side reuses the first side's results."""
+    with tempfile.TemporaryDirectory(prefix="reconciler-diff-") as tmp:
+        directory = cache_dir if cache_dir is not None else Path(tmp)
+        old = analyze(
+            before.files,
+            extra=before.read_diagnostics,
+            max_file_size=max_file_size,
+            cache=FileCache(directory),
+        )
+        new = analyze(
+            after.files,
+            extra=after.read_diagnostics,
+            max_file_size=max_file_size,
+            cache=FileCache(directory),
+        )
+    _, old_partial = usable(old)
+    _, new_partial = usable(new)
+    compiler = Compiler()  # one compiler: the new side recompiles only affected proxies
+    old_compiled = compile_analysis(old, compiler)
+    new_compiled = compile_analysis(new, compiler)
+    old_proxies, new_proxies = dict(old_compiled.configs), dict(new_compiled.configs)
+    failed = [d.resource for d in new_compiled.diagnostics if d.code == PROXY_COMPILE_FAILED]
+    for key in failed:  # neither "deleted" nor compared: its new config is unknown
+        if key is not None:
+            old_proxies.pop(node_id(key.mesh or DEFAULT_MESH, key.name), None)
+    if failed:
+        left = (*(new_partial.left_out if new_partial else ()), *(k for k in failed if k))
+        new_partial = Partial(
+            tuple(sorted(set(left), key=str)), new_partial.files if new_partial else ()
+        )
     notes: list[str] = []
     if old_partial is not None:
         notes.append(
             f"the base revision {before.label} has errors of its own; "
             f"{len(old_partial.left_out)} of its resources were left out of the comparison"
         )
-    diagnostics = tuple(new.diagnostics)
+    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *new_compiled.diagnostics)))
     changes = diff_revisions(
         sources=(old.resources, new.resources),
         proxies=(old_proxies, new_proxies),
@@ -205,16 +253,3 @@ def usable(analysis: Analysis) -> tuple[list[Resource], Partial | None]:
     keep = [r for r in analysis.resources if r.key not in bad_keys]
     left_out = sorted({r.key for r in analysis.resources} & bad_keys, key=str)
     return keep, Partial(tuple(left_out), tuple(files))
-
-
-def compile_pair(
-    before: Sequence[Resource], after: Sequence[Resource]
-) -> tuple[dict[str, ProxyConfig], dict[str, ProxyConfig]]:
-    """Both revisions through one incremental compiler: proxies the change does not affect
-    come back as the same objects, which the diff skips without comparing."""
-    from reconciler.compile.compiler import Compiler
-
-    compiler = Compiler()
-    old = compiler.compile(before).configs
-    new = compiler.compile(after).configs
-    return old, new

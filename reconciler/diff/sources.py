@@ -28,7 +28,7 @@ def diff_sources(before: Iterable[Resource], after: Iterable[Resource]) -> list[
             changes.append(SourceChange(key, Action.CREATED, now.file, now.position.line))
         elif now is None and was is not None:
             changes.append(SourceChange(key, Action.DELETED, was.file, was.position.line))
-        elif was is not None and now is not None:
+        elif was is not None and now is not None and was.data is not now.data:
             fields = diff_values(dict(was.data), dict(now.data))
             if fields:
                 changes.append(
