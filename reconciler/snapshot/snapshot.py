@@ -137,10 +137,18 @@ class Snapshot:
                 continue
             out["versions"][type_url.short] = found.version
             out["resources"][type_url.group] = [
-                json_format.MessageToDict(found.resources[name].message())
+                _redact(json_format.MessageToDict(found.resources[name].message()))
                 for name in sorted(found.resources)
             ]
         return out
+
+
+def _redact(resource: dict[str, Any]) -> dict[str, Any]:
+    """Private keys of SDS secrets never leave the process (``/config``, status, logs)."""
+    certificate = resource.get("tlsCertificate")
+    if isinstance(certificate, dict) and "privateKey" in certificate:
+        certificate["privateKey"] = {"inlineString": "[redacted]"}
+    return resource
 
 
 def build_snapshot(

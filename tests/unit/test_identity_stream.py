@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import textwrap
 from datetime import timedelta
 from pathlib import Path
@@ -107,6 +109,15 @@ def test_streams_need_their_own_token_and_then_get_sds(tmp_path: Path) -> None:
                     (any_msg.resource if delta else any_msg).Unpack(secret)
                     names.append(secret.name)
                 assert sorted(names) == SECRETS
+            [identity] = [
+                m
+                for m in configs["default.web-01"].of(TypeUrl.SECRET)
+                if m.HasField("tls_certificate")
+            ]
+            key = base64.b64encode(identity.tls_certificate.private_key.inline_bytes).decode()
+            shown = json.dumps(plane.cache.get("default.web-01").to_json())
+            assert "identity_cert:secret:default" in shown and key not in shown
+            assert "[redacted]" in shown and key not in json.dumps(plane.status_json())
             status = {p["id"]: p for p in plane.status_json()["proxies"]}
             assert status["default.db-01"]["authError"]["problem"] == "wrong-proxy"
             assert status["default.web-01"]["authError"] is None
