@@ -20,7 +20,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as envoy_tcp
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_upstream_http
 
-from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound
+from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, Proxy
 
 
 class Hook(StrEnum):
@@ -67,6 +67,11 @@ class Source:
     address: str
 
 
+def proxy_source(proxy: Proxy) -> Source:
+    """Kuma's identifying service of a Dataplane is the service of its first inbound."""
+    return Source(proxy.name, proxy.inbounds[0].service if proxy.inbounds else "", proxy.address)
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundContext:
     """An outbound listener and its route config, for traffic to ``service``."""
@@ -90,6 +95,8 @@ class InboundContext:
     mesh: str
     node_id: str
     inbound: Inbound
+    proxy: Source | None = None
+    """The proxy's identity; only kinds with ``per_proxy`` may read it."""
 
     @property
     def protocol(self) -> str:

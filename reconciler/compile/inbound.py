@@ -18,7 +18,7 @@ from reconciler.compile import names
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import listeners as listener_builders
 from reconciler.compile.builders import routes as route_builders
-from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section
+from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section, proxy_source
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, MeshIndex, Proxy
 from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.merge import Merged
@@ -64,7 +64,7 @@ class InboundBuilder:
             notes.extend(skipped)
             if merged is not None:
                 confs[plugin.kind] = merged
-        ctx = InboundContext(self.index.name, proxy.node_id, inbound)
+        ctx = InboundContext(self.index.name, proxy.node_id, inbound, proxy_source(proxy))
         cluster_name = names.local_cluster(inbound.service_port)
         listener_name = names.inbound_listener(inbound.address, inbound.port)
         cluster = self._cluster(ctx, cluster_name, confs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.compile.context import Source
+from reconciler.compile.context import proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy
 from reconciler.compile.matching import Matcher
@@ -42,9 +42,7 @@ class MeshCompiler:
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
-        source = Source(
-            proxy.name, proxy.inbounds[0].service if proxy.inbounds else "", proxy.address
-        )
+        source = proxy_source(proxy)
         for outbound in proxy.outbounds:
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)

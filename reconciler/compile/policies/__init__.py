@@ -8,7 +8,13 @@ order. See ``README.md`` in this directory to add a kind.
 from __future__ import annotations
 
 from reconciler.compile.policies import (
+    mesh_access_log,
+    mesh_circuit_breaker,
+    mesh_fault_injection,
+    mesh_health_check,
     mesh_http_route,
+    mesh_load_balancing_strategy,
+    mesh_rate_limit,
     mesh_retry,
     mesh_tcp_route,
     mesh_timeout,
@@ -24,6 +30,12 @@ POLICIES: dict[str, PolicyPlugin] = {
         mesh_tcp_route.PLUGIN,
         mesh_timeout.PLUGIN,
         mesh_retry.PLUGIN,
+        mesh_circuit_breaker.PLUGIN,
+        mesh_health_check.PLUGIN,
+        mesh_load_balancing_strategy.PLUGIN,
+        mesh_fault_injection.PLUGIN,
+        mesh_rate_limit.PLUGIN,
+        mesh_access_log.PLUGIN,
     )
 }
 """Kind -> plugin. Hooks run in this order on each place they configure."""
