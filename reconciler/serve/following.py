@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,8 @@ class Following:
             self._watcher = TreeWatcher(self.watch_root, changed)
             self._watcher.start()
             log.info("watching %s for changes", self.watch_root)
+        # the pid file invites SIGHUP from `rollback`/`resume`: handle it before writing it
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.loop.trigger)
         try:
             self.loop.journal.write_pid()
         except OSError as exc:

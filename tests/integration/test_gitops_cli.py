@@ -1,0 +1,137 @@
+"""``reconciler serve REPO`` as a process, driven by ``history``, ``rollback``, ``resume``,
+``status`` and SIGHUP; then a restart with the remote gone."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitops_repo import Repo, timeout_policy
+
+from reconciler.cli.main import main
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+RECONCILER = Path(sys.executable).parent / "reconciler"
+
+
+class Server:
+    def __init__(self, repo: Path, state: Path, log: Path) -> None:
+        self.log_path = log
+        self.log = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                str(RECONCILER),
+                "serve",
+                repo.as_uri(),
+                "--path",
+                "mesh",
+                "--state-dir",
+                str(state),
+                "--interval",
+                "1h",
+                "--xds-address",
+                "127.0.0.1:0",
+                "--http-address",
+                "127.0.0.1:0",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        found = wait(lambda: re.search(r"status on http://([\d.:]+)/status", self.text()), "start")
+        self.url = f"http://{found.group(1)}"
+
+    def text(self) -> str:
+        if self.process.poll() is not None:
+            raise AssertionError(f"server exited:\n{self.log_path.read_text()}")
+        return self.log_path.read_text()
+
+    def status(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + "/status", timeout=5) as response:
+            return json.load(response)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()
+
+
+def wait(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_serve_history_rollback_resume_restart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = Repo(tmp_path / "origin")
+    first = repo.initial()
+    state = tmp_path / "state"
+    server = Server(repo.path, state, tmp_path / "serve.log")
+    try:
+        wait(lambda: server.status()["lastAppliedRevision"] == first, "first commit")
+        second = repo.commit("faster", {"mesh/timeout.yaml": timeout_policy("2s")})
+        server.process.send_signal(signal.SIGHUP)  # poll now
+        wait(lambda: server.status()["lastAppliedRevision"] == second, "second commit")
+
+        bad = repo.commit("typo", {"mesh/timeout.yaml": timeout_policy("1s", "requestTimout")})
+        server.process.send_signal(signal.SIGHUP)
+        wait(lambda: server.status()["lastError"] is not None, "bad commit rejected")
+        assert server.status()["lastAttemptedRevision"] == bad
+        capsys.readouterr()
+        assert main(["status", "--server", server.url]) == 1
+        out = capsys.readouterr().out
+        assert "timeout.yaml:" in out and "requestTimout" in out
+
+        assert main(["history", "--state-dir", str(state), "--json"]) == 0
+        history = json.loads(capsys.readouterr().out)
+        assert [e["sha"] for e in history["entries"]] == [second, first]
+
+        assert main(["rollback", "--to", first[:10], "--state-dir", str(state)]) == 0
+        assert "signalled" in capsys.readouterr().out
+        wait(lambda: server.status()["lastAppliedRevision"] == first, "rollback")
+        assert server.status()["pinned"]["sha"] == first
+
+        assert main(["rollback", "--to", bad, "--state-dir", str(state)]) == 2  # never applied
+
+        fixed = repo.commit("fix", {"mesh/timeout.yaml": timeout_policy("3s")})
+        assert main(["resume", "--state-dir", str(state)]) == 0
+        wait(lambda: server.status()["lastAppliedRevision"] == fixed, "resume follows the branch")
+        assert server.status()["following"] is True
+    finally:
+        server.stop()
+
+    shutil.rmtree(repo.path)  # the remote is gone: a restart serves the journal's revision
+    restarted = Server(repo.path, state, tmp_path / "restart.log")
+    try:
+        wait(lambda: server_status_ok(restarted, fixed), "restored revision")
+        status = restarted.status()
+        assert status["restoredRevision"] == fixed
+        assert status["source"]["stale"] is True and status["source"]["reason"] == "unreachable"
+        assert status["ready"] is True
+    finally:
+        restarted.stop()
+
+
+def server_status_ok(server: Server, sha: str) -> bool:
+    status = server.status()
+    return bool(status["lastAppliedRevision"] == sha and status["source"]["stale"])
