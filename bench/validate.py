@@ -1,0 +1,217 @@
+"""Validation benchmark: `reconciler validate` cold and warm, and check-jsonschema, same files.
+
+    .venv/bin/python bench/validate.py [--dataplanes 1000] [--services 200] [--policies 3999]
+                                       [--repeat 3] [--profile]
+
+Generates the repository of ``bench/generate_mesh.py`` (5,000 files by default) and times, as
+subprocesses, in one run:
+
+* ``reconciler validate`` cold: an empty ``--cache-dir`` (and with ``--no-cache``);
+* ``reconciler validate`` warm: the cache filled by a previous run, after one file changed;
+* ``check-jsonschema --schemafile <reconciler schema --all>`` on the same files.
+
+Then it splits a cold run into stages in-process (interpreter start and imports, read, YAML
+load, schema, per-resource rules, cross-resource rules) to show where the time goes;
+``--profile`` also prints the top functions of a cold run (cProfile) on stderr.
+Prints markdown tables (median of ``--repeat`` runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate_mesh
+
+BIN = Path(sys.executable).parent
+TIMEOUT_S = 600
+
+
+def run_timed(argv: Sequence[str | os.PathLike[str]], *, ok_codes: tuple[int, ...] = (0,)) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode not in ok_codes:
+        tail = (done.stdout + done.stderr)[-2000:]
+        raise SystemExit(f"{argv[0]} exited {done.returncode}:\n{tail}")
+    return elapsed
+
+
+def median_of(repeat: int, once: Callable[[int], float]) -> tuple[float, float]:
+    times = [once(i) for i in range(repeat)]
+    return statistics.median(times), min(times)
+
+
+def touch_one_file(repo: Path, round_: int) -> None:
+    """Change one policy in a valid way (a new timeout value): a new content hash."""
+    path = sorted((repo / "policies" / "meshtimeout").glob("*.yaml"))[0]
+    text = path.read_text("utf-8")
+    marker = "requestTimeout: "
+    start = text.index(marker) + len(marker)
+    end = text.index("\n", start)
+    path.write_text(f"{text[:start]}{40 + round_}s{text[end:]}", "utf-8")
+
+
+def stage_times(repo: Path) -> list[tuple[str, float]]:
+    """A cold analysis split into stages, in a fresh interpreter (imports counted)."""
+    code = f"""
+import time
+t0 = time.perf_counter()
+from reconciler.load import load_file
+from reconciler.pipeline import read_paths
+from reconciler.validate import check_mesh
+from reconciler.validate.rules import RESOURCE_RULES
+from reconciler.validate.schema import check_schema
+t1 = time.perf_counter()
+files, _ = read_paths([{str(repo)!r}])
+t2 = time.perf_counter()
+resources = [r for f in files for r in load_file(f).resources]
+t3 = time.perf_counter()
+for r in resources:
+    check_schema(r)
+t4 = time.perf_counter()
+for r in resources:
+    for rule in RESOURCE_RULES.get(r.kind, ()):
+        list(rule(r))
+t5 = time.perf_counter()
+check_mesh(resources)
+t6 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)
+"""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S, check=True
+    )
+    total = time.perf_counter() - start
+    parts = [float(x) for x in out.stdout.split()]
+    names = [
+        "imports",
+        "read files",
+        "YAML load",
+        "schema",
+        "rules (per resource)",
+        "cross-resource",
+    ]
+    measured = list(zip(names, parts, strict=True))
+    return [("interpreter start + exit", total - sum(parts)), *measured]
+
+
+def gc_effect(repo: Path) -> tuple[float, float]:
+    """In-process analyze() with the garbage collector on, then off (same warm interpreter)."""
+    from reconciler.pipeline import analyze, read_paths
+
+    files, _ = read_paths([repo])
+    results = []
+    for disable in (False, True):
+        gc.collect()
+        if disable:
+            gc.disable()
+        start = time.perf_counter()
+        analyze(files)
+        results.append(time.perf_counter() - start)
+        gc.enable()
+    return results[0], results[1]
+
+
+def profile(repo: Path) -> None:
+    from reconciler.pipeline import analyze_paths
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    analyze_paths([repo])
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataplanes", type=int, default=generate_mesh.DEFAULT_DATAPLANES)
+    parser.add_argument("--services", type=int, default=generate_mesh.DEFAULT_SERVICES)
+    parser.add_argument("--policies", type=int, default=generate_mesh.DEFAULT_POLICIES)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    reconciler = BIN / "reconciler"
+    check_jsonschema = BIN / "check-jsonschema"
+
+    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp_name:
+        tmp = Path(tmp_name)
+        repo = tmp / "repo"
+        generate_mesh.generate(
+            repo, dataplanes=args.dataplanes, services=args.services, policies=args.policies
+        )
+        files = sorted(str(p) for p in repo.rglob("*.yaml"))
+        schema = tmp / "all.schema.json"
+        with schema.open("w", encoding="utf-8") as fh:
+            subprocess.run([reconciler, "schema", "--all"], stdout=fh, check=True, timeout=60)
+
+        cold = median_of(
+            args.repeat,
+            lambda i: run_timed([reconciler, "validate", "--cache-dir", tmp / f"cold-{i}", repo]),
+        )
+        no_cache = median_of(
+            args.repeat, lambda i: run_timed([reconciler, "validate", "--no-cache", repo])
+        )
+        warm_dir = tmp / "warm"
+        run_timed([reconciler, "validate", "--cache-dir", warm_dir, repo])
+
+        def warm_once(i: int) -> float:
+            touch_one_file(repo, i)
+            return run_timed([reconciler, "validate", "--cache-dir", warm_dir, repo])
+
+        warm = median_of(args.repeat, warm_once)
+        cj = median_of(
+            args.repeat,
+            lambda i: run_timed([check_jsonschema, "--schemafile", schema, *files]),
+        )
+        stages = stage_times(repo)
+        gc_on, gc_off = gc_effect(repo)
+        if args.profile:
+            profile(repo)
+
+    count = len(files)
+    print(f"Repository: {count} files ({args.dataplanes} Dataplanes, {args.services} services, ")
+    print(f"{args.policies} policies of 11 kinds, 1 Mesh); {os.cpu_count()} CPUs, ")
+    print(f"Python {platform.python_version()}, {platform.machine()}; median of {args.repeat}.\n")
+    print("| run | median (s) | best (s) | goal |")
+    print("|---|---:|---:|---|")
+    print(
+        f"| `reconciler validate`, cold (empty cache dir) | {cold[0]:.2f} | {cold[1]:.2f} | < 1 s |"
+    )
+    print(f"| `reconciler validate --no-cache` | {no_cache[0]:.2f} | {no_cache[1]:.2f} | < 1 s |")
+    print(
+        f"| `reconciler validate`, warm (1 file changed) | {warm[0]:.2f} | {warm[1]:.2f} | < 0.1 s |"
+    )
+    print(
+        f"| `check-jsonschema` (`schema --all`), same files | {cj[0]:.2f} | {cj[1]:.2f} | slower than cold |"
+    )
+    print("\nWhere a cold run's time goes (one fresh interpreter, stage by stage):\n")
+    print("| stage | s | share |")
+    print("|---|---:|---:|")
+    total = sum(t for _, t in stages)
+    for name, seconds in stages:
+        print(f"| {name} | {seconds:.3f} | {seconds / total:.0%} |")
+    print(f"| total | {total:.3f} | |")
+    print(
+        f"\nIn-process `analyze()` of the same files: {gc_on:.2f} s with the garbage collector on, "
+        f"{gc_off:.2f} s with it off."
+    )
+
+
+if __name__ == "__main__":
+    main()
