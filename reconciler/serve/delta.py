@@ -82,14 +82,18 @@ class DeltaStream(AdsStream):
                     self.proxy.record_nack(type_url, version, request.error_detail.message)
                     self.ctx.metrics.nacks.labels(type_url.short).inc()
                 else:
-                    self.proxy.of(type_url).acked = version
+                    self.proxy.record_ack(type_url, version)
                     self.ctx.metrics.acks.labels(type_url.short).inc()
         elif request.initial_resource_versions and self.snapshot is not None:
             snap = self.snapshot.get(type_url)
-            if snap is not None and not any(self._diff(type_url, state, snap)):
-                versions = self.proxy.of(type_url) if self.proxy else None
-                if versions is not None:  # a reconnect that already has everything
-                    versions.sent = versions.acked = snap.version
+            # a reconnect that already has everything: nothing to send, count it as ACKed
+            if (
+                snap is not None
+                and self.proxy is not None
+                and not any(self._diff(type_url, state, snap))
+            ):
+                self.proxy.of(type_url).sent = snap.version
+                self.proxy.record_ack(type_url, snap.version)
 
     def _diff(
         self, type_url: TypeUrl, state: DeltaType, snap: TypeSnapshot

@@ -61,7 +61,8 @@ class SotwStream(AdsStream):
                 # a reconnect with what we would send: nothing to push
                 state.version = request.version_info
                 self._versions(type_url).sent = request.version_info
-                self._versions(type_url).acked = request.version_info
+                assert self.proxy is not None
+                self.proxy.record_ack(type_url, request.version_info)
             else:
                 state.force = True
             return
@@ -76,7 +77,8 @@ class SotwStream(AdsStream):
                 self.ctx.metrics.nacks.labels(type_url.short).inc()
         elif state.outstanding:
             self._settle(type_url, state)
-            self._versions(type_url).acked = state.version
+            assert self.proxy is not None
+            self.proxy.record_ack(type_url, state.version)
             self.ctx.metrics.acks.labels(type_url.short).inc()
         else:
             state.force = True  # re-request of an ACKed nonce

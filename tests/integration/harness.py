@@ -39,3 +39,13 @@ def run(test: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
         return await asyncio.wait_for(test(), timeout)
 
     return asyncio.run(bounded())
+
+
+async def acked(plane: ControlPlane, node_id: str, timeout: float = 5.0) -> None:
+    """Wait until the server has processed ``node_id``'s ACKs of everything it sent."""
+    for _ in range(int(timeout / 0.01)):
+        state = plane.registry.find(node_id)
+        if state is not None and all(v.sent and v.acked == v.sent for v in state.versions.values()):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{node_id} did not ACK everything within {timeout}s")

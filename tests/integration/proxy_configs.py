@@ -145,8 +145,18 @@ def inbound_proxy(node_id: str, listen: Endpoint, app: Endpoint) -> ProxyConfig:
     )
 
 
-def many_clusters(node_id: str, group: int, size: int) -> ProxyConfig:
-    """``size`` EDS clusters (``g<group>-c<i>``), their endpoints, one listener routing to all."""
+def many_clusters(
+    node_id: str,
+    group: int,
+    size: int,
+    *,
+    generation: int = 0,
+    listen: Endpoint | None = None,
+) -> ProxyConfig:
+    """``size`` EDS clusters (``g<group>-c<i>``), their endpoints, one listener routing to all.
+
+    Each ``generation`` changes every cluster (its connect timeout) and every endpoint (port).
+    """
     names = [f"g{group}-c{i}" for i in range(size)]
     route_name = f"outbound:group-{group}"
     routes = envoy_route.RouteConfiguration(name=route_name)
@@ -157,8 +167,10 @@ def many_clusters(node_id: str, group: int, size: int) -> ProxyConfig:
         route.route.cluster = cluster
     return proxy_config(
         node_id,
-        listeners=[http_listener(route_name, ("127.0.0.1", 20000 + group), route_name)],
+        listeners=[http_listener(route_name, listen or ("127.0.0.1", 20000 + group), route_name)],
         routes=[routes],
-        clusters=[eds_cluster(n) for n in names],
-        endpoints=[assignment(n, [("127.0.0.1", 30000 + i)]) for i, n in enumerate(names)],
+        clusters=[eds_cluster(n, timeout_ms=1000 + generation) for n in names],
+        endpoints=[
+            assignment(n, [("127.0.0.1", 30000 + i + generation)]) for i, n in enumerate(names)
+        ],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ads_client import AdsClient
-from harness import publish, run, running_plane
+from harness import acked, publish, run, running_plane
 from proxy_configs import assignment, eds_cluster, outbound_proxy
 
 from reconciler.resource_types import TypeUrl
@@ -50,6 +50,7 @@ def test_initial_push_and_acks() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE, delta=True)
             got = await connect_all(client)
+            await acked(plane, NODE)
             assert names(got[CDS]) == ["backend", "backend-v2"]
             assert all(r.version for r in got[CDS].resources)
             assert names(got[RDS]) == [ROUTE]
@@ -67,6 +68,7 @@ def test_changed_cluster_brings_its_assignment_and_removal_comes_last() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE, delta=True)
             await connect_all(client)
+            await acked(plane, NODE)
             changed = frontend()
             changed.resources[CDS] = [
                 eds_cluster("backend", timeout_ms=2500),
@@ -99,6 +101,7 @@ def test_cluster_removal_waits_for_routes() -> None:
         async with running_plane(frontend({"backend-v2": 1})) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE, delta=True)
             await connect_all(client)
+            await acked(plane, NODE)
             publish(plane, frontend({"backend": 1}, {"backend": [("127.0.0.2", 8080)]}))
             first = await client.recv()
             order = [first.type_url]
@@ -127,6 +130,7 @@ def test_nack_is_recorded_and_not_resent() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE, delta=True)
             await connect_all(client)
+            await acked(plane, NODE)
             publish(plane, frontend({"backend": 1, "backend-v2": 3}))
             rds = await client.recv()
             await client.delta_request(RDS, nonce=rds.nonce, error="weights rejected")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ads_client import AdsClient
-from harness import publish, run, running_plane
+from harness import acked, publish, run, running_plane
 from proxy_configs import outbound_proxy
 
 from reconciler.resource_types import TypeUrl
@@ -46,6 +46,7 @@ def test_initial_push_ack_and_status() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE)
             got = await connect_all(client)
+            await acked(plane, NODE)
             assert len(got[CDS].resources) == 2
             assert {r.type_url for r in got[CDS].resources} == {str(CDS)}
             assert got[CDS].version_info == plane.cache.get(NODE).version(CDS)
@@ -66,6 +67,7 @@ def test_change_pushes_only_changed_types_and_nack_is_not_resent() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE)
             got = await connect_all(client)
+            await acked(plane, NODE)
             before = plane.cache.get(NODE)
             publish(plane, frontend({"backend": 1, "backend-v2": 1}))
             rds = await client.recv()
@@ -106,6 +108,7 @@ def test_rerequest_of_acked_nonce_is_answered() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE)
             got = await connect_all(client)
+            await acked(plane, NODE)
             eds = got[EDS]
             await client.request(
                 EDS, ["backend", "backend-v2"], version=eds.version_info, nonce=eds.nonce
