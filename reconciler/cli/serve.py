@@ -18,6 +18,9 @@ from typing import Any
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import ServeError, UsageError
+from reconciler.identity.keypool import KeyAlgorithm
+from reconciler.identity.provider import CaFiles, IdentityOptions, IdentityProvider
+from reconciler.identity.serving import make_verifier, rotate_forever, with_secrets
 from reconciler.journal import Journal, default_state_dir
 from reconciler.pipeline import Analysis
 from reconciler.serve.following import Following
@@ -54,6 +57,11 @@ class ServeOptions:
     webhook_secret_file: Path | None = None
     watch: bool = False
     git_timeout: float = 60.0
+    proxy_auth: str = "none"
+    """``token``: a stream gets nothing until its proxy token proves its node id."""
+    token_key: Path | None = None
+    mesh_ca: tuple[tuple[str, Path, Path], ...] = ()
+    leaf_key: str = "ecdsa-p256"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +128,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="warn if the open-files limit cannot hold this many streams (default: 1000)",
     )
     parser.add_argument(
+        "--proxy-auth",
+        choices=("none", "token"),
+        default="none",
+        help="token: refuse ADS streams without a valid proxy token for their node id "
+        "(`reconciler token issue`, `reconciler bootstrap --token-file`) (default: none)",
+    )
+    parser.add_argument(
+        "--token-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="Ed25519 key that signs proxy tokens, shared by replicas (default: the state "
+        "dir's identity/token-signing.key)",
+    )
+    parser.add_argument(
+        "--mesh-ca",
+        type=_mesh_ca,
+        action="append",
+        default=[],
+        metavar="MESH=CERT,KEY",
+        help="use this CA (PEM files, key 0600) for MESH instead of the state dir's builtin CA; "
+        "replicas given the same files issue certificates every proxy trusts (repeatable)",
+    )
+    parser.add_argument(
+        "--leaf-key",
+        choices=[a.value for a in KeyAlgorithm],
+        default="ecdsa-p256",
+        help="key type of proxy certificates (default: ecdsa-p256; RSA keys cost tens of ms "
+        "each, generated ahead in the background)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
@@ -137,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
         webhook_secret_file=args.webhook_secret_file,
         watch=args.watch,
         git_timeout=args.git_timeout,
+        proxy_auth=args.proxy_auth,
+        token_key=args.token_key,
+        mesh_ca=tuple(args.mesh_ca),
+        leaf_key=args.leaf_key,
         xds_address=args.xds_address,
         http_address=args.http_address,
         interval=args.interval,
@@ -186,7 +229,13 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     reconciler = GitOpsReconciler(
         source, compile, cache, metrics, journal=journal, interval=options.interval
     )
-    plane = ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler)
+    identity = _identity(options)
+    compile = with_secrets(compile, identity)
+    reconciler.compile = compile
+    verifier = None
+    if options.proxy_auth == "token":
+        verifier = make_verifier(options.state_dir or default_state_dir(), options.token_key)
+    plane = ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler, verifier=verifier)
     following = Following(
         reconciler,
         webhook_secret=read_secret(options.webhook_secret_file)
@@ -202,6 +251,10 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reconciler.trigger)
     await plane.start(options.xds_address, options.http_address)
+    identity.start()
+    rotation = asyncio.create_task(
+        rotate_forever(identity, lambda: _reapply(reconciler), stop), name="cert-rotation"
+    )
     log.info(
         "serving %s: xDS on port %d, status on http://%s/status",
         options.repo or options.path,
@@ -212,9 +265,36 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         await stop.wait()
     finally:
         log.info("shutting down")
+        rotation.cancel()
         await plane.stop(grace=1.0)
         following.close()
+        identity.stop()
     return Exit.OK
+
+
+def _mesh_ca(text: str) -> tuple[str, Path, Path]:
+    mesh, eq, files = text.partition("=")
+    cert, comma, key = files.partition(",")
+    if not (mesh and eq and cert and comma and key):
+        raise argparse.ArgumentTypeError(f"{text!r} is not MESH=CERT,KEY")
+    return mesh, Path(cert), Path(key)
+
+
+def _identity(options: ServeOptions) -> IdentityProvider:
+    return IdentityProvider(
+        IdentityOptions(
+            state_dir=options.state_dir or default_state_dir(),
+            key_algorithm=KeyAlgorithm(options.leaf_key),
+            pool_target=min(max(options.expected_proxies, 16), 4096),
+            ca_files={mesh: CaFiles(cert, key) for mesh, cert, key in options.mesh_ca},
+        )
+    )
+
+
+def _reapply(reconciler: GitOpsReconciler) -> None:
+    """Rebuild the current revision (certificates are due): same commit, new secrets."""
+    reconciler.state.last_attempted = None
+    reconciler.trigger()
 
 
 def _host(address: str, port: int) -> str:

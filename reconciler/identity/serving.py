@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -124,3 +125,18 @@ def make_verifier(state_dir: Path, key_file: Path | None) -> TokenVerifier:
         revocations=RevocationList.in_state_dir(state_dir),
         clock=utc_now,
     )
+
+
+def with_secrets(compile: Callable[[Any], Any], provider: IdentityProvider) -> Callable[[Any], Any]:
+    """Wrap the serve loop's compile (``Analysis -> Compiled``) to add the SDS secrets."""
+
+    def compile_with_secrets(analysis: Any) -> Any:
+        compiled = compile(analysis)
+        identities = proxy_identities(analysis.resources)
+        if not identities:
+            return compiled
+        return dataclasses.replace(
+            compiled, configs=attach_secrets(compiled.configs, identities, provider)
+        )
+
+    return compile_with_secrets
