@@ -64,7 +64,6 @@ def configure_cluster(cluster: envoy_cluster.Cluster, lb: Mapping[str, Any]) -> 
         config = envoy_cluster.Cluster.LeastRequestLbConfig()
         if least.get("activeRequestBias") is not None:
             config.active_request_bias.default_value = float(decimal(least["activeRequestBias"]))
-            config.active_request_bias.runtime_key = "lb.active_request_bias"
         if (count := _int(least.get("choiceCount"))) is not None:
             config.choice_count.value = count
         if config.ListFields():
