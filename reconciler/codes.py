@@ -214,37 +214,45 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
         "unknown field",
         "The field is not part of the kind in Kuma 2.14. Kuma drops unknown fields silently; "
         "the reconciler rejects them so a typo never goes unnoticed. The message suggests the "
-        "closest known field.",
+        "closest known field (or lists the allowed ones); `reconciler schema KIND` prints "
+        "every field with its documentation.",
     ),
     CodeInfo(
         SCHEMA_REQUIRED,
         "error",
         "required field missing",
-        "A field the kind requires is absent.",
+        "A field the kind requires is absent (Kuma 2.14 rejects the resource without it). The "
+        "field path names the missing field; the position is that of its parent.",
     ),
     CodeInfo(
         SCHEMA_TYPE,
         "error",
         "wrong value type",
-        "The value has the wrong type (e.g. a string where a number is expected).",
+        "The value has the wrong type (e.g. a string where a number is expected, or a mapping "
+        "where a list is expected). Quote values YAML would otherwise read as numbers or "
+        'booleans, e.g. label and tag values like `"1.0"` or `"true"`.',
     ),
     CodeInfo(
         SCHEMA_ENUM,
         "error",
         "value not allowed",
-        "The value is not one of the allowed values, which the message lists.",
+        "The value is not one of the allowed values, which the message lists (with the "
+        "closest one when it looks like a typo). Values are case-sensitive, as in Kuma.",
     ),
     CodeInfo(
         SCHEMA_PATTERN,
         "error",
         "value has the wrong format",
-        "The value does not match the expected format (a duration like `1s`, a name, ...).",
+        "The value does not match the expected format: a pattern (header names, a protobuf "
+        "duration in seconds like `10s` in Mesh and Dataplane fields, ...) or a format such as "
+        "the RFC 3339 `date-time` of `creationTime`.",
     ),
     CodeInfo(
         SCHEMA_RANGE,
         "error",
         "value out of range",
-        "A number is outside its allowed range (ports 1-65535, percentages 0-100, ...).",
+        "A number is outside its allowed range (Dataplane ports 1-65535, status codes, "
+        "non-negative counters, ...).",
     ),
     CodeInfo(
         SCHEMA_LENGTH,
@@ -256,13 +264,17 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
         SCHEMA_ONE_OF,
         "error",
         "ambiguous or missing alternative",
-        "Exactly one of several alternative fields must be set.",
+        "The value must take exactly one of several forms, e.g. a data source with exactly "
+        "one of `secret`, `file`, `inline`, `inlineString`. When the value clearly means one "
+        "form (by its type, or its `type`/`kind` field) the errors of that form are reported "
+        "instead.",
     ),
     CodeInfo(
         SCHEMA_OTHER,
         "error",
         "schema violation",
-        "The value violates the kind's schema; the message says how.",
+        "The value violates a rule of the kind's schema not covered by the codes above; the "
+        "message names the rule.",
     ),
 )
 
