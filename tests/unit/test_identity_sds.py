@@ -73,3 +73,19 @@ def test_redacted_secret_hides_the_private_key_only() -> None:
     assert shown.tls_certificate.certificate_chain == secret.tls_certificate.certificate_chain
     ca_secret = mesh_ca_secret(ca)
     assert redacted(ca_secret) == ca_secret
+
+
+def test_identity_modules_import_on_their_own() -> None:
+    """No import cycle between identity and compile, whichever is imported first."""
+    import subprocess
+    import sys
+
+    for module in (
+        "reconciler.identity.serving",
+        "reconciler.identity.sds",
+        "reconciler.compile.mtls",
+        "reconciler.cli.serve",
+        "reconciler.cli.token",
+    ):
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()[-600:]
