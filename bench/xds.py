@@ -96,7 +96,7 @@ def _install_reserialize(plane: Any) -> None:
     def encode(type_url: Any, message: Any) -> Any:
         res = original(type_url, message)
         by_digest[res.digest] = message
-        by_entry[id(res.delta_entry)] = (res, message)
+        by_entry[id(res.delta_field)] = (res, message)
         return res
 
     interner.encode = encode
@@ -214,7 +214,18 @@ async def server_main(args: argparse.Namespace) -> None:
             # a push's clocks start when the new snapshot is published (after the build)
             started += build_s
             cpu = time.process_time()
+            profiler = None
+            if os.environ.get("XDS_BENCH_PROFILE"):
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             times = await track(started, args.timeout)
+            if profiler is not None:
+                import pstats
+
+                profiler.disable()
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
             reply(
                 {
                     "build_s": build_s,

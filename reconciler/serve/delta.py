@@ -36,6 +36,8 @@ class DeltaType:
     pending: dict[str, tuple[str, float]] = field(default_factory=dict)
     """Unanswered responses: nonce -> (version, sent at)."""
     nacked: str = ""
+    synced: str = ""
+    """Content hash the proxy is known to hold in full (skips the diff); "" when unsure."""
 
     def subscribed(self, name: str) -> bool:
         return self.wildcard or name in self.names
@@ -58,6 +60,8 @@ class DeltaStream(AdsStream):
             state = self.types[type_url] = DeltaType()
             state.wildcard = type_url in _WILDCARD_TYPES and not request.resource_names_subscribe
             state.known = dict(request.initial_resource_versions)
+        if request.resource_names_subscribe or request.resource_names_unsubscribe:
+            state.synced = ""
         for name in request.resource_names_subscribe:
             if name == "*":
                 state.wildcard = True
@@ -98,16 +102,18 @@ class DeltaStream(AdsStream):
     def _diff(
         self, type_url: TypeUrl, state: DeltaType, snap: TypeSnapshot
     ) -> tuple[list[Encoded], list[str]]:
-        changed = [
-            res
-            for name, res in snap.resources.items()
-            if state.subscribed(name) and state.known.get(name) != res.digest
-        ]
-        removed = [
-            name
-            for name in state.known
-            if name not in snap.resources and (state.subscribed(name) or state.wildcard)
-        ]
+        if state.synced == snap.content:
+            return [], []
+        known = state.known
+        resources = snap.resources
+        if state.wildcard:
+            changed = [r for n, r in resources.items() if known.get(n) != r.digest]
+        else:
+            names = state.names
+            changed = [r for n, r in resources.items() if n in names and known.get(n) != r.digest]
+        removed = [n for n in known if n not in resources]
+        if not changed and not removed:
+            state.synced = snap.content
         return changed, removed
 
     def _blocked(self, *types: TypeUrl) -> bool:
@@ -167,6 +173,7 @@ class DeltaStream(AdsStream):
             cla = self.snapshot.eds_names.get(cluster.name)
             if cla is not None and cla in endpoints.known:
                 endpoints.known[cla] = ""
+                endpoints.synced = ""
 
     async def _send(
         self,
@@ -178,7 +185,7 @@ class DeltaStream(AdsStream):
     ) -> None:
         changed.sort(key=lambda r: r.name)
         body = wire.delta_body(
-            snap.version, str(type_url), (r.delta_entry for r in changed), sorted(removed)
+            snap.version, str(type_url), (r.delta_field for r in changed), sorted(removed)
         )
         nonce = self.next_nonce()
         await self.write(body + wire.nonce_suffix(nonce, delta=True))
@@ -186,6 +193,7 @@ class DeltaStream(AdsStream):
             state.known[res.name] = res.digest
         for name in removed:
             state.known.pop(name, None)
+        state.synced = ""  # the next diff confirms it (a deferred removal may remain)
         state.pending[nonce] = (snap.version, time.monotonic())
         if len(state.pending) > _MAX_PENDING:
             state.pending.pop(next(iter(state.pending)))

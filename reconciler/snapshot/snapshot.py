@@ -45,8 +45,8 @@ class Encoded:
     name: str
     digest: str
     any_bytes: bytes
-    delta_entry: bytes
-    """A ``discovery.v3.Resource{name, version=digest, resource}``, ready for Delta."""
+    delta_field: bytes
+    """``resources`` field of a DeltaDiscoveryResponse: Resource{name, version=digest, Any}."""
 
     def message(self) -> Any:
         """The typed proto message (parsed on demand; for ``/config`` and tests)."""
@@ -75,7 +75,11 @@ class Interner:
         any_bytes = wire.any_message(str(type_url), value)
         digest = raw_digest.hex()
         encoded = Encoded(
-            str(type_url), name, digest, any_bytes, wire.delta_resource(name, digest, any_bytes)
+            str(type_url),
+            name,
+            digest,
+            any_bytes,
+            wire.delta_resource_field(name, digest, any_bytes),
         )
         self._by_key[key] = encoded
         return encoded

@@ -74,15 +74,20 @@ def sotw_body(version: str, type_url: str, any_entries: Iterable[bytes]) -> byte
     return b"".join(parts)
 
 
+def delta_resource_field(name: str, version: str, any_bytes: bytes) -> bytes:
+    """One ``resources`` entry of a DeltaDiscoveryResponse, field tag included."""
+    return field_bytes(DELTA_RESOURCES, delta_resource(name, version, any_bytes))
+
+
 def delta_body(
     system_version: str,
     type_url: str,
-    resource_entries: Iterable[bytes],
+    resource_fields: Iterable[bytes],
     removed: Iterable[str] = (),
 ) -> bytes:
-    """A DeltaDiscoveryResponse without its nonce."""
+    """A DeltaDiscoveryResponse without its nonce (fields from :func:`delta_resource_field`)."""
     parts = [field_str(DELTA_SYSTEM_VERSION_INFO, system_version)]
-    parts.extend(field_bytes(DELTA_RESOURCES, entry) for entry in resource_entries)
+    parts.extend(resource_fields)
     parts.append(field_str(DELTA_TYPE_URL, type_url))
     parts.extend(field_bytes(DELTA_REMOVED_RESOURCES, name.encode()) for name in removed)
     return b"".join(parts)

@@ -64,7 +64,7 @@ def test_delta_body_is_a_real_delta_response() -> None:
     snap = build_snapshot(config(), cache.interner)
     eds = snap.types[TypeUrl.ENDPOINT]
     body = wire.delta_body(
-        eds.version, str(TypeUrl.ENDPOINT), [eds.resources["svc"].delta_entry], ["gone"]
+        eds.version, str(TypeUrl.ENDPOINT), [eds.resources["svc"].delta_field], ["gone"]
     ) + wire.nonce_suffix("9", delta=True)
     parsed = envoy_discovery.DeltaDiscoveryResponse.FromString(body)
     assert parsed.system_version_info == eds.version
