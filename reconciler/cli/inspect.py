@@ -21,6 +21,8 @@ class InspectOptions:
     paths: tuple[str, ...]
     proxy: str
     format: str = "text"
+    source: str | None = None
+    """``SERVICE[,tag=value...]``: also explain which MeshTrafficPermission decides for it."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
+    parser.add_argument(
+        "--source",
+        metavar="SERVICE[,TAG=VALUE...]",
+        help="explain which MeshTrafficPermission decides for calls from this service",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    output, code = inspect(InspectOptions(tuple(args.paths), args.proxy, args.format))
+    output, code = inspect(InspectOptions(tuple(args.paths), args.proxy, args.format, args.source))
     sys.stdout.write(output)
     return code
 
@@ -61,9 +68,36 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
         if r.kind == "Dataplane" and f"{r.mesh or 'default'}.{r.name}" == options.proxy
     )
     data = proxy_provenance(trace, dataplane)
+    if options.source:
+        from reconciler.compile.mtls import explain_permissions
+
+        data["permissions"] = explain_permissions(
+            analysis.resources, options.proxy, _source_tags(options.source)
+        )
     if options.format == "json":
         return json.dumps(data, indent=2) + "\n", Exit.OK
-    return format_text(data), Exit.OK
+    return format_text(data) + _permissions_text(data.get("permissions"), options.source), Exit.OK
+
+
+def _source_tags(text: str) -> dict[str, str]:
+    service, *pairs = [p.strip() for p in text.split(",")]
+    tags = {"kuma.io/service": service}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not (key and eq and value) or not service:
+            raise UsageError(f"--source {text!r} is not SERVICE[,TAG=VALUE...]")
+        tags[key] = value
+    return tags
+
+
+def _permissions_text(permissions: list[dict[str, Any]] | None, source: str | None) -> str:
+    if permissions is None:
+        return ""
+    lines = [f"MeshTrafficPermission for calls from {source}:"]
+    for p in permissions:
+        by = f" by {p['decidedBy']} ({p['at']})" if p.get("decidedBy") else ""
+        lines.append(f"  {p['inbound']}: {p['action']}{by}: {p['reason']}")
+    return "\n".join(lines) + "\n"
 
 
 def _refs(refs: list[dict[str, Any]]) -> str:

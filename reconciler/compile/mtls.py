@@ -255,3 +255,48 @@ def inline_secrets(bootstrap: Any, secrets: Callable[[], Sequence[Any]]) -> None
     for secret in secrets():
         if secret.name in used:
             bootstrap.static_resources.secrets.append(secret)
+
+
+def explain_permissions(
+    resources: Sequence[Resource], node_id: str, source: dict[str, str]
+) -> list[dict[str, Any]]:
+    """For each inbound of ``node_id``: which MeshTrafficPermission entry decides for a
+    caller with ``source`` tags, and the action (``inspect --source``)."""
+    from reconciler.compile.inventory import index_meshes
+
+    out: list[dict[str, Any]] = []
+    for index in index_meshes(resources).values():
+        proxy = next((p for p in index.proxies.values() if p.node_id == node_id), None)
+        if proxy is None:
+            continue
+        secured = mesh_mtls(index, {k: list(v) for k, v in index.policies.items()})
+        for inbound in proxy.inbounds:
+            where = names.inbound_listener(inbound.address, inbound.port)
+            if secured is None:
+                out.append(
+                    {"inbound": where, "action": "Allow", "decidedBy": None, "reason": NOT_ENFORCED}
+                )
+                continue
+            decided = mtp.decide(secured.permissions(proxy, inbound), source)
+            if decided is None:
+                out.append(
+                    {
+                        "inbound": where,
+                        "action": "Deny",
+                        "decidedBy": None,
+                        "reason": "no MeshTrafficPermission entry matches this source; "
+                        "with mTLS on, Kuma 2.14 denies",
+                    }
+                )
+                continue
+            pos = decided.policy.locate((*decided.policy.spec_path, "from", decided.index))
+            out.append(
+                {
+                    "inbound": where,
+                    "action": decided.action,
+                    "decidedBy": decided.where,
+                    "at": f"{decided.policy.file}:{pos.line}:{pos.col}",
+                    "reason": "the last matching from[] entry in Kuma order decides",
+                }
+            )
+    return out

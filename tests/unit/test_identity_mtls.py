@@ -311,3 +311,31 @@ def test_tls_contexts_and_rbac_match_golden() -> None:
     cluster.transport_socket.typed_config.Unpack(upstream)
     assert list(upstream.common_tls_context.alpn_protocols) == ["kuma"]
     assert upstream.sni == "backend{mesh=default}"
+
+
+def test_inspect_source_names_the_deciding_permission(tmp_path: Path) -> None:
+    from reconciler.cli.inspect import InspectOptions, inspect
+
+    documents = (
+        mesh(),
+        *BASE,
+        permission(
+            "allow-web",
+            "{ kind: MeshService, name: backend }",
+            ("{ kind: Mesh }", "Deny"),
+            ("{ kind: MeshService, name: web }", "Allow"),
+        ),
+    )
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "mesh.yaml").write_text(
+        "\n---\n".join(textwrap.dedent(d).strip() for d in documents) + "\n"
+    )
+    text, code = inspect(InspectOptions((str(repo),), "default.backend-01", "text", "web"))
+    assert code == 0
+    assert "Allow by MeshTrafficPermission default/allow-web from[1]" in text
+    text, _ = inspect(InspectOptions((str(repo),), "default.backend-01", "json", "db"))
+    [decision] = json.loads(text)["permissions"]
+    assert decision["action"] == "Deny" and decision["decidedBy"].endswith("from[0]")
+    text, _ = inspect(InspectOptions((str(repo),), "default.db-01", "text", "web"))
+    assert "Deny: no MeshTrafficPermission entry matches" in text
