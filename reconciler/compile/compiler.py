@@ -106,7 +106,7 @@ class Compiler:
         for old, new in changed:
             for resource, index in ((old, self._meshes), (new, meshes)):
                 if resource is not None:
-                    affected.update(_affected_by(resource, index))
+                    affected.update(_affected_by(resource, index, self._result))
         return affected
 
 
@@ -120,7 +120,9 @@ def _mesh_of(resource: Resource) -> str:
     return resource.name if resource.kind == Kind.MESH else (resource.mesh or DEFAULT_MESH)
 
 
-def _affected_by(resource: Resource, meshes: Mapping[str, MeshIndex]) -> Iterable[str]:
+def _affected_by(
+    resource: Resource, meshes: Mapping[str, MeshIndex], previous: CompileResult | None
+) -> Iterable[str]:
     index = meshes.get(_mesh_of(resource))
     if index is None:
         return ()
@@ -132,9 +134,43 @@ def _affected_by(resource: Resource, meshes: Mapping[str, MeshIndex]) -> Iterabl
         services = {i.service for i in proxy.inbounds}
         out = [proxy.node_id]
         out.extend(p.node_id for p in proxies if any(o.service in services for o in p.outbounds))
+        if previous is not None:
+            out.extend(
+                node
+                for node, trace in previous.traces.items()
+                if any(o.upstreams & services for o in trace.outbounds)
+            )
         return out
     ref = target_ref(resource)
-    return [p.node_id for p in proxies if selects(ref, p.resource)]
+    selected = [p for p in proxies if selects(ref, p.resource)]
+    scope = to_scope(resource)
+    if scope is None:
+        return [p.node_id for p in selected]
+    return [p.node_id for p in selected if scope & _upstreams(p, previous)]
+
+
+def to_scope(policy: Resource) -> frozenset[str] | None:
+    """Services a policy's ``to[]`` entries name; None when it may touch anything else
+    (``from``/``rules``/``default``, a ``Mesh`` to-entry, or another to-entry kind)."""
+    spec = policy.spec
+    if any(spec.get(k) for k in ("from", "rules", "default")):
+        return None
+    names: set[str] = set()
+    for entry in spec.get("to") or ():
+        ref = entry.get("targetRef") if isinstance(entry, dict) else None
+        if not isinstance(ref, dict) or ref.get("kind") not in ("MeshService", "MeshServiceSubset"):
+            return None
+        names.add(str(ref.get("name")))
+    return frozenset(names)
+
+
+def _upstreams(proxy: Proxy, previous: CompileResult | None) -> set[str]:
+    used = {o.service for o in proxy.outbounds}
+    trace = previous.traces.get(proxy.node_id) if previous is not None else None
+    if trace is not None:
+        for outbound in trace.outbounds:
+            used |= outbound.upstreams
+    return used
 
 
 def _failure(proxy: Proxy, exc: Exception) -> Diagnostic:

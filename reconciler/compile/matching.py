@@ -79,26 +79,60 @@ class Matcher:
         self._from: dict[tuple[int, ...], tuple[Merged | None, tuple[Skip, ...]]] = {}
         self._http: dict[tuple[tuple[int, ...], str], list[KeyedRule]] = {}
         self._tcp: dict[tuple[tuple[int, ...], str], Merged | None] = {}
+        self._to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
+        self._unsupported: dict[int, tuple[Skip, ...]] = {}
 
     def selected(self, proxy: Proxy) -> dict[str, PolicySet]:
         """Per kind, the policies selecting ``proxy``, least specific first."""
+        services = {i.service for i in proxy.inbounds}
         verdicts: dict[str, bool] = {}
         out: dict[str, PolicySet] = {}
         for kind, policies in self.policies.items():
             chosen: list[Resource] = []
             for policy in policies:
+                ref = self._refs[id(policy)]
+                ref_kind = ref.get("kind", "Mesh")
+                if ref_kind == "Mesh":
+                    chosen.append(policy)
+                    continue
+                if ref_kind == "MeshService":
+                    if ref.get("name") in services:
+                        chosen.append(policy)
+                    continue
                 key = self._ref_keys[id(policy)]
                 verdict = verdicts.get(key)
                 if verdict is None:
-                    verdict = selects(self._refs[id(policy)], proxy.resource)
+                    verdict = selects(ref, proxy.resource)
                     verdicts[key] = verdict
                 if verdict:
                     chosen.append(policy)
             out[kind] = tuple(chosen)
         return out
 
+    def _relevant(self, policies: PolicySet, service: str) -> tuple[Resource, ...]:
+        """The policies with a ``to[]`` entry for ``service``: the only ones its conf uses."""
+        out = []
+        for p in policies:
+            targets = self._to_targets.get(id(p))
+            if targets is None:
+                entries = _entries(p, Section.TO)
+                mesh_wide = any(
+                    mapping(e.get("targetRef")).get("kind", "Mesh") == "Mesh" for _, _, e in entries
+                )
+                names = frozenset(
+                    str(mapping(e.get("targetRef")).get("name")) for _, _, e in entries
+                )
+                targets = (mesh_wide, names)
+                self._to_targets[id(p)] = targets
+            if targets[0] or service in targets[1]:
+                out.append(p)
+        return tuple(out)
+
     def unsupported(self, policy: Resource) -> tuple[Skip, ...]:
         """``to[]`` entries whose targetRef kind is not compiled (MeshExternalService, ...)."""
+        hit = self._unsupported.get(id(policy))
+        if hit is not None:
+            return hit
         out: list[Skip] = []
         for _, i, e in _entries(policy, Section.TO):
             kind = mapping(e.get("targetRef")).get("kind", "Mesh")
@@ -110,10 +144,12 @@ class Matcher:
                         f"to[] targetRef kind {kind} is not compiled yet; this entry has no effect",
                     )
                 )
-        return tuple(out)
+        self._unsupported[id(policy)] = tuple(out)
+        return self._unsupported[id(policy)]
 
     def outbound(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""
+        policies = self._relevant(policies, service)
         per_service = self._to.setdefault(tuple(id(p) for p in policies), {})
         if service in per_service:
             return per_service[service]
@@ -131,6 +167,7 @@ class Matcher:
 
     def http_rules(self, policies: PolicySet, service: str) -> list[KeyedRule]:
         """MeshHTTPRoute rules for ``service``, merged by ``matches`` (most specific first)."""
+        policies = self._relevant(policies, service)
         key = (tuple(id(p) for p in policies), service)
         if key not in self._http:
             entries = [
@@ -144,6 +181,7 @@ class Matcher:
 
     def tcp_route(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged MeshTCPRoute ``to[].rules[0].default`` for ``service`` (the last one wins)."""
+        policies = self._relevant(policies, service)
         key = (tuple(id(p) for p in policies), service)
         if key not in self._tcp:
             entries = [
@@ -157,15 +195,20 @@ class Matcher:
             self._tcp[key] = merge(contributions) if contributions else None
         return self._tcp[key]
 
+    def _selects_inbound(self, policy: Resource, proxy: Proxy, inbound: Inbound) -> bool:
+        ref = self._refs[id(policy)]
+        kind = ref.get("kind", "Mesh")
+        if kind == "Mesh":
+            return True
+        if kind == "MeshService":
+            return bool(ref.get("name") == inbound.service)
+        return inbound.index in selected_inbounds(ref, proxy.resource)
+
     def inbound(
         self, policies: PolicySet, proxy: Proxy, inbound: Inbound
     ) -> tuple[Merged | None, tuple[Skip, ...]]:
         """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and the parts skipped."""
-        chosen = tuple(
-            p
-            for p in policies
-            if inbound.index in selected_inbounds(self._refs[id(p)], proxy.resource)
-        )
+        chosen = tuple(p for p in policies if self._selects_inbound(p, proxy, inbound))
         memo_key = tuple(id(p) for p in chosen)
         hit = self._from.get(memo_key)
         if hit is not None:

@@ -110,24 +110,31 @@ def _patch(
     for key, value in patch.items():
         here = (*at, key)
         src = (*source_path, key)
+        previous = target.get(key)
         if value is None:
             target.pop(key, None)
-            _drop(origins, here)
+            _forget(origins, here, previous)
         elif key.startswith(APPEND_PREFIX) and isinstance(value, list):
-            previous = target.get(key)
             target[key] = (list(previous) if isinstance(previous, list) else []) + list(value)
             origins[here] = (*origins.get(here, ()), Origin(source, src))
         elif isinstance(value, Mapping):
-            existing = target.get(key)
-            if not isinstance(existing, dict):
-                existing = {}
-                target[key] = existing
-                _drop(origins, here)
-            _patch(existing, value, origins, here, source, src)
+            if not isinstance(previous, dict):
+                _forget(origins, here, previous)
+                previous = {}
+                target[key] = previous
+            _patch(previous, value, origins, here, source, src)
         else:
             target[key] = _copy(value)
-            _drop(origins, here)
+            _forget(origins, here, previous)
             origins[here] = (Origin(source, src),)
+
+
+def _forget(origins: dict[FieldPath, tuple[Origin, ...]], here: FieldPath, previous: Any) -> None:
+    """Drop the origins of a replaced value (and of its fields when it was an object)."""
+    if isinstance(previous, Mapping):
+        _drop(origins, here)
+    else:
+        origins.pop(here, None)
 
 
 def _copy(value: Any) -> Any:

@@ -144,7 +144,14 @@ class OutboundBuilder:
             assignments.append(self._assignment(backend))
             cluster_confs[backend.cluster] = backend_confs
         trace = OutboundTrace(
-            outbound, protocol, listener_name, confs, route_traces, tcp_conf, cluster_confs
+            outbound,
+            protocol,
+            listener_name,
+            confs,
+            route_traces,
+            tcp_conf,
+            cluster_confs,
+            frozenset({service, *(b.service for b in backends)}),
         )
         return OutboundResources(
             listener, route_config, tuple(built_clusters), tuple(assignments), trace, tuple(skipped)
@@ -158,9 +165,9 @@ class OutboundBuilder:
         weighted: list[tuple[http_route.Backend, int]] | None,
     ) -> envoy_listener.Listener:
         hooked = {k: m for k, m in confs.items() if POLICIES[k] in self.listener_plugins}
+        # The listener's name and address are set on a copy: one template per content.
         key = (
             "outbound-listener",
-            ctx.listener_name,
             ctx.service,
             ctx.protocol,
             tuple((b.cluster, w) for b, w in weighted) if weighted is not None else None,
@@ -186,7 +193,15 @@ class OutboundBuilder:
                     plugin.outbound_listener(parts, hooked[plugin.kind], ctx)
             return listener_builders.finish(parts)
 
-        return self.shared.listeners.get(key, build)
+        template = self.shared.listeners.get(key, build)
+        if template.name == ctx.listener_name:
+            return template
+        return self.shared.listeners.get(
+            (key, ctx.listener_name),
+            lambda: listener_builders.relocated(
+                template, ctx.listener_name, outbound.address, outbound.port
+            ),
+        )
 
     def _routes(
         self,

@@ -44,6 +44,8 @@ class OutboundTrace:
     tcp_route: Merged | None
     clusters: Mapping[str, Mapping[str, Merged]]
     """Per upstream cluster of this outbound, the effective conf per kind."""
+    upstreams: frozenset[str] = frozenset()
+    """Services this outbound sends to (its own, route backends, mirrors)."""
 
 
 @dataclass(frozen=True, slots=True)

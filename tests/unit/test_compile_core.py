@@ -423,3 +423,18 @@ def test_outbound_listens_on_127_0_0_1_unless_set(address: str) -> None:
         web = web.replace("- port: 10001", f"- port: 10001\n        address: {address}")
     config = compile_yaml(MESH, web, TWO_SERVICES[2]).configs["default.web-1"]
     assert f"outbound:{address}:10001" in config.by_name()[TypeUrl.LISTENER]
+
+
+def test_incremental_mesh_wide_policy_to_one_service_recompiles_its_consumers_only() -> None:
+    """A Mesh-targeted policy whose to[] names service S changes only proxies calling S."""
+    docs = (
+        *TWO_SERVICES,
+        dataplane("db-1", "127.0.0.9", "db", protocol="tcp"),
+        dataplane("batch-1", "127.0.0.10", "batch", outbounds=[("db", 10002)]),
+    )
+    compiler = Compiler()
+    compiler.compile(load_resources(*docs))
+    policy = timeout_policy("to-api", "{kind: Mesh}", "{kind: MeshService, name: api}", "4s")
+    result = compiler.compile(load_resources(*docs, policy))
+    assert result.compiled == {"default.web-1"}
+    assert request_timeout(result) == "4s"

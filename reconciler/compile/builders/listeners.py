@@ -34,6 +34,18 @@ def set_direction(out: envoy_listener.Listener, *, inbound: bool) -> None:
     out.traffic_direction = envoy_base.INBOUND if inbound else envoy_base.OUTBOUND
 
 
+def relocated(
+    template: envoy_listener.Listener, name: str, address: str, port: int
+) -> envoy_listener.Listener:
+    """A copy of ``template`` listening elsewhere (same filter chains)."""
+    out = envoy_listener.Listener()
+    out.CopyFrom(template)
+    out.name = name
+    out.address.socket_address.address = address
+    out.address.socket_address.port_value = port
+    return out
+
+
 def http_connection_manager(
     stat_prefix: str,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from google.protobuf import duration_pb2
@@ -26,7 +27,12 @@ def conf_seconds(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    return parse_duration(str(value))
+    return _parse(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> float | None:
+    return parse_duration(text)
 
 
 def enum_value(enum: Any, name: str) -> int:
