@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.resource_types import TypeUrl
-from reconciler.serve.stream import GATE_TIMEOUT, AdsStream
+from reconciler.serve.stream import GATE_TIMEOUT, TYPE_URLS, AdsStream
 from reconciler.snapshot import Encoded, TypeSnapshot, wire
 
 _WILDCARD_TYPES = (TypeUrl.LISTENER, TypeUrl.CLUSTER)
@@ -51,9 +51,8 @@ class DeltaStream(AdsStream):
         self.types: dict[TypeUrl, DeltaType] = {}
 
     async def on_request(self, request: Any) -> None:
-        try:
-            type_url = TypeUrl(request.type_url)
-        except ValueError:
+        type_url = TYPE_URLS.get(request.type_url)
+        if type_url is None:
             return
         state = self.types.get(type_url)
         if state is None:
@@ -77,17 +76,15 @@ class DeltaStream(AdsStream):
             sent = state.pending.pop(request.response_nonce, None)
             if sent is not None:
                 version, sent_at = sent
-                self.ctx.metrics.push_seconds.labels(type_url.short).observe(
-                    time.monotonic() - sent_at
-                )
+                self.ctx.metrics.of(type_url).push_seconds.observe(time.monotonic() - sent_at)
                 assert self.proxy is not None
                 if request.HasField("error_detail"):
                     state.nacked = version
                     self.proxy.record_nack(type_url, version, request.error_detail.message)
-                    self.ctx.metrics.nacks.labels(type_url.short).inc()
+                    self.ctx.metrics.of(type_url).nacks.inc()
                 else:
                     self.proxy.record_ack(type_url, version)
-                    self.ctx.metrics.acks.labels(type_url.short).inc()
+                    self.ctx.metrics.of(type_url).acks.inc()
         elif request.initial_resource_versions and self.snapshot is not None:
             snap = self.snapshot.get(type_url)
             # a reconnect that already has everything: nothing to send, count it as ACKed
@@ -199,7 +196,7 @@ class DeltaStream(AdsStream):
             state.pending.pop(next(iter(state.pending)))
         assert self.proxy is not None
         self.proxy.of(type_url).sent = snap.version
-        self.ctx.metrics.pushes.labels(type_url.short).inc()
+        self.ctx.metrics.of(type_url).pushes.inc()
 
     def node_of(self, request: Any) -> str:
         return str(request.node.id)

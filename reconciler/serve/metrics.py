@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from reconciler.resource_types import TypeUrl
+
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeMetrics:
+    """The per-type children, looked up once (``labels()`` is too slow for every ACK)."""
+
+    pushes: Any
+    acks: Any
+    nacks: Any
+    push_seconds: Any
 
 
 class Metrics:
@@ -38,6 +53,19 @@ class Metrics:
         self.reconciles = Counter(
             "reconciler_reconciles", "revisions attempted", ["result"], registry=r
         )
+
+        self.types = {
+            t: TypeMetrics(
+                self.pushes.labels(t.short),
+                self.acks.labels(t.short),
+                self.nacks.labels(t.short),
+                self.push_seconds.labels(t.short),
+            )
+            for t in TypeUrl
+        }
+
+    def of(self, type_url: TypeUrl) -> TypeMetrics:
+        return self.types[type_url]
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

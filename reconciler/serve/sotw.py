@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.resource_types import TypeUrl
-from reconciler.serve.stream import GATE_TIMEOUT, AdsStream
+from reconciler.serve.stream import GATE_TIMEOUT, TYPE_URLS, AdsStream
 from reconciler.snapshot import Encoded, TypeSnapshot, content_hash, wire
 
 _WILDCARD_TYPES = (TypeUrl.LISTENER, TypeUrl.CLUSTER)
@@ -49,9 +49,8 @@ class SotwStream(AdsStream):
         self.types: dict[TypeUrl, SotwType] = {}
 
     async def on_request(self, request: Any) -> None:
-        try:
-            type_url = TypeUrl(request.type_url)
-        except ValueError:
+        type_url = TYPE_URLS.get(request.type_url)
+        if type_url is None:
             return  # a type this server does not serve: no response, as the protocol allows
         names = _subscription(type_url, request.resource_names)
         state = self.types.get(type_url)
@@ -74,12 +73,12 @@ class SotwStream(AdsStream):
                 state.nacked = state.version
                 assert self.proxy is not None
                 self.proxy.record_nack(type_url, state.version, request.error_detail.message)
-                self.ctx.metrics.nacks.labels(type_url.short).inc()
+                self.ctx.metrics.of(type_url).nacks.inc()
         elif state.outstanding:
             self._settle(type_url, state)
             assert self.proxy is not None
             self.proxy.record_ack(type_url, state.version)
-            self.ctx.metrics.acks.labels(type_url.short).inc()
+            self.ctx.metrics.of(type_url).acks.inc()
         else:
             state.force = True  # re-request of an ACKed nonce
         if names != state.names:
@@ -88,9 +87,7 @@ class SotwStream(AdsStream):
 
     def _settle(self, type_url: TypeUrl, state: SotwType) -> None:
         state.outstanding = False
-        self.ctx.metrics.push_seconds.labels(type_url.short).observe(
-            time.monotonic() - state.sent_at
-        )
+        self.ctx.metrics.of(type_url).push_seconds.observe(time.monotonic() - state.sent_at)
 
     def _current(self, type_url: TypeUrl) -> str:
         return self.snapshot.version(type_url) if self.snapshot is not None else ""
@@ -158,7 +155,7 @@ class SotwStream(AdsStream):
         if type_url == TypeUrl.CLUSTER:
             state.sent = dict(snap.resources)
         self._versions(type_url).sent = snap.version
-        self.ctx.metrics.pushes.labels(type_url.short).inc()
+        self.ctx.metrics.of(type_url).pushes.inc()
 
 
 def _subscription(type_url: TypeUrl, names: Any) -> frozenset[str] | None:

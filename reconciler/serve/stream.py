@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 
 from reconciler import codes
+from reconciler.resource_types import TypeUrl
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.proxies import ProxyRegistry, ProxyState
 from reconciler.snapshot import Snapshot, SnapshotCache
@@ -29,6 +30,8 @@ log = logging.getLogger("reconciler.serve")
 
 GATE_TIMEOUT = 5.0
 """Seconds listeners and routes wait for in-flight clusters/endpoints to be ACKed."""
+
+TYPE_URLS = {str(t): t for t in TypeUrl}
 
 _CHANGED = object()
 _WAKE = object()

@@ -170,7 +170,7 @@ class Envoy:
 class App:
     """An HTTP server that answers every GET with its name."""
 
-    def __init__(self, name: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
         body = name.encode()
 
         class Handler(BaseHTTPRequestHandler):
@@ -185,7 +185,7 @@ class App:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.endpoint = (host, int(self.server.server_address[1]))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
