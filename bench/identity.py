@@ -19,14 +19,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# bench/ holds scripts whose names (validate.py) shadow packages of xds-protos: run from the
+# repository root instead of this directory.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-from reconciler.identity.backend import MtlsBackend, MtlsMode
-from reconciler.identity.ca import create_ca
-from reconciler.identity.issuer import issue
-from reconciler.identity.keypool import KeyAlgorithm, KeyPool
-from reconciler.identity.provider import IdentityOptions, IdentityProvider
-from reconciler.identity.sds import identity_secret, mesh_ca_secret
+from reconciler.identity.backend import MtlsBackend, MtlsMode  # noqa: E402
+from reconciler.identity.ca import create_ca  # noqa: E402
+from reconciler.identity.issuer import issue  # noqa: E402
+from reconciler.identity.keypool import KeyAlgorithm, KeyPool  # noqa: E402
+from reconciler.identity.provider import IdentityOptions, IdentityProvider  # noqa: E402
+from reconciler.identity.sds import identity_secret, mesh_ca_secret  # noqa: E402
 
 NOW = datetime.now(UTC)
 
