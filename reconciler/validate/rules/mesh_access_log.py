@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from reconciler import codes
@@ -9,6 +10,8 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules import values as v
+from reconciler.validate.rules.dataplane import is_ip
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
 
 TOP_KINDS = (
@@ -29,6 +32,9 @@ TO_KINDS = (
 )
 FROM_KINDS = (t.MESH,)
 BACKEND_TYPES = ("tcp", "file", "openTelemetry")
+_HOST = re.compile(
+    r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$"
+)
 TYPE_FIELDS = {"Tcp": "tcp", "File": "file", "OpenTelemetry": "openTelemetry"}
 
 
@@ -59,9 +65,9 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
 
 
 def check_conf(f: Findings, path: Path, value: object) -> None:
-    if value is not None and not isinstance(value, dict):
-        return
-    backends = as_map(value).get("backends")
+    if not isinstance(value, dict):
+        return  # an absent `default` is reported by the schema (required)
+    backends = value.get("backends")
     if backends is None:
         f.add(codes.SETTING_MISSING, (*path, "backends"), "must be defined")
         return
@@ -82,32 +88,46 @@ def _check_backend(f: Findings, path: Path, backend: dict[str, object]) -> None:
             )
     file = backend.get("file")
     if isinstance(file, dict):
-        file_path = file.get("path")
-        if not is_set(file_path):
-            f.add(codes.SETTING_MISSING, (*path, "file", "path"), "must be defined")
-        elif isinstance(file_path, str) and "\x00" in file_path:
-            f.add(
-                codes.VALUE_NOT_ALLOWED,
-                (*path, "file", "path"),
-                "file backend requires a valid path",
-            )
+        # an absent path is reported by the schema (required)
+        v.file_path(
+            f, (*path, "file", "path"), file.get("path"), "file backend requires a valid path"
+        )
         _check_format(f, (*path, "file", "format"), file.get("format"))
     tcp = backend.get("tcp")
     if isinstance(tcp, dict):
-        if not is_set(tcp.get("address")):
-            f.add(codes.SETTING_MISSING, (*path, "tcp", "address"), "must be defined")
+        address = tcp.get("address")
+        if isinstance(address, str) and not valid_tcp_address(address):
+            f.add(
+                codes.VALUE_NOT_ALLOWED,
+                (*path, "tcp", "address"),
+                "tcp backend requires valid address",
+            )
         _check_format(f, (*path, "tcp", "format"), tcp.get("format"))
     otel = backend.get("openTelemetry")
-    if (
-        isinstance(otel, dict)
-        and not is_set(otel.get("endpoint"))
-        and not is_set(otel.get("backendRef"))
-    ):
-        f.add(
-            codes.SETTING_MISSING,
-            (*path, "openTelemetry"),
-            "openTelemetry must have exactly one defined: endpoint, backendRef",
-        )
+    if isinstance(otel, dict):
+        endpoint, ref = is_set(otel.get("endpoint")), otel.get("backendRef") is not None
+        if endpoint and ref:
+            f.add(
+                codes.SETTINGS_CONFLICT,
+                (*path, "openTelemetry"),
+                "openTelemetry must have only one type defined: endpoint, backendRef",
+            )
+        elif not endpoint and not ref:
+            f.add(
+                codes.SETTING_MISSING,
+                (*path, "openTelemetry"),
+                "openTelemetry must have exactly one defined: endpoint, backendRef",
+            )
+
+
+def valid_tcp_address(address: str) -> bool:
+    """A URL or ``host:port`` whose host is a DNS name or an IP (govalidator ``IsURL``)."""
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host = rest.split("/", 1)[0]
+    if host.startswith("["):
+        return "]" in host
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return bool(host) and (is_ip(host) or bool(_HOST.match(host)))
 
 
 def _check_format(f: Findings, path: Path, value: object) -> None:
@@ -117,10 +137,21 @@ def _check_format(f: Findings, path: Path, value: object) -> None:
     plain, json = value.get("plain"), value.get("json")
     if plain is not None and json is not None:
         f.add(codes.SETTINGS_CONFLICT, path, "format must have only one type defined: plain, json")
-    if kind == "Plain" and not is_set(plain):
-        f.add(codes.SETTING_MISSING, (*path, "plain"), "must be defined when type is Plain")
-    if kind == "Json" and not is_set(json):
-        f.add(codes.SETTING_MISSING, (*path, "json"), "must be defined when type is Json")
+    if kind == "Plain" and plain is None:
+        f.add(codes.SETTING_MISSING, (*path, "plain"), "must be defined")
+    elif kind == "Plain" and plain == "":
+        f.add(codes.SETTING_MISSING, (*path, "plain"), "must not be empty")
+    if kind == "Json" and json is None:
+        f.add(codes.SETTING_MISSING, (*path, "json"), "must be defined")
+    elif kind == "Json" and json == []:
+        f.add(codes.SETTING_MISSING, (*path, "json"), "must not be empty")
     for i, item in enumerate(as_list(json)):
-        if isinstance(item, dict) and not is_set(item.get("key")):
+        if not isinstance(item, dict):
+            continue
+        key = item.get("key")
+        if key == "":  # an absent key or value is reported by the schema (required)
             f.add(codes.SETTING_MISSING, (*path, "json", i, "key"), "key cannot be empty")
+        elif isinstance(key, str) and '"' in key:
+            f.add(codes.VALUE_NOT_ALLOWED, (*path, "json", i), "is not a valid JSON object")
+        if item.get("value") == "":
+            f.add(codes.SETTING_MISSING, (*path, "json", i, "value"), "value cannot be empty")

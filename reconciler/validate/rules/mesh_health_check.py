@@ -34,11 +34,11 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
     s.check_entries(f, spec, "to", TO_KINDS, check_conf)
     for i, entry in enumerate(s.section(spec, "to")):
         ref = as_map(as_map(entry).get("targetRef"))
-        if ref.get("kind") == t.MESH_EXTERNAL_SERVICE and top != t.MESH:
+        if ref.get("kind") == t.MESH_EXTERNAL_SERVICE and top not in (t.MESH, t.DATAPLANE):
             f.add(
                 codes.TARGETREF_KIND,
                 ("to", i, "targetRef", "kind"),
-                "kind MeshExternalService is only possible with targetRef.kind: Mesh",
+                "kind MeshExternalService is only possible with targetRef.kind: Mesh or Dataplane",
             )
     return f.diagnostics
 
@@ -53,9 +53,9 @@ def check_conf(f: Findings, path: Path, value: object) -> None:
     v.value_gt_zero_or_nil(f, (*path, "healthyThreshold"), conf.get("healthyThreshold"))
     v.uint_percentage_or_nil(f, (*path, "intervalJitterPercent"), conf.get("intervalJitterPercent"))
     v.percentage(f, (*path, "healthyPanicThreshold"), conf.get("healthyPanicThreshold"))
-    log_path = conf.get("eventLogPath")
-    if isinstance(log_path, str) and (not log_path or "\x00" in log_path):
-        f.add(codes.VALUE_NOT_ALLOWED, (*path, "eventLogPath"), "must be a valid path when defined")
+    v.file_path(
+        f, (*path, "eventLogPath"), conf.get("eventLogPath"), "must be a valid path when defined"
+    )
     http = conf.get("http")
     if isinstance(http, dict):
         if "path" in http and http.get("path") in ("", None):

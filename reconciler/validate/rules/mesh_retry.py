@@ -76,7 +76,7 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
     )
     if not s.has(spec, "to"):
         f.add(codes.POLICY_SECTIONS, ("to",), s.NEEDS_ONE_ITEM)
-    kinds = (t.MESH,) if t.top_kind(spec) == t.MESH_GATEWAY else TO_KINDS
+    kinds = (t.MESH,) if t.top_kind(spec) in (t.MESH_GATEWAY, t.MESH_HTTP_ROUTE) else TO_KINDS
     s.check_entries(f, spec, "to", kinds, check_conf)
     return f.diagnostics
 
@@ -96,6 +96,8 @@ def check_conf(f: Findings, path: Path, value: object) -> None:
     tcp = conf.get("tcp")
     if isinstance(tcp, dict) and tcp.get("maxConnectAttempt") is None:
         f.add(codes.SETTING_MISSING, (*path, "tcp"), "must not be empty")
+    elif isinstance(tcp, dict):
+        v.int_greater_than(f, (*path, "tcp", "maxConnectAttempt"), tcp.get("maxConnectAttempt"))
     http = conf.get("http")
     if isinstance(http, dict):
         _check_retry(f, (*path, "http"), http, HTTP_FIELDS)
@@ -133,9 +135,7 @@ def _check_retry(f: Findings, path: Path, conf: dict[str, object], fields: tuple
         headers = limited.get("resetHeaders")
         if headers is None:
             f.add(codes.SETTING_MISSING, (*lpath, "resetHeaders"), "must be defined")
-        for i, header in enumerate(as_list(headers)):
-            if isinstance(header, dict):
-                v.string_defined(f, (*lpath, "resetHeaders", i, "name"), header.get("name"))
+        # header names (required, non-empty) are checked by the schema
 
 
 def _check_host_selection(f: Findings, path: Path, value: object) -> None:

@@ -112,7 +112,9 @@ def check_match(f: Findings, path: Path, match: object) -> None:
         if not is_set(sni.get("type")):
             f.add(codes.SETTING_MISSING, (*path, "sni", "type"), "must be set")
         sni_value = sni.get("value")
-        if isinstance(sni_value, str) and not DNS1123_SUBDOMAIN.match(sni_value):
+        if sni_value == "":
+            f.add(codes.SETTING_MISSING, (*path, "sni", "value"), "must be set")
+        elif isinstance(sni_value, str) and not DNS1123_SUBDOMAIN.match(sni_value):
             f.add(
                 codes.NAME_FORMAT,
                 (*path, "sni", "value"),

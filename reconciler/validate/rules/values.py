@@ -14,6 +14,8 @@ from reconciler.durations import format_seconds, parse_duration
 from reconciler.validate.rules.findings import Findings, Path, is_number
 
 BANDWIDTH = re.compile(r"^(\d*)\s?([GMk]+bps)$")
+FILE_PATH = re.compile(r"^((?:/[a-zA-Z0-9.:]+(?:_[a-zA-Z0-9:.]+)*(?:-[:a-zA-Z0-9.]+)*)+/?)$")
+"""govalidator ``IsFilePath`` for Unix paths, which Kuma uses for log file paths."""
 
 
 def _duration(f: Findings, path: Path, value: object) -> float | None:
@@ -127,3 +129,8 @@ def bandwidth(f: Findings, path: Path, value: object) -> None:
 def string_defined(f: Findings, path: Path, value: object) -> None:
     if value is None or value == "":
         f.add(codes.SETTING_MISSING, path, "must be defined")
+
+
+def file_path(f: Findings, path: Path, value: object, message: str) -> None:
+    if isinstance(value, str) and value and not FILE_PATH.match(value):
+        f.add(codes.VALUE_NOT_ALLOWED, path, message)
