@@ -14,6 +14,7 @@ from reconciler.action.changed_lines import changed_lines
 from reconciler.action.event import load_event, resolve_base
 from reconciler.action.inputs import ActionInputs
 from reconciler.action.runner_files import append_summary, output_dir, set_output
+from reconciler.cache import default_cache_dir
 from reconciler.cli.diff import Comparison, Side, compare, read_commit, read_directory
 from reconciler.diagnostics import Diagnostic, Severity, count
 from reconciler.diff import ChangeSet
@@ -58,7 +59,9 @@ def check(inputs: ActionInputs, *, workspace: Path, out: TextIO = sys.stdout) ->
             base = read_commit(str(workspace), base_commit.rev, subpath or None)
         except SourceError as exc:
             base_note = f"Diff skipped: the base commit cannot be read ({exc})."
-    comparison: Comparison = compare(base or Side("(none)", ()), head)
+    comparison: Comparison = compare(
+        base or Side("(none)", ()), head, cache_dir=default_cache_dir()
+    )
     changes = comparison.changes if base is not None else None
     diags = comparison.diagnostics
     analysis = comparison.new

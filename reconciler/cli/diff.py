@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -231,7 +232,8 @@ def compare(
             f"the base revision {before.label} has errors of its own; "
             f"{len(old_partial.left_out)} of its resources were left out of the comparison"
         )
-    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *new_compiled.diagnostics)))
+    compile_diags = relocated(new_compiled.diagnostics, old.resources, new.resources)
+    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *compile_diags)))
     changes = diff_revisions(
         sources=(old.resources, new.resources),
         proxies=(old_proxies, new_proxies),
@@ -241,6 +243,27 @@ def compare(
         notes=notes,
     )
     return Comparison(changes, diagnostics, new)
+
+
+def relocated(
+    diags: Sequence[Diagnostic], old: Sequence[Resource], new: Sequence[Resource]
+) -> list[Diagnostic]:
+    """Compile diagnostics of proxies the incremental compile reused name the base side's
+    file; point them at the same resource in the new revision (same line when the
+    resource starts at the same line, else the resource's first line)."""
+    before = {r.key: r for r in old}
+    after = {r.key: r for r in new}
+    out = []
+    for d in diags:
+        now = after.get(d.resource) if d.resource is not None else None
+        if now is not None and d.file != now.file:
+            was = before.get(now.key)
+            if was is not None and was.file == d.file and was.position == now.position:
+                d = replace(d, file=now.file)
+            else:
+                d = replace(d, file=now.file, line=now.position.line, col=now.position.col)
+        out.append(d)
+    return out
 
 
 def usable(analysis: Analysis) -> tuple[list[Resource], Partial | None]:

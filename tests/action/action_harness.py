@@ -162,6 +162,7 @@ def run_action(
         "GITHUB_SERVER_URL": "https://github.invalid",
         "GITHUB_RUN_ID": "1",
         "GITHUB_JOB": "check",
+        "XDG_CACHE_HOME": str(runner_temp / "cache"),
         **(env or {}),
     }
     steps_ctx: dict[str, dict[str, dict[str, str]]] = {}

@@ -75,6 +75,8 @@ def test_route_timeout_change_text(two_dirs: Path, capsys: pytest.CaptureFixture
     assert "Proxy default.frontend-1 (configured):" in out
     assert '      virtual_hosts[0].routes[0].route.timeout: "2s" -> "5s"' in out
     assert "Proxy default.payments-1" not in out  # unaffected proxies are only counted
+    # diagnostics of proxies the incremental compile reused still name the new revision's files
+    assert not any(line.startswith("old/") for line in out.splitlines())
 
 
 def test_json_format(two_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
