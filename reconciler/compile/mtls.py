@@ -193,7 +193,7 @@ def secure_listener(
 
 
 def _add_rbac(chain: Any, stat_name: str, rules: Any, shadow: Any) -> None:
-    network = chain.filters[0]
+    network = chain.filters[-1]  # the HCM or tcp_proxy; other network filters come first
     hcm = envoy_hcm.HttpConnectionManager()
     if network.typed_config.Unpack(hcm):
         http = envoy_http_rbac.RBAC(rules=rules)

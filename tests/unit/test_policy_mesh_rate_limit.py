@@ -138,3 +138,44 @@ def test_tcp_only_limit_adds_no_http_filter() -> None:
 def hcm_of_last(result: CompileResult) -> dict[str, Any]:
     network = listener(result)["filter_chains"][0]["filters"][-1]
     return dict(network["typed_config"])
+
+
+MTLS_MESH = """
+type: Mesh
+name: default
+skipCreatingInitialPolicies: ['*']
+mtls:
+  enabledBackend: ca-1
+  backends:
+    - name: ca-1
+      type: builtin
+"""
+ALLOW_ALL = """
+type: MeshTrafficPermission
+name: allow-all
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  from:
+    - targetRef: {kind: Mesh}
+      default: {action: Allow}
+"""
+
+
+def test_with_mtls_http_inbound_keeps_http_rbac_behind_the_tcp_limit() -> None:
+    """The RBAC of MeshTrafficPermission goes into the HCM even when a network rate limit
+    filter precedes it in the chain."""
+    local = "          tcp: {connectionRate: {num: 5, interval: 1s}}"
+    result = compile_yaml(
+        MTLS_MESH,
+        dataplane("api-1", "127.0.0.3", "api"),
+        ALLOW_ALL,
+        policy("rl", "{kind: MeshService, name: api}", local),
+    )
+    filters = listener(result)["filter_chains"][0]["filters"]
+    assert [f["name"] for f in filters] == [
+        "envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit",
+        "envoy.filters.network.http_connection_manager",
+    ]
+    http_names = [f["name"] for f in filters[-1]["typed_config"]["http_filters"]]
+    assert http_names == ["envoy.filters.http.rbac", "envoy.filters.http.router"]
