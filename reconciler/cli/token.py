@@ -9,14 +9,11 @@ every token issued for that proxy so far.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import platformdirs
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import UsageError
@@ -31,15 +28,12 @@ from reconciler.identity.tokens import (
     load_signer,
     parse_unverified,
 )
+from reconciler.journal import default_state_dir
 
 NAME = "token"
 HELP = "issue, revoke or inspect the tokens proxies present to the xDS server"
 
 _PROXY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,252}\.[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-def default_state_dir() -> Path:
-    return Path(os.environ.get("RECONCILER_STATE_DIR") or platformdirs.user_state_dir("reconciler"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
