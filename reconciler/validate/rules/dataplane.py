@@ -49,8 +49,20 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
             NET,
             "has to contain at least one inbound interface or gateway",
         )
+    builtin = as_map(gateway).get("type") == "BUILTIN"
+    kind = "builtin" if builtin else "delegated"
     if inbound and gateway is not None:
-        f.add(codes.DATAPLANE_NETWORKING, NET, "inbound cannot be defined both with gateway")
+        f.add(
+            codes.DATAPLANE_NETWORKING,
+            (*NET, "inbound"),
+            f"inbound cannot be defined for {kind} gateways",
+        )
+    if builtin and as_list(networking.get("outbound")):
+        f.add(
+            codes.DATAPLANE_NETWORKING,
+            (*NET, "outbound"),
+            "outbound cannot be defined for builtin gateways",
+        )
     address = networking.get("address")
     _check_address(f, (*NET, "address"), address, required=True)
     if networking.get("advertisedAddress") is not None:
@@ -64,6 +76,13 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
                 codes.DATAPLANE_SERVICE_TAG,
                 (*NET, "gateway", "tags", SERVICE_TAG),
                 "tag has to exist",
+            )
+        protocol = as_map(tags).get(PROTOCOL_TAG)
+        if not builtin and isinstance(protocol, str) and protocol != "tcp":
+            f.add(
+                codes.VALUE_NOT_ALLOWED,
+                (*NET, "gateway", "tags", PROTOCOL_TAG),
+                "other values than TCP are not allowed",
             )
         check_tags(f, (*NET, "gateway", "tags"), tags, selector=False)
     for i, item in enumerate(inbound):
@@ -79,11 +98,7 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
 def _check_address(f: Findings, path: Path, value: object, *, required: bool) -> None:
     if value is None or value == "":
         if required:
-            f.add(
-                codes.DATAPLANE_NETWORKING,
-                path,
-                "address has to be valid IP address or domain name",
-            )
+            f.add(codes.DATAPLANE_NETWORKING, path, "address can't be empty")
         return
     if not isinstance(value, str):
         return

@@ -12,7 +12,7 @@ from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules import values as v
 from reconciler.validate.rules.dataplane import is_ip
-from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
+from reconciler.validate.rules.findings import Findings, Path, as_list, is_set
 
 TOP_KINDS = (
     t.MESH,
