@@ -7,7 +7,8 @@ A target that may include builtin gateways (``Mesh``/``MeshSubset`` without
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic
@@ -15,7 +16,7 @@ from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules import values as v
-from reconciler.validate.rules.findings import Findings, Path, as_map
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 
 TOP_KINDS = (
     t.MESH,
@@ -52,6 +53,7 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
         s.forbid_section(f, spec, "rules", s.MUST_NOT_BE_DEFINED)
     else:
         s.check_rules(f, spec, check_conf)
+        _check_spiffe_tcp(f, spec)
     if gateways:
         s.forbid_section(f, spec, "from", f"{s.MUST_NOT_BE_DEFINED} {GATEWAY_SCOPE}")
     elif top == t.MESH_HTTP_ROUTE:
@@ -106,3 +108,18 @@ def _check_rate(f: Findings, path: Path, value: object) -> None:
         return
     v.int_greater_than(f, (*path, "num"), value.get("num"))
     v.duration_greater_than(f, (*path, "interval"), value.get("interval"), 0.05)
+
+
+SPIFFE_TCP = (
+    "can't be specified when matches contain spiffeID because this field cannot be "
+    "conditioned on source identity"
+)
+
+
+def _check_spiffe_tcp(f: Findings, spec: Mapping[str, Any]) -> None:
+    for i, rule in enumerate(s.section(spec, "rules")):
+        rule = as_map(rule)
+        spiffe = any(as_map(m).get("spiffeID") is not None for m in as_list(rule.get("matches")))
+        local = as_map(as_map(rule.get("default")).get("local"))
+        if spiffe and local.get("tcp") is not None:
+            f.add(codes.SETTINGS_CONFLICT, ("rules", i, "default", "local", "tcp"), SPIFFE_TCP)
