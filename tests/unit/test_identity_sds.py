@@ -89,3 +89,14 @@ def test_identity_modules_import_on_their_own() -> None:
     ):
         done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
         assert done.returncode == 0, done.stderr.decode()[-600:]
+
+
+def test_identity_imports_no_server_and_no_cli() -> None:
+    import ast
+
+    package = Path(__file__).parents[2] / "reconciler" / "identity"
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("reconciler.serve", "reconciler.cli")), path
