@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from reconciler.resource_types import ProxyConfig
 from reconciler.snapshot.consistency import Inconsistency, check_consistency
-from reconciler.snapshot.snapshot import Interner, Snapshot, build_snapshot
+from reconciler.snapshot.snapshot import Encoded, Interner, Snapshot, build_snapshot
 
 
 def build_snapshots(
@@ -19,7 +20,8 @@ def build_snapshots(
     problems = [p for config in configs.values() for p in check_consistency(config)]
     if problems:
         return {}, problems
+    memo: dict[int, tuple[Any, Encoded]] = {}
     return {
-        node_id: build_snapshot(config, interner, prefix=prefix)
+        node_id: build_snapshot(config, interner, prefix=prefix, memo=memo)
         for node_id, config in configs.items()
     }, []

@@ -64,7 +64,18 @@ class Interner:
             weakref.WeakValueDictionary()
         )
 
-    def encode(self, type_url: TypeUrl, message: Any) -> Encoded:
+    def encode(
+        self, type_url: TypeUrl, message: Any, memo: dict[int, tuple[Any, Encoded]] | None = None
+    ) -> Encoded:
+        """The shared encoding of ``message``; ``memo`` (one per build) skips re-serializing
+        a message object that several proxies reference (the compiler shares them)."""
+        if memo is not None:
+            hit = memo.get(id(message))
+            if hit is not None and hit[0] is message:
+                return hit[1]
+            encoded = self.encode(type_url, message)
+            memo[id(message)] = (message, encoded)
+            return encoded
         value = message.SerializeToString(deterministic=True)
         raw_digest = hashlib.blake2b(value, digest_size=16).digest()
         key = (str(type_url), raw_digest)
@@ -156,14 +167,18 @@ def _redact(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_snapshot(
-    config: ProxyConfig, interner: Interner, *, prefix: str | None = None
+    config: ProxyConfig,
+    interner: Interner,
+    *,
+    prefix: str | None = None,
+    memo: dict[int, tuple[Any, Encoded]] | None = None,
 ) -> Snapshot:
     """Serialize ``config`` (check it first with :func:`check_consistency`)."""
     types: dict[TypeUrl, TypeSnapshot] = {}
     for type_url in PUSH_ORDER:
         encoded = {}
         for message in config.of(type_url):
-            res = interner.encode(type_url, message)
+            res = interner.encode(type_url, message, memo)
             encoded[res.name] = res
         content = content_hash(encoded.values())
         types[type_url] = TypeSnapshot(make_version(content, prefix), content, encoded)
