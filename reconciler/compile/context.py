@@ -42,6 +42,10 @@ class Section(StrEnum):
     RULES = "rules"
 
 
+TagSet = tuple[tuple[str, str], ...]
+"""Kuma's MultiValueTagSet: (tag, its sorted values joined by ``,``), sorted by tag."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterContext:
     """An outbound cluster: the upstream ``service`` (or a subset of it)."""
@@ -50,6 +54,9 @@ class ClusterContext:
     service: str
     protocol: str
     name: str
+    source_tags: TagSet = ()
+    """The calling proxy's tags, set only when a ``per_proxy`` kind hooks the cluster (the
+    cluster is then keyed by them: shared by callers with the same tags)."""
 
     @property
     def is_http(self) -> bool:
@@ -65,11 +72,19 @@ class Source:
     service: str
     """The proxy's identifying service: the ``kuma.io/service`` of its first inbound."""
     address: str
+    tags: TagSet = ()
 
 
 def proxy_source(proxy: Proxy) -> Source:
-    """Kuma's identifying service of a Dataplane is the service of its first inbound."""
-    return Source(proxy.name, proxy.inbounds[0].service if proxy.inbounds else "", proxy.address)
+    """Kuma's identifying service of a Dataplane is the service of its first inbound; its
+    tag set gathers the tags of all its inbounds."""
+    values: dict[str, set[str]] = {}
+    for inbound in proxy.inbounds:
+        for key, value in inbound.tags.items():
+            values.setdefault(key, set()).add(value)
+    tags = tuple((k, ",".join(sorted(values[k]))) for k in sorted(values))
+    service = proxy.inbounds[0].service if proxy.inbounds else ""
+    return Source(proxy.name, service, proxy.address, tags)
 
 
 @dataclass(frozen=True, slots=True)

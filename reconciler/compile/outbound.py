@@ -139,7 +139,7 @@ class OutboundBuilder:
         assignments: list[envoy_endpoint.ClusterLoadAssignment] = []
         cluster_confs: dict[str, Mapping[str, Merged]] = {}
         for backend in dict.fromkeys(backends):
-            cluster, backend_confs = self._cluster(selected, backend)
+            cluster, backend_confs = self._cluster(selected, backend, source)
             built_clusters.append(cluster)
             assignments.append(self._assignment(backend))
             cluster_confs[backend.cluster] = backend_confs
@@ -269,12 +269,17 @@ class OutboundBuilder:
         return config, backends, traces, skips
 
     def _cluster(
-        self, selected: Mapping[str, PolicySet], backend: http_route.Backend
+        self,
+        selected: Mapping[str, PolicySet],
+        backend: http_route.Backend,
+        source: Source | None = None,
     ) -> tuple[envoy_cluster.Cluster, Mapping[str, Merged]]:
         protocol = self.index.protocol(backend.service)
         confs = _confs(self.matcher, selected, backend.service, self.cluster_plugins)
-        ctx = ClusterContext(self.index.name, backend.service, protocol, backend.cluster)
-        key = ("outbound-cluster", backend.cluster, protocol, _key(confs))
+        per_proxy = source is not None and any(POLICIES[k].per_proxy for k in confs)
+        tags = source.tags if source is not None and per_proxy else ()
+        ctx = ClusterContext(self.index.name, backend.service, protocol, backend.cluster, tags)
+        key = ("outbound-cluster", backend.cluster, protocol, _key(confs), tags)
 
         def build() -> envoy_cluster.Cluster:
             parts = cluster_builders.eds_cluster(backend.cluster, http2=protocol in HTTP2_UPSTREAM)

@@ -11,6 +11,9 @@ from test_compile_core import MESH, compile_yaml, dataplane, named
 from reconciler.resource_types import TypeUrl
 
 BARE_MESH = MESH + "skipCreatingInitialPolicies: ['*']\n"
+WEB_TAGS = {
+    "header": {"key": "x-kuma-tags", "value": "&kuma.io/protocol=http&&kuma.io/service=web&"}
+}
 
 
 def checks(default: str, protocol: str = "http") -> list[dict[str, Any]]:
@@ -44,7 +47,7 @@ def test_unset_values_take_kuma_defaults() -> None:
         "timeout": "15s",
         "unhealthy_threshold": 5,
         "healthy_threshold": 1,
-        "http_health_check": {"path": "/"},
+        "http_health_check": {"path": "/", "request_headers_to_add": [WEB_TAGS]},
     }
 
 
@@ -110,6 +113,7 @@ def test_headers_add_split_on_commas_then_set_overwrites() -> None:
     )
     (check,) = checks(default)
     assert check["http_health_check"]["request_headers_to_add"] == [
+        WEB_TAGS,
         {"header": {"key": "x-a", "value": "1"}},
         {"header": {"key": "x-a", "value": "2"}},
         {"header": {"key": "x-s", "value": "v"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
@@ -158,3 +162,48 @@ spec:
         "healthy_panic_threshold": {"value": 62.5},
         "zone_aware_lb_config": {"fail_traffic_on_panic": True},
     }
+
+
+def test_http_checks_name_the_caller_and_clusters_are_shared_by_equal_tags() -> None:
+    """Kuma sends x-kuma-tags (the caller's tag set, every inbound, ``tags.Serialize``) with
+    HTTP checks; the cluster is shared only by callers with the same tags."""
+    policy = """
+type: MeshHealthCheck
+name: hc
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  to:
+    - targetRef: {kind: MeshService, name: api}
+      default:
+        http: {path: /health}
+"""
+    result = compile_yaml(
+        BARE_MESH,
+        dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)], tags={"version": "v1"}),
+        dataplane("web-2", "127.0.0.4", "web", outbounds=[("api", 10001)], tags={"version": "v1"}),
+        dataplane("admin-1", "127.0.0.5", "admin", outbounds=[("api", 10001)]),
+        dataplane("api-1", "127.0.0.3", "api"),
+        policy,
+    )
+    clusters = {
+        node: result.configs[node].by_name()[TypeUrl.CLUSTER]["api"]
+        for node in ("default.web-1", "default.web-2", "default.admin-1")
+    }
+    assert clusters["default.web-1"] is clusters["default.web-2"]
+    assert clusters["default.admin-1"] is not clusters["default.web-1"]
+    (check,) = named(result.configs["default.web-1"], TypeUrl.CLUSTER, "api")["health_checks"]
+    assert check["http_health_check"]["request_headers_to_add"] == [
+        {
+            "header": {
+                "key": "x-kuma-tags",
+                "value": "&kuma.io/protocol=http&&kuma.io/service=web&&version=v1&",
+            }
+        }
+    ]
+
+
+def test_tcp_checks_send_no_tags() -> None:
+    """Only HTTP checks carry x-kuma-tags."""
+    (check,) = checks("        tcp: {}", "tcp")
+    assert check["tcp_health_check"] == {}

@@ -43,8 +43,9 @@ class PolicyPlugin(Protocol):
 
     @property
     def per_proxy(self) -> bool:
-        """True when the listeners it hooks name the proxy (``OutboundContext.source``,
-        ``InboundContext.node_id``): they are then keyed by the proxy, not shared."""
+        """True when its output names the calling proxy: outbound listeners it hooks are then
+        keyed by ``OutboundContext.source``, inbound listeners by the node, and outbound
+        clusters by ``ClusterContext.source_tags`` (shared by proxies with equal tags)."""
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""

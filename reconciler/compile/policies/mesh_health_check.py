@@ -19,8 +19,9 @@ Kuma 2.14 (``pkg/plugins/policies/meshhealthcheck/plugin/xds/configurer.go``):
 * healthyPanicThreshold -> ``common_lb_config.healthy_panic_threshold``; failTrafficOnPanic
   -> ``common_lb_config.zone_aware_lb_config.fail_traffic_on_panic``.
 
-Not reproduced: Kuma also adds an ``x-kuma-tags`` header naming the calling proxy's tags to
-HTTP health checks; clusters here are shared by all callers, so the header is left out.
+* HTTP checks first send ``x-kuma-tags`` with the calling proxy's tags
+  (``&tag=v1,v2&&tag2=v&``, Kuma ``tags.Serialize``), so the kind is ``per_proxy``: its
+  clusters are shared only by callers with the same tags.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from envoy.extensions.health_check.event_sinks.file.v3 import file_pb2 as envoy_
 from envoy.type.v3 import http_pb2 as envoy_http
 
 from reconciler.compile.builders.values import conf_seconds, set_duration
-from reconciler.compile.context import ClusterContext, ClusterParts, Hook, Section
+from reconciler.compile.context import ClusterContext, ClusterParts, Hook, Section, TagSet
 from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.policies.base import PolicyBase
 from reconciler.compile.policies.decimals import percent
@@ -46,6 +47,7 @@ DEFAULT_UNHEALTHY_THRESHOLD = 5
 DEFAULT_HEALTHY_THRESHOLD = 1
 DEFAULT_HTTP_PATH = "/"
 EVENT_SINK = "envoy.health_check.event_sinks.file"
+TAGS_HEADER = "x-kuma-tags"
 
 
 def _enabled(conf: Any) -> bool:
@@ -108,8 +110,18 @@ def base_check(conf: Merged) -> envoy_health_check.HealthCheck:
     return check
 
 
-def _headers(modifier: Mapping[str, Any]) -> list[envoy_base.HeaderValueOption]:
+def serialize_tags(tags: TagSet) -> str:
+    """Kuma ``tags.Serialize``: ``&key=values&`` per tag, keys sorted."""
+    return "".join(f"&{key}={values}&" for key, values in tags)
+
+
+def _headers(modifier: Mapping[str, Any], tags: TagSet) -> list[envoy_base.HeaderValueOption]:
     out: list[envoy_base.HeaderValueOption] = []
+    if tags:
+        option = envoy_base.HeaderValueOption()
+        option.header.key = TAGS_HEADER
+        option.header.value = serialize_tags(tags)
+        out.append(option)
     actions = (
         ("add", envoy_base.HeaderValueOption.APPEND_IF_EXISTS_OR_ADD),
         ("set", envoy_base.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD),
@@ -125,11 +137,11 @@ def _headers(modifier: Mapping[str, Any]) -> list[envoy_base.HeaderValueOption]:
 
 
 def http_check(
-    check: envoy_health_check.HealthCheck, conf: Mapping[str, Any], protocol: str
+    check: envoy_health_check.HealthCheck, conf: Mapping[str, Any], protocol: str, tags: TagSet
 ) -> None:
     http = check.http_health_check
     http.path = str(conf.get("path") or DEFAULT_HTTP_PATH)
-    http.request_headers_to_add.extend(_headers(mapping(conf.get("requestHeadersToAdd"))))
+    http.request_headers_to_add.extend(_headers(mapping(conf.get("requestHeadersToAdd")), tags))
     for status in conf.get("expectedStatuses") or ():
         http.expected_statuses.add(start=int(status), end=int(status) + 1)
     http.codec_client_type = envoy_http.HTTP2 if protocol == "http2" else envoy_http.HTTP1
@@ -156,6 +168,7 @@ class MeshHealthCheck(PolicyBase):
     kind = Kind.MESH_HEALTH_CHECK
     sections = frozenset({Section.TO})
     hooks = frozenset({Hook.OUTBOUND_CLUSTER})
+    per_proxy = True
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
         cluster = parts.cluster
@@ -171,7 +184,7 @@ class MeshHealthCheck(PolicyBase):
             return
         check = base_check(conf)
         if kind == "http":
-            http_check(check, mapping(conf.get("http")), ctx.protocol)
+            http_check(check, mapping(conf.get("http")), ctx.protocol, ctx.source_tags)
         elif kind == "grpc":
             grpc_check(check, mapping(conf.get("grpc")))
         else:
