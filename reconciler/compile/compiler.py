@@ -56,12 +56,11 @@ class Compiler:
         start = time.perf_counter()
         self.shared.start_run()
         current = {r.key: r for r in resources}
-        meshes = index_meshes(resources)
-        previous = self._result
-        if previous is None or full:
-            affected: set[str] | None = None
-        else:
-            affected = self._affected(current, meshes)
+        previous = None if full else self._result
+        changed = self._changed(current) if previous is not None else []
+        unchanged_proxies = self._unchanged_proxies(changed) if previous is not None else {}
+        meshes = index_meshes(resources, lambda r: unchanged_proxies.get(r.key))
+        affected = None if previous is None else self._affected(changed, meshes)
         configs: dict[str, ProxyConfig] = {}
         traces: dict[str, ProxyTrace] = {}
         compiled: set[str] = set()
@@ -94,14 +93,32 @@ class Compiler:
         self._resources, self._result, self._meshes = current, result, meshes
         return result
 
-    def _affected(
-        self, current: Mapping[ResourceKey, Resource], meshes: Mapping[str, MeshIndex]
-    ) -> set[str]:
-        changed = [
+    def _changed(
+        self, current: Mapping[ResourceKey, Resource]
+    ) -> list[tuple[Resource | None, Resource | None]]:
+        return [
             (self._resources.get(k), current.get(k))
             for k in set(self._resources) | set(current)
             if not _same(self._resources.get(k), current.get(k))
         ]
+
+    def _unchanged_proxies(
+        self, changed: Sequence[tuple[Resource | None, Resource | None]]
+    ) -> dict[ResourceKey, Proxy]:
+        """Previous proxies of Dataplanes whose data did not change (no need to re-read)."""
+        dirty = {(r.key) for pair in changed for r in pair if r is not None}
+        return {
+            proxy.resource.key: proxy
+            for index in self._meshes.values()
+            for proxy in index.proxies.values()
+            if proxy.resource.key not in dirty
+        }
+
+    def _affected(
+        self,
+        changed: Sequence[tuple[Resource | None, Resource | None]],
+        meshes: Mapping[str, MeshIndex],
+    ) -> set[str]:
         affected: set[str] = set()
         for old, new in changed:
             for resource, index in ((old, self._meshes), (new, meshes)):

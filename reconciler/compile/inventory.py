@@ -7,10 +7,11 @@ inbounds; ``tcp`` when absent or when the providers disagree (Kuma falls back to
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.compile import names
 from reconciler.model import DEFAULT_MESH, Kind, Resource
 from reconciler.targetref import PROTOCOL_TAG, SERVICE_TAG, inbound_tags, inbounds
 
@@ -61,12 +62,8 @@ class Proxy:
     address: str
     inbounds: tuple[Inbound, ...]
     outbounds: tuple[Outbound, ...]
-
-    @property
-    def node_id(self) -> str:
-        from reconciler.compile import names
-
-        return names.node_id(self.mesh, self.name)
+    node_id: str
+    """Envoy node id ``<mesh>.<name>``."""
 
 
 @dataclass(slots=True)
@@ -127,9 +124,11 @@ def proxy_of(dataplane: Resource) -> Proxy:
                 service=service,
             )
         )
+    mesh = dataplane.mesh or DEFAULT_MESH
     return Proxy(
+        node_id=names.node_id(mesh, dataplane.name),
         resource=dataplane,
-        mesh=dataplane.mesh or DEFAULT_MESH,
+        mesh=mesh,
         name=dataplane.name,
         address=address,
         inbounds=tuple(ins),
@@ -137,8 +136,13 @@ def proxy_of(dataplane: Resource) -> Proxy:
     )
 
 
-def index_meshes(resources: Iterable[Resource]) -> dict[str, MeshIndex]:
-    """One :class:`MeshIndex` per mesh named by a Mesh resource or used by a resource."""
+def index_meshes(
+    resources: Iterable[Resource], reuse: Callable[[Resource], Proxy | None] | None = None
+) -> dict[str, MeshIndex]:
+    """One :class:`MeshIndex` per mesh named by a Mesh resource or used by a resource.
+
+    ``reuse`` may return the :class:`Proxy` of an unchanged Dataplane from a previous index.
+    """
     meshes: dict[str, MeshIndex] = {}
 
     def mesh_of(name: str) -> MeshIndex:
@@ -151,7 +155,7 @@ def index_meshes(resources: Iterable[Resource]) -> dict[str, MeshIndex]:
         if resource.kind == Kind.MESH:
             mesh_of(resource.name).mesh = resource
         elif resource.kind == Kind.DATAPLANE:
-            proxy = proxy_of(resource)
+            proxy = (reuse(resource) if reuse is not None else None) or proxy_of(resource)
             index = mesh_of(proxy.mesh)
             index.proxies[proxy.name] = proxy
             for inbound in proxy.inbounds:
