@@ -438,3 +438,72 @@ def test_incremental_mesh_wide_policy_to_one_service_recompiles_its_consumers_on
     result = compiler.compile(load_resources(*docs, policy))
     assert result.compiled == {"default.web-1"}
     assert request_timeout(result) == "4s"
+
+
+def _inbound_timeout(name: str, target: str, timeout: str) -> str:
+    return f"""
+type: MeshTimeout
+name: {name}
+mesh: default
+spec:
+  targetRef: {target}
+  from:
+    - targetRef: {{kind: Mesh}}
+      default: {{connectionTimeout: {timeout}}}
+"""
+
+
+def _local_connect_timeout(result: CompileResult, node: str = "default.api-1") -> str:
+    return str(named(result.configs[node], TypeUrl.CLUSTER, "localhost:18080")["connect_timeout"])
+
+
+def test_dataplane_with_section_name_beats_dataplane_without() -> None:
+    """sort.go CompareDataplaneKind: a Dataplane targetRef with sectionName ranks higher."""
+    api = dataplane("api-1", "127.0.0.3", "api").replace(
+        "- port: 8080", "- port: 8080\n      name: main"
+    )
+    plain = _inbound_timeout("aaa", "{kind: Dataplane, name: api-1}", "3s")
+    section = _inbound_timeout("zzz", "{kind: Dataplane, name: api-1, sectionName: main}", "7s")
+    assert _local_connect_timeout(compile_yaml(MESH, TWO_SERVICES[1], api, plain, section)) == "7s"
+
+
+def test_mesh_subset_selects_by_inbound_tags() -> None:
+    """matchers/dataplane.go: MeshSubset{tags} selects proxies whose inbound tags match."""
+    docs = (
+        MESH,
+        TWO_SERVICES[1],
+        dataplane("api-1", "127.0.0.3", "api", tags={"zone": "east"}),
+        dataplane("api-2", "127.0.0.4", "api", tags={"zone": "west"}),
+    )
+    policy = _inbound_timeout("east", "{kind: MeshSubset, tags: {zone: east}}", "4s")
+    result = compile_yaml(*docs, policy)
+    assert _local_connect_timeout(result, "default.api-1") == "4s"
+    assert _local_connect_timeout(result, "default.api-2") == "10s"  # the initial default
+
+
+def test_mesh_service_subset_selects_service_inbounds_with_tags() -> None:
+    """MeshServiceSubset{name, tags}: inbounds of that service that also carry the tags."""
+    docs = (
+        MESH,
+        TWO_SERVICES[1],
+        dataplane("api-1", "127.0.0.3", "api", tags={"version": "v1"}),
+        dataplane("api-2", "127.0.0.4", "api", tags={"version": "v2"}),
+    )
+    target = "{kind: MeshServiceSubset, name: api, tags: {version: v2}}"
+    result = compile_yaml(*docs, _inbound_timeout("v2", target, "6s"))
+    assert _local_connect_timeout(result, "default.api-2") == "6s"
+    assert _local_connect_timeout(result, "default.api-1") == "10s"
+
+
+def test_merged_http_rule_takes_the_position_of_its_most_specific_occurrence() -> None:
+    """merge.go mergeValuesByKey: the merged rule sits where its highest-priority copy is."""
+    from reconciler.compile.merge import merge_rules_by_matches
+
+    resources = load_resources(*TWO_SERVICES)
+    dp = resources[0]
+    a = {"matches": [{"path": {"type": "Exact", "value": "/a"}}], "default": {"x": 1}}
+    b = {"matches": [{"path": {"type": "Exact", "value": "/b"}}], "default": {"x": 2}}
+    a2 = {"matches": [{"path": {"type": "Exact", "value": "/a"}}], "default": {"y": 3}}
+    rules = merge_rules_by_matches([(dp, ("low",), [a, b]), (dp, ("high",), [a2])])
+    assert [r.matches[0]["path"]["value"] for r in rules] == ["/a", "/b"]
+    assert rules[0].default.conf == {"x": 1, "y": 3}
