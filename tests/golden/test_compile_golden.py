@@ -57,7 +57,9 @@ def envoy_binary() -> str:
     return on_path
 
 
-@pytest.mark.parametrize(("name", "source", "golden_dir", "suffix"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "source", "golden_dir", "suffix"), CASES, ids=[c[0] for c in CASES]
+)
 def test_golden(name: str, source: Path, golden_dir: Path, suffix: str) -> None:
     result = _compile(source)
     assert result.configs, f"{name}: no proxy compiled"
@@ -80,7 +82,9 @@ def test_golden(name: str, source: Path, golden_dir: Path, suffix: str) -> None:
         assert not stale, f"golden files for proxies that no longer exist: {sorted(stale)}"
 
 
-@pytest.mark.parametrize(("name", "source", "golden_dir", "suffix"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "source", "golden_dir", "suffix"), CASES, ids=[c[0] for c in CASES]
+)
 def test_envoy_accepts_bootstrap(
     name: str, source: Path, golden_dir: Path, suffix: str, tmp_path: Path
 ) -> None:
