@@ -374,3 +374,14 @@ def test_stream_with_another_proxys_node_id_gets_nothing(make_stack: Any) -> Non
         )
         assert stats.get("listener_manager.total_listeners_active", 0) == 0, stats
         assert stats.get("cluster_manager.active_clusters", 0) <= 1, stats  # only xds_cluster
+
+
+def test_permissive_inbound_accepts_plaintext_and_mtls(make_stack: Any) -> None:
+    stack = make_stack(mode="PERMISSIVE")
+    plane = stack.plane()
+    stack.envoy(plane, "web-01")
+    backend = stack.envoy(plane, "backend-01")
+    assert wait_for(lambda: get(stack.out["web_backend"]) == "backend-app", 30, "mTLS caller")
+    assert wait_for(lambda: get(stack.backend_inbound) == "backend-app", 30, "plaintext caller")
+    handshakes = backend.stats("ssl.handshake")
+    assert any(v > 0 for k, v in handshakes.items() if k.startswith("listener.")), handshakes
