@@ -10,18 +10,21 @@ from reconciler import codes
 from reconciler.diagnostics import Diagnostic
 from reconciler.durations import parse_duration
 from reconciler.model import Resource
+from reconciler.validate.rules import mesh_backends
 from reconciler.validate.rules.findings import Findings, as_list, as_map, is_set
 
-_DAYS = re.compile(r"^(\d+)d$")
+_DAYS_OR_YEARS = re.compile(r"^(\d+)([dy])$")
+MAX_MTLS_BACKENDS = 1
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def parse_mesh_duration(text: object) -> float | None:
-    """Kuma's mesh ``ParseDuration``: Go durations plus whole days (``1d``, ``30d``)."""
+    """Kuma's mesh ``ParseDuration``: Go durations plus whole days and years (``1d``, ``2y``)."""
     if isinstance(text, str):
-        days = _DAYS.match(text)
-        if days:
-            return int(days.group(1)) * 86400.0
+        match = _DAYS_OR_YEARS.match(text)
+        if match:
+            days = int(match.group(1)) * (365 if match.group(2) == "y" else 1)
+            return days * 86400.0
     return parse_duration(text)
 
 
@@ -39,6 +42,7 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
         conf = data.get(section)
         if isinstance(conf, dict):
             _check_backend_names(f, section, conf, default_field, message, codes.MESH_BACKENDS)
+    mesh_backends.check(f, data)
     return f.diagnostics
 
 
@@ -76,6 +80,12 @@ def _check_mtls(f: Findings, mtls: Mapping[str, Any]) -> None:
         "has to be set to one of the backends in the mesh",
         codes.MESH_MTLS,
     )
+    if len(as_list(mtls.get("backends"))) > MAX_MTLS_BACKENDS:
+        f.add(
+            codes.MESH_MTLS,
+            ("mtls", "backends"),
+            f"cannot have more than {MAX_MTLS_BACKENDS} backends",
+        )
     for i, backend in enumerate(as_list(mtls.get("backends"))):
         if not isinstance(backend, dict):
             continue
@@ -94,17 +104,10 @@ def _check_mtls(f: Findings, mtls: Mapping[str, Any]) -> None:
         if (
             isinstance(ca_expiration, str)
             and is_set(ca_expiration)
-            and _parse_ca(ca_expiration) is None
+            and parse_mesh_duration(ca_expiration) is None
         ):
             f.add(
                 codes.MESH_MTLS,
                 (*path, "conf", "caCert", "expiration"),
                 f"has to be a valid format: {ca_expiration!r} (e.g. 10y, 365d)",
             )
-
-
-def _parse_ca(text: str) -> float | None:
-    years = re.match(r"^(\d+)y$", text)
-    if years:
-        return int(years.group(1)) * 365 * 86400.0
-    return parse_mesh_duration(text)
