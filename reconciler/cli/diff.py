@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -213,9 +212,12 @@ def compare(
         )
     _, old_partial = usable(old)
     _, new_partial = usable(new)
-    compiler = Compiler()  # one compiler: the new side recompiles only affected proxies
-    old_compiled = compile_analysis(old, compiler)
+    # One compiler, new side first: the new revision is compiled in full (its RC5xx
+    # diagnostics are complete), the old one only where the change reaches; proxies it does
+    # not reach come back as the same objects, which the diff skips without comparing.
+    compiler = Compiler()
     new_compiled = compile_analysis(new, compiler)
+    old_compiled = compile_analysis(old, compiler)
     old_proxies, new_proxies = dict(old_compiled.configs), dict(new_compiled.configs)
     failed = [d.resource for d in new_compiled.diagnostics if d.code == PROXY_COMPILE_FAILED]
     for key in failed:  # neither "deleted" nor compared: its new config is unknown
@@ -232,8 +234,7 @@ def compare(
             f"the base revision {before.label} has errors of its own; "
             f"{len(old_partial.left_out)} of its resources were left out of the comparison"
         )
-    compile_diags = relocated(new_compiled.diagnostics, old.resources, new.resources)
-    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *compile_diags)))
+    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *new_compiled.diagnostics)))
     changes = diff_revisions(
         sources=(old.resources, new.resources),
         proxies=(old_proxies, new_proxies),
@@ -243,27 +244,6 @@ def compare(
         notes=notes,
     )
     return Comparison(changes, diagnostics, new)
-
-
-def relocated(
-    diags: Sequence[Diagnostic], old: Sequence[Resource], new: Sequence[Resource]
-) -> list[Diagnostic]:
-    """Compile diagnostics of proxies the incremental compile reused name the base side's
-    file; point them at the same resource in the new revision (same line when the
-    resource starts at the same line, else the resource's first line)."""
-    before = {r.key: r for r in old}
-    after = {r.key: r for r in new}
-    out = []
-    for d in diags:
-        now = after.get(d.resource) if d.resource is not None else None
-        if now is not None and d.file != now.file:
-            was = before.get(now.key)
-            if was is not None and was.file == d.file and was.position == now.position:
-                d = replace(d, file=now.file)
-            else:
-                d = replace(d, file=now.file, line=now.position.line, col=now.position.col)
-        out.append(d)
-    return out
 
 
 def usable(analysis: Analysis) -> tuple[list[Resource], Partial | None]:

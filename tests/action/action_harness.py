@@ -120,6 +120,7 @@ def run_action(
     event: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     github: dict[str, str] | None = None,
+    step_timeout_s: float = STEP_TIMEOUT_S,
 ) -> RunResult:
     meta = yaml.safe_load((action_dir / "action.yml").read_text())
     assert meta["runs"]["using"] == "composite"
@@ -197,7 +198,7 @@ def run_action(
             env={**base_env, **{k: str(v) for k, v in files.items()}, **step_env},
             capture_output=True,
             text=True,
-            timeout=STEP_TIMEOUT_S,
+            timeout=step_timeout_s,
             check=False,
         )
         ran.append(name)

@@ -1,0 +1,176 @@
+"""The GitHub Action's own work (after install) on a 5,000-file mesh repository, one-file PR.
+
+Run: .venv/bin/python bench/action.py [--runs 3] [--dataplanes 1000]
+
+Builds an origin repository with bench/generate_mesh.py (1,000 Dataplanes, 200 services,
+3,999 policies = 5,000 files), a base commit and a head commit that changes one file, and a
+shallow checkout of the head (as actions/checkout makes it). Then runs action.yml's steps
+for real through the local runner harness (tests/action/action_harness.py): the install
+step uses this interpreter (RECONCILER_ACTION_PYTHON), then the base commit lookup, its
+shallow fetch, validation of the head, the analysis and compile of both commits, the
+per-proxy diff, annotations, step summary and SARIF. Prints a markdown table.
+
+"cold" starts with an empty per-file cache; "warm" reuses the cache of the previous run
+(what persisting ~/.cache/reconciler with actions/cache gives on the next push).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "action"))
+
+from action_harness import run_action  # noqa: E402
+
+
+def _load_generator() -> Any:
+    # Loaded by path: bench/ on sys.path would shadow packages (bench/validate.py vs the
+    # `validate` package that xds-protos installs).
+    spec = importlib.util.spec_from_file_location("generate_mesh", ROOT / "bench/generate_mesh.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate
+
+
+generate = _load_generator()
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    out = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return out.stdout.strip()
+
+
+def scoped_change(mesh: Path) -> str:
+    """Edit one MeshService-scoped MeshRetry: only that service's proxies change."""
+    for path in sorted((mesh / "policies" / "meshretry").iterdir()):
+        text = path.read_text()
+        if "  targetRef:\n    kind: MeshService\n" in text and "numRetries: " in text:
+            path.write_text(text.replace("numRetries: ", "numRetries: 7\n#", 1))
+            return str(path.relative_to(mesh.parent))
+    raise SystemExit("no MeshService-scoped MeshRetry with numRetries")
+
+
+def mesh_wide_change(mesh: Path) -> str:
+    """Edit one Mesh-scoped MeshTimeout: every proxy is recompiled and compared."""
+    for path in sorted((mesh / "policies" / "meshtimeout").iterdir()):
+        text = path.read_text()
+        if "  targetRef:\n    kind: Mesh\n" in text and "idleTimeout:" in text:
+            path.write_text(text.replace("idleTimeout:", "idleTimeout: 2h\n#", 1))
+            return str(path.relative_to(mesh.parent))
+    raise SystemExit("no Mesh-scoped MeshTimeout with an idleTimeout")
+
+
+def make_pr(work: Path, dataplanes: int, change: str) -> tuple[Path, dict[str, object], str]:
+    origin = work / "origin"
+    generate(origin / "mesh", dataplanes=dataplanes)
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "base")
+    base = git(origin, "rev-parse", "HEAD")
+    git(origin, "checkout", "-q", "-b", "pr")
+    changed = (scoped_change if change == "scoped" else mesh_wide_change)(origin / "mesh")
+    git(origin, "commit", "-q", "-am", "one-file change")
+    head = git(origin, "rev-parse", "HEAD")
+    event = {
+        "pull_request": {
+            "number": 1,
+            "base": {"sha": base, "ref": "main", "repo": {"full_name": "acme/mesh"}},
+            "head": {"sha": head, "ref": "pr", "repo": {"full_name": "acme/mesh"}},
+        },
+        "repository": {"full_name": "acme/mesh"},
+    }
+    return origin, event, changed
+
+
+def one_run(
+    origin: Path, event: dict[str, object], work: Path, cache: Path
+) -> tuple[float, dict[str, str]]:
+    workspace = work / "workspace"
+    shutil.rmtree(workspace, ignore_errors=True)
+    git(work, "clone", "-q", "--depth", "1", "--branch", "pr", origin.as_uri(), str(workspace))
+    temp = work / "runner-temp"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    started = time.perf_counter()
+    result = run_action(
+        ROOT,
+        workspace=workspace,
+        runner_temp=temp,
+        inputs={"path": "mesh", "sarif-file": "reconciler.sarif"},
+        event=event,
+        env={"RECONCILER_ACTION_PYTHON": sys.executable, "XDG_CACHE_HOME": str(cache)},
+        step_timeout_s=1800,
+    )
+    elapsed = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise SystemExit(f"action failed ({result.exit_code}):\n{result.stdout}\n{result.stderr}")
+    return elapsed, result.outputs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--dataplanes", type=int, default=1000)
+    args = parser.parse_args()
+    rows = []
+    for change in ("scoped", "mesh-wide"):
+        with tempfile.TemporaryDirectory(prefix="bench-action-") as tmp:
+            work = Path(tmp)
+            origin, event, changed = make_pr(work, args.dataplanes, change)
+            files = int(git(origin, "ls-files", "--", "mesh").count("\n")) + 1
+            for mode in ("cold", "warm"):
+                times = []
+                outputs: dict[str, str] = {}
+                for i in range(args.runs):
+                    cache = work / f"cache-{mode}-{i if mode == 'cold' else 0}"
+                    if mode == "warm" and i == 0:
+                        one_run(origin, event, work, cache)  # fills the cache
+                    elapsed, outputs = one_run(origin, event, work, cache)
+                    times.append(elapsed)
+                rows.append(
+                    f"| {files} | {change} (`{changed}`) | {mode} | "
+                    f"{outputs.get('changed-proxies')} | {statistics.median(times):.2f} s | "
+                    f"{min(times):.2f} s |"
+                )
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print()
+    print("| files | one-file PR | per-file cache | changed proxies | median | best |")
+    print("|---:|---|---|---:|---:|---:|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
