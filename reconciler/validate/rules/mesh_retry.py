@@ -31,6 +31,7 @@ TO_KINDS = (
 )
 HTTP_RETRY_ON = frozenset(
     {
+        "5xx",  # Kuma's constant; the API docs write it "5XX", so both are accepted
         "5XX",
         "GatewayError",
         "Reset",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler import codes
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
@@ -35,6 +36,12 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
         t.check_target_ref(f, ("to", i, "targetRef"), to.get("targetRef"), kinds, where="in to[]")
         for j, rule in enumerate(as_list(to.get("rules"))):
             default = as_map(as_map(rule).get("default"))
+            if isinstance(rule, dict) and not as_list(default.get("backendRefs")):
+                f.add(
+                    codes.SETTING_MISSING,
+                    ("to", i, "rules", j, "default", "backendRefs"),
+                    "must be defined",
+                )
             for k, ref in enumerate(as_list(default.get("backendRefs"))):
                 check_backend_ref(
                     f, ("to", i, "rules", j, "default", "backendRefs", k), ref, BACKEND_KINDS
