@@ -71,3 +71,15 @@ class TokenVerifier:
                 TokenProblem.REVOKED, f"token {claims.token_id} for {proxy_id} was revoked"
             )
         return claims
+
+    def recheck(self, claims: TokenClaims) -> TokenRejected | None:
+        """Why an already accepted token stopped being valid (expired, revoked), or None."""
+        if int(self._clock().timestamp()) >= claims.expires_at:
+            return TokenRejected(
+                TokenProblem.EXPIRED, f"token {claims.token_id} for {claims.proxy_id} expired"
+            )
+        if self._revocations is not None and self._revocations.is_revoked(claims):
+            return TokenRejected(
+                TokenProblem.REVOKED, f"token {claims.token_id} for {claims.proxy_id} was revoked"
+            )
+        return None

@@ -33,6 +33,9 @@ GATE_TIMEOUT = 5.0
 
 TYPE_URLS = {str(t): t for t in TypeUrl}
 
+TOKEN_RECHECK = 10.0
+"""Seconds between checks that an open stream's token is still valid (not revoked)."""
+
 _CHANGED = object()
 _WAKE = object()
 _END = object()
@@ -62,6 +65,8 @@ class AdsStream:
         self._change_queued = False
         self._wake_at = 0.0
         self._nonce = 0
+        self._claims: Any = None
+        """The verified proxy token of this stream (when the server checks tokens)."""
 
     async def run(self, requests: AsyncIterator[Any]) -> None:
         reader = asyncio.create_task(self._read(requests))
@@ -70,6 +75,8 @@ class AdsStream:
                 item = await self.queue.get()
                 if item is _END:
                     return
+                if self._claims is not None:
+                    await self._recheck_token()
                 if item is _CHANGED:
                     self._change_queued = False
                     self._refresh()
@@ -119,13 +126,29 @@ class AdsStream:
 
         metadata = dict(self.context.invocation_metadata() or ())
         try:
-            self.ctx.verifier.verify(metadata.get(METADATA_KEY), node_id)
+            self._claims = self.ctx.verifier.verify(metadata.get(METADATA_KEY), node_id)
         except TokenRejected as exc:
-            self.ctx.registry.get(node_id).refuse(str(exc.problem), str(exc))
-            await self.context.abort(
-                grpc.StatusCode.UNAUTHENTICATED, f"[{codes.PROXY_TOKEN_REJECTED}] {exc}"
-            )
+            await self._refuse(node_id, exc)
         self.ctx.registry.get(node_id).auth_error = None
+        self._schedule_token_check()
+
+    async def _recheck_token(self) -> None:
+        """End the stream once its token expires or is revoked (checked on every event and
+        at least every :data:`TOKEN_RECHECK` seconds)."""
+        problem = self.ctx.verifier.recheck(self._claims)
+        if problem is not None:
+            await self._refuse(self.node_id, problem)
+        self._schedule_token_check()
+
+    def _schedule_token_check(self) -> None:
+        left = self._claims.expires_at - time.time()
+        self.wake_at(time.monotonic() + max(0.0, min(left, TOKEN_RECHECK)))
+
+    async def _refuse(self, node_id: str, exc: Any) -> None:
+        self.ctx.registry.get(node_id).refuse(str(exc.problem), str(exc))
+        await self.context.abort(
+            grpc.StatusCode.UNAUTHENTICATED, f"[{codes.PROXY_TOKEN_REJECTED}] {exc}"
+        )
 
     def _refresh(self) -> None:
         self.snapshot = self.ctx.cache.get(self.node_id)

@@ -125,3 +125,64 @@ def test_streams_need_their_own_token_and_then_get_sds(tmp_path: Path) -> None:
             await plane.stop(0)
 
     asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_open_streams_end_when_their_token_is_revoked_or_expires(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import reconciler.serve.stream as stream_module
+    from reconciler.identity.revocation import RevocationList
+
+    monkeypatch.setattr(stream_module, "TOKEN_RECHECK", 0.2)
+    analysis = analyze([SourceFile("mesh.yaml", textwrap.dedent(MESH).encode())])
+    resources = list(analysis.resources)
+    provider = IdentityProvider(IdentityOptions(state_dir=tmp_path, pool_target=4))
+    configs = attach_secrets(
+        compile_resources(resources).configs, proxy_identities(resources), provider
+    )
+    signer = load_or_create_signer(tmp_path)
+    long_token, claims = signer.issue("default.web-01", ttl=timedelta(hours=1), now=utc_now())
+    short_token, _ = signer.issue("default.db-01", ttl=timedelta(seconds=3), now=utc_now())
+
+    async def until_closed(port: int, node: str, token: str, then: Any = None) -> Any:
+        metadata = (("authorization", f"Bearer {token}"),)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel).StreamAggregatedResources(
+                metadata=metadata
+            )
+            request = envoy_discovery.DiscoveryRequest(
+                type_url=str(TypeUrl.SECRET), resource_names=SECRETS
+            )
+            request.node.id = node
+            await call.write(request)
+            first = await asyncio.wait_for(call.read(), 10)
+            assert first.resources, "served while the token is valid"
+            if then is not None:
+                then()
+            try:
+                while True:
+                    await asyncio.wait_for(call.read(), 10)
+            except grpc.aio.AioRpcError as exc:
+                return exc
+
+    async def body() -> None:
+        plane = ControlPlane(verifier=make_verifier(tmp_path, None))
+        await plane.start("127.0.0.1:0", None)
+        try:
+            snapshots, _ = build_snapshots(configs, plane.cache.interner)
+            plane.cache.publish(snapshots)
+            revoke = lambda: RevocationList.in_state_dir(tmp_path).revoke_token(  # noqa: E731
+                claims.token_id, claims.expires_at, now=int(utc_now().timestamp())
+            )
+            revoked = await until_closed(plane.xds_port, "default.web-01", long_token, revoke)
+            assert revoked.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert "was revoked" in (revoked.details() or "")
+            expired = await until_closed(plane.xds_port, "default.db-01", short_token)
+            assert "expired" in (expired.details() or "")
+            status = {p["id"]: p for p in plane.status_json()["proxies"]}
+            assert status["default.web-01"]["authError"]["problem"] == "revoked"
+            assert status["default.db-01"]["authError"]["problem"] == "expired"
+        finally:
+            await plane.stop(0)
+
+    asyncio.run(asyncio.wait_for(body(), 60))
