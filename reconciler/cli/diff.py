@@ -25,7 +25,7 @@ from reconciler.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from reconciler.diff import ChangeSet, Partial, diff_revisions
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
-from reconciler.model import DEFAULT_MESH, Resource
+from reconciler.model import DEFAULT_MESH
 from reconciler.pipeline import Analysis, analyze, compile_analysis, read_paths
 from reconciler.report.diff_markdown import DEFAULT_MAX_CHARS
 
@@ -210,8 +210,7 @@ def compare(
             max_file_size=max_file_size,
             cache=FileCache(directory),
         )
-    _, old_partial = usable(old)
-    _, new_partial = usable(new)
+    old_partial, new_partial = left_out(old), left_out(new)
     # One compiler, new side first: the new revision is compiled in full (its RC5xx
     # diagnostics are complete), the old one only where the change reaches; proxies it does
     # not reach come back as the same objects, which the diff skips without comparing.
@@ -246,13 +245,12 @@ def compare(
     return Comparison(changes, diagnostics, new)
 
 
-def usable(analysis: Analysis) -> tuple[list[Resource], Partial | None]:
-    """The resources compile may use, and what was left out because of an error."""
+def left_out(analysis: Analysis) -> Partial | None:
+    """What compile leaves out of ``analysis`` because of an error (None when nothing)."""
     errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
     if not errors:
-        return list(analysis.resources), None
+        return None
     bad_keys = {d.resource for d in errors if d.resource is not None}
     files = sorted({d.file for d in errors if d.resource is None and d.file})
-    keep = [r for r in analysis.resources if r.key not in bad_keys]
-    left_out = sorted({r.key for r in analysis.resources} & bad_keys, key=str)
-    return keep, Partial(tuple(left_out), tuple(files))
+    keys = sorted({r.key for r in analysis.resources} & bad_keys, key=str)
+    return Partial(tuple(keys), tuple(files))
