@@ -46,6 +46,8 @@ class DiffOptions:
     max_size: int = DEFAULT_MAX_CHARS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     cache_dir: Path | None = None
+    server: str | None = None
+    """Compare with what a running server's connected proxies run (``--server URL``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"per-file result cache (default: {default_cache_dir()})",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="compare PATH (or --repo --head REV) with what each proxy connected to this "
+        "running server runs now",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         max_size=args.max_size,
         max_file_size=args.max_file_size,
         cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        server=args.server,
     )
     output, code = diff(options)
     sys.stdout.write(output)
@@ -126,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
 
 def diff(options: DiffOptions) -> tuple[str, int]:
     """The report and the exit code, without printing (tests call this directly)."""
+    if options.server is not None:
+        from reconciler.cli.diff_live import diff_against_live
+
+        return diff_against_live(options)
     before, after = read_sides(options)
     comparison = compare(
         before, after, max_file_size=options.max_file_size, cache_dir=options.cache_dir
