@@ -7,11 +7,12 @@ are the one place that lists them; shrink them as the compiler learns more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic
-from reconciler.model import Resource
+from reconciler.model import Kind, Resource
 from reconciler.targetref import SERVICE_TAG
 from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
@@ -82,9 +83,14 @@ def check_dataplane(resource: Resource) -> Iterable[Diagnostic]:
     return f.diagnostics
 
 
+PEER_KINDS = (t.MESH_SUBSET, t.MESH_SERVICE, t.MESH_SERVICE_SUBSET)
+PEER_SELECTION = "selecting peers needs the mesh identity, which is not compiled yet"
+
+
 def check_policy(resource: Resource) -> Iterable[Diagnostic]:
     f = Findings(resource)
     spec = resource.spec
+    _inbound_sections(f, resource.kind, spec)
     _ref(f, ("targetRef",), spec.get("targetRef"), top=True)
     for section in ("to", "from"):
         for i, entry in enumerate(as_list(spec.get(section))):
@@ -125,3 +131,31 @@ def _ref(f: Findings, path: Path, ref: object, *, top: bool) -> None:
             path,
             "not applied by the reconciler: selecting MeshService resources by labels or sectionName (use name: <kuma.io/service>)",
         )
+
+
+def _inbound_sections(f: Findings, kind: str, spec: Mapping[str, Any]) -> None:
+    if kind == Kind.MESH_TRAFFIC_PERMISSION:
+        if as_list(spec.get("rules")):
+            f.add(
+                codes.NOT_APPLIED,
+                ("rules",),
+                f"not applied by the reconciler: MeshTrafficPermission rules ({PEER_SELECTION}); "
+                "use from[]",
+            )
+        return
+    for i, entry in enumerate(as_list(spec.get("from"))):
+        ref_kind = as_map(as_map(entry).get("targetRef")).get("kind")
+        # only MeshFaultInjection accepts from[] kinds other than Mesh (MTP compiles them)
+        if kind == Kind.MESH_FAULT_INJECTION and ref_kind in PEER_KINDS:
+            f.add(
+                codes.NOT_APPLIED,
+                ("from", i, "targetRef", "kind"),
+                f"not applied by the reconciler: from[] entry of kind {ref_kind} ({PEER_SELECTION})",
+            )
+    for i, rule in enumerate(as_list(spec.get("rules"))):
+        if as_list(as_map(rule).get("matches")):
+            f.add(
+                codes.NOT_APPLIED,
+                ("rules", i, "matches"),
+                f"not applied by the reconciler: rules with matches ({PEER_SELECTION})",
+            )
