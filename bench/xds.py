@@ -93,7 +93,7 @@ def _install_reserialize(plane: Any) -> None:
     interner = plane.cache.interner
     original = interner.encode
 
-    def encode(type_url: Any, message: Any) -> Any:
+    def encode(type_url: Any, message: Any, memo: Any = None) -> Any:
         res = original(type_url, message)
         by_digest[res.digest] = message
         by_entry[id(res.delta_field)] = (res, message)
@@ -242,7 +242,7 @@ async def server_main(args: argparse.Namespace) -> None:
 # --- simulated clients process ----------------------------------------------------------
 
 
-async def one_client(target: str, index: int, delta: bool, stop: asyncio.Event) -> None:
+async def one_client(target: str, index: int, delta: bool, first_response: asyncio.Event) -> None:
     import grpc
     from envoy.service.discovery.v3 import ads_pb2_grpc
     from envoy.service.discovery.v3 import discovery_pb2 as d
@@ -274,6 +274,7 @@ async def one_client(target: str, index: int, delta: bool, stop: asyncio.Event) 
                     )
                 )
             async for response in call:
+                first_response.set()
                 await call.write(
                     d.DeltaDiscoveryRequest(
                         type_url=response.type_url, response_nonce=response.nonce
@@ -289,6 +290,7 @@ async def one_client(target: str, index: int, delta: bool, stop: asyncio.Event) 
                     d.DiscoveryRequest(type_url=str(t), resource_names=names.get(str(t), []))
                 )
             async for response in call:
+                first_response.set()
                 await call.write(
                     d.DiscoveryRequest(
                         type_url=response.type_url,
@@ -305,13 +307,19 @@ async def one_client(target: str, index: int, delta: bool, stop: asyncio.Event) 
 
 async def clients_main(args: argparse.Namespace) -> None:
     raise_nofile()
-    stop = asyncio.Event()
     target = f"127.0.0.1:{args.port}"
     tasks = []
+    batch: list[asyncio.Event] = []
     for i in range(args.n):
-        tasks.append(asyncio.create_task(one_client(target, args.first + i, args.delta, stop)))
-        if i % 100 == 99:
-            await asyncio.sleep(0.05)
+        event = asyncio.Event()
+        batch.append(event)
+        tasks.append(asyncio.create_task(one_client(target, args.first + i, args.delta, event)))
+        if len(batch) == 100:
+            # ramp: let a batch connect before the next (a burst of thousands of SYNs
+            # overflows the accept backlog and the clients back off for up to two minutes)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(e.wait() for e in batch)), 20)
+            batch = []
     print(json.dumps({"started": args.n}), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)
