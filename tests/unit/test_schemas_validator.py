@@ -159,6 +159,8 @@ def test_required_names_every_missing_field() -> None:
 def test_export_timestamps_are_checked() -> None:
     good = {"type": "Mesh", "name": "m", "creationTime": "2024-05-06T07:08:09.5Z"}
     assert check_schema(resource_of(good)) == []
+    go_nanos = {**good, "modificationTime": "2024-05-06T07:08:09.123456789+02:00"}
+    assert check_schema(resource_of(go_nanos)) == []
     bad = {**good, "creationTime": "yesterday"}
     (diag,) = check_schema(resource_of(bad))
     assert (diag.code, diag.field) == ("RC205", "creationTime")
