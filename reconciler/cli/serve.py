@@ -34,6 +34,7 @@ from reconciler.source import Source
 from reconciler.source.backoff import parse_duration
 from reconciler.source.choose import is_url, open_source
 from reconciler.source.git import GitSource
+from reconciler.source.git_safety import redact
 
 NAME = "serve"
 HELP = "serve a mesh repository to Envoy proxies over xDS (ADS, SotW and Delta)"
@@ -257,7 +258,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     )
     log.info(
         "serving %s: xDS on port %d, status on http://%s/status",
-        options.repo or options.path,
+        redact(options.repo or str(options.path)),
         plane.xds_port,
         _host(options.http_address, plane.http_port),
     )

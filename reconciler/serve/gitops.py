@@ -35,6 +35,7 @@ from reconciler.snapshot import SnapshotCache
 from reconciler.snapshot.snapshot import Snapshot, TypeSnapshot
 from reconciler.source import Revision, Source
 from reconciler.source.backoff import Backoff, jittered
+from reconciler.source.git_errors import SourceReason, reason_code
 
 log = logging.getLogger("reconciler.serve")
 
@@ -226,6 +227,7 @@ class GitOpsReconciler(Reconciler):
         status["source"].update(
             {
                 "reason": self.source_reason,
+                "code": _reason_code(self.source_reason),
                 "lastReachedTime": describe.get("lastSuccessTime"),
             }
         )
@@ -240,6 +242,14 @@ class GitOpsReconciler(Reconciler):
         if self.drift_fn is not None:
             status["drift"] = self.drift_fn()
         return status
+
+
+def _reason_code(reason: str | None) -> str | None:
+    """The RC65x code explaining a source failure reason (``reconciler explain-code``)."""
+    try:
+        return reason_code(SourceReason(reason)) if reason else None
+    except ValueError:
+        return None
 
 
 def revision_content(contents: dict[str, str]) -> str:

@@ -217,6 +217,7 @@ def test_restart_serves_the_last_applied_revision_with_the_remote_gone(tmp_path:
             assert status["restoredRevision"] == sha
             assert status["source"]["stale"] is True
             assert status["source"]["reason"] == "unreachable"
+            assert status["source"]["code"] == "RC652"
             assert 'reconciler_source_errors_total{reason="unreachable"} 1.0' in (
                 plane.metrics.render().decode()
             )
