@@ -6,7 +6,7 @@ proxies with the same outbound and the same effective policies share the same ob
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,16 @@ def _confs(
 
 def _key(confs: Mapping[str, Merged]) -> tuple[tuple[str, str], ...]:
     return tuple((kind, m.key) for kind, m in confs.items())
+
+
+def _source_key(ctx: OutboundContext, confs: Mapping[str, Merged]) -> Hashable:
+    """What of the proxy's identity the per-proxy kinds' output depends on (None: nothing)."""
+    parts = tuple(
+        (kind, POLICIES[kind].source_key(m, ctx.source))
+        for kind, m in confs.items()
+        if POLICIES[kind].per_proxy
+    )
+    return (ctx.mesh, parts) if parts else None
 
 
 def _shadowed(rule: KeyedRule, by: str) -> Skip:
@@ -172,7 +182,7 @@ class OutboundBuilder:
             ctx.protocol,
             tuple((b.cluster, w) for b, w in weighted) if weighted is not None else None,
             _key(hooked),
-            (ctx.mesh, ctx.source) if any(POLICIES[k].per_proxy for k in hooked) else None,
+            _source_key(ctx, hooked),
         )
 
         def build() -> envoy_listener.Listener:

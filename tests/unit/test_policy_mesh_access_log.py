@@ -89,13 +89,30 @@ def test_unknown_kuma_placeholder_is_a_compile_error() -> None:
         KumaValues("m", "s", "a", "d", "INBOUND", "dp").substitute("%KUMA_ZONE%")
 
 
-def test_outbound_logs_name_the_proxy_so_listeners_are_not_shared() -> None:
-    """%KUMA_SOURCE_ADDRESS...% differs per proxy: web-1 and web-2 get their own listener."""
+def listener_object(result: CompileResult, node: str) -> object:
+    return result.configs[node].by_name()[TypeUrl.LISTENER]["outbound:127.0.0.1:10001"]
+
+
+def test_outbound_logs_naming_the_proxy_address_are_not_shared() -> None:
+    """The default format has %KUMA_SOURCE_ADDRESS_WITHOUT_PORT%: web-1 and web-2 (same
+    service, different addresses) each get their own listener."""
     result = compiled(access_log("to", FILE_STDOUT))
     one = named(result.configs["default.web-1"], TypeUrl.LISTENER, "outbound:127.0.0.1:10001")
     two = named(result.configs["default.web-2"], TypeUrl.LISTENER, "outbound:127.0.0.1:10001")
     assert one != two
     assert '"127.0.0.5"' in str(two)
+
+
+def test_outbound_logs_naming_only_the_service_are_shared_by_its_proxies() -> None:
+    """A format using only %KUMA_SOURCE_SERVICE%: proxies of one service share the listener."""
+    backends = (
+        "          - type: File\n"
+        "            file:\n"
+        "              path: /dev/stdout\n"
+        "              format: {type: Plain, plain: '%KUMA_SOURCE_SERVICE% %RESPONSE_CODE%'}"
+    )
+    result = compiled(access_log("to", backends))
+    assert listener_object(result, "default.web-1") is listener_object(result, "default.web-2")
 
 
 def test_json_format_fields_and_omit_empty_values() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Protocol
 
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
@@ -14,6 +15,7 @@ from reconciler.compile.context import (
     ListenerParts,
     OutboundContext,
     Section,
+    Source,
 )
 from reconciler.compile.merge import Merged
 from reconciler.compile.trace import Skip
@@ -50,6 +52,10 @@ class PolicyPlugin(Protocol):
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""
 
+    def source_key(self, conf: Merged, source: Source | None) -> Hashable:
+        """For a ``per_proxy`` kind: the parts of ``source`` its outbound listener output
+        depends on with this ``conf`` (the listener is keyed by them)."""
+
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None: ...
 
     def outbound_listener(
@@ -80,6 +86,9 @@ class PolicyBase:
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         return ()
+
+    def source_key(self, conf: Merged, source: Source | None) -> Hashable:
+        return source
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
         return None

@@ -23,14 +23,16 @@ inbound's) and address, destination = the outbound's service, direction OUTBOUND
 Inbound: source ``unknown``, address = the proxy's address, destination = the proxy's
 identifying service, direction INBOUND.
 
-The output names the proxy, so the plugin is ``per_proxy``: listeners it configures are
-not shared across proxies.
+The output names the proxy, so the plugin is ``per_proxy``: an outbound listener it
+configures is shared only by proxies equal in what the formats use (:meth:`source_key`:
+the source service and address for the default formats or their placeholders, the
+Dataplane name for Tcp backends).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +170,29 @@ def _attach(parts: ListenerParts, conf: Merged, values: KumaValues) -> None:
         parts.tcp_proxy.access_log.extend(access_logs(conf, DEFAULT_TCP_FORMAT, values))
 
 
+def _source_fields(conf: Merged) -> frozenset[str]:
+    """Which source fields the outbound log lines of ``conf`` contain."""
+    used: set[str] = set()
+    for backend in conf.get("backends") or ():
+        kind = mapping(backend).get("type")
+        if kind not in ("File", "Tcp"):
+            continue
+        section = mapping(mapping(backend).get("file" if kind == "File" else "tcp"))
+        fmt = mapping(section.get("format"))
+        entries = fmt.get("json")
+        if isinstance(entries, list) and entries:
+            text = " ".join(str(mapping(e).get("value", "")) for e in entries)
+        else:
+            text = str(fmt.get("plain") or DEFAULT_HTTP_FORMAT + DEFAULT_TCP_FORMAT)
+        if "%KUMA_SOURCE_SERVICE%" in text:
+            used.add("service")
+        if "%KUMA_SOURCE_ADDRESS" in text:
+            used.add("address")
+        if kind == "Tcp":
+            used.add("dataplane")
+    return frozenset(used)
+
+
 def _source(source: Source | None) -> Source:
     return source if source is not None else Source("", "", "")
 
@@ -191,6 +216,15 @@ class MeshAccessLog(PolicyBase):
             ctx.mesh, UNKNOWN_SERVICE, proxy.address, proxy.service, "INBOUND", proxy.dataplane
         )
         _attach(parts, conf, values)
+
+    def source_key(self, conf: Merged, source: Source | None) -> Hashable:
+        used = _source_fields(conf)
+        found = _source(source)
+        return (
+            found.service if "service" in used else None,
+            found.address if "address" in used else None,
+            found.dataplane if "dataplane" in used else None,
+        )
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         out: list[Skip] = []
