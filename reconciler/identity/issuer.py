@@ -34,13 +34,15 @@ class IssuedCertificate:
     serial: int
     not_before: datetime
     not_after: datetime
+    issued_at: datetime
+    """When it was issued (``not_before`` is ten seconds earlier, for clock skew)."""
     ca_fingerprint: str
     cert_pem: bytes = field(repr=False)
     key_pem: bytes = field(repr=False)
 
     def renew_at(self, fraction: float) -> datetime:
-        """The moment ``fraction`` of the lifetime has passed."""
-        return self.not_before + (self.not_after - self.not_before) * fraction
+        """The moment ``fraction`` of the lifetime (from issuance to expiry) has passed."""
+        return self.issued_at + (self.not_after - self.issued_at) * fraction
 
 
 def identity_uris(mesh: str, tags: Iterable[Mapping[str, str]]) -> tuple[str, ...]:
@@ -111,6 +113,7 @@ def issue(
         serial=certificate.serial_number,
         not_before=not_before,
         not_after=not_after,
+        issued_at=now,
         ca_fingerprint=ca.fingerprint,
         cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
         key_pem=key.private_bytes(

@@ -104,7 +104,10 @@ async def rotate_forever(
 ) -> None:
     """Call ``rebuild`` whenever a certificate is due for renewal, until ``stop``."""
     while not stop.is_set():
-        delay = seconds_until(provider.next_renewal(), utc_now(), cap=MAX_SLEEP)
+        upcoming = provider.next_renewal()
+        # Nothing issued yet: look again soon, the first revision is being compiled.
+        cap = MAX_SLEEP if upcoming is not None else timedelta(seconds=1)
+        delay = seconds_until(upcoming, utc_now(), cap=cap)
         try:
             await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.05))
             return

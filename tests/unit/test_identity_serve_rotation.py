@@ -1,0 +1,79 @@
+"""The serve wiring: a revision's proxies get SDS secrets, and due certificates are renewed
+by rebuilding the same revision, which changes only the SDS version of the renewed proxies."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from reconciler.cli.serve import _reapply, pipeline_compile
+from reconciler.identity.provider import IdentityOptions, IdentityProvider
+from reconciler.identity.serving import rotate_forever, with_secrets
+from reconciler.resource_types import TypeUrl
+from reconciler.serve.loop import Reconciler
+from reconciler.serve.metrics import Metrics
+from reconciler.snapshot import SnapshotCache
+from reconciler.source.directory import DirectorySource
+
+MESH = """\
+type: Mesh
+name: default
+mtls:
+  enabledBackend: ca-1
+  backends:
+    - name: ca-1
+      type: builtin
+      dpCert: { rotation: { expiration: 4s } }
+---
+type: Dataplane
+mesh: default
+name: web-01
+networking:
+  address: 127.0.0.2
+  inbound:
+    - port: 8080
+      tags: { kuma.io/service: web, kuma.io/protocol: http }
+"""
+
+
+def test_due_certificates_are_renewed_by_rebuilding_the_revision(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "mesh.yaml").write_text(MESH)
+    provider = IdentityProvider(IdentityOptions(state_dir=tmp_path / "state", pool_target=4))
+    cache = SnapshotCache()
+    reconciler = Reconciler(
+        DirectorySource([repo]),
+        with_secrets(pipeline_compile(), provider),
+        cache,
+        Metrics(),
+        interval=None,
+    )
+
+    async def body() -> list[dict[TypeUrl, str]]:
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(reconciler.run(stop))
+        rotation = asyncio.create_task(rotate_forever(provider, lambda: _reapply(reconciler), stop))
+        seen: list[dict[TypeUrl, str]] = []
+        try:
+            for _ in range(200):  # at most 20 s
+                snap = cache.get("default.web-01")
+                if snap is not None:
+                    versions = {t: snap.version(t) for t in TypeUrl}
+                    if not seen or versions != seen[-1]:
+                        seen.append(versions)
+                if len(seen) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await asyncio.gather(loop_task, rotation, return_exceptions=True)
+        return seen
+
+    seen = asyncio.run(asyncio.wait_for(body(), 40))
+    assert len(seen) >= 2, "the certificate was renewed and pushed"
+    first, renewed = seen[0], seen[1]
+    assert first[TypeUrl.SECRET] != renewed[TypeUrl.SECRET]
+    for other in (TypeUrl.CLUSTER, TypeUrl.LISTENER):
+        assert first[other] == renewed[other], other
+    assert reconciler.state.last_applied is not None
