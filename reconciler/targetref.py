@@ -10,6 +10,7 @@ the compiler. Source of the rules: Kuma ``pkg/plugins/policies/core/matchers/dat
 * ``Dataplane{name | labels, sectionName}``: the proxy by name, or whose resource labels
   contain all ``labels``; with ``sectionName``, only the inbound with that name (or port).
 * ``MeshGateway``: gateways are not compiled here; selects no sidecar proxy.
+* ``proxyTypes: [Gateway]`` (without ``Sidecar``) selects no sidecar proxy either.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def selected_inbounds(target_ref: Mapping[str, Any] | None, dataplane: Resource)
     all_inbounds = inbounds(dataplane)
     ref = target_ref if isinstance(target_ref, dict) else {"kind": "Mesh"}
     kind = ref.get("kind", "Mesh")
+    if not sidecars_included(ref):
+        return []
     if kind == "Mesh":
         return list(range(len(all_inbounds)))
     if kind == "MeshSubset":
@@ -102,6 +105,13 @@ def selected_inbounds(target_ref: Mapping[str, Any] | None, dataplane: Resource)
     return []
 
 
+def sidecars_included(ref: Mapping[str, Any]) -> bool:
+    """``proxyTypes`` (Mesh, MeshSubset): unset or empty means all; every Dataplane here is a
+    sidecar, so ``[Gateway]`` alone selects none of them (Kuma ``DppSelectedByPolicy``)."""
+    types = ref.get("proxyTypes")
+    return not isinstance(types, list) or not types or "Sidecar" in types
+
+
 def dataplane_matches(ref: Mapping[str, Any], dataplane: Resource) -> bool:
     """``Dataplane`` targetRef without sectionName: by ``name`` and/or resource ``labels``."""
     name = ref.get("name")
@@ -115,6 +125,8 @@ def selects(target_ref: Mapping[str, Any] | None, dataplane: Resource) -> bool:
     """True if ``target_ref`` selects the proxy ``dataplane`` (any of its inbounds, or all)."""
     ref = target_ref if isinstance(target_ref, dict) else {"kind": "Mesh"}
     kind = ref.get("kind", "Mesh")
+    if not sidecars_included(ref):
+        return False
     if kind == "Mesh":
         return True
     if kind == "Dataplane" and ref.get("sectionName") is None:

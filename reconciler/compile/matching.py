@@ -92,7 +92,7 @@ class Matcher:
             for policy in policies:
                 ref = self._refs[id(policy)]
                 ref_kind = ref.get("kind", "Mesh")
-                if ref_kind == "Mesh":
+                if ref_kind == "Mesh" and "proxyTypes" not in ref:
                     chosen.append(policy)
                     continue
                 if ref_kind == "MeshService":
@@ -198,7 +198,7 @@ class Matcher:
     def _selects_inbound(self, policy: Resource, proxy: Proxy, inbound: Inbound) -> bool:
         ref = self._refs[id(policy)]
         kind = ref.get("kind", "Mesh")
-        if kind == "Mesh":
+        if kind == "Mesh" and "proxyTypes" not in ref:
             return True
         if kind == "MeshService":
             return bool(ref.get("name") == inbound.service)

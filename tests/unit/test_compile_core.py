@@ -507,3 +507,15 @@ def test_merged_http_rule_takes_the_position_of_its_most_specific_occurrence() -
     rules = merge_rules_by_matches([(dp, ("low",), [a, b]), (dp, ("high",), [a2])])
     assert [r.matches[0]["path"]["value"] for r in rules] == ["/a", "/b"]
     assert rules[0].default.conf == {"x": 1, "y": 3}
+
+
+def test_proxy_types_gateway_only_selects_no_sidecar() -> None:
+    """targetRef.proxyTypes: [Gateway] applies to gateways only (DppSelectedByPolicy)."""
+    gateway = timeout_policy(
+        "aaa", "{kind: Mesh, proxyTypes: [Gateway]}", "{kind: MeshService, name: api}", "1s"
+    )
+    sidecar = timeout_policy(
+        "bbb", "{kind: Mesh, proxyTypes: [Sidecar]}", "{kind: MeshService, name: api}", "2s"
+    )
+    assert request_timeout(compile_yaml(*TWO_SERVICES, gateway)) == "15s"
+    assert request_timeout(compile_yaml(*TWO_SERVICES, gateway, sidecar)) == "2s"
