@@ -150,15 +150,18 @@ class DeltaStream(AdsStream):
             ):
                 continue
             changed, removed = self._diff(type_url, state, snap)
+            complete = True
             if (
                 type_url == TypeUrl.CLUSTER
                 and removed
                 and self._unsettled(TypeUrl.LISTENER, TypeUrl.ROUTE)
             ):
-                removed = []
+                removed, complete = [], False
             if not changed and not removed:
                 continue
             await self._send(type_url, state, snap, changed, removed)
+            if complete:
+                state.synced = snap.content  # the response carried the whole difference
             if type_url == TypeUrl.CLUSTER:
                 self._refresh_endpoints(changed)
 
@@ -190,7 +193,7 @@ class DeltaStream(AdsStream):
             state.known[res.name] = res.digest
         for name in removed:
             state.known.pop(name, None)
-        state.synced = ""  # the next diff confirms it (a deferred removal may remain)
+        state.synced = ""
         state.pending[nonce] = (snap.version, time.monotonic())
         if len(state.pending) > _MAX_PENDING:
             state.pending.pop(next(iter(state.pending)))
