@@ -144,7 +144,7 @@ def route_match(match: Mapping[str, Any]) -> envoy_route.RouteMatch:
         header.string_match.exact = method
     for h in match.get("headers") or ():
         if isinstance(h, dict):
-            _header_matcher(out.headers.add(name=str(h.get("name", ""))), h)
+            header_matcher(out.headers.add(name=str(h.get("name", ""))), h)
     for q in match.get("queryParams") or ():
         if isinstance(q, dict):
             param = out.query_parameters.add(name=str(q.get("name", "")))
@@ -155,7 +155,8 @@ def route_match(match: Mapping[str, Any]) -> envoy_route.RouteMatch:
     return out
 
 
-def _header_matcher(out: envoy_route.HeaderMatcher, h: Mapping[str, Any]) -> None:
+def header_matcher(out: envoy_route.HeaderMatcher, h: Mapping[str, Any]) -> None:
+    """A Kuma ``HeaderMatch`` (Exact, Prefix, RegularExpression, Present, Absent)."""
     htype = h.get("type", "Exact")
     value = str(h.get("value", ""))
     if htype == "Present":
