@@ -108,9 +108,13 @@ def render(status: dict[str, Any]) -> str:
 
 
 def _short(version: str | None) -> str:
+    """``<revision>-<content hash>`` as ``rrrrrrrr-hhhhhh``; a bare hash as 12 characters."""
     if not version:
         return "-"
-    return version if len(version) <= 12 else version[:12]
+    prefix, dash, content = version.rpartition("-")
+    if dash and prefix:
+        return f"{prefix[:8]}-{content[:6]}"
+    return version[:12]
 
 
 def _cell(versions: dict[str, str] | None) -> str:

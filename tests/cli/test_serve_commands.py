@@ -32,7 +32,11 @@ STATUS = {
             "connected": True,
             "protocol": "delta",
             "versions": {
-                "CDS": {"sent": "c1", "acked": "c1", "nacked": ""},
+                "CDS": {
+                    "sent": "1a2b3c4d5e-c1c1c1c1c1",
+                    "acked": "1a2b3c4d5e-c1c1c1c1c1",
+                    "nacked": "",
+                },
                 "RDS": {"sent": "r2", "acked": "r1", "nacked": "r2"},
             },
             "lastNack": {"type": "RDS", "version": "r2", "message": "x\nbad route"},
@@ -78,7 +82,12 @@ def test_status_prints_a_table(status_server: str, capsys: pytest.CaptureFixture
     assert "[RC605]" in out and "web.yaml:9:13" in out
     lines = out.splitlines()
     web = next(line for line in lines if line.startswith("default.web-1"))
-    assert "delta" in web and "c1" in web and "r1!" in web and "NACK RDS: bad route" in web
+    assert (
+        "delta" in web
+        and "1a2b3c4d-c1c1c1 " in web
+        and "r1!" in web
+        and "NACK RDS: bad route" in web
+    )
     ghost = next(line for line in lines if line.startswith("default.ghost"))
     assert "names no Dataplane" in ghost
 
