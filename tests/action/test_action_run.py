@@ -164,7 +164,7 @@ def test_fork_pr_skips_comment_with_notice(
     env = {**action_env, "GITHUB_API_URL": fake_github.url}
     result = run(pr, env, inputs={"path": "mesh", "comment": "true"})
     assert result.exit_code == 0
-    assert any("fork" in n.message for n in result.of("notice"))
+    assert any("fork" in n.message for n in result.of("notice")), result.stdout
     assert fake_github.requests == []
 
 
@@ -176,5 +176,5 @@ def test_read_only_token_gets_a_notice_not_a_failure(
     env = {**action_env, "GITHUB_API_URL": fake_github.url}
     result = run(pr, env, inputs={"path": "mesh", "comment": "true"})
     assert result.exit_code == 0
-    assert any("pull-requests: write" in n.message for n in result.of("notice"))
+    assert any("pull-requests: write" in n.message for n in result.of("notice")), result.stdout
     assert fake_github.comments.get(7, []) == []
