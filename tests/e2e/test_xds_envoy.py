@@ -158,3 +158,23 @@ def test_server_restart_under_load_loses_nothing_and_repushes_nothing(
     load.stop()
     assert load.errors == [], load.errors[:5]
     assert set(load.answers) == {"backend-app"}
+
+
+@pytest.mark.parametrize("sotw", PROTOCOLS)
+def test_changed_cluster_does_not_stall_warming(stack: Stack, sotw: bool) -> None:
+    """A changed cluster whose endpoints did not change must not warm for the EDS timeout."""
+    v1 = stack.add(App("v1"))
+    plane = stack.add(PlaneThread())
+    listen = ("127.0.0.2", free_port("127.0.0.2"))
+    plane.publish(frontend(listen, {"svc": [v1.endpoint]}, "svc"))
+    envoy = stack.envoy(plane, "default.frontend", sotw=sotw)
+    wait_for(lambda: plane.settled("default.frontend"), 20, "first config ACKed")
+    changed = frontend(listen, {"svc": [v1.endpoint]}, "svc")
+    changed.resources[TypeUrl.CLUSTER] = [eds_cluster("svc", timeout_ms=2500)]
+    updates = envoy.stat("cluster_manager.cds.update_success")
+    plane.publish(changed)
+    # Envoy's EDS initial_fetch_timeout is 15 s: a stall would blow through this bound
+    wait_for(lambda: plane.settled("default.frontend"), 5, "the changed cluster ACKed")
+    wait_for(lambda: envoy.stat("cluster_manager.warming_clusters") == 0, 5, "warming done")
+    assert envoy.stat("cluster_manager.cds.update_success") > updates
+    assert get(listen) == "v1"
