@@ -227,7 +227,9 @@ async def server_main(args: argparse.Namespace) -> None:
                 profiler.disable()
                 pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
                 for metric in plane.metrics.render().decode().splitlines():
-                    if metric.startswith(("reconciler_xds_pushes_total", "reconciler_xds_acks_total")):
+                    if metric.startswith(
+                        ("reconciler_xds_pushes_total", "reconciler_xds_acks_total")
+                    ):
                         print(metric, file=sys.stderr)
             reply(
                 {
