@@ -68,7 +68,14 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
                 codes.SELECTS_NO_PROXY,
                 policy,
                 ("targetRef",) if raw is not None else (),
-                f"selects no Dataplane of mesh {policy.mesh!r}: the policy has no effect",
+                f"selects no Dataplane of mesh {policy.mesh!r}{_why(ref)}: the policy has no effect",
             )
         )
     return diags
+
+
+def _why(ref: dict[str, object] | object) -> str:
+    name = as_map(ref).get("name")
+    if as_map(ref).get("kind") in ("MeshService", "MeshServiceSubset") and isinstance(name, str):
+        return f" (no inbound is tagged {SERVICE_TAG}: {name})"
+    return ""

@@ -36,8 +36,10 @@ def services_by_mesh(resources: Sequence[Resource]) -> dict[str | None, set[str]
 
 
 def service_refs(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, Mapping[str, Any]]]:
-    """Every targetRef and backendRef of a policy spec, with its path (relative to spec)."""
-    yield ("targetRef",), as_map(spec.get("targetRef"))
+    """Every to/from targetRef and backendRef of a policy spec, with its path (relative to spec).
+
+    The top-level targetRef is left to ``cross_selection`` (a policy that selects no proxy).
+    """
     for section in ("to", "from"):
         for i, entry in enumerate(as_list(spec.get(section))):
             entry = as_map(entry)
