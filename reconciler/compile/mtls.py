@@ -300,3 +300,29 @@ def explain_permissions(
                 }
             )
     return out
+
+
+def permission_notes(secured: MeshMtls | None, policies: Sequence[Resource]) -> list[str]:
+    """What of the MeshTrafficPermissions selecting a proxy is not enforced, and why."""
+    if not policies:
+        return []
+    if secured is None:
+        return [f"{NOT_ENFORCED} (selected by {', '.join(p.name for p in policies)})"]
+    notes: list[str] = []
+    for policy in policies:
+        if policy.spec.get("rules"):
+            notes.append(
+                f"MeshTrafficPermission {policy.name}: rules[] (MeshIdentity spiffeID/SNI "
+                "matches) are not compiled; with a Mesh mTLS backend Kuma 2.14 enforces from[] "
+                "only, and so does the reconciler"
+            )
+        entries = policy.spec.get("from")
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            ref = entry.get("targetRef") if isinstance(entry, dict) else None
+            if mtp.entry_tags(ref if isinstance(ref, dict) else {"kind": "Mesh"}) is None:
+                kind = ref.get("kind") if isinstance(ref, dict) else None
+                notes.append(
+                    f"MeshTrafficPermission {policy.name}: from[{i}] targetRef kind {kind} "
+                    "cannot be matched on a peer identity; this entry has no effect"
+                )
+    return notes

@@ -8,7 +8,7 @@ from reconciler.compile.context import proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy
 from reconciler.compile.matching import Matcher
-from reconciler.compile.mtls import NOT_ENFORCED, mesh_mtls
+from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.policies import POLICIES
 from reconciler.compile.shared import Shared
@@ -66,9 +66,7 @@ class MeshCompiler:
             plugin_note = POLICIES[kind].note
             if plugin_note and policies:
                 notes.append(f"{plugin_note} (selected by {', '.join(p.name for p in policies)})")
-        if self.mtls is None and selected.get(Kind.MESH_TRAFFIC_PERMISSION):
-            names = ", ".join(p.name for p in selected[Kind.MESH_TRAFFIC_PERMISSION])
-            notes.append(f"{NOT_ENFORCED} (selected by {names})")
+        notes.extend(permission_notes(self.mtls, selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())))
         for kind in self.unknown_kinds:
             notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}

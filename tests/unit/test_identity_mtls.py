@@ -339,3 +339,22 @@ def test_inspect_source_names_the_deciding_permission(tmp_path: Path) -> None:
     assert decision["action"] == "Deny" and decision["decidedBy"].endswith("from[0]")
     text, _ = inspect(InspectOptions((str(repo),), "default.db-01", "text", "web"))
     assert "Deny: no MeshTrafficPermission entry matches" in text
+
+
+def test_rules_of_a_permission_are_reported_not_enforced() -> None:
+    """Kuma 2.14 with a Mesh mTLS backend builds RBAC from ``from[]`` only (``FromRules``)."""
+    rules = """
+type: MeshTrafficPermission
+mesh: default
+name: by-spiffe
+spec:
+  targetRef: { kind: MeshService, name: backend }
+  rules:
+    - default:
+        allow:
+          - spiffeID: { type: Exact, value: spiffe://default/web }
+"""
+    config = compile_resources(load(mesh(), *BASE, rules)).configs["default.backend-01"]
+    assert any("rules[]" in n and "by-spiffe" in n for n in config.notes), config.notes
+    rbac = http_rbac(next(x for x in config.of(TypeUrl.LISTENER) if x.name.startswith("inbound:")))
+    assert rbac is not None and not rbac.rules.policies
