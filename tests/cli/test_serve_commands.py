@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from xds_harness import PlaneThread  # also puts tests/integration on the path
+
+from ads_client import AdsClient  # isort: skip
+from proxy_configs import outbound_proxy  # isort: skip
 from reconciler.cli.main import main
+from reconciler.cli.status import render
+from reconciler.resource_types import TypeUrl
 
 ENVOY = Path(sys.executable).parent / "envoy"
 
@@ -54,49 +59,68 @@ STATUS = {
 }
 
 
-@pytest.fixture
-def status_server() -> Any:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps(STATUS).encode()
-            self.send_response(200 if self.path == "/status" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_status_prints_a_table(status_server: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", "--server", status_server]) == 1  # lastError set
-    out = capsys.readouterr().out
+def test_status_table_shows_errors_nacks_and_unknown_proxies() -> None:
+    out = render(STATUS)
     assert "applied aaaaaaaaaaaa  attempted bbbbbbbbbbbb" in out
     assert "[RC605]" in out and "web.yaml:9:13" in out
     lines = out.splitlines()
     web = next(line for line in lines if line.startswith("default.web-1"))
-    assert (
-        "delta" in web
-        and "1a2b3c4d-c1c1c1 " in web
-        and "r1!" in web
-        and "NACK RDS: bad route" in web
-    )
+    assert "delta" in web and "1a2b3c4d-c1c1c1 " in web and "r1!" in web
+    assert "NACK RDS: bad route" in web
     ghost = next(line for line in lines if line.startswith("default.ghost"))
     assert "names no Dataplane" in ghost
 
 
-def test_status_json_and_unreachable(
-    status_server: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    main(["status", "--server", status_server, "--json"])
-    assert json.loads(capsys.readouterr().out)["proxies"][0]["id"] == "default.web-1"
+def test_status_against_a_running_server(capsys: pytest.CaptureFixture[str]) -> None:
+    plane = PlaneThread()
+    clients: list[AdsClient] = []
+    try:
+        plane.publish(
+            outbound_proxy(
+                "default.web-1", ("127.0.0.1", 15001), {"b": 1}, {"b": [("127.0.0.2", 80)]}
+            )
+        )
+        target = f"127.0.0.1:{plane.xds_port}"
+
+        async def drive() -> None:
+            web = AdsClient(target, "default.web-1", delta=True)
+            ghost = AdsClient(target, "default.ghost", delta=True)
+            clients.extend((web, ghost))
+            await web.delta_request(TypeUrl.CLUSTER)
+            await web.ack(await web.recv())
+            await web.delta_request(TypeUrl.ROUTE, subscribe=["outbound:127.0.0.1:15001"])
+            rds = await web.recv()
+            await web.delta_request(TypeUrl.ROUTE, nonce=rds.nonce, error="rejected\nbad route")
+            await ghost.delta_request(TypeUrl.CLUSTER)
+            for _ in range(200):
+                proxies = {p.node_id: p for p in plane.plane.registry.connected()}
+                if "default.ghost" in proxies and proxies["default.web-1"].last_nack:
+                    return
+                await asyncio.sleep(0.01)
+
+        plane.call(drive())
+        server = f"http://127.0.0.1:{plane.plane.http_port}"
+        assert main(["status", "--server", server]) == 0
+        out = capsys.readouterr().out
+        web = next(line for line in out.splitlines() if line.startswith("default.web-1"))
+        assert "yes" in web and "delta" in web and "NACK RDS: bad route" in web
+        assert "!" in web  # the RDS version sent was NACKed
+        ghost = next(line for line in out.splitlines() if line.startswith("default.ghost"))
+        assert "names no Dataplane" in ghost
+        assert main(["status", "--server", server, "--json"]) == 0
+        payload = json.loads(capsys.readouterr().out)
+        assert {p["id"] for p in payload["proxies"]} == {"default.web-1", "default.ghost"}
+    finally:
+
+        async def close() -> None:
+            for client in clients:
+                await client.close()
+
+        plane.call(close())
+        plane.stop()
+
+
+def test_status_of_an_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--server", "http://127.0.0.1:1"]) == 2
     assert "is `reconciler serve` running?" in capsys.readouterr().err
 
