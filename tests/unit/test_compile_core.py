@@ -519,3 +519,22 @@ def test_proxy_types_gateway_only_selects_no_sidecar() -> None:
     )
     assert request_timeout(compile_yaml(*TWO_SERVICES, gateway)) == "15s"
     assert request_timeout(compile_yaml(*TWO_SERVICES, gateway, sidecar)) == "2s"
+
+
+def test_a_proxy_that_cannot_be_compiled_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RC501: the failing proxy is left out with a diagnostic at its Dataplane; others compile."""
+    from reconciler.compile.policies import POLICIES
+    from reconciler.errors import CompileError
+
+    def fail(*_args: Any) -> None:
+        raise CompileError("value out of Envoy's range")
+
+    monkeypatch.setattr(POLICIES["MeshTimeout"], "inbound_cluster", fail)
+    docs = (MESH, TWO_SERVICES[1], TWO_SERVICES[2])
+    result = compile_yaml(*docs)
+    assert result.configs == {}
+    codes = sorted((d.code, d.resource.name if d.resource else "") for d in result.diagnostics)
+    assert codes == [("RC501", "api-1"), ("RC501", "web-1")]
+    assert "value out of Envoy's range" in result.diagnostics[0].message
