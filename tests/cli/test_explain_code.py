@@ -84,7 +84,7 @@ def render_codes_doc() -> str:
                 f"Example (`tests/cases/{rel}`, validated with `tests/cases/_mesh.yaml`):",
                 "",
                 "```yaml",
-                case.read_text().rstrip("\n"),
+                case.read_text(errors="replace").rstrip("\n"),
                 "```",
                 "",
                 "```text",
