@@ -581,6 +581,13 @@ def main() -> None:
             for mode in ("shared", "reser"):
                 rows.append(fanout(mode, protocol == "delta", args, Path(tmp)))
                 print(f"<!-- {rows[-1]} -->", file=sys.stderr, flush=True)
+        alone = []
+        if args.envoys:
+            # the real Envoys' own ACK time: the same config, no simulated clients around them
+            solo = argparse.Namespace(**{**vars(args), "proxies": 0})
+            for protocol in args.protocols.split(","):
+                alone.append(fanout("shared", protocol == "delta", solo, Path(tmp)))
+                print(f"<!-- {alone[-1]} -->", file=sys.stderr, flush=True)
     total = args.proxies + args.envoys
     print(
         f"Fan-out: {args.proxies} simulated ADS clients + {args.envoys} real Envoys, "
@@ -599,6 +606,15 @@ def main() -> None:
             f"{r['envoy_p50']:.3f} / {r['envoy_max']:.3f} | {r['cpu_s']:.2f} | {r['build_s']:.2f} | "
             f"{idle:.0f} → {streams:.0f} → {after:.0f} | {(after - idle) / total:.3f} |"
         )
+    if alone:
+        print(f"\nThe same {args.envoys} real Envoys alone (no simulated clients): push → ACKed\n")
+        print("| protocol | Envoy p50 (s) | Envoy max (s) | server CPU per push (s) |")
+        print("|---|---|---|---|")
+        for r in alone:
+            print(
+                f"| {r['protocol']} | {r['envoy_p50']:.3f} | {r['envoy_max']:.3f} | "
+                f"{r['cpu_s']:.3f} |"
+            )
     if args.max_streams:
         m = max_streams(args)
         print(
