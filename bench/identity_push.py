@@ -176,7 +176,9 @@ def main() -> int:
         initial: list[float] = []
         rotations: list[float] = []
         with tempfile.TemporaryDirectory() as state:
-            provider = IdentityProvider(IdentityOptions(state_dir=Path(state), pool_target=n))
+            provider = IdentityProvider(
+                IdentityOptions(state_dir=Path(state), pool_target=n, persist=False)
+            )
             identities = proxy_identities(resources)
             if mtls:
                 provider.ca(next(iter(identities.values())).backend)  # the CA exists already

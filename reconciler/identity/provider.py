@@ -21,6 +21,7 @@ from reconciler.identity.backend import MtlsBackend
 from reconciler.identity.ca import CertificateAuthority
 from reconciler.identity.issuer import IssuedCertificate, issue
 from reconciler.identity.keypool import KeyAlgorithm, KeyPool
+from reconciler.identity.leafstore import LeafStore
 from reconciler.identity.rotation import RotationPolicy
 
 
@@ -43,6 +44,8 @@ class IdentityOptions:
     pool_target: int = 64
     rotation: RotationPolicy = field(default_factory=RotationPolicy)
     ca_files: Mapping[str, CaFiles] = field(default_factory=dict)
+    persist: bool = True
+    """Keep proxy certificates in the state dir (a restart serves the same SDS content)."""
 
 
 class IdentityProvider:
@@ -55,6 +58,7 @@ class IdentityProvider:
         self._lock = threading.RLock()
         self._cas: dict[tuple[str, str], CertificateAuthority] = {}
         self._certs: dict[str, IssuedCertificate] = {}
+        self._store = LeafStore(options.state_dir) if options.persist else None
         self.issued = 0
 
     def start(self) -> None:
@@ -92,12 +96,16 @@ class IdentityProvider:
         now = self._clock()
         with self._lock:
             current = self._certs.get(proxy_id)
+        if current is None and self._store is not None:
+            current = self._store.load(proxy_id)
+        with self._lock:
             if (
                 current is not None
                 and current.uris == uris
                 and current.ca_fingerprint == authority.fingerprint
                 and not self.options.rotation.is_due(current, now)
             ):
+                self._certs[proxy_id] = current
                 return current
         fresh = issue(
             authority,
@@ -110,6 +118,8 @@ class IdentityProvider:
         with self._lock:
             self._certs[proxy_id] = fresh
             self.issued += 1
+        if self._store is not None:
+            self._store.save(fresh)
         return fresh
 
     def current(self, proxy_id: str) -> IssuedCertificate | None:
@@ -130,5 +140,9 @@ class IdentityProvider:
         """Forget certificates of proxies that no longer exist."""
         keep = set(proxy_ids)
         with self._lock:
-            for proxy_id in [p for p in self._certs if p not in keep]:
+            gone = [p for p in self._certs if p not in keep]
+            for proxy_id in gone:
                 del self._certs[proxy_id]
+        if self._store is not None:
+            for proxy_id in gone:
+                self._store.forget(proxy_id)

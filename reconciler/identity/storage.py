@@ -6,6 +6,8 @@ Layout under the state directory (``identity/`` is 0700)::
     identity/meshes/<mesh>/<backend>/ca.crt    the CA certificate alone (0644, for operators)
     identity/token-signing.key                 Ed25519 key that signs proxy tokens (0600)
     identity/revoked-tokens.json               revoked token ids and proxies (0600)
+    identity/proxies/<mesh>.<name>.json        a proxy's certificate and key (0600), so a
+                                               restart serves the same SDS content
 
 Several processes may share one state directory: a file that must be created once (a CA, a
 signing key) is written to a temporary name and hard-linked into place, which fails if
@@ -41,7 +43,7 @@ def ensure_dir(path: Path) -> None:
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
 
 
-def _temp_file(path: Path, data: bytes, mode: int) -> Path:
+def _temp_file(path: Path, data: bytes, mode: int, *, durable: bool = True) -> Path:
     ensure_dir(path.parent)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -49,7 +51,8 @@ def _temp_file(path: Path, data: bytes, mode: int) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name)
@@ -57,16 +60,21 @@ def _temp_file(path: Path, data: bytes, mode: int) -> Path:
     return Path(name)
 
 
-def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
-    """Replace ``path`` with ``data`` in one step (readers see the old or the new file)."""
-    tmp = _temp_file(path, data, PRIVATE_MODE if private else PUBLIC_MODE)
+def write_atomic(path: Path, data: bytes, *, private: bool, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` in one step (readers see the old or the new file).
+
+    ``durable=False`` skips the fsyncs, for files that can be recreated (a lost write only
+    costs a reissue after a crash).
+    """
+    tmp = _temp_file(path, data, PRIVATE_MODE if private else PUBLIC_MODE, durable=durable)
     try:
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise IdentityStorageError(f"cannot write {path}: {exc.strerror}") from exc
-    _sync_dir(path.parent)
+    if durable:
+        _sync_dir(path.parent)
 
 
 def create_once(path: Path, data: bytes, *, private: bool) -> bool:

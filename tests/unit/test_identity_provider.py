@@ -104,3 +104,20 @@ def test_rotation_policy_and_sleep() -> None:
     assert seconds_until(NOW - timedelta(seconds=5), NOW, cap=timedelta(minutes=1)) == 0
     assert seconds_until(NOW + timedelta(seconds=5), NOW, cap=timedelta(minutes=1)) == 5
     assert policy.next_renewal([]) is None
+
+
+def test_a_restart_serves_the_same_certificate(tmp_path: Path) -> None:
+    clock = Clock()
+    first = provider(tmp_path, clock).certificate("default.web-01", BACKEND, WEB)
+    stored = tmp_path / "identity" / "proxies" / "default.web-01.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    again = provider(tmp_path, clock).certificate("default.web-01", BACKEND, WEB)
+    assert again.serial == first.serial and again.cert_pem == first.cert_pem
+    clock.now = NOW + timedelta(hours=9)  # due: the restarted server renews it
+    later = provider(tmp_path, clock)
+    assert later.certificate("default.web-01", BACKEND, WEB).serial != first.serial
+    later.retain([])
+    assert not stored.exists()
+    stored.parent.joinpath("default.db-01.json").write_text("{broken")
+    stored.parent.joinpath("default.db-01.json").chmod(0o600)
+    assert provider(tmp_path, clock).certificate("default.db-01", BACKEND, WEB).uris == WEB
