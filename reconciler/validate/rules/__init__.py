@@ -18,6 +18,7 @@ from reconciler.validate.rules import (
     cross_selection,
     cross_services,
     dataplane,
+    dataplane_probes,
     http_route,
     mesh,
     mesh_access_log,
@@ -52,7 +53,7 @@ _POLICY_RULES: dict[str, ResourceRule] = {
 
 RESOURCE_RULES: dict[str, tuple[ResourceRule, ...]] = {
     Kind.MESH: (mesh.check, unsupported.check_mesh),
-    Kind.DATAPLANE: (dataplane.check, unsupported.check_dataplane),
+    Kind.DATAPLANE: (dataplane.check, dataplane_probes.check, unsupported.check_dataplane),
     **{kind: (rule, unsupported.check_policy) for kind, rule in _POLICY_RULES.items()},
 }
 CROSS_RESOURCE_RULES: tuple[CrossResourceRule, ...] = (

@@ -185,16 +185,22 @@ def _check_outbound(f: Findings, path: Path, outbound: Mapping[str, Any]) -> Non
             f.add(
                 codes.TARGETREF_FIELD,
                 (*path, "backendRef"),
-                "either name or labels has to be defined",
+                "either 'name' or 'labels' should be specified",
             )
-        if kind != "MeshExternalService" and backend.get("port") is None:
-            f.add(codes.SETTING_MISSING, (*path, "backendRef", "port"), "port has to be defined")
-        v.port(f, (*path, "backendRef", "port"), backend.get("port"))
+        port = backend.get("port")
+        if kind != "MeshExternalService" and (port is None or (is_number(port) and port == 0)):
+            f.add(
+                codes.SETTING_MISSING,
+                (*path, "backendRef", "port"),
+                "port must be in the range [1, 65535]",
+            )
+        else:
+            v.port(f, (*path, "backendRef", "port"), port)
 
 
 def _check_admin(f: Findings, networking: Mapping[str, Any]) -> None:
     admin_port = as_map(networking.get("admin")).get("port")
-    if not is_number(admin_port):
+    if not is_number(admin_port) or admin_port == 0:
         return
     for section in ("inbound", "outbound"):
         for i, item in enumerate(as_list(networking.get(section))):
@@ -202,5 +208,6 @@ def _check_admin(f: Findings, networking: Mapping[str, Any]) -> None:
                 f.add(
                     codes.DATAPLANE_ADMIN_PORT,
                     (*NET, "admin", "port"),
-                    f"port {admin_port} is already used by networking.{section}[{i}]",
+                    f"must differ from {section} (networking.{section}[{i}] uses port {admin_port})",
                 )
+                break
