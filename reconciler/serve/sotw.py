@@ -33,6 +33,7 @@ class SotwType:
     """Subscribed names; None is the wildcard."""
     nonce: str = ""
     version: str = ""
+    content: str = ""
     outstanding: bool = False
     sent_at: float = 0.0
     nacked: str = ""
@@ -59,6 +60,11 @@ class SotwStream(AdsStream):
             if request.version_info and request.version_info == self._current(type_url):
                 # a reconnect with what we would send: nothing to push
                 state.version = request.version_info
+                snap = self.snapshot.get(type_url) if self.snapshot is not None else None
+                if snap is not None:
+                    state.content = snap.content
+                    if type_url == TypeUrl.CLUSTER:
+                        state.sent = dict(snap.resources)  # what it holds, for later removals
                 self._versions(type_url).sent = request.version_info
                 assert self.proxy is not None
                 self.proxy.record_ack(type_url, request.version_info)
@@ -141,6 +147,8 @@ class SotwStream(AdsStream):
             return snap
         merged = {**retained, **snap.resources}
         content = content_hash(merged.values())
+        if content == state.content:  # the proxy already has exactly this set
+            return TypeSnapshot(state.version, content, merged)
         return TypeSnapshot(f"{snap.version}+{content[:8]}", content, merged)
 
     async def _send(self, type_url: TypeUrl, state: SotwType, snap: TypeSnapshot) -> None:
@@ -149,6 +157,7 @@ class SotwStream(AdsStream):
         await self.write(body + wire.nonce_suffix(nonce))
         state.nonce = nonce
         state.version = snap.version
+        state.content = snap.content
         state.outstanding = True
         state.force = False
         state.sent_at = time.monotonic()

@@ -203,3 +203,43 @@ def _pushes(plane: object) -> float:
         for line in text.splitlines()
         if line.startswith("reconciler_xds_pushes_total{")
     )
+
+
+def test_removed_cluster_stays_until_routes_settle_also_after_a_reconnect() -> None:
+    async def body() -> None:
+        async with running_plane(frontend({"backend-v2": 1})) as plane:
+            target = f"127.0.0.1:{plane.xds_port}"
+            first = AdsClient(target, NODE)
+            got = await connect_all(first)
+            await acked(plane, NODE)
+            await first.close()
+            client = AdsClient(target, NODE)
+            await client.request(CDS, version=got[CDS].version_info)
+            await client.request(EDS, ["backend", "backend-v2"], version=got[EDS].version_info)
+            await client.request(LDS, version=got[LDS].version_info)
+            await client.request(RDS, ["outbound:127.0.0.1:15001"], version=got[RDS].version_info)
+            assert await client.nothing()
+            # route to backend only and drop backend-v2: the route moves first
+            publish(
+                plane,
+                outbound_proxy(
+                    NODE, ("127.0.0.1", 15001), {"backend": 1}, {"backend": [("127.0.0.2", 8080)]}
+                ),
+            )
+            order = []
+            while True:
+                response = await client.recv()
+                order.append(response.type_url)
+                if response.type_url == CDS:
+                    break
+                names = {
+                    str(EDS): ["backend", "backend-v2"],
+                    str(RDS): ["outbound:127.0.0.1:15001"],
+                }
+                await client.ack(response, names.get(response.type_url, []))
+            cds = response
+            assert order.index(str(RDS)) < order.index(str(CDS)), order
+            assert len(cds.resources) == 1  # backend-v2 removed only after the routes moved
+            await client.close()
+
+    run(body)
