@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic
@@ -10,7 +11,7 @@ from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules import values as v
-from reconciler.validate.rules.findings import Findings, Path, as_map
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 
 TOP_KINDS = (
     t.MESH,
@@ -66,7 +67,27 @@ def check(resource: Resource) -> Iterable[Diagnostic]:
         s.check_entries(f, spec, "from", FROM_KINDS, conf)
         s.check_entries(f, spec, "to", TO_KINDS, conf)
     s.check_rules(f, spec, conf)
+    for i, rule in enumerate(s.section(spec, "rules")):
+        rule = as_map(rule)
+        if any(as_map(m).get("spiffeID") is not None for m in as_list(rule.get("matches"))):
+            _source_conditioned(f, ("rules", i, "default"), as_map(rule.get("default")))
     return f.diagnostics
+
+
+SOURCE_MESSAGE = (
+    "can't be specified when matches contain spiffeID because this field cannot be "
+    "conditioned on source identity"
+)
+
+
+def _source_conditioned(f: Findings, path: Path, conf: Mapping[str, Any]) -> None:
+    for name in ("connectionTimeout", "idleTimeout"):
+        if conf.get(name) is not None:
+            f.add(codes.SETTINGS_CONFLICT, (*path, name), SOURCE_MESSAGE)
+    http = as_map(conf.get("http"))
+    for name in ("requestHeadersTimeout", "maxStreamDuration", "maxConnectionDuration"):
+        if http.get(name) is not None:
+            f.add(codes.SETTINGS_CONFLICT, (*path, "http", name), SOURCE_MESSAGE)
 
 
 def check_conf(f: Findings, path: Path, value: object, top: str) -> None:
@@ -92,7 +113,7 @@ def check_conf(f: Findings, path: Path, value: object, top: str) -> None:
     v.duration_gt_zero_or_nil(f, (*path, "connectionTimeout"), conf.get("connectionTimeout"))
     v.duration_not_negative_or_nil(f, (*path, "idleTimeout"), conf.get("idleTimeout"))
     if isinstance(http, dict):
-        if not any(http.get(n) is not None for n in HTTP_TIMEOUTS):
+        if not any(http.get(n) is not None for n in HTTP_TIMEOUTS[:4]):
             f.add(
                 codes.SETTING_MISSING,
                 (*path, "http"),

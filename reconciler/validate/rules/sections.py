@@ -78,6 +78,13 @@ def check_rules(
         if matches:
             for j, match in enumerate(as_list(rule.get("matches"))):
                 check_match(f, ("rules", i, "matches", j), match)
+                m = as_map(match)
+                if isinstance(match, dict) and m.get("spiffeID") is None and m.get("sni") is None:
+                    f.add(
+                        codes.SETTING_MISSING,
+                        ("rules", i, "matches", j),
+                        "must specify at least one of 'spiffeID' or 'sni'",
+                    )
         if conf is not None:
             conf(f, ("rules", i, "default"), rule.get("default"))
 
