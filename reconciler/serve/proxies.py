@@ -117,6 +117,11 @@ class ProxyRegistry:
     def find(self, node_id: str) -> ProxyState | None:
         return self._proxies.get(node_id)
 
+    def release(self, state: ProxyState) -> None:
+        """Forget a disconnected proxy that never received anything (an unknown node id)."""
+        if state.streams == 0 and not state.versions:
+            self._proxies.pop(state.node_id, None)
+
     def connected(self) -> list[ProxyState]:
         return [p for p in self._proxies.values() if p.streams > 0]
 

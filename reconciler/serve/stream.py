@@ -161,6 +161,7 @@ class AdsStream:
             self._unwatch()
         if self.proxy is not None:
             self.proxy.streams -= 1
+            self.ctx.registry.release(self.proxy)
             self.ctx.metrics.connected.labels(self.protocol).dec()
             log.info("%s disconnected (%s)", self.node_id, self.protocol)
 

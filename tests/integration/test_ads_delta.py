@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ads_client import AdsClient
 from harness import acked, publish, run, running_plane
 from proxy_configs import assignment, eds_cluster, outbound_proxy
@@ -185,5 +187,24 @@ def test_unsubscribe_and_explicit_names() -> None:
             eds2 = await client.recv()
             assert names(eds2) == ["spare"]
             await client.close()
+
+    run(body)
+
+
+def test_unknown_node_is_listed_while_connected_and_forgotten_after() -> None:
+    async def body() -> None:
+        async with running_plane(frontend()) as plane:
+            client = AdsClient(f"127.0.0.1:{plane.xds_port}", "default.typo", delta=True)
+            await client.delta_request(CDS)
+            assert await client.nothing()
+            ids = {p["id"]: p for p in plane.status_json()["proxies"]}
+            assert ids["default.typo"]["connected"]
+            assert "names no Dataplane" in ids["default.typo"]["error"]
+            await client.close()
+            for _ in range(100):
+                if "default.typo" not in {p["id"] for p in plane.status_json()["proxies"]}:
+                    break
+                await asyncio.sleep(0.02)
+            assert {p["id"] for p in plane.status_json()["proxies"]} == {NODE}
 
     run(body)
