@@ -125,7 +125,7 @@ def _check_inbound(f: Findings, path: Path, inbound: Mapping[str, Any], dp_addre
                 (*path, "serviceAddress"),
                 "serviceAddress has to be valid IP address",
             )
-        elif service_address == (address or dp_address) and same_port:
+        elif service_address in (dp_address, address or None) and same_port:
             f.add(
                 codes.DATAPLANE_NETWORKING,
                 (*path, "serviceAddress"),
