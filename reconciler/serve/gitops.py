@@ -21,17 +21,18 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 
 from reconciler.errors import SourceError
 from reconciler.journal import Journal, JournalEntry, Pin
+from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.loop import CompileFn, Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
-from reconciler.snapshot import SnapshotCache
+from reconciler.snapshot import SnapshotCache, build_snapshots
 from reconciler.snapshot.snapshot import Snapshot, TypeSnapshot
 from reconciler.source import Revision, Source
 from reconciler.source.backoff import Backoff, jittered
@@ -94,6 +95,7 @@ class GitOpsReconciler(Reconciler):
         self.pin: Pin | None = None
         self.restored: str | None = None
         """The sha served from the journal at start, before any fetch."""
+        self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
         self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
         """Set by :class:`Following`: proxies whose ACKed versions differ from the snapshot."""
 
@@ -214,11 +216,26 @@ class GitOpsReconciler(Reconciler):
                 log.warning("could not keep journal commits in the cache: %s", exc)
 
     # -- versions ---------------------------------------------------------------------
-    def _build(self, revision: Revision) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        snapshots, error = super()._build(revision)
-        if error is not None or not snapshots:
-            return snapshots, error
-        return name_versions(self.journal, snapshots, revision.id), None
+    def build_snapshots(
+        self, configs: Mapping[str, ProxyConfig], revision: Revision
+    ) -> tuple[Mapping[str, Any], list[Any]]:
+        """Only proxies whose compiled config is a new object are serialized again (the
+        incremental compiler hands back the same object for a proxy a commit does not
+        reach); versions name the commit that first produced each content."""
+        reused: dict[str, Snapshot] = {}
+        fresh: dict[str, ProxyConfig] = {}
+        for node, config in configs.items():
+            hit = self._built.get(node)
+            if hit is not None and hit[0] is config:
+                reused[node] = hit[1]
+            else:
+                fresh[node] = config
+        built, problems = build_snapshots(fresh, self.cache.interner)
+        if problems:
+            return {}, problems
+        snapshots = {**reused, **name_versions(self.journal, built, revision.id)}
+        self._built = {node: (configs[node], snap) for node, snap in snapshots.items()}
+        return snapshots, []
 
     # -- status -----------------------------------------------------------------------
     def status_json(self) -> dict[str, Any]:

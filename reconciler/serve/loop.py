@@ -185,8 +185,7 @@ class Reconciler:
                 f"revision {revision.short_id} could not be compiled",
                 compiled.diagnostics,
             )
-        prefix = self.version_prefix(revision) if self.version_prefix else None
-        snapshots, problems = build_snapshots(compiled.configs, self.cache.interner, prefix=prefix)
+        snapshots, problems = self.build_snapshots(compiled.configs, revision)
         if problems:
             return {}, {
                 "code": codes.SNAPSHOT_INCONSISTENT,
@@ -198,6 +197,13 @@ class Reconciler:
                 ],
             }
         return dict(snapshots), None
+
+    def build_snapshots(
+        self, configs: Mapping[str, ProxyConfig], revision: Revision
+    ) -> tuple[Mapping[str, Any], list[Any]]:
+        """Snapshots of ``configs`` or problems (a hook: subclasses may reuse unchanged ones)."""
+        prefix = self.version_prefix(revision) if self.version_prefix else None
+        return build_snapshots(configs, self.cache.interner, prefix=prefix)
 
     def status_json(self) -> dict[str, Any]:
         state = self.state

@@ -118,7 +118,8 @@ class GitSource:
     def fetch(self) -> Revision:
         """The branch's newest commit; returns the previous Revision object if it did not move."""
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
-            ensure(self.git, self.cache_dir)
+            if self._last is None:
+                ensure(self.git, self.cache_dir)
             sha = self.remote_head()
             if self._last is not None and self._last.id == sha:
                 return self._last
@@ -153,6 +154,7 @@ class GitSource:
                 if has_commit(self.git, sha):
                     _keep(self.git, sha)
             _forget_except(self.git, shas)
+            self.git.run(["gc", "--auto", "--quiet"], what="gc")
 
     def _fetch_and_read(self, sha: str) -> Revision:
         if not has_commit(self.git, sha):
@@ -163,6 +165,7 @@ class GitSource:
                     "--no-tags",
                     "--no-write-fetch-head",
                     "--no-recurse-submodules",
+                    "--no-auto-maintenance",  # gc runs in keep(), after a publish
                     f"--depth={self.depth}",
                     "--end-of-options",
                     self.url,
