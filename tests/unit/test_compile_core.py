@@ -375,7 +375,7 @@ spec:
   rules:
     - matches:
         - spiffeID: {type: Exact, value: "spiffe://default/web"}
-      default: {connectionTimeout: 1s}
+      default: {http: {requestTimeout: 1s}}
 """
     result = compile_yaml(*TWO_SERVICES, from_mesh, by_peer)
     config = result.configs["default.api-1"]

@@ -31,10 +31,32 @@ from reconciler.compile.builders.values import enum_value
 from reconciler.compile.context import Section
 from reconciler.compile.merge import KeyedRule, Merged, mapping
 from reconciler.compile.policies.base import PolicyBase
+from reconciler.compile.policies.http_matching import (
+    ROOT_MATCH,
+    catches_all,
+    header_matcher,
+    route_match,
+    specificity,
+)
 from reconciler.compile.trace import Skip
 from reconciler.model import Kind
 
-ROOT_MATCH: Mapping[str, Any] = {"path": {"type": "PathPrefix", "value": "/"}}
+__all__ = [
+    "PLUGIN",
+    "ROOT_MATCH",
+    "Backend",
+    "RoutePlan",
+    "backend_of",
+    "build_route",
+    "catches_all",
+    "forward",
+    "header_matcher",
+    "plan",
+    "ref_skips",
+    "route_match",
+    "specificity",
+]
+
 _REDIRECT_CODES = {
     301: "MOVED_PERMANENTLY",
     302: "FOUND",
@@ -75,33 +97,6 @@ def backend_of(ref: Mapping[str, Any], default_service: str) -> Backend | None:
     return Backend(str(ref.get("name", default_service)), pairs)
 
 
-def specificity(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
-    """Sort key of Kuma's ``CompareMatch`` (meshhttproute/api/v1alpha1/compare.go).
-
-    A match with a path precedes one without; Exact precedes PathPrefix precedes
-    RegularExpression, a longer value first among prefixes and among regexes; then a method
-    match; then more header matches; then more query parameter matches.
-    """
-    path = mapping(match.get("path"))
-    ptype = path.get("type") if path else None
-    rank = {"Exact": 0, "PathPrefix": 1, "RegularExpression": 2}.get(str(ptype), 3)
-    length = len(str(path.get("value", ""))) if ptype in ("PathPrefix", "RegularExpression") else 0
-    headers = match.get("headers")
-    query = match.get("queryParams")
-    return (
-        rank,
-        -length,
-        0 if match.get("method") else 1,
-        -(len(headers) if isinstance(headers, list) else 0),
-        -(len(query) if isinstance(query, list) else 0),
-    )
-
-
-def catches_all(match: Mapping[str, Any]) -> bool:
-    """``PathPrefix /`` and nothing else: every later route is unreachable."""
-    return dict(match) == dict(ROOT_MATCH)
-
-
 @dataclass(frozen=True, slots=True)
 class RoutePlan:
     """One Envoy route to build: a single match and the merged rule it came from."""
@@ -123,53 +118,6 @@ def plan(rules: Sequence[KeyedRule]) -> list[RoutePlan]:
         plans.append(RoutePlan(ROOT_MATCH, None))
     plans.sort(key=lambda p: specificity(p.match))
     return plans
-
-
-def route_match(match: Mapping[str, Any]) -> envoy_route.RouteMatch:
-    out = envoy_route.RouteMatch()
-    path = mapping(match.get("path")) or None
-    value = str(path.get("value", "/")) if path else "/"
-    ptype = path.get("type") if path else "PathPrefix"
-    if ptype == "Exact":
-        out.path = value
-    elif ptype == "RegularExpression":
-        out.safe_regex.regex = value
-    elif value == "/" or not value.rstrip("/"):
-        out.prefix = "/"
-    else:
-        out.path_separated_prefix = value.rstrip("/")
-    method = match.get("method")
-    if isinstance(method, str):
-        header = out.headers.add(name=":method")
-        header.string_match.exact = method
-    for h in match.get("headers") or ():
-        if isinstance(h, dict):
-            header_matcher(out.headers.add(name=str(h.get("name", ""))), h)
-    for q in match.get("queryParams") or ():
-        if isinstance(q, dict):
-            param = out.query_parameters.add(name=str(q.get("name", "")))
-            if q.get("type") == "RegularExpression":
-                param.string_match.safe_regex.regex = str(q.get("value", ""))
-            else:
-                param.string_match.exact = str(q.get("value", ""))
-    return out
-
-
-def header_matcher(out: envoy_route.HeaderMatcher, h: Mapping[str, Any]) -> None:
-    """A Kuma ``HeaderMatch`` (Exact, Prefix, RegularExpression, Present, Absent)."""
-    htype = h.get("type", "Exact")
-    value = str(h.get("value", ""))
-    if htype == "Present":
-        out.present_match = True
-    elif htype == "Absent":
-        out.present_match = True
-        out.invert_match = True
-    elif htype == "Prefix":
-        out.string_match.prefix = value
-    elif htype == "RegularExpression":
-        out.string_match.safe_regex.regex = value
-    else:
-        out.string_match.exact = value
 
 
 def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
