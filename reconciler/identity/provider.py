@@ -119,8 +119,15 @@ class IdentityProvider:
             self._certs[proxy_id] = fresh
             self.issued += 1
         if self._store is not None:
-            self._store.save(fresh)
+            self._store.changed()
         return fresh
+
+    def flush(self) -> None:
+        """Write the certificates to the state dir if any changed (once per revision)."""
+        if self._store is not None:
+            with self._lock:
+                certificates = dict(self._certs)
+            self._store.flush(certificates)
 
     def current(self, proxy_id: str) -> IssuedCertificate | None:
         with self._lock:
@@ -143,6 +150,5 @@ class IdentityProvider:
             gone = [p for p in self._certs if p not in keep]
             for proxy_id in gone:
                 del self._certs[proxy_id]
-        if self._store is not None:
-            for proxy_id in gone:
-                self._store.forget(proxy_id)
+        if self._store is not None and gone:
+            self._store.changed()

@@ -96,6 +96,7 @@ def attach_secrets(
     except IdentityStorageError as exc:
         raise CompileError(f"error[{codes.MTLS_CA_UNAVAILABLE}] {exc}") from None
     provider.retain(identities)
+    provider.flush()
     return out
 
 

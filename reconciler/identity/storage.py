@@ -6,7 +6,7 @@ Layout under the state directory (``identity/`` is 0700)::
     identity/meshes/<mesh>/<backend>/ca.crt    the CA certificate alone (0644, for operators)
     identity/token-signing.key                 Ed25519 key that signs proxy tokens (0600)
     identity/revoked-tokens.json               revoked token ids and proxies (0600)
-    identity/proxies/<mesh>.<name>.json        a proxy's certificate and key (0600), so a
+    identity/proxy-certificates.json           proxy certificates and keys (0600), so a
                                                restart serves the same SDS content
 
 Several processes may share one state directory: a file that must be created once (a CA, a

@@ -108,8 +108,10 @@ def test_rotation_policy_and_sleep() -> None:
 
 def test_a_restart_serves_the_same_certificate(tmp_path: Path) -> None:
     clock = Clock()
-    first = provider(tmp_path, clock).certificate("default.web-01", BACKEND, WEB)
-    stored = tmp_path / "identity" / "proxies" / "default.web-01.json"
+    before = provider(tmp_path, clock)
+    first = before.certificate("default.web-01", BACKEND, WEB)
+    before.flush()
+    stored = tmp_path / "identity" / "proxy-certificates.json"
     assert stored.stat().st_mode & 0o777 == 0o600
     again = provider(tmp_path, clock).certificate("default.web-01", BACKEND, WEB)
     assert again.serial == first.serial and again.cert_pem == first.cert_pem
@@ -117,7 +119,8 @@ def test_a_restart_serves_the_same_certificate(tmp_path: Path) -> None:
     later = provider(tmp_path, clock)
     assert later.certificate("default.web-01", BACKEND, WEB).serial != first.serial
     later.retain([])
-    assert not stored.exists()
-    stored.parent.joinpath("default.db-01.json").write_text("{broken")
-    stored.parent.joinpath("default.db-01.json").chmod(0o600)
+    later.flush()
+    assert provider(tmp_path, clock).pool is not None
+    assert "default.web-01" not in stored.read_text()
+    stored.write_text("{broken")
     assert provider(tmp_path, clock).certificate("default.db-01", BACKEND, WEB).uris == WEB
