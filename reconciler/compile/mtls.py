@@ -183,12 +183,21 @@ def secure_listener(
     chain.transport_socket.typed_config.Pack(downstream_tls_context(mesh))
     _add_rbac(chain, listener.name, rules, shadow)
     if mode is MtlsMode.PERMISSIVE:
+        # Kuma: plaintext, the application's own TLS (passed through) and mesh mTLS (ALPN
+        # ``kuma``, the only chain with RBAC), told apart by the TLS inspector.
         inspector = out.listener_filters.add()
         inspector.name = TLS_INSPECTOR
         inspector.typed_config.Pack(tls_inspector_pb2.TlsInspector())
-        chain.filter_chain_match.transport_protocol = "tls"
+        mtls_chain = envoy_listener_components.FilterChain()
+        mtls_chain.CopyFrom(chain)
+        mtls_chain.filter_chain_match.transport_protocol = "tls"
+        mtls_chain.filter_chain_match.application_protocols.extend(KUMA_ALPN)
+        app_tls = envoy_listener_components.FilterChain()
+        app_tls.CopyFrom(plain)
+        app_tls.filter_chain_match.transport_protocol = "tls"
         plain.filter_chain_match.transport_protocol = "raw_buffer"
-        out.filter_chains.append(plain)
+        del out.filter_chains[:]
+        out.filter_chains.extend([plain, app_tls, mtls_chain])
     return out
 
 

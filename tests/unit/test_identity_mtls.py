@@ -253,12 +253,20 @@ def test_strict_requires_client_certificates_and_permissive_adds_plaintext() -> 
     strict.filter_chains[0].transport_socket.typed_config.Unpack(context)
     assert context.require_client_certificate.value
     permissive = inbound("default.backend-01", mesh("PERMISSIVE"), *BASE)
-    assert [c.filter_chain_match.transport_protocol for c in permissive.filter_chains] == [
-        "tls",
-        "raw_buffer",
+    matches = [
+        (c.filter_chain_match.transport_protocol, list(c.filter_chain_match.application_protocols))
+        for c in permissive.filter_chains
     ]
+    # Kuma: plaintext, the application's own TLS passed through, and mesh mTLS (ALPN kuma).
+    assert matches == [("raw_buffer", []), ("tls", []), ("tls", ["kuma"])]
     assert permissive.listener_filters[0].name == "envoy.filters.listener.tls_inspector"
-    assert http_rbac(permissive, 1) is None  # Kuma: RBAC only on the mTLS chain
+    assert [c.HasField("transport_socket") for c in permissive.filter_chains] == [
+        False,
+        False,
+        True,
+    ]
+    assert http_rbac(permissive, 0) is None and http_rbac(permissive, 1) is None
+    assert http_rbac(permissive, 2) is not None  # RBAC only on the mTLS chain
 
 
 def test_without_mtls_permissions_are_reported_not_enforced() -> None:
