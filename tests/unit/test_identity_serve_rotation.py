@@ -77,3 +77,37 @@ def test_due_certificates_are_renewed_by_rebuilding_the_revision(tmp_path: Path)
     for other in (TypeUrl.CLUSTER, TypeUrl.LISTENER):
         assert first[other] == renewed[other], other
     assert reconciler.state.last_applied is not None
+
+
+def test_serve_identity_options(tmp_path: Path) -> None:
+    import argparse
+
+    import pytest
+
+    from reconciler.cli.main import build_parser
+    from reconciler.cli.serve import ServeOptions, _identity, _mesh_ca
+
+    assert _mesh_ca("default=/ca.crt,/ca.key") == ("default", Path("/ca.crt"), Path("/ca.key"))
+    for bad in ("default", "default=/ca.crt", "=a,b"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _mesh_ca(bad)
+    args = build_parser(["serve"]).parse_args(
+        [
+            "serve",
+            str(tmp_path),
+            "--proxy-auth",
+            "token",
+            "--leaf-key",
+            "rsa-2048",
+            "--mesh-ca",
+            "m1=/a,/b",
+            "--mesh-ca",
+            "m2=/c,/d",
+        ]
+    )
+    assert args.proxy_auth == "token" and args.leaf_key == "rsa-2048"
+    assert [m for m, _, _ in args.mesh_ca] == ["m1", "m2"]
+    provider = _identity(
+        ServeOptions(path=tmp_path, state_dir=tmp_path, mesh_ca=tuple(args.mesh_ca))
+    )
+    assert set(provider.options.ca_files) == {"m1", "m2"}
