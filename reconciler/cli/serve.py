@@ -58,8 +58,9 @@ class ServeOptions:
     webhook_secret_file: Path | None = None
     watch: bool = False
     git_timeout: float = 60.0
-    proxy_auth: str = "none"
-    """``token``: a stream gets nothing until its proxy token proves its node id."""
+    proxy_auth: str = "auto"
+    """``token``: every stream must prove its node id with a proxy token; ``auto``: the streams
+    of proxies in mTLS meshes (they receive private keys); ``none``: no check."""
     token_key: Path | None = None
     mesh_ca: tuple[tuple[str, Path, Path], ...] = ()
     leaf_key: str = "ecdsa-p256"
@@ -130,10 +131,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--proxy-auth",
-        choices=("none", "token"),
-        default="none",
-        help="token: refuse ADS streams without a valid proxy token for their node id "
-        "(`reconciler token issue`, `reconciler bootstrap --token-file`) (default: none)",
+        choices=("auto", "token", "none"),
+        default="auto",
+        help="which ADS streams must present a valid proxy token for their node id "
+        "(`reconciler token issue`, `reconciler bootstrap --token-file`): auto = proxies of "
+        "mTLS meshes, which receive private keys; token = all; none = no check (default: auto)",
     )
     parser.add_argument(
         "--token-key",
@@ -234,8 +236,12 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     compile = with_secrets(compile, identity)
     reconciler.compile = compile
     verifier = None
-    if options.proxy_auth == "token":
-        verifier = make_verifier(options.state_dir or default_state_dir(), options.token_key)
+    if options.proxy_auth != "none":
+        verifier = make_verifier(
+            options.state_dir or default_state_dir(),
+            options.token_key,
+            required=None if options.proxy_auth == "token" else identity.is_protected,
+        )
     plane = ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler, verifier=verifier)
     following = Following(
         reconciler,

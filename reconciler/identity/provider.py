@@ -60,6 +60,8 @@ class IdentityProvider:
         self._certs: dict[str, IssuedCertificate] = {}
         self._store = LeafStore(options.state_dir) if options.persist else None
         self.issued = 0
+        self.protected: frozenset[str] = frozenset()
+        """Node ids of the proxies served mesh identity in the current revision."""
 
     def start(self) -> None:
         """Start filling the key pool in the background."""
@@ -67,6 +69,10 @@ class IdentityProvider:
 
     def stop(self) -> None:
         self._pool.stop()
+
+    def is_protected(self, node_id: str) -> bool:
+        """Whether ``node_id`` is served mesh identity (private keys) in the current revision."""
+        return node_id in self.protected
 
     @property
     def pool(self) -> KeyPool:

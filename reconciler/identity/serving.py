@@ -97,6 +97,7 @@ def attach_secrets(
         raise CompileError(f"error[{codes.MTLS_CA_UNAVAILABLE}] {exc}") from None
     provider.retain(identities)
     provider.flush()
+    provider.protected = frozenset(identities)
     return out
 
 
@@ -121,13 +122,17 @@ async def rotate_forever(
             await asyncio.sleep(1.0)  # let the rebuild issue before looking again
 
 
-def make_verifier(state_dir: Path, key_file: Path | None) -> TokenVerifier:
-    """Verifier for tokens signed by ``key_file`` (shared by replicas) or the state dir key."""
+def make_verifier(
+    state_dir: Path, key_file: Path | None, *, required: Callable[[str], bool] | None = None
+) -> TokenVerifier:
+    """Verifier for tokens signed by ``key_file`` (shared by replicas) or the state dir key;
+    ``required`` limits which node ids must present one (default: all)."""
     signer = load_signer(key_file) if key_file else load_or_create_signer(state_dir)
     return TokenVerifier(
         [signer.public_key],
         revocations=RevocationList.in_state_dir(state_dir),
         clock=utc_now,
+        required=required,
     )
 
 

@@ -30,10 +30,23 @@ class TokenVerifier:
         *,
         revocations: RevocationList | None,
         clock: Callable[[], datetime],
+        required: Callable[[str], bool] | None = None,
     ) -> None:
         self._keys = {key_id(k): k for k in public_keys}
         self._revocations = revocations
         self._clock = clock
+        self._required = required
+
+    def required(self, proxy_id: str) -> bool:
+        """Whether ``proxy_id`` must present a token (always, unless scoped by ``required``)."""
+        return self._required is None or self._required(proxy_id)
+
+    def admit(self, token: str | None, proxy_id: str) -> TokenClaims | None:
+        """At stream open: the verified claims, or None when no token is presented and none is
+        required (yet). A presented token is always checked."""
+        if not token and not self.required(proxy_id):
+            return None
+        return self.verify(token, proxy_id)
 
     def verify(self, token: str | None, proxy_id: str) -> TokenClaims:
         if not token:
@@ -72,8 +85,17 @@ class TokenVerifier:
             )
         return claims
 
-    def recheck(self, claims: TokenClaims) -> TokenRejected | None:
-        """Why an already accepted token stopped being valid (expired, revoked), or None."""
+    def recheck(self, claims: TokenClaims | None, proxy_id: str) -> TokenRejected | None:
+        """Why an open stream may no longer be served (its token expired or was revoked, or it
+        has none and one is now required), or None."""
+        if claims is None:
+            if not self.required(proxy_id):
+                return None
+            return TokenRejected(
+                TokenProblem.MISSING,
+                f"no token for {proxy_id}, which now receives mesh identity (mTLS): issue one "
+                f"with `reconciler token issue --proxy {proxy_id}`",
+            )
         if int(self._clock().timestamp()) >= claims.expires_at:
             return TokenRejected(
                 TokenProblem.EXPIRED, f"token {claims.token_id} for {claims.proxy_id} expired"

@@ -67,6 +67,7 @@ class AdsStream:
         self._nonce = 0
         self._claims: Any = None
         """The verified proxy token of this stream (when the server checks tokens)."""
+        self._admitted = False
 
     async def run(self, requests: AsyncIterator[Any]) -> None:
         reader = asyncio.create_task(self._read(requests))
@@ -75,7 +76,7 @@ class AdsStream:
                 item = await self.queue.get()
                 if item is _END:
                     return
-                if self._claims is not None:
+                if self._admitted:
                     await self._recheck_token()
                 if item is _CHANGED:
                     self._change_queued = False
@@ -126,21 +127,24 @@ class AdsStream:
 
         metadata = dict(self.context.invocation_metadata() or ())
         try:
-            self._claims = self.ctx.verifier.verify(metadata.get(METADATA_KEY), node_id)
+            self._claims = self.ctx.verifier.admit(metadata.get(METADATA_KEY), node_id)
         except TokenRejected as exc:
             await self._refuse(node_id, exc)
+        self._admitted = True
         self.ctx.registry.get(node_id).auth_error = None
         self._schedule_token_check()
 
     async def _recheck_token(self) -> None:
         """End the stream once its token expires or is revoked (checked on every event and
         at least every :data:`TOKEN_RECHECK` seconds)."""
-        problem = self.ctx.verifier.recheck(self._claims)
+        problem = self.ctx.verifier.recheck(self._claims, self.node_id)
         if problem is not None:
             await self._refuse(self.node_id, problem)
         self._schedule_token_check()
 
     def _schedule_token_check(self) -> None:
+        if self._claims is None:
+            return  # rechecked on every event: a token may become required
         left = self._claims.expires_at - time.time()
         self.wake_at(time.monotonic() + max(0.0, min(left, TOKEN_RECHECK)))
 

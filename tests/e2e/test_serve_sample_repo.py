@@ -43,6 +43,17 @@ def scratch_repo(target: Path) -> tuple[str, dict[int, int]]:
     return subnet, ports
 
 
+def issue_token(node: str, state: Path) -> str:
+    result = subprocess.run(
+        [str(RECONCILER), "token", "issue", "--proxy", node, "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
 class Server:
     def __init__(self, repo: Path, state: Path, log: Path) -> None:
         self.xds_port, self.http_port = free_port(), free_port()
@@ -60,6 +71,9 @@ class Server:
                 f"127.0.0.1:{self.http_port}",
                 "--interval",
                 "300s",
+                # These Envoys run without proxy tokens; token checks are in test_mtls.py.
+                "--proxy-auth",
+                "none",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -107,6 +121,8 @@ def test_serve_sample_repo_with_real_envoys(tmp_path: Path, stack: list[Any]) ->
     subnet, ports = scratch_repo(repo)
     stack.append(App("backend v1", "127.0.0.1", ports[18081]))
     stack.append(App("backend v2", "127.0.0.1", ports[18082]))
+    # proxies of mTLS meshes receive private keys: each Envoy proves its node id with a token
+    tokens = {node: issue_token(node, tmp_path / "state") for node in NODES}
     server = Server(repo, tmp_path / "state", tmp_path / "serve.log")
     stack.append(server)
     wait_for(lambda: server.status()["lastAppliedRevision"], 30, "the first revision applied")
@@ -114,7 +130,15 @@ def test_serve_sample_repo_with_real_envoys(tmp_path: Path, stack: list[Any]) ->
     assert status["lastError"] is None
     assert set(NODES) <= {p["id"] for p in status["proxies"]}
     for node in NODES:
-        stack.append(Envoy(tmp_path / node, node, server.xds_port, sotw=node.endswith("v2-1")))
+        stack.append(
+            Envoy(
+                tmp_path / node,
+                node,
+                server.xds_port,
+                sotw=node.endswith("v2-1"),
+                token=tokens[node],
+            )
+        )
     wait_for(lambda: server.all_acked(NODES), 30, "every proxy ACKed (CDS, EDS, LDS, RDS, SDS)")
 
     backend = (f"{subnet}1", 10001)  # frontend-1's outbound listener for `backend`

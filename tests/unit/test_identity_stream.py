@@ -186,3 +186,68 @@ def test_open_streams_end_when_their_token_is_revoked_or_expires(
             await plane.stop(0)
 
     asyncio.run(asyncio.wait_for(body(), 60))
+
+
+PLAIN = """
+---
+type: Mesh
+name: plain
+---
+type: Dataplane
+mesh: plain
+name: app-01
+networking:
+  address: 127.0.0.4
+  inbound:
+    - port: 8080
+      tags: { kuma.io/service: app, kuma.io/protocol: http }
+"""
+
+
+def test_auto_mode_requires_tokens_only_where_private_keys_are_served(tmp_path: Path) -> None:
+    analysis = analyze([SourceFile("mesh.yaml", (textwrap.dedent(MESH) + PLAIN).encode())])
+    assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
+    resources = list(analysis.resources)
+    provider = IdentityProvider(IdentityOptions(state_dir=tmp_path, pool_target=4))
+    compiled = compile_resources(resources).configs
+
+    async def open_stream(port: int, node: str, type_url: TypeUrl) -> Any:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        call = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel).StreamAggregatedResources()
+        request = envoy_discovery.DiscoveryRequest(type_url=str(type_url))
+        request.node.id = node
+        await call.write(request)
+        return channel, call
+
+    async def body() -> None:
+        plane = ControlPlane(verifier=make_verifier(tmp_path, None, required=provider.is_protected))
+        await plane.start("127.0.0.1:0", None)
+        try:
+            # Before the first revision nobody is protected: a token-less stream is admitted...
+            early_channel, early = await open_stream(
+                plane.xds_port, "default.web-01", TypeUrl.CLUSTER
+            )
+            await asyncio.sleep(0.5)
+            configs = attach_secrets(compiled, proxy_identities(resources), provider)
+            snapshots, _ = build_snapshots(configs, plane.cache.interner)
+            plane.cache.publish(snapshots)
+            # ... and refused once the revision gives it a private key, before anything is sent.
+            try:
+                response = await asyncio.wait_for(early.read(), 10)
+            except grpc.aio.AioRpcError as exc:
+                response = exc
+            assert isinstance(response, grpc.aio.AioRpcError), "nothing served without a token"
+            assert "now receives mesh identity" in (response.details() or "")
+            await early_channel.close()
+            plain_channel, plain = await open_stream(
+                plane.xds_port, "plain.app-01", TypeUrl.CLUSTER
+            )
+            got = await asyncio.wait_for(plain.read(), 10)
+            assert got.resources, "a proxy without mesh identity needs no token in auto mode"
+            await plain_channel.close()
+            refused = await first_response(plane.xds_port, "default.db-01", None, delta=True)
+            assert isinstance(refused, grpc.aio.AioRpcError)
+        finally:
+            await plane.stop(0)
+
+    asyncio.run(asyncio.wait_for(body(), 60))
