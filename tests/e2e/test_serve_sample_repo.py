@@ -71,9 +71,6 @@ class Server:
                 f"127.0.0.1:{self.http_port}",
                 "--interval",
                 "300s",
-                # These Envoys run without proxy tokens; token checks are in test_mtls.py.
-                "--proxy-auth",
-                "none",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
