@@ -114,13 +114,16 @@ class PlaneThread:
 class Envoy:
     """The real Envoy, bootstrapped by ``reconciler bootstrap``'s renderer."""
 
-    def __init__(self, workdir: Path, node_id: str, xds_port: int, *, sotw: bool) -> None:
+    def __init__(
+        self, workdir: Path, node_id: str, xds_port: int, *, sotw: bool, token: str | None = None
+    ) -> None:
         self.node_id = node_id
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "bootstrap.yaml"
-        config.write_text(
-            render(BootstrapOptions(node_id, f"127.0.0.1:{xds_port}", admin_port=0, sotw=sotw))
+        options = BootstrapOptions(
+            node_id, f"127.0.0.1:{xds_port}", admin_port=0, sotw=sotw, token=token
         )
+        config.write_text(render(options))
         self.admin_path = workdir / "admin-address"
         self.log = (workdir / "envoy.log").open("wb")
         self.process = subprocess.Popen(
