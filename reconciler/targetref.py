@@ -36,17 +36,14 @@ KIND_ORDER = {
 }
 """Kuma 2.14 ``TargetRef`` kind order (least to most specific)."""
 
-TOP_LEVEL_ORDER = {
-    "Mesh": 1,
-    "MeshSubset": 2,
-    "MeshService": 3,
-    "MeshServiceSubset": 4,
-    "Dataplane": 5,
-    "MeshGateway": 6,
-    "MeshHTTPRoute": 7,
-}
-"""Order of top-level targetRef kinds used when merging policies (least specific first):
-Mesh < MeshSubset < MeshService < MeshServiceSubset < Dataplane (DESIGN section 4)."""
+TOP_LEVEL_ORDER = KIND_ORDER
+"""Top-level targetRef kinds are ranked with the same table as every targetRef in Kuma 2.14
+(``api/common/v1alpha1/targetref.go`` ``order``, used by ``CompareByPolicyAttributes``):
+Mesh < Dataplane < MeshSubset < MeshGateway < MeshService < MeshServiceSubset. Kuma's docs
+list only Mesh and Dataplane for new policies; where the legacy kinds meet ``Dataplane`` the
+code decides, so a ``MeshService`` top-level policy is more specific than a ``Dataplane``
+one. Among ``Dataplane`` refs, one by ``name`` beats one by ``labels``, and one with
+``sectionName`` beats one without (``CompareDataplaneKind``)."""
 
 
 def inbounds(dataplane: Resource) -> list[Mapping[str, Any]]:

@@ -2,8 +2,9 @@
 
 Source: Kuma ``pkg/plugins/policies/core/rules/sort/sort.go`` and ``rules/outbound/sort.go``:
 
-1. the top-level targetRef kind (``reconciler.targetref.TOP_LEVEL_ORDER``); a ``Dataplane``
-   targetRef with ``sectionName`` ranks above one without;
+1. the top-level targetRef kind (``reconciler.targetref.TOP_LEVEL_ORDER``); among ``Dataplane``
+   targetRefs one by ``name`` ranks above one by ``labels``, then one with ``sectionName``
+   above one without (``CompareDataplaneKind``);
 2. for ``to[]`` entries, the entry's own targetRef kind (``KIND_ORDER``), and for MeshService
    an entry with ``sectionName`` above one without;
 3. the policy name, **inverted** lexicographically: among equals the alphabetically smaller
@@ -24,11 +25,14 @@ def target_ref(resource: Resource) -> Mapping[str, Any]:
     return ref if isinstance(ref, dict) else {"kind": "Mesh"}
 
 
-def policy_rank(resource: Resource) -> tuple[int, int]:
+def policy_rank(resource: Resource) -> tuple[int, int, int]:
     ref = target_ref(resource)
     kind = str(ref.get("kind", "Mesh"))
-    section = 1 if kind == "Dataplane" and ref.get("sectionName") is not None else 0
-    return (TOP_LEVEL_ORDER.get(kind, 0), section)
+    if kind != "Dataplane":
+        return (TOP_LEVEL_ORDER.get(kind, 0), 0, 0)
+    by_name = 1 if ref.get("name") else 0
+    section = 1 if ref.get("sectionName") else 0
+    return (TOP_LEVEL_ORDER.get(kind, 0), by_name, section)
 
 
 def entry_rank(ref: Mapping[str, Any]) -> tuple[int, int]:

@@ -178,11 +178,26 @@ def test_more_specific_top_level_kind_wins_over_name() -> None:
     assert request_timeout(compile_yaml(*TWO_SERVICES, mesh_wide, service)) == "7s"
 
 
-def test_dataplane_targetref_beats_service_targetref() -> None:
-    """Dataplane is the most specific top-level kind (DESIGN section 4 order)."""
-    service = timeout_policy("aaa", "{kind: MeshService, name: web}", "{kind: Mesh}", "1s")
+def test_legacy_service_targetref_beats_dataplane_targetref() -> None:
+    """Kuma 2.14 targetref.go order: Mesh=1 < Dataplane=2 < MeshSubset=3 < MeshService=5."""
+    service = timeout_policy("zzz", "{kind: MeshService, name: web}", "{kind: Mesh}", "1s")
+    by_name = timeout_policy("aaa", "{kind: Dataplane, name: web-1}", "{kind: Mesh}", "9s")
+    mesh = timeout_policy("mmm", "{kind: Mesh}", "{kind: Mesh}", "5s")
+    assert request_timeout(compile_yaml(*TWO_SERVICES, service, by_name, mesh)) == "1s"
+    assert request_timeout(compile_yaml(*TWO_SERVICES, by_name, mesh)) == "9s"
+
+
+def test_dataplane_by_name_beats_dataplane_by_labels() -> None:
+    """Kuma CompareDataplaneKind: a Dataplane ref by name outranks one by labels."""
+    labelled = (
+        MESH,
+        dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)], labels={"app": "web"}),
+        dataplane("api-1", "127.0.0.3", "api"),
+    )
+    by_labels = timeout_policy("aaa", "{kind: Dataplane, labels: {app: web}}", "{kind: Mesh}", "3s")
     by_name = timeout_policy("zzz", "{kind: Dataplane, name: web-1}", "{kind: Mesh}", "9s")
-    assert request_timeout(compile_yaml(*TWO_SERVICES, service, by_name)) == "9s"
+    assert request_timeout(compile_yaml(*labelled, by_labels)) == "3s"
+    assert request_timeout(compile_yaml(*labelled, by_labels, by_name)) == "9s"
 
 
 def test_to_entry_kind_orders_entries_of_equal_policies() -> None:
