@@ -111,6 +111,7 @@ class Envoy:
         self.node_id = node_id
         self.admin_port = admin_port
         config = workdir / f"{node_id}.bootstrap.yaml"
+        token = workdir / f"{node_id}.token"
         subprocess.run(
             [
                 sys.executable,
@@ -123,6 +124,8 @@ class Envoy:
                 f"127.0.0.1:{xds_port}",
                 "--admin-port",
                 str(admin_port),
+                "--token-file",
+                str(token),
                 "-o",
                 str(config),
             ],
@@ -162,6 +165,27 @@ class Envoy:
     def stop(self) -> None:
         _stop(self.process)
         self._log.close()
+
+
+def issue_token(node_id: str, workdir: Path) -> None:
+    """A proxy token for ``node_id`` (the server refuses mTLS proxies without one)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "token",
+            "issue",
+            "--proxy",
+            node_id,
+            "--state-dir",
+            str(workdir / "state"),
+            "-o",
+            str(workdir / f"{node_id}.token"),
+        ],
+        check=True,
+        timeout=60,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.demo.apps import App, request
-from reconciler.demo.processes import Envoy, Serve, wait_for
+from reconciler.demo.processes import Envoy, Serve, issue_token, wait_for
 from reconciler.errors import ReconcilerError
 from reconciler.pipeline import analyze_paths
 
@@ -113,10 +113,12 @@ def _demo(workdir: Path, running: list[Any], args: argparse.Namespace, started: 
     repo = workdir / "repo"
     shutil.copytree(SAMPLE, repo)
     say(f"1. serving a scratch copy of sample-repo: {repo}")
+    planes = dataplanes(repo)
+    for plane in planes:  # each Envoy proves its node id (mTLS proxies receive keys)
+        issue_token(plane.node_id, workdir)
     serve = Serve(repo, workdir)
     running.append(serve)
     wait_for(lambda: serve.status()["lastAppliedRevision"], 30, "the first revision")
-    planes = dataplanes(repo)
     say(
         f"   revision {serve.status()['lastAppliedRevision'][:12]} applied for {len(planes)} proxies"
     )
@@ -156,14 +158,22 @@ def _demo(workdir: Path, running: list[Any], args: argparse.Namespace, started: 
     routes = repo / "policies" / "routes.yaml"
     text = re.sub(r"weight: 90\b", "weight: 50", routes.read_text())
     routes.write_text(re.sub(r"weight: 10\b", "weight: 50", text))
-    before = serve.status()["lastAppliedRevision"]
+    served = serve.status()
+    before = served["lastAppliedRevision"]
+    versions = {p["id"]: p["versions"] for p in served["proxies"]}
     serve.reload()
     wait_for(lambda: serve.status()["lastAppliedRevision"] != before, 20, "the edit to apply")
     wait_for(lambda: serve.acked(nodes), 20, "the new routes to be ACKed")
-    changed = [p["id"] for p in serve.status()["proxies"]]
+    served = serve.status()
+    moved = sorted(
+        f"{p['id'].split('.', 1)[1]} {kind}"
+        for p in served["proxies"]
+        for kind, v in p["versions"].items()
+        if versions.get(p["id"], {}).get(kind, {}).get("acked") != v["acked"]
+    )
     say(
-        f"   revision {serve.status()['lastAppliedRevision'][:12]} applied; Envoys ACKed "
-        f"({len(changed)} proxies, only the frontend's routes changed)"
+        f"   revision {served['lastAppliedRevision'][:12]} applied; pushed and ACKed: "
+        f"{', '.join(moved) or 'nothing'} (everything else kept its version)"
     )
     show("after the edit:", tally(host, port, args.requests))
 
