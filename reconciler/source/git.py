@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from reconciler.load import SourceFile
+from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
 from reconciler.source import Revision
 from reconciler.source.git_cache import cache_dir_for, ensure, has_commit, locked, recreate
 from reconciler.source.git_cache import forget_except as _forget_except
@@ -69,11 +69,13 @@ class GitSource:
         subpath: str | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         depth: int = 1,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     ) -> None:
         self.url, local = normalize_url(url_or_path)
         self.branch = check_branch(branch)
         self.subpath = check_subpath(subpath)
         self.depth = depth
+        self.max_file_size = max_file_size
         self.cache_dir = cache_dir_for(Path(state_dir).resolve(), self.url)
         self.git = GitRunner(git_dir=str(self.cache_dir), allow_file=local, timeout_s=timeout_s)
         self.last_success_time: float | None = None
@@ -177,7 +179,9 @@ class GitSource:
         return self._read(sha)
 
     def _read(self, sha: str) -> Revision:
-        commit = read_commit(self.git, sha, self.subpath, known=self._blobs)
+        commit = read_commit(
+            self.git, sha, self.subpath, known=self._blobs, max_file_size=self.max_file_size
+        )
         meta = {**commit.meta, "branch": self.branch}
         return Revision(
             id=commit.sha, files=commit.files, diagnostics=commit.diagnostics, meta=meta

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_file
 from reconciler.load import SourceFile
-from reconciler.load.files import is_resource_path
+from reconciler.load.files import DEFAULT_MAX_FILE_SIZE, is_resource_path, too_large
 from reconciler.source.git_command import GitRunner
 from reconciler.source.git_errors import GitSourceError, SourceReason
 
@@ -28,6 +28,7 @@ class TreeEntry:
     oid: str
     path: str
     """Relative to the sub-path that was listed."""
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ def resolve_commit(git: GitRunner, rev: str) -> str:
 
 def list_tree(git: GitRunner, sha: str, subpath: str) -> list[TreeEntry]:
     """Every entry under ``subpath`` of commit ``sha`` (recursively), paths made relative."""
-    args = ["ls-tree", "-r", "-z", "--full-tree", sha]
+    args = ["ls-tree", "-r", "-z", "--long", "--full-tree", sha]
     if subpath:
         args += ["--", f"{subpath}/"]
     raw = git.run(args, what="list files")
@@ -69,11 +70,13 @@ def list_tree(git: GitRunner, sha: str, subpath: str) -> list[TreeEntry]:
         if not record:
             continue
         head, _, path_bytes = record.partition(b"\t")
-        mode, kind, oid = head.decode().split(" ")
+        mode, kind, oid, size = head.decode().split()
         path = path_bytes.decode("utf-8", "surrogateescape")
         if prefix and not path.startswith(prefix):
             continue
-        entries.append(TreeEntry(mode, kind, oid, path[len(prefix) :]))
+        entries.append(
+            TreeEntry(mode, kind, oid, path[len(prefix) :], int(size) if size.isdigit() else 0)
+        )
     return entries
 
 
@@ -119,11 +122,13 @@ def read_commit(
     subpath: str,
     *,
     known: Mapping[str, bytes] | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> CommitFiles:
     """Resource files of commit ``sha`` under ``subpath``; ``known`` maps blob ids to bytes
     already read (from an earlier commit), which are not read again.
 
-    Symlinks and submodules are not followed: each becomes a warning, never a silent skip.
+    Symlinks and submodules are not followed: each becomes a warning, never a silent skip;
+    a blob over ``max_file_size`` is not read at all (an RC112 error).
     """
     entries = list_tree(git, sha, subpath)
     known = known or {}
@@ -137,7 +142,9 @@ def read_commit(
             what = "a symbolic link" if entry.mode == _SYMLINK else "a submodule"
             diags.append(at_file(code, entry.path, f"{what} in the commit is not followed"))
             continue
-        if entry.kind == "blob":
+        if entry.kind == "blob" and entry.size > max_file_size:
+            diags.append(too_large(entry.path, entry.size, max_file_size))  # never read
+        elif entry.kind == "blob":
             wanted.append(entry)
     objects = read_objects(git, [sha, *(e.oid for e in wanted if e.oid not in known)])
     kind, raw_commit = objects[sha]

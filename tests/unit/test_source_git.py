@@ -316,3 +316,11 @@ def test_relative_state_dir(repo: Repo, tmp_path: Path, monkeypatch: pytest.Monk
     assert source.fetch().id == second
     source.keep({first, second})
     assert source.read(first).id == first  # both commits stay in the cache
+
+
+def test_oversized_blobs_are_reported_not_read(repo: Repo, tmp_path: Path) -> None:
+    repo.commit("big", {"mesh/big.yaml": "x: " + "a" * 5000 + "\n"})
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state", max_file_size=1000)
+    revision = source.fetch()
+    assert [f.path for f in revision.files] == ["mesh/mesh.yaml"]
+    assert [(d.code, d.file) for d in revision.diagnostics] == [("RC112", "mesh/big.yaml")]
