@@ -299,8 +299,14 @@ def _identity(options: ServeOptions) -> IdentityProvider:
 
 
 def _reapply(reconciler: GitOpsReconciler) -> None:
-    """Rebuild the current revision (certificates are due): same commit, new secrets."""
+    """Rebuild the current revision (certificates are due): same commit, new secrets.
+
+    Also while a revision is pinned (rollback): certificates must be renewed whatever
+    revision is served, or the mesh would stop when they expire.
+    """
     reconciler.state.last_attempted = None
+    if getattr(reconciler, "pin", None) is not None:
+        reconciler.state.last_applied = None
     reconciler.trigger()
 
 

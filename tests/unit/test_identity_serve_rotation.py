@@ -111,3 +111,17 @@ def test_serve_identity_options(tmp_path: Path) -> None:
         ServeOptions(path=tmp_path, state_dir=tmp_path, mesh_ca=tuple(args.mesh_ca))
     )
     assert set(provider.options.ca_files) == {"m1", "m2"}
+
+
+def test_renewal_rebuilds_a_pinned_revision_too() -> None:
+    from types import SimpleNamespace
+
+    triggered: list[bool] = []
+    state = SimpleNamespace(last_attempted="abc", last_applied="abc")
+    pinned = SimpleNamespace(state=state, pin=object(), trigger=lambda: triggered.append(True))
+    _reapply(pinned)  # type: ignore[arg-type]
+    assert state.last_attempted is None and state.last_applied is None and triggered
+    state = SimpleNamespace(last_attempted="abc", last_applied="abc")
+    following = SimpleNamespace(state=state, pin=None, trigger=lambda: triggered.append(True))
+    _reapply(following)  # type: ignore[arg-type]
+    assert state.last_attempted is None and state.last_applied == "abc"
