@@ -145,11 +145,13 @@ class DeltaStream(AdsStream):
             snap = self.snapshot.get(type_url)
             if state is None or snap is None or snap.version == state.nacked:
                 continue
+            changed, removed = self._diff(type_url, state, snap)
+            if not changed and not removed:
+                continue
             if type_url in (TypeUrl.LISTENER, TypeUrl.ROUTE) and self._blocked(
                 TypeUrl.CLUSTER, TypeUrl.ENDPOINT
             ):
                 continue
-            changed, removed = self._diff(type_url, state, snap)
             complete = True
             if (
                 type_url == TypeUrl.CLUSTER
@@ -183,7 +185,6 @@ class DeltaStream(AdsStream):
         changed: list[Encoded],
         removed: list[str],
     ) -> None:
-        changed.sort(key=lambda r: r.name)
         body = wire.delta_body(
             snap.version, str(type_url), (r.delta_field for r in changed), sorted(removed)
         )

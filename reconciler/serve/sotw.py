@@ -128,15 +128,15 @@ class SotwStream(AdsStream):
             snap = self.snapshot.get(type_url)
             if state is None or snap is None:
                 continue
-            if type_url in (TypeUrl.LISTENER, TypeUrl.ROUTE) and self._blocked(
-                TypeUrl.CLUSTER, TypeUrl.ENDPOINT
-            ):
-                continue
             if type_url == TypeUrl.CLUSTER:
                 snap = self._with_retained(state, snap)
             if snap.version == state.version and not state.force:
                 continue
             if snap.version == state.nacked and not state.force:
+                continue
+            if type_url in (TypeUrl.LISTENER, TypeUrl.ROUTE) and self._blocked(
+                TypeUrl.CLUSTER, TypeUrl.ENDPOINT
+            ):
                 continue
             await self._send(type_url, state, snap)
 
