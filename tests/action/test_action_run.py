@@ -178,3 +178,14 @@ def test_read_only_token_gets_a_notice_not_a_failure(
     assert result.exit_code == 0
     assert any("pull-requests: write" in n.message for n in result.of("notice")), result.stdout
     assert fake_github.comments.get(7, []) == []
+
+
+def test_unfetchable_base_skips_the_diff_with_a_warning(
+    tmp_path: Path, action_env: dict[str, str]
+) -> None:
+    pr = make_pr(tmp_path, longer_payments_timeout)
+    pr.event["pull_request"]["base"]["sha"] = "0" * 40  # e.g. force-pushed away
+    result = run(pr, action_env, inputs={"path": "mesh"})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert any("cannot fetch the base commit" in w.message for w in result.of("warning"))
+    assert result.outputs["diff-file"] == "" and "Diff skipped" in result.summary
