@@ -169,12 +169,8 @@ def _alternatives(error: ValidationError, path: FieldPath) -> list[Finding]:
     branches: list[Any] = list(raw)
     instance = error.instance
     keyword = str(error.validator)
-    single = [b.get("required") for b in branches if isinstance(b, dict)]
-    if all(
-        isinstance(r, list) and len(r) == 1 and len(b) == 1
-        for r, b in zip(single, branches, strict=True)
-    ):
-        names = [r[0] for r in single if r]
+    if branches and all(_is_one_required(b) for b in branches):
+        names = [str(b["required"][0]) for b in branches]
         present = [n for n in names if isinstance(instance, dict) and n in instance]
         if len(present) > 1:
             return [
@@ -212,6 +208,14 @@ def _alternatives(error: ValidationError, path: FieldPath) -> list[Finding]:
             f"{describe(instance)} matches none of the allowed alternatives",
         )
     ]
+
+
+def _is_one_required(branch: Any) -> bool:
+    """A branch that only says "this one field is set" (a protobuf oneof)."""
+    if not isinstance(branch, dict) or set(branch) != {"required"}:
+        return False
+    required = branch["required"]
+    return isinstance(required, list) and len(required) == 1
 
 
 def _meant_branch(branches: Sequence[Any], instance: Any) -> int | None:

@@ -206,3 +206,35 @@ def test_generated_repository_is_valid_and_deterministic(tmp_path: Path) -> None
     analysis = analyze_paths([tmp_path / "a"])
     assert [d.format_text() for d in analysis.diagnostics if d.severity == "error"] == []
     assert len(analysis.resources) == 64
+
+
+def test_alternatives_prefer_the_branch_named_by_the_discriminator() -> None:
+    from jsonschema import Draft202012Validator
+
+    from reconciler.validate.schema_errors import diagnose
+
+    schema = {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"type": {"const": "File"}, "path": {"type": "string"}},
+                "required": ["type", "path"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"type": {"const": "Tcp"}, "address": {"type": "string"}},
+                "required": ["type", "address"],
+                "additionalProperties": False,
+            },
+            False,
+        ]
+    }
+    validator = Draft202012Validator(schema)
+    (error,) = validator.iter_errors({"type": "Tcp", "adress": "x"})
+    assert sorted(diagnose(error)) == [
+        ("RC201", ("adress",), "unknown field 'adress'; did you mean 'address'?"),
+        ("RC202", ("address",), "required field 'address' is missing"),
+    ]
+    (error,) = validator.iter_errors({"type": "Udp"})
+    assert diagnose(error) == [("RC208", (), "a mapping matches none of the allowed alternatives")]
