@@ -11,6 +11,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules import values as v
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
 
 TOP_KINDS = (
@@ -177,9 +178,7 @@ def _check_filter(
             where="as mirror backendRef",
         )
         if isinstance(body.get("percentage"), str | int | float):
-            from reconciler.validate.rules import values
-
-            values.percentage(f, (*path, field, "percentage"), body.get("percentage"))
+            v.percentage(f, (*path, field, "percentage"), body.get("percentage"))
 
 
 def _check_header_modifier(f: Findings, path: Path, body: dict[str, Any]) -> None:
