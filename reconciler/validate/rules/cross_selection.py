@@ -49,8 +49,8 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
         raw = policy.spec.get("targetRef")
         ref = as_map(raw) if raw is not None else {"kind": "Mesh"}
         kind = ref.get("kind")
-        if kind not in SELECTABLE:
-            continue
+        if kind not in SELECTABLE or _gateways_only(ref):
+            continue  # gateway-only targets are reported as not applied (RC320)
         index = meshes.get(policy.mesh, empty)
         if kind == "Mesh":
             candidates: Sequence[Resource] = index.dataplanes
@@ -79,3 +79,8 @@ def _why(ref: dict[str, object] | object) -> str:
     if as_map(ref).get("kind") in ("MeshService", "MeshServiceSubset") and isinstance(name, str):
         return f" (no inbound is tagged {SERVICE_TAG}: {name})"
     return ""
+
+
+def _gateways_only(ref: dict[str, object] | object) -> bool:
+    proxy_types = as_map(ref).get("proxyTypes")
+    return isinstance(proxy_types, list) and bool(proxy_types) and "Sidecar" not in proxy_types
