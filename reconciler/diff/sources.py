@@ -13,6 +13,13 @@ def _sort_key(key: ResourceKey) -> tuple[str, str, str]:
     return (key.type, key.mesh or "", key.name)
 
 
+def _identical(was: Resource, now: Resource) -> bool:
+    """Cheap exact check (C-level ``==`` and ``repr``; repr tells ``True`` from ``1``)."""
+    if was.data is now.data:
+        return True
+    return bool(was.data == now.data and repr(was.data) == repr(now.data))
+
+
 def diff_sources(before: Iterable[Resource], after: Iterable[Resource]) -> list[SourceChange]:
     """Created, configured and deleted resources, sorted by type, mesh, name.
 
@@ -28,7 +35,7 @@ def diff_sources(before: Iterable[Resource], after: Iterable[Resource]) -> list[
             changes.append(SourceChange(key, Action.CREATED, now.file, now.position.line))
         elif now is None and was is not None:
             changes.append(SourceChange(key, Action.DELETED, was.file, was.position.line))
-        elif was is not None and now is not None and was.data is not now.data:
+        elif was is not None and now is not None and not _identical(was, now):
             fields = diff_values(dict(was.data), dict(now.data))
             if fields:
                 changes.append(

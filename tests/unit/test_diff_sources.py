@@ -51,3 +51,11 @@ def test_created_and_deleted_sorted_by_type_mesh_name() -> None:
         ("Mesh default", Action.CREATED, "m.yaml"),
         ("MeshTimeout default/timeout-1", Action.DELETED, "t.yaml"),
     ]
+
+
+def test_true_and_1_are_different_values() -> None:
+    doc = "type: Mesh\nname: default\nlabels:\n  x: {value}\n"
+    before = load("m.yaml", doc.format(value="true"))
+    after = load("m.yaml", doc.format(value="1"))
+    (change,) = diff_sources(before, after)
+    assert change.fields == (FieldChange("labels.x", True, 1),)
