@@ -79,6 +79,7 @@ UNKNOWN_SERVICE = "RC403"
 UNKNOWN_OUTBOUND_SERVICE = "RC404"
 SELECTS_NO_PROXY = "RC405"
 PORT_COLLISION = "RC406"
+IMPLICIT_DEFAULT_MESH = "RC407"
 
 # --- RC5xx: compile (reconciler/compile) -------------------------------------------------
 PROXY_COMPILE_FAILED = "RC501"
@@ -423,7 +424,17 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
         "mesh not defined",
         "The resource belongs to a mesh that no `Mesh` resource in the repository defines "
         "(an omitted `mesh:` means `default`). Add `type: Mesh` with that name, or fix the "
-        "`mesh:` field.",
+        "`mesh:` field. The mesh `default` is the exception (RC407).",
+    ),
+    CodeInfo(
+        IMPLICIT_DEFAULT_MESH,
+        "warning",
+        "mesh `default` is implicit",
+        "Resources use the mesh `default`, but no `Mesh` named `default` is in the repository. "
+        "Kuma's control plane creates that mesh at start (with default settings: no mTLS, "
+        "the initial default policies), so the repository is valid Kuma and the reconciler "
+        "compiles it the same way. Add `type: Mesh` / `name: default` to keep its settings "
+        "in Git.",
     ),
     CodeInfo(
         UNKNOWN_SERVICE,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.compile import names
-from reconciler.model import Kind, Position, Resource
+from reconciler.model import DEFAULT_MESH, Kind, Position, Resource
 
 _MESH_ALL = {"kind": "Mesh"}
 
@@ -109,8 +109,12 @@ def skipped(mesh: Resource | None) -> frozenset[str]:
 
 
 def initial_policies(mesh_name: str, mesh: Resource | None) -> list[Resource]:
-    """The default policies of ``mesh_name`` (none for a mesh no Mesh resource defines)."""
-    if mesh is None:
+    """The default policies of ``mesh_name``.
+
+    A mesh no Mesh resource defines gets none, except ``default``: Kuma's control plane
+    creates that mesh itself at start, with its initial policies.
+    """
+    if mesh is None and mesh_name != DEFAULT_MESH:
         return []
     skip = skipped(mesh)
     if "*" in skip:
