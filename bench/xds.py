@@ -565,6 +565,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--max-streams", type=int, default=5000)
     parser.add_argument("--protocols", default="delta,sotw")
+    parser.add_argument("--only-max-streams", action="store_true", help="skip the fan-out runs")
     args = parser.parse_args()
     if args.role == "server":
         asyncio.run(server_main(args))
@@ -577,35 +578,36 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for protocol in args.protocols.split(","):
+        for protocol in [] if args.only_max_streams else args.protocols.split(","):
             for mode in ("shared", "reser"):
                 rows.append(fanout(mode, protocol == "delta", args, Path(tmp)))
                 print(f"<!-- {rows[-1]} -->", file=sys.stderr, flush=True)
         alone = []
-        if args.envoys:
+        if args.envoys and not args.only_max_streams:
             # the real Envoys' own ACK time: the same config, no simulated clients around them
             solo = argparse.Namespace(**{**vars(args), "proxies": 0})
             for protocol in args.protocols.split(","):
                 alone.append(fanout("shared", protocol == "delta", solo, Path(tmp)))
                 print(f"<!-- {alone[-1]} -->", file=sys.stderr, flush=True)
-    total = args.proxies + args.envoys
-    print(
-        f"Fan-out: {args.proxies} simulated ADS clients + {args.envoys} real Envoys, "
-        f"{GROUPS} groups of {SIZE} EDS clusters, a push changes every cluster and endpoint "
-        f"(median of {args.pushes} pushes; host: {os.cpu_count()} CPUs)\n"
-    )
-    print(
-        "| variant | protocol | proxies ACKed at start | connect → all ACKed (s) | push → ACKed p50 (s) | p99 (s) | all, worst push (s) | real Envoy p50 / max (s) | server CPU per push (s) | snapshot build (s) | server RSS idle → streams → after (MB) | MB per proxy |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        idle, streams, after = r["rss"]
+    if rows:
+        total = args.proxies + args.envoys
         print(
-            f"| {r['mode']} | {r['protocol']} | {r['acked']}/{total} | {r['connect_s']:.2f} | "
-            f"{r['sim_p50']:.3f} | {r['sim_p99']:.3f} | {r['all_s']:.3f} | "
-            f"{r['envoy_p50']:.3f} / {r['envoy_max']:.3f} | {r['cpu_s']:.2f} | {r['build_s']:.2f} | "
-            f"{idle:.0f} → {streams:.0f} → {after:.0f} | {(after - idle) / total:.3f} |"
+            f"Fan-out: {args.proxies} simulated ADS clients + {args.envoys} real Envoys, "
+            f"{GROUPS} groups of {SIZE} EDS clusters, a push changes every cluster and endpoint "
+            f"(median of {args.pushes} pushes; host: {os.cpu_count()} CPUs)\n"
         )
+        print(
+            "| variant | protocol | proxies ACKed at start | connect → all ACKed (s) | push → ACKed p50 (s) | p99 (s) | all, worst push (s) | real Envoy p50 / max (s) | server CPU per push (s) | snapshot build (s) | server RSS idle → streams → after (MB) | MB per proxy |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            idle, streams, after = r["rss"]
+            print(
+                f"| {r['mode']} | {r['protocol']} | {r['acked']}/{total} | {r['connect_s']:.2f} | "
+                f"{r['sim_p50']:.3f} | {r['sim_p99']:.3f} | {r['all_s']:.3f} | "
+                f"{r['envoy_p50']:.3f} / {r['envoy_max']:.3f} | {r['cpu_s']:.2f} | {r['build_s']:.2f} | "
+                f"{idle:.0f} → {streams:.0f} → {after:.0f} | {(after - idle) / total:.3f} |"
+            )
     if alone:
         print(f"\nThe same {args.envoys} real Envoys alone (no simulated clients): push → ACKed\n")
         print("| protocol | Envoy p50 (s) | Envoy max (s) | server CPU per push (s) |")
