@@ -102,8 +102,7 @@ async def start_http(app: web.Application, address: str) -> tuple[web.AppRunner,
             f"cannot listen for HTTP on {address}: {exc.strerror}",
             hint="pick another with --http-address",
         ) from exc
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
+    addresses = runner.addresses
+    bound = addresses[0][1] if addresses else port
     log.info("HTTP (status, metrics) listening on http://%s:%d", host, bound)
     return runner, int(bound)
