@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib.util
 import os
 import platform
 import pstats
@@ -32,10 +33,24 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import generate_mesh
+# Run as a script, bench/ is sys.path[0]: this very file (validate.py) and xds.py would then
+# shadow xds-protos' top-level `validate` and `xds` packages. Take bench/ off the path and
+# load the generator by file name.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate_mesh", BENCH / "generate_mesh.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate_mesh = _load_generator()
 BIN = Path(sys.executable).parent
 TIMEOUT_S = 600
 

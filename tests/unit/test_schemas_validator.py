@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,8 +19,19 @@ from reconciler.validate import schema as schema_module
 from reconciler.validate.schema import check_schema, predicate_for, validator_for
 from reconciler.validate.schema_files import load_schema
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import generate_mesh
+
+def _load_generator() -> ModuleType:
+    # By file name: bench/ on sys.path would shadow xds-protos' `validate` package with
+    # bench/validate.py for every later test in this process.
+    path = Path(__file__).resolve().parents[2] / "bench" / "generate_mesh.py"
+    spec = importlib.util.spec_from_file_location("generate_mesh", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate_mesh = _load_generator()
 
 
 def load(text: str) -> Resource:
