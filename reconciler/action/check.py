@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -48,8 +48,10 @@ def failed(diags: tuple[Diagnostic, ...], fail_on: str) -> bool:
 def check(inputs: ActionInputs, *, workspace: Path, out: TextIO = sys.stdout) -> CheckResult:
     """Everything the check step does; the process's cwd must be ``workspace``."""
     subpath = subpath_of(inputs.path, workspace)
-    head = read_directory(inputs.path)
-    base_commit = resolve_base(inputs.base_ref, load_event())
+    event = load_event()
+    head_sha = ((event.get("pull_request") or {}).get("head") or {}).get("sha")
+    head = replace(read_directory(inputs.path), label=str(head_sha)[:12] if head_sha else "HEAD")
+    base_commit = resolve_base(inputs.base_ref, event)
     base: Side | None = None
     base_note = ""
     if base_commit is None:

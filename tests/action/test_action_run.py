@@ -45,7 +45,7 @@ def test_clean_pr_shows_envoy_diff_and_passes(tmp_path: Path, action_env: dict[s
     )
     assert 'virtual_hosts[0].routes[0].route.timeout: "2s" -> "5s"' in summary
     diff = json.loads(Path(result.outputs["diff-file"]).read_text())
-    assert diff["base"] == pr.base_sha[:12]
+    assert (diff["base"], diff["head"]) == (pr.base_sha[:12], pr.head_sha[:12])
     assert diff["sources"][0]["file"] == "mesh/policies/timeouts.yaml"
     report = json.loads(Path(result.outputs["report-file"]).read_text())
     assert report["summary"]["errors"] == 0
