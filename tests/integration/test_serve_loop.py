@@ -13,6 +13,7 @@ from ads_client import AdsClient
 from harness import run
 from proxy_configs import inbound_proxy
 
+from reconciler.errors import SourceError
 from reconciler.pipeline import Analysis
 from reconciler.resource_types import TypeUrl
 from reconciler.serve.loop import Compiled, Reconciler
@@ -163,5 +164,46 @@ def test_not_ready_before_a_good_snapshot(tmp_path: Path) -> None:
             assert status["lastError"]["diagnostics"][0]["code"] == "RC101"
         finally:
             await plane.stop(0)
+
+    run(body)
+
+
+class FlakySource:
+    """A real directory source that can be made unreachable, as a remote can be."""
+
+    def __init__(self, repo: Path) -> None:
+        self.inner = DirectorySource([repo])
+        self.down = False
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def fetch(self) -> Any:
+        if self.down:
+            raise SourceError("connection refused", hint="retried with backoff")
+        return self.inner.fetch()
+
+
+def test_unreachable_source_keeps_serving_and_reports_stale(tmp_path: Path) -> None:
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "web.yaml").write_text(DATAPLANE.format(port=8080))
+
+    async def body() -> None:
+        source = FlakySource(tmp_path)
+        cache, metrics = SnapshotCache(), Metrics()
+        reconciler = Reconciler(source, compile_inbounds, cache, metrics, interval=None)
+        outcome = await reconciler.reconcile()
+        assert outcome is not None and outcome.applied
+        assert await reconciler.reconcile() is None  # same revision: nothing to do
+        source.down = True
+        assert await reconciler.reconcile() is None
+        status = reconciler.status_json()
+        assert status["source"]["stale"] is True
+        assert "connection refused" in status["source"]["error"]
+        assert status["lastAppliedRevision"] == outcome.revision
+        assert cache.get("default.web-1") is not None  # still served
+        source.down = False
+        await reconciler.reconcile()
+        assert reconciler.status_json()["source"]["stale"] is False
 
     run(body)
