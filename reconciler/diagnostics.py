@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.codes import CODES
-from reconciler.model import FieldPath, Resource, ResourceKey, format_path
+from reconciler.model import FieldPath, Position, Resource, ResourceKey, format_path
 
 
 class Severity(StrEnum):
@@ -140,7 +140,11 @@ def at_file(
     field: str | None = None,
     resource: ResourceKey | None = None,
     severity: Severity | None = None,
+    at: Position | None = None,
 ) -> Diagnostic:
+    """A diagnostic about a file; ``at`` gives line and column at once."""
+    if at is not None:
+        line, col = at.line, at.col
     return Diagnostic(
         code=code,
         severity=severity or default_severity(code),

@@ -7,8 +7,10 @@ stages themselves.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +61,30 @@ def analyze(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Analysis:
     """Load and validate ``files`` as one revision; all problems at once, sorted."""
+    with _collector_paused():
+        return _analyze(files, cache, extra, max_file_size)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading builds hundreds of thousands of small acyclic objects; Python's cyclic garbage
+    collector would scan them again and again (about 40 % of a cold run). Pause it for the
+    pass and let it run once afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _analyze(
+    files: Iterable[SourceFile],
+    cache: FileCache | None,
+    extra: Iterable[Diagnostic],
+    max_file_size: int,
+) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
     count = 0

@@ -53,30 +53,34 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Pat
 
     A path that does not exist is a usage error (exit 2), not a diagnostic.
     """
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         root = Path(raw)
         if not root.exists():
             raise UsageError(f"path not found: {raw}", hint="give a directory or a YAML file")
-        if root.is_file():
-            found = [(_display(root), root)]
-        else:
-            found = sorted(_walk(root))
+        found = [(_display(root), root)] if root.is_file() else sorted(_walk(root))
         for display, real in found:
-            resolved = real.resolve()
-            if resolved not in seen:
-                seen.add(resolved)
+            # Paths, not inodes: a symlinked duplicate is read twice and then reported as a
+            # duplicate resource, which is what it is. Resolving every file costs a syscall
+            # per path component.
+            key = os.path.abspath(real)
+            if key not in seen:
+                seen.add(key)
                 yield display, real
 
 
 def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    base = _display(root)
+    prefix = "" if base in (".", "") else base.rstrip("/") + "/"
+    root_text = os.fspath(root)
     for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel_dir = os.path.relpath(dirpath, root_text)
+        rel_prefix = prefix if rel_dir == "." else prefix + Path(rel_dir).as_posix() + "/"
         for name in filenames:
             if name.startswith(".") or not name.endswith(RESOURCE_SUFFIXES):
                 continue
-            real = Path(dirpath, name)
-            yield _display(real), real
+            yield rel_prefix + name, Path(dirpath, name)
 
 
 def _raise(exc: OSError) -> None:

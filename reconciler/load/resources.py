@@ -21,10 +21,14 @@ def to_resource(
     data: Any = doc.data
     if is_invalid(data):
         return None, []
-    where = {"line": doc.position.line, "col": doc.position.col}
     if data is None:
         return None, [
-            at_file(codes.YAML_EMPTY_DOCUMENT, file, f"document {doc.index + 1} is empty", **where)
+            at_file(
+                codes.YAML_EMPTY_DOCUMENT,
+                file,
+                f"document {doc.index + 1} is empty",
+                at=doc.position,
+            )
         ]
     if not isinstance(data, dict):
         what = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
@@ -33,15 +37,14 @@ def to_resource(
                 codes.DOC_NOT_MAPPING,
                 file,
                 f"document {doc.index + 1} is {what}, not a mapping with `type` and `name`",
-                **where,
+                at=doc.position,
             )
         ]
     root = doc.root
     loc = locator or (lambda path: locate(root, path))
 
-    def pos(path: FieldPath) -> dict[str, int]:
-        p = loc(path) or doc.position
-        return {"line": p.line, "col": p.col}
+    def pos(path: FieldPath) -> Position:
+        return loc(path) or doc.position
 
     diags: list[Diagnostic] = []
     kind = data.get("type")
@@ -50,7 +53,7 @@ def to_resource(
         if "kind" in data and "apiVersion" in data:
             hint = " (this looks like a Kubernetes manifest; write Kuma's universal format: `type:`, `name:`, `mesh:`, `spec:`)"
         diags.append(
-            at_file(codes.TYPE_MISSING, file, f"missing `type`{hint}", field="type", **pos(()))
+            at_file(codes.TYPE_MISSING, file, f"missing `type`{hint}", field="type", at=pos(()))
         )
     elif not isinstance(kind, str) or kind not in KNOWN_KINDS:
         diags.append(
@@ -59,7 +62,7 @@ def to_resource(
                 file,
                 _unknown_kind_message(kind),
                 field="type",
-                **pos(("type",)),
+                at=pos(("type",)),
             )
         )
     name = data.get("name")
@@ -70,7 +73,7 @@ def to_resource(
                 file,
                 "missing `name`" if name is None else "`name` must be a non-empty string",
                 field="name",
-                **pos(("name",) if "name" in data else ()),
+                at=pos(("name",) if "name" in data else ()),
             )
         )
     if diags:

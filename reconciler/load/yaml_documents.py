@@ -18,8 +18,34 @@ from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_file
 from reconciler.model import FieldPath, Position
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Resolver = yaml.resolver.Resolver
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_ScalarNode = yaml.ScalarNode
+_SequenceNode = yaml.SequenceNode
+_MappingNode = yaml.MappingNode
+_TAG_CACHE_LIMIT = 50_000
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """libyaml's loader with a memo for implicit scalar tags.
+
+    libyaml calls back into Python's regex-based resolver for every plain scalar; the same
+    keys and values (``type``, ``kuma.io/service``, ``http``) recur in every file, so a memo
+    keyed by the scalar's text removes most of that cost.
+    """
+
+    _tags: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is _ScalarNode and implicit[0]:
+            tags = _Loader._tags
+            tag = tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(tags) < _TAG_CACHE_LIMIT:
+                    tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
 
 MAX_DEPTH = 64
 """Deepest nesting accepted. Kuma resources nest about 10 levels; 64 leaves room for any real file."""
@@ -80,7 +106,9 @@ def parse_text(text: str, file: str) -> ParsedFile:
             try:
                 data = _Builder(file, result.diagnostics).build(root)
             except _LimitExceeded as exc:
-                result.diagnostics.append(at_file(exc.code, file, exc.message, **_where(exc.node)))
+                result.diagnostics.append(
+                    at_file(exc.code, file, exc.message, at=_pos(exc.node.start_mark))
+                )
                 data = _INVALID
             except RecursionError:
                 result.diagnostics.append(
@@ -118,11 +146,6 @@ _INVALID = object()
 
 def is_invalid(data: object) -> bool:
     return data is _INVALID
-
-
-def _where(node: yaml.Node) -> dict[str, int]:
-    p = _pos(node.start_mark)
-    return {"line": p.line, "col": p.col}
 
 
 def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagnostic:
@@ -170,7 +193,12 @@ class _Builder:
         self.budget = MAX_NODES
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
-        self.budget -= 1
+        cls = node.__class__
+        if cls is _ScalarNode:
+            return node.value if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
+        # Every element of a collection counts against the budget, so neither deep nor wide
+        # alias expansion can run away.
+        self.budget -= len(node.value) + 1
         if self.budget < 0:
             raise _LimitExceeded(
                 codes.YAML_ALIAS_LIMIT,
@@ -184,47 +212,57 @@ class _Builder:
                 f"nesting is deeper than the limit of {MAX_DEPTH} levels",
                 node,
             )
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag not in (_SEQ,):
+        if cls is _SequenceNode:
+            if node.tag != _SEQ:
                 return self._unsupported(node, f"tag {node.tag!r}")
-            return [self.build(child, depth + 1) for child in node.value]
-        assert isinstance(node, yaml.MappingNode)
-        if node.tag not in (_MAP,):
+            inner = depth + 1
+            return [
+                child.value
+                if child.__class__ is _ScalarNode and child.tag == _STR
+                else self.build(child, inner)
+                for child in node.value
+            ]
+        assert cls is _MappingNode
+        if node.tag != _MAP:
             return self._unsupported(node, f"tag {node.tag!r}")
-        return self._mapping(node, depth)
+        return self._mapping(node, depth)  # type: ignore[arg-type]
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        first_seen: dict[str, yaml.Node] = {}
         merged: dict[str, Any] = {}
+        inner = depth + 1
         for key_node, value_node in node.value:
+            if key_node.__class__ is not _ScalarNode:
+                self._unsupported(key_node, "a mapping or list used as a key")
+                continue
             if key_node.tag == _MERGE:
                 merged.update(self._merge_sources(value_node, depth))
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._unsupported(key_node, "a mapping or list used as a key")
+            key = key_node.value
+            if key in out:
+                self._duplicate(node, key_node)
                 continue
-            key = str(key_node.value)
-            if key in first_seen:
-                first = _pos(first_seen[key].start_mark)
-                self.diagnostics.append(
-                    at_file(
-                        codes.YAML_DUPLICATE_KEY,
-                        self.file,
-                        f"duplicate key {key!r}; first defined at line {first.line}, "
-                        f"column {first.col}",
-                        **_where(key_node),
-                    )
-                )
-                continue
-            first_seen[key] = key_node
-            out[key] = self.build(value_node, depth + 1)
+            if value_node.__class__ is _ScalarNode and value_node.tag == _STR:
+                out[key] = value_node.value
+            else:
+                out[key] = self.build(value_node, inner)
         if merged:
             for key, value in merged.items():
                 out.setdefault(key, value)
         return out
+
+    def _duplicate(self, mapping: yaml.MappingNode, key_node: yaml.Node) -> None:
+        first_node = next(k for k, _ in mapping.value if k.value == key_node.value)
+        first = _pos(first_node.start_mark)
+        self.diagnostics.append(
+            at_file(
+                codes.YAML_DUPLICATE_KEY,
+                self.file,
+                f"duplicate key {key_node.value!r}; first defined at line {first.line}, "
+                f"column {first.col}",
+                at=_pos(key_node.start_mark),
+            )
+        )
 
     def _merge_sources(self, node: yaml.Node, depth: int) -> dict[str, Any]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -261,7 +299,7 @@ class _Builder:
                 codes.YAML_UNSUPPORTED_VALUE,
                 self.file,
                 f"{what} has no JSON equivalent; write a plain string, number, list or mapping",
-                **_where(node),
+                at=_pos(node.start_mark),
             )
         )
         return None
