@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
-import importlib
 from types import ModuleType
 
 from reconciler import __version__
@@ -31,6 +32,10 @@ COMMANDS: dict[str, str] = {
 """Subcommand -> module. Each module defines NAME, HELP, add_arguments(parser) and
 run(args) -> int. Modules are imported only when needed, so `reconciler validate` never pays
 for the gRPC server's imports."""
+
+
+LONG_RUNNING = frozenset({"serve"})
+"""Commands that keep running: they keep Python's cyclic garbage collector on."""
 
 
 def _modules(argv: Sequence[str]) -> list[ModuleType]:
@@ -70,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return Exit.USAGE
+    collect = gc.isenabled()
+    if args.command not in LONG_RUNNING:
+        # A one-shot command builds its objects once and exits: scanning them for cycles
+        # only costs time (about a third of a cold `validate`).
+        gc.disable()
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
@@ -97,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return Exit.INTERNAL
+    finally:
+        if collect:
+            gc.enable()
 
 
 def entrypoint() -> None:
