@@ -50,6 +50,7 @@ class GitHubApi:
             with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
+            exc.close()  # the error carries the open response
             raise CommentError(exc.code, f"{method} {path}: HTTP {exc.code} {exc.reason}") from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise CommentError(0, f"{method} {path}: {exc}") from exc
