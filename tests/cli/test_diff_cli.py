@@ -42,6 +42,12 @@ def slower_payments(root: Path) -> None:
     path.write_text(path.read_text().replace("requestTimeout: 2s", "requestTimeout: 5s"))
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-file cache goes to tmp_path, not the user's cache directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture
 def two_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(ROOT / "sample-repo", tmp_path / "old")
