@@ -11,7 +11,7 @@ shallow fetch, validation of the head, the analysis and compile of both commits,
 per-proxy diff, annotations, step summary and SARIF. Prints a markdown table.
 
 "cold" starts with an empty per-file cache; "warm" reuses the cache of the previous run
-(what persisting ~/.cache/reconciler with actions/cache gives on the next push).
+(the same installation running again, e.g. a self-hosted runner).
 """
 
 from __future__ import annotations
