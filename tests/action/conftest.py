@@ -115,7 +115,7 @@ spec:
         kind: MeshServce
         name: payments
       default:
-        connectionTimeout: 2s
+        connectionTimeout: 2 seconds
 """
 
 

@@ -74,7 +74,7 @@ def test_bad_pr_annotates_fails_and_still_diffs(tmp_path: Path, action_env: dict
     assert "**Partial diff**" in result.summary and "MeshTimeout default/broken" in result.summary
     assert "### Diagnostics" in result.summary and "error\\[RC204\\]" in result.summary
     data = json.loads(sarif.read_text())
-    assert {"RC204", "RC301"} <= {r["ruleId"] for r in data["runs"][0]["results"]}
+    assert {"RC204", "RC305"} <= {r["ruleId"] for r in data["runs"][0]["results"]}
 
 
 def test_fail_on_never_passes_with_errors(tmp_path: Path, action_env: dict[str, str]) -> None:

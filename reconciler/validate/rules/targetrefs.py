@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from reconciler import codes
+from reconciler.targetref import KIND_ORDER
 from reconciler.validate.rules.findings import Findings, Path, as_map, is_set
 
 MESH = "Mesh"
@@ -83,8 +84,8 @@ def check_target_ref(
     if not is_set(kind):
         f.add(codes.TARGETREF_KIND, (*path, "kind"), "must be defined")
         return
-    if not isinstance(kind, str):
-        return
+    if not isinstance(kind, str) or kind not in KIND_ORDER:
+        return  # not a targetRef kind at all: the schema's enum reports it, with a suggestion
     if kind not in allowed:
         f.add(
             codes.TARGETREF_KIND,
