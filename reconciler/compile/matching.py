@@ -59,6 +59,41 @@ def to_applies(entry: Mapping[str, Any], service: str) -> bool:
     return kind == "Mesh" or (kind in _SERVICE_KINDS and ref.get("name") == service)
 
 
+class _SelectionIndex:
+    """The policies of one kind (sorted) by what their top-level targetRef can select."""
+
+    def __init__(self, policies: Sequence[Resource], refs: Mapping[int, Mapping[str, Any]]):
+        self.policies = list(policies)
+        self.always: list[int] = []
+        self.by_service: dict[str, list[int]] = {}
+        self.by_name: dict[str, list[int]] = {}
+        self.scan: list[int] = []
+        for position, policy in enumerate(self.policies):
+            ref = refs[id(policy)]
+            kind = ref.get("kind", "Mesh")
+            name = ref.get("name")
+            tags = ref.get("tags")
+            service = tags.get("kuma.io/service") if isinstance(tags, dict) else None
+            if kind == "Mesh" and "proxyTypes" not in ref:
+                self.always.append(position)
+            elif kind in _SERVICE_KINDS and isinstance(name, str):
+                self.by_service.setdefault(name, []).append(position)
+            elif kind == "MeshSubset" and isinstance(service, str):
+                self.by_service.setdefault(service, []).append(position)
+            elif kind == "Dataplane" and isinstance(name, str):
+                self.by_name.setdefault(name, []).append(position)
+            else:
+                self.scan.append(position)
+
+    def candidates(self, services: set[str], name: str) -> list[int]:
+        """Positions that may select a proxy with ``services`` and ``name``, besides
+        :attr:`always` (the mesh-wide ones, which select every proxy)."""
+        out = [*self.scan, *self.by_name.get(name, ())]
+        for service in services:
+            out.extend(self.by_service.get(service, ()))
+        return out
+
+
 class Matcher:
     """Policy selection and merging for one mesh; every result memoised."""
 
@@ -76,28 +111,36 @@ class Matcher:
         }
         self._ref_keys: dict[int, str] = {i: canonical(r) for i, r in self._refs.items()}
         self._to: dict[tuple[int, ...], dict[str, Merged | None]] = {}
-        self._from: dict[tuple[int, ...], tuple[Merged | None, tuple[Skip, ...]]] = {}
+        self._from: dict[tuple[Any, ...], tuple[Merged | None, tuple[Skip, ...]]] = {}
         self._http: dict[tuple[tuple[int, ...], str], list[KeyedRule]] = {}
         self._tcp: dict[tuple[tuple[int, ...], str], Merged | None] = {}
         self._to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
         self._unsupported: dict[int, tuple[Skip, ...]] = {}
+        self._selection = {k: _SelectionIndex(v, self._refs) for k, v in self.policies.items()}
+        self._sets: dict[tuple[int, ...], PolicySet] = {}
+        self._relevant_memo: dict[tuple[int, str], tuple[Resource, ...]] = {}
+        self._sets_by_id: dict[int, PolicySet] = {}
+        self._set_skips: dict[int, tuple[Skip, ...]] = {}
+        self._inbound_checks: dict[tuple[int, bool], tuple[int, ...]] = {}
 
     def selected(self, proxy: Proxy) -> dict[str, PolicySet]:
-        """Per kind, the policies selecting ``proxy``, least specific first."""
+        """Per kind, the policies selecting ``proxy``, least specific first.
+
+        Candidates come from an index (mesh-wide, by service, by Dataplane name), so a proxy
+        costs the policies that can select it, not every policy of the mesh. Equal sets are
+        interned: proxies selected by the same policies share one tuple, and every memo keyed
+        by it.
+        """
         services = {i.service for i in proxy.inbounds}
         verdicts: dict[str, bool] = {}
         out: dict[str, PolicySet] = {}
-        for kind, policies in self.policies.items():
-            chosen: list[Resource] = []
-            for policy in policies:
+        for kind, index in self._selection.items():
+            matched: list[int] = []
+            for position in index.candidates(services, proxy.name):
+                policy = index.policies[position]
                 ref = self._refs[id(policy)]
-                ref_kind = ref.get("kind", "Mesh")
-                if ref_kind == "Mesh" and "proxyTypes" not in ref:
-                    chosen.append(policy)
-                    continue
-                if ref_kind == "MeshService":
-                    if ref.get("name") in services:
-                        chosen.append(policy)
+                if ref.get("kind", "Mesh") == "MeshService":
+                    matched.append(position)  # offered by the service index: it matches
                     continue
                 key = self._ref_keys[id(policy)]
                 verdict = verdicts.get(key)
@@ -105,12 +148,23 @@ class Matcher:
                     verdict = selects(ref, proxy.resource)
                     verdicts[key] = verdict
                 if verdict:
-                    chosen.append(policy)
-            out[kind] = tuple(chosen)
+                    matched.append(position)
+            chosen = sorted(index.always + matched) if matched else index.always
+            set_key = (id(index), *chosen)
+            interned = self._sets.get(set_key)
+            if interned is None:
+                interned = tuple(index.policies[i] for i in chosen)
+                self._sets[set_key] = interned
+                self._sets_by_id[id(interned)] = interned
+            out[kind] = interned
         return out
 
     def _relevant(self, policies: PolicySet, service: str) -> tuple[Resource, ...]:
         """The policies with a ``to[]`` entry for ``service``: the only ones its conf uses."""
+        interned = self._sets_by_id.get(id(policies)) is policies
+        memo_key = (id(policies), service)
+        if interned and (hit := self._relevant_memo.get(memo_key)) is not None:
+            return hit
         out = []
         for p in policies:
             targets = self._to_targets.get(id(p))
@@ -126,7 +180,26 @@ class Matcher:
                 self._to_targets[id(p)] = targets
             if targets[0] or service in targets[1]:
                 out.append(p)
-        return tuple(out)
+        result = tuple(out)
+        if interned:  # an interned set lives as long as the matcher: its id is a safe key
+            self._relevant_memo[memo_key] = result
+        return result
+
+    def set_skips(self, policies: PolicySet) -> tuple[Skip, ...]:
+        """Parts of ``policies`` that are not applied (memoised per interned policy set)."""
+        interned = self._sets_by_id.get(id(policies)) is policies
+        if interned and (hit := self._set_skips.get(id(policies))) is not None:
+            return hit
+        from reconciler.compile.policies import POLICIES  # the registry imports this module
+
+        out: list[Skip] = []
+        for policy in policies:
+            out.extend(self.unsupported(policy))
+            out.extend(POLICIES[policy.kind].skips(policy))
+        result = tuple(out)
+        if interned:
+            self._set_skips[id(policies)] = result
+        return result
 
     def unsupported(self, policy: Resource) -> tuple[Skip, ...]:
         """``to[]`` entries whose targetRef kind is not compiled (MeshExternalService, ...)."""
@@ -204,12 +277,45 @@ class Matcher:
             return bool(ref.get("name") == inbound.service)
         return inbound.index in selected_inbounds(ref, proxy.resource)
 
+    def _inbound_policies(self, policies: PolicySet, proxy: Proxy, inbound: Inbound) -> PolicySet:
+        """The policies of ``policies`` (which select ``proxy``) that select ``inbound``.
+
+        Only refs that can tell inbounds apart need a check; a proxy with one inbound is
+        selected through it, so only ``Dataplane`` refs with ``sectionName`` are checked.
+        """
+        single = len(proxy.inbounds) == 1
+        key = (id(policies), single)
+        interned = self._sets_by_id.get(id(policies)) is policies
+        checks = self._inbound_checks.get(key) if interned else None
+        if checks is None:
+            checks = tuple(
+                i for i, p in enumerate(policies) if self._needs_inbound_check(p, single)
+            )
+            if interned:
+                self._inbound_checks[key] = checks
+        drop = {i for i in checks if not self._selects_inbound(policies[i], proxy, inbound)}
+        if not drop:
+            return policies
+        return tuple(p for i, p in enumerate(policies) if i not in drop)
+
+    def _needs_inbound_check(self, policy: Resource, single_inbound: bool) -> bool:
+        ref = self._refs[id(policy)]
+        kind = ref.get("kind", "Mesh")
+        if kind == "Mesh":
+            return "proxyTypes" in ref
+        if kind == "Dataplane":
+            return ref.get("sectionName") is not None
+        return not single_inbound
+
     def inbound(
         self, policies: PolicySet, proxy: Proxy, inbound: Inbound
     ) -> tuple[Merged | None, tuple[Skip, ...]]:
         """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and the parts skipped."""
-        chosen = tuple(p for p in policies if self._selects_inbound(p, proxy, inbound))
-        memo_key = tuple(id(p) for p in chosen)
+        chosen = self._inbound_policies(policies, proxy, inbound)
+        if chosen is policies and self._sets_by_id.get(id(policies)) is policies:
+            memo_key: tuple[Any, ...] = ("set", id(policies))
+        else:
+            memo_key = tuple(id(p) for p in chosen)
         hit = self._from.get(memo_key)
         if hit is not None:
             return hit

@@ -120,17 +120,26 @@ class MeshMtls:
         self._clusters: dict[int, tuple[Any, envoy_cluster.Cluster]] = {}
         self._listeners: dict[tuple[int, bytes], tuple[Any, envoy_listener.Listener]] = {}
 
-    def permissions(self, proxy: Proxy, inbound: Inbound) -> list[mtp.FromEntry]:
-        """``from[]`` entries that apply to ``inbound``, in the order they are decided."""
-        chosen = [
-            p for p in self.policies if inbound.index in selected_inbounds(_ref(p), proxy.resource)
-        ]
+    def permissions(
+        self, proxy: Proxy, inbound: Inbound, candidates: Sequence[Resource] | None = None
+    ) -> list[mtp.FromEntry]:
+        """``from[]`` entries that apply to ``inbound``, in the order they are decided.
+
+        ``candidates``: the permissions already known to select ``proxy`` (sorted), so a
+        proxy does not test every permission of the mesh.
+        """
+        pool = self.policies if candidates is None else candidates
+        chosen = [p for p in pool if inbound.index in selected_inbounds(_ref(p), proxy.resource)]
         return mtp.from_entries(chosen)
 
     def inbound(
-        self, listener: envoy_listener.Listener, proxy: Proxy, inbound: Inbound
+        self,
+        listener: envoy_listener.Listener,
+        proxy: Proxy,
+        inbound: Inbound,
+        candidates: Sequence[Resource] | None = None,
     ) -> envoy_listener.Listener:
-        entries = self.permissions(proxy, inbound)
+        entries = self.permissions(proxy, inbound, candidates)
         rules, shadow = mtp.rbac_rules(self.mesh, mtp.subset_rules(entries))
         shadow_bytes = shadow.SerializeToString(deterministic=True) if shadow else b""
         key = (id(listener), rules.SerializeToString(deterministic=True) + b"|" + shadow_bytes)

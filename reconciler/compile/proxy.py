@@ -37,7 +37,8 @@ class MeshCompiler:
             built = self.inbounds.build(selected, proxy, inbound)
             listener = built.listener
             if self.mtls is not None:
-                listener = self.mtls.inbound(listener, proxy, inbound)
+                permissions = selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())
+                listener = self.mtls.inbound(listener, proxy, inbound, permissions)
             found[TypeUrl.LISTENER].setdefault(built.trace.listener, listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
@@ -57,9 +58,7 @@ class MeshCompiler:
             trace.outbounds.append(out.trace)
             trace.skipped.extend(out.skipped)
         for policies in selected.values():
-            for policy in policies:
-                trace.skipped.extend(self.matcher.unsupported(policy))
-                trace.skipped.extend(POLICIES[policy.kind].skips(policy))
+            trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
         notes.extend(s.note() for s in trace.skipped)
         for kind, policies in selected.items():
