@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.cache import CachedFile, CachedResource, FileCache
-from reconciler.diagnostics import Diagnostic, sorted_diagnostics
+from reconciler.codes import PROXY_COMPILE_FAILED
+from reconciler.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
     SourceFile,
@@ -26,11 +28,12 @@ from reconciler.load import (
     read_files,
     too_large,
 )
-from reconciler.model import Resource
+from reconciler.model import DEFAULT_MESH, Resource
 from reconciler.validate import check_mesh, check_resource
 
 if TYPE_CHECKING:
     from reconciler.compile import Compiler, CompileResult
+    from reconciler.diff import ChangeSet, Partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +179,125 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     invalid = {d.resource for d in analysis.diagnostics if d.severity == "error" and d.resource}
     valid = [r for r in analysis.resources if r.key not in invalid]
     return (compiler or _Compiler()).compile(valid)
+
+
+# Comparing two revisions: `diff`, `diff --server` and the GitHub Action.
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One revision's files, as read: ``label`` is a commit sha or a directory."""
+
+    label: str
+    files: tuple[SourceFile, ...]
+    read_diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    changes: ChangeSet
+    diagnostics: tuple[Diagnostic, ...]
+    """The new revision's diagnostics (every severity)."""
+    new: Analysis
+
+    @property
+    def invalid(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def read_directory(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Side:
+    files, diags = read_paths([path], max_file_size=max_file_size)
+    return Side(path, tuple(files), tuple(diags))
+
+
+def read_commit(repo: str, rev: str, subpath: str | None) -> Side:
+    """Files of ``rev``, with paths relative to the repository root (as a reviewer sees them)."""
+    from reconciler.source.git import read_local_commit  # git only when a commit is asked for
+
+    commit = read_local_commit(os.path.abspath(repo), rev, subpath)
+    prefix = _prefix(subpath)
+    files = tuple(replace(f, path=prefix + f.path) for f in commit.files)
+    diags = tuple(replace(d, file=prefix + d.file) if d.file else d for d in commit.diagnostics)
+    return Side(commit.sha[:12], files, diags)
+
+
+def _prefix(subpath: str | None) -> str:
+    clean = (subpath or "").strip("/")
+    return "" if clean in ("", ".") else clean + "/"
+
+
+def compare(
+    before: Side,
+    after: Side,
+    *,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    cache_dir: Path | None = None,
+) -> Comparison:
+    """Analyze, compile and diff both sides. Files the two sides share are parsed and
+    validated once: the per-file cache (``cache_dir``, else a temporary one) is keyed by
+    blob id, so the second side reuses the first side's results."""
+    from reconciler.compile import Compiler as _Compiler
+    from reconciler.compile.names import node_id
+    from reconciler.diff import Partial as _Partial
+    from reconciler.diff import diff_revisions
+
+    with tempfile.TemporaryDirectory(prefix="reconciler-diff-") as tmp:
+        directory = cache_dir if cache_dir is not None else Path(tmp)
+        old = analyze(
+            before.files,
+            extra=before.read_diagnostics,
+            max_file_size=max_file_size,
+            cache=FileCache(directory),
+        )
+        new = analyze(
+            after.files,
+            extra=after.read_diagnostics,
+            max_file_size=max_file_size,
+            cache=FileCache(directory),
+        )
+    old_partial, new_partial = left_out(old), left_out(new)
+    # One compiler, new side first: the new revision is compiled in full (its RC5xx
+    # diagnostics are complete), the old one only where the change reaches; proxies it does
+    # not reach come back as the same objects, which the diff skips without comparing.
+    compiler = _Compiler()
+    new_compiled = compile_analysis(new, compiler)
+    old_compiled = compile_analysis(old, compiler)
+    old_proxies, new_proxies = dict(old_compiled.configs), dict(new_compiled.configs)
+    failed = [d.resource for d in new_compiled.diagnostics if d.code == PROXY_COMPILE_FAILED]
+    for key in failed:  # neither "deleted" nor compared: its new config is unknown
+        if key is not None:
+            old_proxies.pop(node_id(key.mesh or DEFAULT_MESH, key.name), None)
+    if failed:
+        left = (*(new_partial.left_out if new_partial else ()), *(k for k in failed if k))
+        new_partial = _Partial(
+            tuple(sorted(set(left), key=str)), new_partial.files if new_partial else ()
+        )
+    notes: list[str] = []
+    if old_partial is not None:
+        notes.append(
+            f"the base revision {before.label} has errors of its own; "
+            f"{len(old_partial.left_out)} of its resources were left out of the comparison"
+        )
+    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *new_compiled.diagnostics)))
+    changes = diff_revisions(
+        sources=(old.resources, new.resources),
+        proxies=(old_proxies, new_proxies),
+        partial=new_partial,
+        base=before.label,
+        head=after.label,
+        notes=notes,
+    )
+    return Comparison(changes, diagnostics, new)
+
+
+def left_out(analysis: Analysis) -> Partial | None:
+    """What compile leaves out of ``analysis`` because of an error (None when nothing)."""
+    from reconciler.diff import Partial as _Partial
+
+    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
+    if not errors:
+        return None
+    bad_keys = {d.resource for d in errors if d.resource is not None}
+    files = sorted({d.file for d in errors if d.resource is None and d.file})
+    keys = sorted({r.key for r in analysis.resources} & bad_keys, key=str)
+    return _Partial(tuple(keys), tuple(files))

@@ -9,24 +9,16 @@ resources would produce (marked partial, naming what was left out), and the exit
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.cache import FileCache, default_cache_dir
+from reconciler.cache import default_cache_dir
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import parse_size
-from reconciler.codes import PROXY_COMPILE_FAILED
-from reconciler.compile import Compiler
-from reconciler.compile.names import node_id
-from reconciler.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from reconciler.diff import ChangeSet, Partial, diff_revisions
 from reconciler.errors import UsageError
-from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
-from reconciler.model import DEFAULT_MESH
-from reconciler.pipeline import Analysis, analyze, compile_analysis, read_paths
+from reconciler.load import DEFAULT_MAX_FILE_SIZE
+from reconciler.pipeline import Comparison, Side, compare, read_commit, read_directory
 from reconciler.report.diff_markdown import DEFAULT_MAX_CHARS
 
 NAME = "diff"
@@ -48,33 +40,6 @@ class DiffOptions:
     cache_dir: Path | None = None
     server: str | None = None
     """Compare with what a running server's connected proxies run (``--server URL``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Side:
-    """One revision's files, as read: ``label`` is a commit sha or a directory."""
-
-    label: str
-    files: tuple[SourceFile, ...]
-    read_diagnostics: tuple[Diagnostic, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    changes: ChangeSet
-    diagnostics: tuple[Diagnostic, ...]
-    """The new revision's diagnostics (every severity)."""
-    new: Analysis
-
-    @property
-    def invalid(self) -> bool:
-        return any(d.severity is Severity.ERROR for d in self.diagnostics)
-
-    @property
-    def exit_code(self) -> int:
-        if self.invalid:
-            return Exit.USAGE
-        return Exit.FINDINGS if self.changes.changed else Exit.OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,7 +108,7 @@ def diff(options: DiffOptions) -> tuple[str, int]:
     comparison = compare(
         before, after, max_file_size=options.max_file_size, cache_dir=options.cache_dir
     )
-    return render(comparison, options.format, max_size=options.max_size), comparison.exit_code
+    return render(comparison, options.format, max_size=options.max_size), exit_code(comparison)
 
 
 def render(comparison: Comparison, fmt: str, *, max_size: int = DEFAULT_MAX_CHARS) -> str:
@@ -178,92 +143,8 @@ def read_sides(options: DiffOptions) -> tuple[Side, Side]:
     )
 
 
-def read_directory(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Side:
-    files, diags = read_paths([path], max_file_size=max_file_size)
-    return Side(path, tuple(files), tuple(diags))
-
-
-def read_commit(repo: str, rev: str, subpath: str | None) -> Side:
-    """Files of ``rev``, with paths relative to the repository root (as a reviewer sees them)."""
-    from reconciler.source.git import read_local_commit
-
-    commit = read_local_commit(os.path.abspath(repo), rev, subpath)
-    prefix = _prefix(subpath)
-    files = tuple(replace(f, path=prefix + f.path) for f in commit.files)
-    diags = tuple(replace(d, file=prefix + d.file) if d.file else d for d in commit.diagnostics)
-    return Side(commit.sha[:12], files, diags)
-
-
-def _prefix(subpath: str | None) -> str:
-    clean = (subpath or "").strip("/")
-    return "" if clean in ("", ".") else clean + "/"
-
-
-def compare(
-    before: Side,
-    after: Side,
-    *,
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-    cache_dir: Path | None = None,
-) -> Comparison:
-    """Analyze, compile and diff both sides. Files the two sides share are parsed and
-    validated once: the per-file cache (``cache_dir``, else a temporary one) is keyed by
-    blob id, so the second side reuses the first side's results."""
-    with tempfile.TemporaryDirectory(prefix="reconciler-diff-") as tmp:
-        directory = cache_dir if cache_dir is not None else Path(tmp)
-        old = analyze(
-            before.files,
-            extra=before.read_diagnostics,
-            max_file_size=max_file_size,
-            cache=FileCache(directory),
-        )
-        new = analyze(
-            after.files,
-            extra=after.read_diagnostics,
-            max_file_size=max_file_size,
-            cache=FileCache(directory),
-        )
-    old_partial, new_partial = left_out(old), left_out(new)
-    # One compiler, new side first: the new revision is compiled in full (its RC5xx
-    # diagnostics are complete), the old one only where the change reaches; proxies it does
-    # not reach come back as the same objects, which the diff skips without comparing.
-    compiler = Compiler()
-    new_compiled = compile_analysis(new, compiler)
-    old_compiled = compile_analysis(old, compiler)
-    old_proxies, new_proxies = dict(old_compiled.configs), dict(new_compiled.configs)
-    failed = [d.resource for d in new_compiled.diagnostics if d.code == PROXY_COMPILE_FAILED]
-    for key in failed:  # neither "deleted" nor compared: its new config is unknown
-        if key is not None:
-            old_proxies.pop(node_id(key.mesh or DEFAULT_MESH, key.name), None)
-    if failed:
-        left = (*(new_partial.left_out if new_partial else ()), *(k for k in failed if k))
-        new_partial = Partial(
-            tuple(sorted(set(left), key=str)), new_partial.files if new_partial else ()
-        )
-    notes: list[str] = []
-    if old_partial is not None:
-        notes.append(
-            f"the base revision {before.label} has errors of its own; "
-            f"{len(old_partial.left_out)} of its resources were left out of the comparison"
-        )
-    diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *new_compiled.diagnostics)))
-    changes = diff_revisions(
-        sources=(old.resources, new.resources),
-        proxies=(old_proxies, new_proxies),
-        partial=new_partial,
-        base=before.label,
-        head=after.label,
-        notes=notes,
-    )
-    return Comparison(changes, diagnostics, new)
-
-
-def left_out(analysis: Analysis) -> Partial | None:
-    """What compile leaves out of ``analysis`` because of an error (None when nothing)."""
-    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
-    if not errors:
-        return None
-    bad_keys = {d.resource for d in errors if d.resource is not None}
-    files = sorted({d.file for d in errors if d.resource is None and d.file})
-    keys = sorted({r.key for r in analysis.resources} & bad_keys, key=str)
-    return Partial(tuple(keys), tuple(files))
+def exit_code(comparison: Comparison) -> int:
+    """0 no change, 1 changes, 2 the new revision is invalid (its diagnostics say why)."""
+    if comparison.invalid:
+        return Exit.USAGE
+    return Exit.FINDINGS if comparison.changes.changed else Exit.OK

@@ -22,15 +22,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from reconciler.cache import FileCache
-from reconciler.cli.diff import (
-    Comparison,
-    DiffOptions,
-    Side,
-    left_out,
-    read_commit,
-    read_directory,
-    render,
-)
+from reconciler.cli.diff import DiffOptions, exit_code, render
 from reconciler.codes import PROXY_COMPILE_FAILED
 from reconciler.compile.names import node_id
 from reconciler.diagnostics import sorted_diagnostics
@@ -38,7 +30,15 @@ from reconciler.diff import diff_revisions
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.model import DEFAULT_MESH
-from reconciler.pipeline import analyze, compile_analysis
+from reconciler.pipeline import (
+    Comparison,
+    Side,
+    analyze,
+    compile_analysis,
+    left_out,
+    read_commit,
+    read_directory,
+)
 from reconciler.resource_types import ProxyConfig, TypeUrl
 
 COMPARED = (TypeUrl.LISTENER, TypeUrl.ROUTE, TypeUrl.CLUSTER, TypeUrl.ENDPOINT)
@@ -124,7 +124,7 @@ def diff_against_live(options: DiffOptions) -> tuple[str, int]:
     comparison = compare_live(
         after, options.server, max_file_size=options.max_file_size, cache_dir=options.cache_dir
     )
-    return render(comparison, options.format, max_size=options.max_size), comparison.exit_code
+    return render(comparison, options.format, max_size=options.max_size), exit_code(comparison)
 
 
 def compare_live(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.diff import Side, compare
+from reconciler.pipeline import Side, compare
 from reconciler.compile import Compiler
 from reconciler.diff import diff_proxies
 from reconciler.load import SourceFile
