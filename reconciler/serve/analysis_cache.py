@@ -10,6 +10,7 @@ a restart starts warm.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,14 +36,17 @@ class LiveFileCache(FileCache):
         self._entries, self._used = self._used, {}
 
     def persist(self) -> None:
-        """Write the current entries (only if a revision added some since the last write)."""
+        """Write the current entries (only if a revision added some since the last write).
+
+        Safe while another revision is analysed: ``save`` replaces the entries dict, it
+        never changes one in place, so the dict written here is not modified meanwhile.
+        """
         if not self._fresh or self.directory is None:
             return
-        self._used, self._dirty = self._entries, True
-        try:
-            FileCache.save(self)
-        finally:
-            self._used, self._fresh = {}, False
+        self._fresh = False
+        writer = copy.copy(self)
+        writer._used, writer._dirty = self._entries, True
+        FileCache.save(writer)
 
     def __len__(self) -> int:
         return len(self._entries)

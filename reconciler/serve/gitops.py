@@ -40,6 +40,9 @@ from reconciler.source.git_errors import SourceReason, reason_code
 
 log = logging.getLogger("reconciler.serve")
 
+PERSIST_EVERY_S = 60.0
+"""The analysis cache is written after the first publish, then at most this often."""
+
 
 class SourceMetrics:
     """The source's Prometheus series, registered in the server's registry."""
@@ -96,6 +99,8 @@ class GitOpsReconciler(Reconciler):
         self.restored: str | None = None
         """The sha served from the journal at start, before any fetch."""
         self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
+        self._persisting: asyncio.Future[None] | None = None
+        self._persisted_at: float | None = None
         self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
         """Set by :class:`Following`: proxies whose ACKed versions differ from the snapshot."""
 
@@ -120,6 +125,12 @@ class GitOpsReconciler(Reconciler):
         return outcome
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._run(stop)
+        finally:
+            self.analyzer.persist()  # a restart starts with every file analysed
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self.restore()
         while not stop.is_set():
             failed = False
@@ -189,9 +200,18 @@ class GitOpsReconciler(Reconciler):
         if outcome.applied:
             self.source_metrics.last_applied.set(time.time())
             await asyncio.to_thread(self._record, revision, before)
-        async with self._lock:  # no analysis runs while the cache is written
-            await asyncio.to_thread(self.analyzer.persist)
+        self._persist_soon()
         return outcome
+
+    def _persist_soon(self) -> None:
+        """Write the analysis cache in the background, at most every PERSIST_EVERY_S."""
+        now = time.monotonic()
+        if self._persisting is not None and not self._persisting.done():
+            return
+        if self._persisted_at is not None and now - self._persisted_at < PERSIST_EVERY_S:
+            return
+        self._persisted_at = now
+        self._persisting = asyncio.ensure_future(asyncio.to_thread(self.analyzer.persist))
 
     def _record(self, revision: Revision, before: dict[str, str]) -> None:
         after = {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
