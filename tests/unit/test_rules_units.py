@@ -141,11 +141,20 @@ def test_duplicate_names_both_places() -> None:
     assert "already defined at a.yaml:1:1" in dup.message
 
 
-def test_unknown_mesh_when_mesh_omitted() -> None:
+def test_omitted_mesh_is_the_implicit_default_mesh() -> None:
+    """Kuma's control plane creates the mesh `default` itself: a warning, not RC402."""
     resources = _resources("type: MeshTimeout\nname: t\nspec:\n  to: []\n")
+    diags = check_mesh(resources)
+    assert not [d for d in diags if d.code == codes.UNKNOWN_MESH]
+    [diag] = [d for d in diags if d.code == codes.IMPLICIT_DEFAULT_MESH]
+    assert diag.severity == "warning" and diag.field is None
+
+
+def test_unknown_mesh_other_than_default() -> None:
+    resources = _resources("type: MeshTimeout\nname: t\nmesh: prod\nspec:\n  to: []\n")
     [diag] = [d for d in check_mesh(resources) if d.code == codes.UNKNOWN_MESH]
-    assert "means 'default'" in diag.message
-    assert diag.field is None
+    assert "mesh 'prod' is not defined" in diag.message
+    assert diag.field == "mesh"
 
 
 def _cross(text: str) -> list[Diagnostic]:
