@@ -72,7 +72,7 @@ class FileCache:
         self._used: dict[str, CachedFile] = {}
         self._dirty = False
         if directory is not None:
-            self._entries = self._read(directory / "analysis.pickle")
+            self._entries = self._read(directory / "analysis.marshal")
 
     def _read(self, path: Path) -> dict[str, CachedFile]:
         try:
@@ -104,7 +104,7 @@ class FileCache:
             encoded = {digest: _encode(entry) for digest, entry in self._used.items()}
             with os.fdopen(fd, "wb") as fh:
                 marshal.dump(((_FORMAT, self._fingerprint), encoded), fh)
-            os.replace(tmp, self.directory / "analysis.pickle")
+            os.replace(tmp, self.directory / "analysis.marshal")
         except OSError:
             return
 
