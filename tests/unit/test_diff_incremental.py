@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.pipeline import Side, compare
 from reconciler.compile import Compiler
 from reconciler.diff import diff_proxies
 from reconciler.load import SourceFile
-from reconciler.pipeline import analyze, compile_analysis
+from reconciler.pipeline import Side, analyze, compare, compile_analysis
 
 ROOT = Path(__file__).resolve().parents[2]
 
