@@ -1,7 +1,7 @@
 """Stage ``source``: where resource files come from (a directory, or a commit of a git repo).
 
 Output: a :class:`Revision` (an id plus :class:`SourceFile` objects). Git lives only in this
-package (``source/git*.py``); no other package runs git or imports GitPython.
+package (``source/git*.py``, the ``git`` binary with argument lists); no other package runs git.
 """
 
 from __future__ import annotations
