@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_ARGS ?=
 
 .PHONY: venv test test-fast check golden bench demo clean
 
@@ -35,7 +36,7 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 demo: venv
-	$(BIN)/python -m reconciler.demo
+	$(BIN)/python -m reconciler.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
