@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import socket
 import socketserver
-import subprocess
 import textwrap
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from xds_harness import ENVOY, App, Load, PlaneThread, free_port, get, wait_for
+from xds_harness import App, Envoy, Load, PlaneThread, free_port, get, wait_for
 
-from reconciler.cli.bootstrap import BootstrapOptions, render
 from reconciler.compile import compile_resources
 from reconciler.identity.provider import IdentityOptions, IdentityProvider, utc_now
 from reconciler.identity.serving import attach_secrets, make_verifier, proxy_identities
@@ -68,43 +67,13 @@ def echo(endpoint: tuple[str, int]) -> str:
         return ""
 
 
-class MeshEnvoy:
-    def __init__(self, workdir: Path, node_id: str, xds_port: int, token: str | None) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        config = workdir / "bootstrap.yaml"
-        config.write_text(
-            render(BootstrapOptions(node_id, f"127.0.0.1:{xds_port}", admin_port=0, token=token))
-        )
-        self.node_id = node_id
-        self.admin_path = workdir / "admin-address"
-        self.log = (workdir / "envoy.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                str(ENVOY),
-                "-c",
-                str(config),
-                "--disable-hot-restart",
-                "--concurrency",
-                "1",
-                "-l",
-                "warning",
-                "--admin-address-path",
-                str(self.admin_path),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.admin = wait_for(self._admin, 10, f"{node_id} admin address")
+class MeshEnvoy(Envoy):
+    """The harness's real Envoy (Delta ADS), plus the admin views the mTLS tests read."""
 
-    def _admin(self) -> str | None:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"envoy {self.node_id} exited with {self.process.returncode}")
-        text = self.admin_path.read_text().strip() if self.admin_path.exists() else ""
-        return text or None
+    def __init__(self, workdir: Path, node_id: str, xds_port: int, token: str | None) -> None:
+        super().__init__(workdir, node_id, xds_port, sotw=False, token=token)
 
     def stats(self, prefix: str) -> dict[str, int]:
-        import urllib.request
-
         with urllib.request.urlopen(f"http://{self.admin}/stats?filter={prefix}", timeout=5) as r:
             out = {}
             for line in r.read().decode().splitlines():
@@ -115,20 +84,8 @@ class MeshEnvoy:
 
     def certs(self) -> str:
         """Envoy's ``/certs``: serial numbers (lower-case hex) of the certificates in use."""
-        import urllib.request
-
         with urllib.request.urlopen(f"http://{self.admin}/certs", timeout=5) as r:
             return r.read().decode().lower()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.log.close()
 
 
 class MeshStack:
