@@ -13,9 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.cache import default_cache_dir
 from reconciler.cli.exit_codes import Exit
-from reconciler.cli.options import parse_size
+from reconciler.cli.options import add_input_arguments, cache_dir_of, parse_size
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.pipeline import Comparison, Side, compare, read_commit, read_directory
@@ -57,20 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CHARS",
         help=f"markdown: largest output, in characters (default: {DEFAULT_MAX_CHARS})",
     )
-    parser.add_argument(
-        "--max-file-size",
-        type=parse_size,
-        default=DEFAULT_MAX_FILE_SIZE,
-        metavar="BYTES",
-        help="largest file read, e.g. 1MiB (default: 1MiB)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help=f"per-file result cache (default: {default_cache_dir()})",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    add_input_arguments(parser)
     parser.add_argument(
         "--server",
         metavar="URL",
@@ -90,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         max_size=args.max_size,
         max_file_size=args.max_file_size,
-        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        cache_dir=cache_dir_of(args),
         server=args.server,
     )
     output, code = diff(options)

@@ -7,9 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.cache import default_cache_dir
 from reconciler.cli.exit_codes import Exit
-from reconciler.cli.options import parse_size
+from reconciler.cli.options import add_input_arguments, cache_dir_of
 from reconciler.diagnostics import Severity
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.pipeline import analyze_paths
@@ -45,20 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="error",
         help="lowest severity that makes the exit code 1 (default: error)",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help=f"per-file result cache (default: {default_cache_dir()})",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    parser.add_argument(
-        "--max-file-size",
-        type=parse_size,
-        default=DEFAULT_MAX_FILE_SIZE,
-        metavar="BYTES",
-        help="largest file read, e.g. 1MiB (default: 1MiB)",
-    )
+    add_input_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         paths=tuple(args.paths),
         format=args.format,
         fail_on=args.fail_on,
-        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        cache_dir=cache_dir_of(args),
         max_file_size=args.max_file_size,
     )
     output, code = validate(options)
