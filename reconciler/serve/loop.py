@@ -29,7 +29,7 @@ from reconciler import codes
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import CompileError, SourceError
 from reconciler.load import SourceFile
-from reconciler.pipeline import Analysis, analyze
+from reconciler.pipeline import Analysis, analyze, collector_paused
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.metrics import Metrics
 from reconciler.snapshot import SnapshotCache, build_snapshots
@@ -171,6 +171,10 @@ class Reconciler:
             return Outcome(revision.id, True, len(result.changed), len(snapshots))
 
     def _build(self, revision: Revision) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        with collector_paused():  # analysis, compile and snapshots only allocate
+            return self._build_paused(revision)
+
+    def _build_paused(self, revision: Revision) -> tuple[dict[str, Any], dict[str, Any] | None]:
         analysis = self.analyze(revision.files, revision.diagnostics)
         if not analysis.ok:
             return {}, _error(
