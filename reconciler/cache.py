@@ -21,7 +21,14 @@ import platformdirs
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.model import Position, ResourceKey
 
-_FORMAT = 2
+_FORMAT = 3
+
+RACY_SECONDS = 2.0
+"""A file modified this close to the cache's last write is re-read even if its size and
+mtime match (git's "racy clean" rule: timestamps are coarser than edits)."""
+
+FileStat = tuple[int, int, int]
+"""``(size, mtime_ns, inode)`` of a file on disk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +77,43 @@ class FileCache:
         self._fingerprint = code_fingerprint()
         self._entries: dict[str, CachedFile] = {}
         self._used: dict[str, CachedFile] = {}
+        self._stats: dict[str, tuple[int, int, int, str]] = {}
+        self._stats_used: dict[str, tuple[int, int, int, str]] = {}
+        self._written_ns = 0
         self._dirty = False
         if directory is not None:
-            self._entries = self._read(directory / "analysis.marshal")
+            self._read(directory / "analysis.marshal")
 
-    def _read(self, path: Path) -> dict[str, CachedFile]:
+    def _read(self, path: Path) -> None:
         try:
             with path.open("rb") as fh:
-                header, encoded = marshal.loads(fh.read())  # load(fh) reads in tiny chunks
+                written_ns = os.fstat(fh.fileno()).st_mtime_ns
+                header, encoded, stats = marshal.loads(fh.read())  # load(fh) reads tiny chunks
             if header != (_FORMAT, self._fingerprint) or not isinstance(encoded, dict):
-                return {}
-            return {digest: _decode(raw) for digest, raw in encoded.items()}
+                return
+            self._entries = {digest: _decode(raw) for digest, raw in encoded.items()}
+            self._stats = dict(stats) if isinstance(stats, dict) else {}
+            self._written_ns = written_ns
         except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
-            return {}
+            self._entries, self._stats = {}, {}
+
+    def digest_by_stat(self, path: str, stat: FileStat) -> str | None:
+        """The blob id of ``path`` if it is unchanged since the last run (same size, mtime and
+        inode, not modified just before the cache was written) and its entry is cached."""
+        known = self._stats.get(path)
+        if known is None or known[:3] != stat or known[3] not in self._entries:
+            return None
+        if stat[1] >= self._written_ns - int(RACY_SECONDS * 1e9):
+            return None
+        self._stats_used[path] = known
+        return known[3]
+
+    def note_stat(self, path: str, stat: FileStat, digest: str) -> None:
+        """Remember what ``path`` held, so the next run can skip reading it."""
+        entry = (*stat, digest)
+        if self._stats.get(path) != entry:
+            self._dirty = True
+        self._stats_used[path] = entry
 
     def get(self, digest: str) -> CachedFile | None:
         hit = self._entries.get(digest)
@@ -102,8 +133,9 @@ class FileCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".analysis-")
             encoded = {digest: _encode(entry) for digest, entry in self._used.items()}
+            stats = {p: v for p, v in self._stats_used.items() if v[3] in self._used}
             with os.fdopen(fd, "wb") as fh:
-                marshal.dump(((_FORMAT, self._fingerprint), encoded), fh)
+                marshal.dump(((_FORMAT, self._fingerprint), encoded, stats), fh)
             os.replace(tmp, self.directory / "analysis.marshal")
         except OSError:
             return

@@ -82,8 +82,16 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    """A file on disk known (by size, mtime and inode) to hold cached content ``digest``."""
+
+    path: str
+    digest: str
+
+
 def _analyze(
-    files: Iterable[SourceFile],
+    files: Iterable[SourceFile | _Unchanged],
     cache: FileCache | None,
     extra: Iterable[Diagnostic],
     max_file_size: int,
@@ -93,6 +101,12 @@ def _analyze(
     count = 0
     for file in files:
         count += 1
+        if isinstance(file, _Unchanged):
+            hit = cache.get(file.digest) if cache is not None else None
+            if hit is not None:
+                resources.extend(_from_cache(file.path, hit))
+                diagnostics.extend(_relocated(file.path, hit.diagnostics))
+            continue
         if len(file.data) > max_file_size:
             diagnostics.append(too_large(file.path, len(file.data), max_file_size))
             continue
@@ -111,10 +125,39 @@ def analyze_paths(
     cache_dir: Path | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Analysis:
-    files, read_diags = read_paths(paths, max_file_size=max_file_size)
+    """Analyze the files under ``paths``. With a cache, a file whose size, mtime and inode
+    match the last run is not even read (its results come from the cache)."""
+    found = list(discover(paths))
     cache = FileCache(cache_dir) if cache_dir is not None else None
-    analysis = analyze(files, cache=cache, extra=read_diags, max_file_size=max_file_size)
-    return Analysis(len(files) + len(read_diags), analysis.resources, analysis.diagnostics)
+    unchanged: dict[str, _Unchanged] = {}
+    stats: dict[str, tuple[str, tuple[int, int, int]]] = {}
+    if cache is not None:
+        for display, real in found:
+            try:
+                st = os.stat(real)
+            except OSError:
+                continue  # reading it reports the problem
+            key, stat = os.path.abspath(real), (st.st_size, st.st_mtime_ns, st.st_ino)
+            digest = cache.digest_by_stat(key, stat) if st.st_size <= max_file_size else None
+            if digest is not None:
+                unchanged[display] = _Unchanged(display, digest)
+            else:
+                stats[display] = (key, stat)
+    to_read = [(display, real) for display, real in found if display not in unchanged]
+    files, read_diags = read_files(to_read, max_size=max_file_size)
+    read = {f.path: f for f in files}
+    if cache is not None:
+        for file in files:
+            if file.path in stats:
+                cache.note_stat(*stats[file.path], file.digest)
+    units: list[SourceFile | _Unchanged] = [
+        unit
+        for display, _ in found
+        if (unit := unchanged.get(display) or read.get(display)) is not None
+    ]
+    with collector_paused():
+        analysis = _analyze(units, cache, read_diags, max_file_size)
+    return Analysis(len(units) + len(read_diags), analysis.resources, analysis.diagnostics)
 
 
 def _analyze_file(
