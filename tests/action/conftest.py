@@ -3,9 +3,7 @@ checkout of the head (as actions/checkout makes it), so the action must fetch th
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,31 +12,15 @@ from typing import Any
 
 import pytest
 from fake_github_api import FakeGitHub
+from git_repo import GIT_ENV, PINNED_DATES
+from git_repo import git as hermetic_git
 
 ROOT = Path(__file__).resolve().parents[2]
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
 
 
 def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, **GIT_ENV},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return proc.stdout.strip()
+    """Hermetic git with pinned dates: the sample PR has the same commit ids on every run."""
+    return hermetic_git(cwd, *args, env={**GIT_ENV, **PINNED_DATES})
 
 
 @dataclass

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from git_repo import git
 
 from reconciler.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "T",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "T",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
 BROKEN = """\
 type: MeshTimeout
 name: broken
@@ -133,18 +124,6 @@ def test_usage_errors_exit_2(two_dirs: Path, capsys: pytest.CaptureFixture[str])
     assert main(["diff", "old", "missing-dir"]) == 2
     assert main(["diff", "--base", "HEAD~1"]) == 2
     assert "need --repo" in capsys.readouterr().err
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, **GIT_ENV},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.strip()
 
 
 def test_repo_commits_without_checkout(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+from git_repo import Repo as _Repo
 
 from reconciler.compile import Compiler
 from reconciler.journal import Journal
@@ -16,18 +16,6 @@ from reconciler.serve.gitops import GitOpsReconciler
 from reconciler.serve.loop import Compiled, CompileFn
 from reconciler.serve.server import ControlPlane
 from reconciler.source.git import GitSource
-
-GIT_ENV = {
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    "HOME": "/nonexistent",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Ann Author",
-    "GIT_AUTHOR_EMAIL": "ann@example.test",
-    "GIT_COMMITTER_NAME": "Ann Author",
-    "GIT_COMMITTER_EMAIL": "ann@example.test",
-    "LC_ALL": "C",
-}
 
 MESH = "type: Mesh\nname: default\n"
 FRONTEND = """\
@@ -80,30 +68,8 @@ spec:
 """
 
 
-class Repo:
+class Repo(_Repo):
     """A work-tree repository on branch ``main`` with the mesh under ``mesh/``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=self.path, env=GIT_ENV, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    def commit(self, message: str, files: dict[str, str | None]) -> str:
-        for rel, text in files.items():
-            target = self.path / rel
-            if text is None:
-                target.unlink()
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD")
 
     def initial(self) -> str:
         return self.commit(

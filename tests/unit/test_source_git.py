@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from git_repo import Repo as _Repo
 
 from reconciler.load import SourceFile
 from reconciler.source.git import GitSource, read_commit_files, read_local_commit
@@ -17,45 +16,12 @@ from reconciler.source.git_cache import KEEP_PREFIX, locked
 from reconciler.source.git_command import GitRunner
 from reconciler.source.git_errors import GitSourceError, SourceReason
 
-GIT_ENV = {
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    "HOME": "/nonexistent",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Ann Author",
-    "GIT_AUTHOR_EMAIL": "ann@example.test",
-    "GIT_COMMITTER_NAME": "Ann Author",
-    "GIT_COMMITTER_EMAIL": "ann@example.test",
-    "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z",
-    "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z",
-    "LC_ALL": "C",
-}
 
-
-class Repo:
-    """A work-tree repository on branch main, committed with a pinned identity."""
+class Repo(_Repo):
+    """Commit ids are the same on every run (pinned dates)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=self.path, env=GIT_ENV, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    def write(self, rel: str, text: str) -> None:
-        target = self.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-
-    def commit(self, message: str = "change", files: dict[str, str] | None = None) -> str:
-        for rel, text in (files or {}).items():
-            self.write(rel, text)
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD")
+        super().__init__(path, pinned_dates=True)
 
 
 MESH = "type: Mesh\nname: default\n"
