@@ -205,8 +205,6 @@ def _from_cache(path: str, hit: CachedFile) -> list[Resource]:
 
 def _relocated(path: str, diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Cached diagnostics carry the path the content had then; give them today's path."""
-    from dataclasses import replace
-
     return [d if d.file == path else replace(d, file=path) for d in diags]
 
 
