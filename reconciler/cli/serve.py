@@ -11,13 +11,11 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.errors import ServeError, UsageError
+from reconciler.errors import UsageError
 from reconciler.identity.keypool import KeyAlgorithm
 from reconciler.identity.provider import CaFiles, IdentityOptions, IdentityProvider
 from reconciler.identity.serving import make_verifier, rotate_forever, with_secrets
@@ -316,19 +314,13 @@ def _host(address: str, port: int) -> str:
 
 def pipeline_compile() -> CompileFn:
     """The compiler as the loop expects it (``Analysis -> Compiled``)."""
-    from reconciler import pipeline
     from reconciler.compile import Compiler
+    from reconciler.pipeline import compile_analysis
 
-    compile_analysis = getattr(pipeline, "compile_analysis", None)
-    if compile_analysis is None:
-        raise ServeError("this build has no compiler (reconciler.pipeline.compile_analysis)")
     compiler = Compiler()  # kept: a later revision recompiles only the proxies it affects
 
     def compile(analysis: Analysis) -> Compiled:
-        result: Any = compile_analysis(analysis, compiler)
-        if isinstance(result, Mapping):
-            return Compiled(result)
-        configs = getattr(result, "proxies", None) or getattr(result, "configs", {})
-        return Compiled(configs, tuple(getattr(result, "diagnostics", ())))
+        result = compile_analysis(analysis, compiler)
+        return Compiled(result.configs, tuple(result.diagnostics))
 
     return compile
