@@ -34,7 +34,11 @@ def _is_plain_key(key: str) -> bool:
 
 
 class Kind(StrEnum):
-    """Every resource kind the reconciler reads (Kuma 2.14 universal names)."""
+    """Kinds the shared machinery names in code (Kuma 2.14 universal names).
+
+    The catalogue of every kind the reconciler reads is :data:`reconciler.kinds.CATALOG`,
+    derived from the kind folders; this enum only spells the names code refers to.
+    """
 
     MESH = "Mesh"
     DATAPLANE = "Dataplane"
@@ -50,11 +54,6 @@ class Kind(StrEnum):
     MESH_RATE_LIMIT = "MeshRateLimit"
     MESH_ACCESS_LOG = "MeshAccessLog"
 
-
-FLAT_KINDS = frozenset({Kind.MESH, Kind.DATAPLANE})
-"""Kinds whose fields sit next to ``type/name/mesh`` instead of under ``spec``."""
-
-POLICY_KINDS = tuple(k for k in Kind if k not in FLAT_KINDS)
 
 DEFAULT_MESH = "default"
 """Kuma's default for an omitted ``mesh`` field."""
@@ -100,6 +99,8 @@ class Resource:
     doc_index: int
     position: Position
     locator: Locator = field(repr=False, compare=False)
+    flat: bool = False
+    """The kind's fields sit next to ``type/name/mesh`` instead of under ``spec``."""
 
     @property
     def key(self) -> ResourceKey:
@@ -111,13 +112,9 @@ class Resource:
         return labels if isinstance(labels, dict) else {}
 
     @property
-    def is_flat(self) -> bool:
-        return self.kind in FLAT_KINDS
-
-    @property
     def spec(self) -> Mapping[str, Any]:
         """The kind's own fields: the document itself for flat kinds, ``spec`` otherwise."""
-        if self.is_flat:
+        if self.flat:
             return self.data
         spec = self.data.get("spec")
         return spec if isinstance(spec, dict) else {}
@@ -125,7 +122,7 @@ class Resource:
     @property
     def spec_path(self) -> FieldPath:
         """Prefix to put before a path relative to :attr:`spec`."""
-        return () if self.is_flat else ("spec",)
+        return () if self.flat else ("spec",)
 
     def locate(self, path: FieldPath) -> Position:
         """Position of ``path`` (or of its deepest existing ancestor) in the file."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from reconciler.cache import CachedFile, CachedResource, FileCache
 from reconciler.codes import PROXY_COMPILE_FAILED
 from reconciler.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from reconciler.kinds import FLAT_KINDS
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
     SourceFile,
@@ -198,6 +199,7 @@ def _from_cache(path: str, hit: CachedFile) -> list[Resource]:
             doc_index=r.doc_index,
             position=r.position,
             locator=lazy_locator(hit.text, r.doc_index),
+            flat=r.kind in FLAT_KINDS,
         )
         for r in hit.resources
     ]

@@ -20,6 +20,17 @@ from typing import Any
 
 from reconciler.model import Resource
 
+MESH = "Mesh"
+MESH_SUBSET = "MeshSubset"
+MESH_SERVICE = "MeshService"
+MESH_SERVICE_SUBSET = "MeshServiceSubset"
+MESH_GATEWAY = "MeshGateway"
+MESH_HTTP_ROUTE = "MeshHTTPRoute"
+MESH_EXTERNAL_SERVICE = "MeshExternalService"
+MESH_MULTI_ZONE_SERVICE = "MeshMultiZoneService"
+DATAPLANE = "Dataplane"
+"""The targetRef kinds (Kuma 2.14 ``TargetRefKind``)."""
+
 SERVICE_TAG = "kuma.io/service"
 PROTOCOL_TAG = "kuma.io/protocol"
 

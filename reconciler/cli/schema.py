@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.model import Kind
+from reconciler.kinds import CATALOG
 from reconciler.validate.schema_files import combined_schema_text, schema_text
 
 NAME = "schema"
@@ -32,13 +32,12 @@ def run(args: argparse.Namespace) -> int:
         if args.kind:
             print("reconciler: error: give a KIND or --all, not both", file=sys.stderr)
             return Exit.USAGE
-        sys.stdout.write(combined_schema_text([k.value for k in Kind]))
+        sys.stdout.write(combined_schema_text(list(CATALOG)))
         return Exit.OK
     if args.list or not args.kind:
-        for each in Kind:
-            print(each.value)
+        _print_list()
         return Exit.OK
-    kinds = {k.value.lower(): k.value for k in Kind}
+    kinds = {name.lower(): name for name in CATALOG}
     kind = kinds.get(args.kind.lower())
     if kind is None:
         print(
@@ -48,3 +47,14 @@ def run(args: argparse.Namespace) -> int:
         return Exit.USAGE
     sys.stdout.write(schema_text(kind))
     return Exit.OK
+
+
+def _print_list() -> None:
+    """Every kind: its category, whether the compiler applies it, and what it is."""
+    rows = [("KIND", "CATEGORY", "APPLIED", "WHAT")]
+    for spec in CATALOG.values():
+        applied = "yes" if spec.applied else "no (warning)"
+        rows.append((spec.name, spec.category.value, applied, spec.summary))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])

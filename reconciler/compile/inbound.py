@@ -22,7 +22,8 @@ from reconciler.compile.context import Hook, InboundContext, ListenerParts, Sect
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, MeshIndex, Proxy
 from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.merge import Merged
-from reconciler.compile.policies import POLICIES, PolicyPlugin
+from reconciler.compile.plugin import PolicyPlugin
+from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import InboundTrace, Skip
 
@@ -40,11 +41,11 @@ class InboundResources:
 
 def _plugins() -> list[PolicyPlugin]:
     hooks = {Hook.INBOUND_CLUSTER, Hook.INBOUND_LISTENER, Hook.INBOUND_ROUTE}
-    return [p for p in POLICIES.values() if p.hooks & hooks and p.sections & _INBOUND_SECTIONS]
+    return [p for p in plugins().values() if p.hooks & hooks and p.sections & _INBOUND_SECTIONS]
 
 
 def _key(confs: Mapping[str, Merged], hook: Hook) -> tuple[tuple[str, str], ...]:
-    return tuple((k, m.key) for k, m in confs.items() if hook in POLICIES[k].hooks)
+    return tuple((k, m.key) for k, m in confs.items() if hook in plugins()[k].hooks)
 
 
 class InboundBuilder:
@@ -110,7 +111,7 @@ class InboundBuilder:
             cluster,
             _key(confs, Hook.INBOUND_LISTENER),
             _key(confs, Hook.INBOUND_ROUTE),
-            ctx.node_id if any(POLICIES[k].per_proxy for k in confs) else None,
+            ctx.node_id if any(plugins()[k].per_proxy for k in confs) else None,
         )
 
         def build() -> envoy_listener.Listener:

@@ -32,6 +32,7 @@ from reconciler.compile.merge import (
     merge_rules_by_matches,
 )
 from reconciler.compile.ordering import sort_entries, sort_policies, target_ref
+from reconciler.compile.plugins import plugins
 from reconciler.compile.trace import Skip
 from reconciler.model import Resource
 from reconciler.targetref import selected_inbounds, selects
@@ -190,12 +191,10 @@ class Matcher:
         interned = self._sets_by_id.get(id(policies)) is policies
         if interned and (hit := self._set_skips.get(id(policies))) is not None:
             return hit
-        from reconciler.compile.policies import POLICIES  # the registry imports this module
-
         out: list[Skip] = []
         for policy in policies:
             out.extend(self.unsupported(policy))
-            out.extend(POLICIES[policy.kind].skips(policy))
+            out.extend(plugins()[policy.kind].skips(policy))
         result = tuple(out)
         if interned:
             self._set_skips[id(policies)] = result

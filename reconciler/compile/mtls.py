@@ -33,8 +33,8 @@ from envoy.type.matcher.v3 import string_pb2 as envoy_string
 
 from reconciler import codes
 from reconciler.compile import names
+from reconciler.compile import permissions as mtp
 from reconciler.compile.inventory import Inbound, MeshIndex, Proxy
-from reconciler.compile.policies import mesh_traffic_permission as mtp
 from reconciler.errors import CompileError
 from reconciler.identity.backend import BackendError, MtlsBackend, MtlsMode, enabled_backend
 from reconciler.identity.sds import sds_secret_config

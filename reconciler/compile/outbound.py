@@ -17,7 +17,9 @@ from envoy.config.route.v3 import route_components_pb2 as envoy_route
 from envoy.config.route.v3 import route_pb2 as envoy_route_config
 
 from reconciler import codes
+from reconciler.compile import http_routes as http_route
 from reconciler.compile import names
+from reconciler.compile import tcp_routes as tcp_route
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import endpoints as endpoint_builders
 from reconciler.compile.builders import listeners as listener_builders
@@ -33,9 +35,8 @@ from reconciler.compile.context import (
 from reconciler.compile.inventory import HTTP_PROTOCOLS, MeshIndex, Outbound
 from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.merge import KeyedRule, Merged
-from reconciler.compile.policies import POLICIES, PolicyPlugin
-from reconciler.compile.policies import mesh_http_route as http_route
-from reconciler.compile.policies import mesh_tcp_route as tcp_route
+from reconciler.compile.plugin import PolicyPlugin
+from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
@@ -55,7 +56,7 @@ class OutboundResources:
 
 
 def _plugins_with(hook: Hook) -> list[PolicyPlugin]:
-    return [p for p in POLICIES.values() if hook in p.hooks and Section.TO in p.sections]
+    return [p for p in plugins().values() if hook in p.hooks and Section.TO in p.sections]
 
 
 def _confs(
@@ -79,9 +80,9 @@ def _key(confs: Mapping[str, Merged]) -> tuple[tuple[str, str], ...]:
 def _source_key(ctx: OutboundContext, confs: Mapping[str, Merged]) -> Hashable:
     """What of the proxy's identity the per-proxy kinds' output depends on (None: nothing)."""
     parts = tuple(
-        (kind, POLICIES[kind].source_key(m, ctx.source))
+        (kind, plugins()[kind].source_key(m, ctx.source))
         for kind, m in confs.items()
-        if POLICIES[kind].per_proxy
+        if plugins()[kind].per_proxy
     )
     return (ctx.mesh, parts) if parts else None
 
@@ -174,7 +175,7 @@ class OutboundBuilder:
         confs: Mapping[str, Merged],
         weighted: list[tuple[http_route.Backend, int]] | None,
     ) -> envoy_listener.Listener:
-        hooked = {k: m for k, m in confs.items() if POLICIES[k] in self.listener_plugins}
+        hooked = {k: m for k, m in confs.items() if plugins()[k] in self.listener_plugins}
         # The listener's name and address are set on a copy: one template per content.
         key = (
             "outbound-listener",
@@ -225,7 +226,7 @@ class OutboundBuilder:
         list[RouteTrace],
         list[Skip],
     ]:
-        hooked = {k: m for k, m in confs.items() if POLICIES[k] in self.route_plugins}
+        hooked = {k: m for k, m in confs.items() if plugins()[k] in self.route_plugins}
         # MeshHTTPRoute wins over MeshTCPRoute for an HTTP service.
         use_tcp = not rules and tcp_conf is not None
         key = (
@@ -286,7 +287,7 @@ class OutboundBuilder:
     ) -> tuple[envoy_cluster.Cluster, Mapping[str, Merged]]:
         protocol = self.index.protocol(backend.service)
         confs = _confs(self.matcher, selected, backend.service, self.cluster_plugins)
-        per_proxy = source is not None and any(POLICIES[k].per_proxy for k in confs)
+        per_proxy = source is not None and any(plugins()[k].per_proxy for k in confs)
         tags = source.tags if source is not None and per_proxy else ()
         ctx = ClusterContext(self.index.name, backend.service, protocol, backend.cluster, tags)
         key = ("outbound-cluster", backend.cluster, protocol, _key(confs), tags)

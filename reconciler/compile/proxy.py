@@ -10,7 +10,7 @@ from reconciler.compile.inventory import MeshIndex, Proxy
 from reconciler.compile.matching import Matcher
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.outbound import OutboundBuilder
-from reconciler.compile.policies import POLICIES
+from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace
 from reconciler.model import Kind
@@ -22,11 +22,13 @@ class MeshCompiler:
 
     def __init__(self, index: MeshIndex, shared: Shared) -> None:
         self.index = index
-        self.matcher = Matcher(index, list(POLICIES))
+        self.matcher = Matcher(index, list(plugins()))
         self.outbounds = OutboundBuilder(index, self.matcher, shared)
         self.inbounds = InboundBuilder(index, self.matcher, shared)
         self.mtls = mesh_mtls(index, self.matcher.policies)
-        self.unknown_kinds = sorted(k for k, v in index.policies.items() if v and k not in POLICIES)
+        self.unknown_kinds = sorted(
+            k for k, v in index.policies.items() if v and k not in plugins()
+        )
 
     def compile(self, proxy: Proxy) -> tuple[ProxyConfig, ProxyTrace]:
         selected = self.matcher.selected(proxy)
@@ -62,7 +64,7 @@ class MeshCompiler:
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
         notes.extend(s.note() for s in trace.skipped)
         for kind, policies in selected.items():
-            plugin_note = POLICIES[kind].note
+            plugin_note = plugins()[kind].note
             if plugin_note and policies:
                 notes.append(f"{plugin_note} (selected by {', '.join(p.name for p in policies)})")
         notes.extend(permission_notes(self.mtls, selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())))

@@ -21,13 +21,12 @@ from reconciler.load.files import (
     read_files,
     too_large,
 )
-from reconciler.load.resources import KNOWN_KINDS, to_resource
+from reconciler.load.resources import to_resource
 from reconciler.load.yaml_documents import lazy_locator, parse_text
 from reconciler.model import Resource
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
-    "KNOWN_KINDS",
     "LoadedFile",
     "SourceFile",
     "discover",

@@ -8,10 +8,9 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_file
+from reconciler.kinds import CATALOG, KNOWN_KINDS, Scope
 from reconciler.load.yaml_documents import ParsedDocument, is_invalid, locate
-from reconciler.model import DEFAULT_MESH, FieldPath, Kind, Position, Resource
-
-KNOWN_KINDS = frozenset(k.value for k in Kind)
+from reconciler.model import DEFAULT_MESH, FieldPath, Position, Resource
 
 
 def to_resource(
@@ -80,7 +79,8 @@ def to_resource(
         return None, diags
     assert isinstance(kind, str) and isinstance(name, str)
     mesh: str | None
-    if kind == Kind.MESH:
+    spec = CATALOG[kind]
+    if spec.scope == Scope.GLOBAL:
         mesh = None
     else:
         raw_mesh = data.get("mesh", DEFAULT_MESH)
@@ -94,6 +94,7 @@ def to_resource(
         doc_index=doc.index,
         position=doc.position,
         locator=loc,
+        flat=spec.flat,
     )
     return resource, []
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reconciler.diagnostics import Diagnostic, at_resource
-from reconciler.model import Kind, Resource
+from reconciler.kinds import KNOWN_KINDS
+from reconciler.model import Resource
 from reconciler.validate.schema_errors import diagnose
 from reconciler.validate.schema_files import load_schema
 from reconciler.validate.schema_predicate import (
@@ -26,14 +27,13 @@ from reconciler.validate.schema_predicate import (
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-_KINDS = frozenset(k.value for k in Kind)
 _PREDICATES: dict[str, Predicate | None] = {}
 _VALIDATORS: dict[str, Validator] = {}
 
 
 def check_schema(resource: Resource) -> list[Diagnostic]:
     """All schema diagnostics of ``resource`` (empty when it is valid or of an unknown kind)."""
-    if resource.kind not in _KINDS:
+    if resource.kind not in KNOWN_KINDS:
         return []  # the loader already reported the unknown type
     predicate = predicate_for(resource.kind)
     if predicate is not None and predicate(resource.data):

@@ -1,4 +1,4 @@
-"""Access to the JSON Schemas shipped in the package (``reconciler/schemas``).
+"""Access to the JSON Schemas: ``schemas/`` at the repository root, shipped in the wheel.
 
 One file per kind, ``<Kind>.schema.json``. :func:`combined_schema` builds the one schema an
 editor needs for any resource file: it dispatches on ``type`` to the kind's schema.
@@ -9,14 +9,21 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 SCHEMA_BASE_URL = "https://reconciler.dev/schemas/"
 COMBINED_ID = SCHEMA_BASE_URL + "all.schema.json"
 
 
+def schema_dir() -> Traversable:
+    """The schemas' folder: ``reconciler/schemas`` is a link to the repository's ``schemas/``,
+    so a wheel ships copies of those files (one source of truth)."""
+    return resources.files("reconciler") / "schemas"
+
+
 def schema_text(kind: str) -> str:
-    return (resources.files("reconciler") / "schemas" / f"{kind}.schema.json").read_text("utf-8")
+    return (schema_dir() / f"{kind}.schema.json").read_text("utf-8")
 
 
 @cache

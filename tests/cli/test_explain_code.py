@@ -11,13 +11,13 @@ import os
 from pathlib import Path
 
 import pytest
+from case_corpus import FIXTURE, expected_files, relative
 
 from reconciler.cli.main import main
 from reconciler.codes import CODES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = ROOT / "docs" / "codes.md"
-CASES = ROOT / "tests" / "cases"
 
 
 @pytest.mark.parametrize("code", sorted(CODES))
@@ -43,7 +43,7 @@ def test_list_names_every_code(capsys: pytest.CaptureFixture[str]) -> None:
 
 def _examples() -> dict[str, tuple[Path, str]]:
     found: dict[str, tuple[Path, str]] = {}
-    for expected in sorted(CASES.rglob("negative/*.expected.txt")):
+    for expected in expected_files():
         for line in expected.read_text().splitlines():
             code = line.split("[", 1)[1].split("]", 1)[0]
             found.setdefault(
@@ -62,7 +62,7 @@ def render_codes_doc() -> str:
         "YAML, RC2xx schema, RC3xx semantic rules of one resource, RC4xx cross-resource "
         "checks, RC5xx compile, RC6xx serve and source.",
         "",
-        "<!-- Generated from reconciler/codes.py and tests/cases by "
+        "<!-- Generated from reconciler/codes.py and the validation cases by "
         "tests/cli/test_explain_code.py; regenerate with UPDATE_GOLDEN=1. -->",
         "",
     ]
@@ -79,9 +79,8 @@ def render_codes_doc() -> str:
         example = examples.get(code)
         if example is not None:
             case, line = example
-            rel = case.relative_to(CASES).as_posix()
             out += [
-                f"Example (`tests/cases/{rel}`, validated with `tests/cases/_mesh.yaml`):",
+                f"Example (`{relative(case)}`, validated with `{FIXTURE}`):",
                 "",
                 "```yaml",
                 case.read_text(errors="replace").rstrip("\n"),

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from case_corpus import expected_files
 
 from reconciler.cli.main import main
 from reconciler.codes import CODES
@@ -170,12 +171,12 @@ def test_sarif_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_internal_error_exits_3_with_please_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.validate import rules
+    from reconciler.validate import kind_rules
 
     def broken(resource: object) -> list[object]:
         raise RuntimeError("rule exploded")
 
-    monkeypatch.setitem(rules.RESOURCE_RULES, "Mesh", (broken,))
+    monkeypatch.setattr(kind_rules, "check_rules", broken)
     code, _out, err = _run(capsys, str(_repo(tmp_path)))
     assert code == 3
     assert "please report" in err
@@ -190,8 +191,7 @@ def test_internal_error_exits_3_with_please_report(
 
 
 def test_every_diagnostic_of_the_corpus_uses_a_documented_code() -> None:
-    cases = Path(__file__).resolve().parent.parent / "cases"
-    for expected in cases.rglob("*.expected.txt"):
+    for expected in expected_files():
         for line in expected.read_text().splitlines():
             code = line.split("[", 1)[1].split("]", 1)[0]
             assert code in CODES, (expected, line)

@@ -1,7 +1,7 @@
 """Golden files for every compiled proxy, each also checked by the real Envoy.
 
-Cases: every proxy of ``sample-repo/`` (``sample-repo/<proxy>.yaml``) and every focused mesh
-``policies/<Kind>/input.yaml`` (``policies/<Kind>/<proxy>.golden.yaml``). The golden text is
+Cases: every proxy of ``sample-repo/`` (``sample-repo/<proxy>.yaml``) and every kind's focused
+mesh ``reconciler/kinds/<kind>/golden/input.yaml`` (``.../golden/<proxy>.golden.yaml``). The golden text is
 ``reconciler render --format yaml`` of that proxy. ``UPDATE_GOLDEN=1`` rewrites the files;
 review the diff. Each proxy's static bootstrap must pass ``envoy --mode validate``.
 """
@@ -21,6 +21,7 @@ from reconciler.cli.render import dump_yaml
 from reconciler.compile import CompileResult
 from reconciler.compile.bootstrap import static_bootstrap
 from reconciler.compile.render_dict import message_dict, proxy_dict
+from reconciler.kinds import CATALOG
 from reconciler.pipeline import analyze_paths, compile_analysis
 
 HERE = Path(__file__).parent
@@ -30,9 +31,10 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 def _cases() -> list[tuple[str, Path, Path, str]]:
     cases = [("sample-repo", ROOT / "sample-repo", HERE / "sample-repo", ".yaml")]
-    for directory in sorted((HERE / "policies").iterdir()):
+    for spec in CATALOG.values():
+        directory = ROOT / "reconciler" / "kinds" / spec.package / "golden"
         if (directory / "input.yaml").is_file():
-            cases.append((directory.name, directory / "input.yaml", directory, ".golden.yaml"))
+            cases.append((spec.name, directory / "input.yaml", directory, ".golden.yaml"))
     return cases
 
 

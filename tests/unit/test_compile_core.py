@@ -540,13 +540,13 @@ def test_a_proxy_that_cannot_be_compiled_is_reported_not_raised(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """RC501: the failing proxy is left out with a diagnostic at its Dataplane; others compile."""
-    from reconciler.compile.policies import POLICIES
+    from reconciler.compile.plugins import plugins
     from reconciler.errors import CompileError
 
     def fail(*_args: Any) -> None:
         raise CompileError("value out of Envoy's range")
 
-    monkeypatch.setattr(POLICIES["MeshTimeout"], "inbound_cluster", fail)
+    monkeypatch.setattr(plugins()["MeshTimeout"], "inbound_cluster", fail)
     docs = (MESH, TWO_SERVICES[1], TWO_SERVICES[2])
     result = compile_yaml(*docs)
     assert result.configs == {}

@@ -23,7 +23,7 @@ from envoy.extensions.transport_sockets.tls.v3 import tls_pb2 as envoy_tls
 from google.protobuf import json_format
 
 from reconciler.compile import compile_resources
-from reconciler.compile.policies import mesh_traffic_permission as mtp
+from reconciler.compile import permissions as mtp
 from reconciler.load import SourceFile
 from reconciler.model import Resource
 from reconciler.pipeline import analyze

@@ -10,12 +10,12 @@ import pytest
 from test_compile_core import MESH, compile_yaml, dataplane, hcm_of, named
 
 from reconciler.compile import CompileResult
-from reconciler.compile.policies.mesh_access_log import (
+from reconciler.errors import CompileError
+from reconciler.kinds.mesh_access_log.plugin import (
     DEFAULT_HTTP_FORMAT,
     DEFAULT_TCP_FORMAT,
     KumaValues,
 )
-from reconciler.errors import CompileError
 from reconciler.resource_types import TypeUrl
 
 BARE_MESH = MESH + "skipCreatingInitialPolicies: ['*']\n"

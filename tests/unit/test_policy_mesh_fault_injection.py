@@ -10,9 +10,9 @@ import pytest
 from test_compile_core import MESH, compile_yaml, dataplane, hcm_of, named
 
 from reconciler.compile import CompileResult
-from reconciler.compile.policies.decimals import fractional_percent
-from reconciler.compile.policies.mesh_fault_injection import bandwidth_kbps
+from reconciler.compile.decimals import fractional_percent
 from reconciler.errors import CompileError
+from reconciler.kinds.mesh_fault_injection.plugin import bandwidth_kbps
 from reconciler.resource_types import TypeUrl
 
 BARE_MESH = MESH + "skipCreatingInitialPolicies: ['*']\n"

@@ -1,4 +1,4 @@
-"""The validation case corpus: ``tests/cases/<Kind>/{positive,negative}/``.
+"""The validation case corpus: ``reconciler/kinds/<kind>/cases/{positive,negative}/``.
 
 A new case is a file; no new test function. ``UPDATE_GOLDEN=1`` rewrites the expected
 output of negative cases (review the diff: the expected output is the spec).
@@ -12,25 +12,21 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
+from case_corpus import FIXTURE, KINDS, LOADER, ROOT, case_files, relative
 
 from reconciler.cli.main import main
+from reconciler.kinds import CATALOG
 
-CASES = Path(__file__).resolve().parent.parent / "cases"
-FIXTURE = "_mesh.yaml"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
-def _cases(kind: str) -> list[str]:
-    return sorted(
-        p.relative_to(CASES).as_posix()
-        for p in CASES.glob(f"*/{kind}/*.yaml")
-        if not p.name.endswith(".expected.yaml")
-    )
+def _cases(polarity: str) -> list[str]:
+    return [relative(p) for p in case_files(polarity)]
 
 
 def run_case(rel: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[str]]:
     """Diagnostic lines (without the summary) of the case validated with the fixture."""
-    monkeypatch.chdir(CASES)
+    monkeypatch.chdir(ROOT)
     out = io.StringIO()
     with redirect_stdout(out):
         code = main(["validate", "--no-cache", FIXTURE, rel])
@@ -51,7 +47,7 @@ def test_positive_case(rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("rel", _cases("negative"))
 def test_negative_case(rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     code, lines = run_case(rel, monkeypatch)
-    expected_file = CASES / rel.replace(".yaml", ".expected.txt")
+    expected_file = ROOT / rel.replace(".yaml", ".expected.txt")
     actual = "".join(f"{line}\n" for line in lines)
     if UPDATE:
         expected_file.write_text(actual)
@@ -77,18 +73,17 @@ def assert_no_double_report(lines: list[str]) -> None:
 
 
 def test_every_kind_has_enough_cases() -> None:
-    from reconciler.model import Kind
-
-    for kind in Kind:
-        negatives = list((CASES / kind.value / "negative").glob("*.yaml"))
-        positives = list((CASES / kind.value / "positive").glob("*.yaml"))
-        assert len(negatives) >= 3, kind
-        assert positives, kind
-    assert len(list((CASES / "_loader" / "negative").glob("*.yaml"))) >= 3
+    for spec in CATALOG.values():
+        cases = KINDS / spec.package / "cases"
+        negatives = list((cases / "negative").glob("*.yaml"))
+        positives = list((cases / "positive").glob("*.yaml"))
+        assert len(negatives) >= 3, spec.name
+        assert positives, spec.name
+    assert len(list((LOADER / "negative").glob("*.yaml"))) >= 3
 
 
 def test_fixture_is_clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(CASES)
+    monkeypatch.chdir(ROOT)
     out = io.StringIO()
     with redirect_stdout(out):
         code = main(["validate", "--no-cache", FIXTURE])

@@ -12,7 +12,7 @@ from reconciler.durations import parse_duration
 from reconciler.load import SourceFile, load_file
 from reconciler.model import Kind, Resource
 from reconciler.validate import check_mesh, check_resource
-from reconciler.validate.rules import CROSS_RESOURCE_RULES, RESOURCE_RULES
+from reconciler.validate.rules import CROSS_RESOURCE_RULES
 from reconciler.validate.rules.findings import Findings
 from reconciler.validate.rules.targetrefs import check_target_ref, includes_gateways
 
@@ -110,8 +110,7 @@ def test_includes_gateways() -> None:
     assert not includes_gateways({"kind": "Dataplane"})
 
 
-def test_every_kind_has_rules_and_every_code_is_documented() -> None:
-    assert set(RESOURCE_RULES) == {k.value for k in Kind}
+def test_every_rule_code_is_documented() -> None:
     for name in dir(codes):
         value = getattr(codes, name)
         if isinstance(value, str) and value.startswith(("RC3", "RC4")) and len(value) == 5:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_spec
-from reconciler.model import FLAT_KINDS, Kind, Resource
+from reconciler.model import Kind, Resource
 from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds, selects
 from reconciler.validate.rules.findings import as_map
 
@@ -44,7 +44,7 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
     empty = _MeshIndex()
     diags: list[Diagnostic] = []
     for policy in resources:
-        if policy.kind in FLAT_KINDS:
+        if policy.flat:
             continue
         raw = policy.spec.get("targetRef")
         ref = as_map(raw) if raw is not None else {"kind": "Mesh"}

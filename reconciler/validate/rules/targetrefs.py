@@ -12,18 +12,35 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from reconciler import codes
+from reconciler.targetref import (  # re-exported: the rules read them as t.MESH ...
+    DATAPLANE as DATAPLANE,
+)
 from reconciler.targetref import KIND_ORDER
+from reconciler.targetref import (
+    MESH as MESH,
+)
+from reconciler.targetref import (
+    MESH_EXTERNAL_SERVICE as MESH_EXTERNAL_SERVICE,
+)
+from reconciler.targetref import (
+    MESH_GATEWAY as MESH_GATEWAY,
+)
+from reconciler.targetref import (
+    MESH_HTTP_ROUTE as MESH_HTTP_ROUTE,
+)
+from reconciler.targetref import (
+    MESH_MULTI_ZONE_SERVICE as MESH_MULTI_ZONE_SERVICE,
+)
+from reconciler.targetref import (
+    MESH_SERVICE as MESH_SERVICE,
+)
+from reconciler.targetref import (
+    MESH_SERVICE_SUBSET as MESH_SERVICE_SUBSET,
+)
+from reconciler.targetref import (
+    MESH_SUBSET as MESH_SUBSET,
+)
 from reconciler.validate.rules.findings import Findings, Path, as_map, is_set
-
-MESH = "Mesh"
-MESH_SUBSET = "MeshSubset"
-MESH_SERVICE = "MeshService"
-MESH_SERVICE_SUBSET = "MeshServiceSubset"
-MESH_GATEWAY = "MeshGateway"
-MESH_HTTP_ROUTE = "MeshHTTPRoute"
-MESH_EXTERNAL_SERVICE = "MeshExternalService"
-MESH_MULTI_ZONE_SERVICE = "MeshMultiZoneService"
-DATAPLANE = "Dataplane"
 
 ALL_KINDS = (
     MESH,
@@ -36,6 +53,14 @@ ALL_KINDS = (
     MESH_HTTP_ROUTE,
     DATAPLANE,
 )
+
+BACKEND_KINDS = (
+    MESH_SERVICE,
+    MESH_SERVICE_SUBSET,
+    MESH_EXTERNAL_SERVICE,
+    MESH_MULTI_ZONE_SERVICE,
+)
+"""What a route's ``backendRefs`` may name."""
 
 NAME_CHARACTERS = re.compile(r"^[0-9a-z.\-_]*$")
 TAG_NAME_CHARACTERS = re.compile(r"^[a-zA-Z0-9.\-_:/]*$")
@@ -221,3 +246,13 @@ def check_tags(f: Findings, path: Path, tags: object, *, selector: bool) -> None
                 (*path, key),
                 "tag value must consist of alphanumeric characters, dots, dashes and underscores",
             )
+
+
+def check_backend_ref(f: Findings, path: Path, ref: object, kinds: Collection[str]) -> None:
+    """A route's ``backendRef``: a targetRef of ``kinds``; a MeshMultiZoneService needs a port."""
+    check_target_ref(f, path, ref, kinds, where="as backendRef")
+    r = as_map(ref)
+    if r.get("kind") == MESH_MULTI_ZONE_SERVICE and r.get("port") is None:
+        f.add(
+            codes.SETTING_MISSING, (*path, "port"), "must be defined with kind MeshMultiZoneService"
+        )

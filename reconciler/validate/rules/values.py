@@ -6,6 +6,7 @@ wrong type is skipped (the schema reports it); an absent value passes the ``*_or
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -134,3 +135,13 @@ def string_defined(f: Findings, path: Path, value: object) -> None:
 def file_path(f: Findings, path: Path, value: object, message: str) -> None:
     if isinstance(value, str) and value and not FILE_PATH.match(value):
         f.add(codes.VALUE_NOT_ALLOWED, path, message)
+
+
+def is_ip(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

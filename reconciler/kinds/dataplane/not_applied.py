@@ -1,0 +1,40 @@
+"""What Kuma 2.14 applies from a Dataplane and the reconciler does not (RC320 warnings)."""
+
+from __future__ import annotations
+
+from reconciler import codes
+from reconciler.model import Resource
+from reconciler.targetref import SERVICE_TAG
+from reconciler.validate.rules.findings import Findings, as_list, as_map, is_set
+
+DATAPLANE_FIELDS_NOT_APPLIED = {
+    "gateway": "builtin or delegated gateway proxies",
+    "transparentProxying": "transparent proxying (outbounds listen on their own address and port)",
+    "probes": "virtual probes",
+    "metrics": "per-proxy metrics",
+    "admin": None,
+}
+
+
+def check(f: Findings, resource: Resource) -> None:
+    networking = as_map(resource.data.get("networking"))
+    for field, what in DATAPLANE_FIELDS_NOT_APPLIED.items():
+        if what is not None and is_set(networking.get(field)):
+            f.add(
+                codes.NOT_APPLIED, ("networking", field), f"not applied by the reconciler: {what}"
+            )
+    for i, inbound in enumerate(as_list(networking.get("inbound"))):
+        tags = as_map(as_map(inbound).get("tags"))
+        if isinstance(inbound, dict) and not tags:
+            f.add(
+                codes.NOT_APPLIED,
+                ("networking", "inbound", i),
+                f"inbound without tags is not applied: the reconciler needs a {SERVICE_TAG} tag",
+            )
+    for i, outbound in enumerate(as_list(networking.get("outbound"))):
+        if is_set(as_map(outbound).get("backendRef")):
+            f.add(
+                codes.NOT_APPLIED,
+                ("networking", "outbound", i, "backendRef"),
+                f"not applied by the reconciler: outbound backendRef (use tags with {SERVICE_TAG})",
+            )

@@ -1,0 +1,87 @@
+"""MeshCircuitBreaker (Kuma 2.14 ``meshcircuitbreaker/api/v1alpha1/validator.go``)."""
+
+from __future__ import annotations
+
+from reconciler import codes
+from reconciler.validate.rules import sections as s
+from reconciler.validate.rules import values as v
+from reconciler.validate.rules.findings import Findings, Path, as_map
+
+LIMITS = ("maxConnections", "maxConnectionPools", "maxPendingRequests", "maxRetries", "maxRequests")
+DETECTORS = (
+    "totalFailures",
+    "gatewayFailures",
+    "localOriginFailures",
+    "successRate",
+    "failurePercentage",
+)
+
+
+def check_default(f: Findings, path: Path, value: object, top: str) -> None:
+    if value is not None and not isinstance(value, dict):
+        return
+    conf = as_map(value)
+    if not s.require_any(
+        f,
+        path,
+        conf,
+        ("connectionLimits", "outlierDetection"),
+        "at least one of: 'connectionLimits' or 'outlierDetection' should be configured",
+    ):
+        return
+    limits = as_map(conf.get("connectionLimits"))
+    for name in LIMITS:
+        v.int_greater_than(f, (*path, "connectionLimits", name), limits.get(name))
+    outlier = conf.get("outlierDetection")
+    if not isinstance(outlier, dict):
+        return
+    opath = (*path, "outlierDetection")
+    v.duration_gt_zero_or_nil(f, (*opath, "interval"), outlier.get("interval"))
+    v.duration_gt_zero_or_nil(f, (*opath, "baseEjectionTime"), outlier.get("baseEjectionTime"))
+    v.uint_percentage_or_nil(f, (*opath, "maxEjectionPercent"), outlier.get("maxEjectionPercent"))
+    v.uint_percentage_or_nil(
+        f, (*opath, "healthyPanicThreshold"), outlier.get("healthyPanicThreshold")
+    )
+    detectors = outlier.get("detectors")
+    if detectors is None:
+        if outlier.get("disabled") is not True:
+            f.add(codes.SETTING_MISSING, (*opath, "detectors"), "must be defined")
+        return
+    if not isinstance(detectors, dict):
+        return
+    dpath = (*opath, "detectors")
+    if all(detectors.get(n) is None for n in DETECTORS):
+        f.add(codes.SETTING_MISSING, dpath, s.at_least_one(*DETECTORS))
+        return
+    for name in ("totalFailures", "gatewayFailures", "localOriginFailures"):
+        v.int_greater_than(
+            f, (*dpath, name, "consecutive"), as_map(detectors.get(name)).get("consecutive")
+        )
+    rate = as_map(detectors.get("successRate"))
+    v.int_greater_than(f, (*dpath, "successRate", "minimumHosts"), rate.get("minimumHosts"))
+    v.int_greater_than(f, (*dpath, "successRate", "requestVolume"), rate.get("requestVolume"))
+    factor = rate.get("standardDeviationFactor")
+    if factor is not None:
+        number = v.decimal_value(factor)
+        if number is None:
+            f.add(
+                codes.NUMBER_RANGE,
+                (*dpath, "successRate", "standardDeviationFactor"),
+                "invalid number",
+            )
+        elif number <= 0:
+            f.add(
+                codes.NUMBER_RANGE,
+                (*dpath, "successRate", "standardDeviationFactor"),
+                "must be greater than 0",
+            )
+    failure = as_map(detectors.get("failurePercentage"))
+    v.int_greater_than(
+        f, (*dpath, "failurePercentage", "minimumHosts"), failure.get("minimumHosts")
+    )
+    v.int_greater_than(
+        f, (*dpath, "failurePercentage", "requestVolume"), failure.get("requestVolume")
+    )
+    v.uint_percentage_or_nil(
+        f, (*dpath, "failurePercentage", "threshold"), failure.get("threshold")
+    )

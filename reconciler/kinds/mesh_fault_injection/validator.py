@@ -1,0 +1,63 @@
+"""MeshFaultInjection (Kuma 2.14 ``meshfaultinjection/api/v1alpha1/validator.go``).
+
+``to`` applies to builtin gateways only, so it is accepted only when the top-level target
+may select gateways; ``rules`` replace ``from`` and exclude ``to``.
+"""
+
+from __future__ import annotations
+
+from reconciler import codes
+from reconciler.kinds.mesh_fault_injection import SHAPE
+from reconciler.model import Resource
+from reconciler.validate.rules import sections as s
+from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules import values as v
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
+from reconciler.validate.rules.not_applied import NOT_APPLIED, PEER_KINDS, PEER_SELECTION
+
+FROM_KINDS = SHAPE.from_
+
+
+def check(f: Findings, resource: Resource) -> None:
+    spec = resource.spec
+    ref = spec.get("targetRef")
+    if t.top_kind(spec) == t.MESH_GATEWAY:
+        s.forbid_section(f, spec, "from", s.MUST_NOT_BE_DEFINED)
+    else:
+        s.check_entries(f, spec, "from", FROM_KINDS, _conf)
+    if not t.includes_gateways(ref if isinstance(ref, dict) else None):
+        s.forbid_section(f, spec, "to", s.MUST_NOT_BE_DEFINED + " (to[] applies to gateways only)")
+    else:
+        s.check_entries(f, spec, "to", (t.MESH,), _conf)
+    s.check_rules(f, spec, _conf)
+    for i, entry in enumerate(s.section(spec, "from")):
+        ref_kind = as_map(as_map(entry).get("targetRef")).get("kind")
+        if ref_kind in PEER_KINDS:
+            f.add(
+                codes.NOT_APPLIED,
+                ("from", i, "targetRef", "kind"),
+                f"{NOT_APPLIED}: from[] entry of kind {ref_kind} ({PEER_SELECTION})",
+            )
+
+
+def _conf(f: Findings, path: Path, value: object) -> None:
+    check_conf(f, path, value)
+
+
+def check_conf(f: Findings, path: Path, value: object) -> None:
+    for i, fault in enumerate(as_list(as_map(value).get("http"))):
+        if not isinstance(fault, dict):
+            continue
+        base = (*path, "http", i)
+        abort = fault.get("abort")
+        if isinstance(abort, dict):
+            v.status_code(f, (*base, "abort", "httpStatus"), abort.get("httpStatus"))
+            v.percentage(f, (*base, "abort", "percentage"), abort.get("percentage"))
+        delay = fault.get("delay")
+        if isinstance(delay, dict):
+            v.duration_not_negative(f, (*base, "delay", "value"), delay.get("value"))
+            v.percentage(f, (*base, "delay", "percentage"), delay.get("percentage"))
+        bandwidth = fault.get("responseBandwidth")
+        if isinstance(bandwidth, dict):
+            v.bandwidth(f, (*base, "responseBandwidth", "limit"), bandwidth.get("limit"))
+            v.percentage(f, (*base, "responseBandwidth", "percentage"), bandwidth.get("percentage"))

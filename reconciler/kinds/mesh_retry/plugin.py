@@ -1,0 +1,186 @@
+"""MeshRetry: route retry policies (http, grpc) and TCP connect attempts.
+
+Kuma 2.14 (``pkg/plugins/policies/meshretry/plugin/xds/configurer.go``):
+
+* http/http2 services use ``to[].default.http``; grpc services use ``default.grpc``; the
+  retry policy goes on every route of the outbound route config;
+* ``retryOn`` unset -> Kuma's defaults ``gateway-error,connect-failure,refused-stream``
+  (http) and ``cancelled,connect-failure,gateway-error,refused-stream,reset,
+  resource-exhausted,unavailable`` (grpc); HTTP status codes in ``retryOn`` become
+  ``retriable_status_codes`` plus ``retriable-status-codes``; HTTP methods become a
+  ``:method`` retriable request header;
+* ``backOff`` -> ``retry_back_off``; ``numRetries``; ``perTryTimeout``;
+  ``rateLimitedBackOff`` -> ``rate_limited_retry_back_off``; ``retriableResponseHeaders`` /
+  ``retriableRequestHeaders`` -> ``retriable_headers`` / ``retriable_request_headers``;
+  ``hostSelection`` -> retry host predicates (previous hosts, hosts with tags) and the
+  previous-priorities retry priority; ``hostSelectionMaxAttempts``;
+* tcp services: ``tcp.maxConnectAttempt`` -> ``tcp_proxy.max_connect_attempts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from envoy.config.route.v3 import route_components_pb2 as envoy_route
+from envoy.extensions.retry.host.omit_host_metadata.v3 import (
+    omit_host_metadata_config_pb2 as envoy_omit_host_metadata,
+)
+from envoy.extensions.retry.host.previous_hosts.v3 import (
+    previous_hosts_pb2 as envoy_previous_hosts,
+)
+from envoy.extensions.retry.priority.previous_priorities.v3 import (
+    previous_priorities_config_pb2 as envoy_previous_priorities,
+)
+
+from reconciler.compile.builders.values import conf_seconds, enum_value, set_duration
+from reconciler.compile.context import Hook, ListenerParts, OutboundContext, Section
+from reconciler.compile.http_routes import header_matcher
+from reconciler.compile.merge import Merged, mapping
+from reconciler.compile.plugin import PolicyBase
+from reconciler.model import Kind
+
+HTTP_RETRY_ON_DEFAULT = "gateway-error,connect-failure,refused-stream"
+GRPC_RETRY_ON_DEFAULT = (
+    "cancelled,connect-failure,gateway-error,refused-stream,reset,resource-exhausted,unavailable"
+)
+RETRY_ON = {
+    "5XX": "5xx",
+    "GatewayError": "gateway-error",
+    "Reset": "reset",
+    "Retriable4xx": "retriable-4xx",
+    "ConnectFailure": "connect-failure",
+    "EnvoyRatelimited": "envoy-ratelimited",
+    "RefusedStream": "refused-stream",
+    "Http3PostConnectFailure": "http3-post-connect-failure",
+    "HttpMethodConnect": "CONNECT",
+    "HttpMethodDelete": "DELETE",
+    "HttpMethodGet": "GET",
+    "HttpMethodHead": "HEAD",
+    "HttpMethodOptions": "OPTIONS",
+    "HttpMethodPatch": "PATCH",
+    "HttpMethodPost": "POST",
+    "HttpMethodPut": "PUT",
+    "HttpMethodTrace": "TRACE",
+    "Canceled": "cancelled",
+    "DeadlineExceeded": "deadline-exceeded",
+    "Internal": "internal",
+    "ResourceExhausted": "resource-exhausted",
+    "Unavailable": "unavailable",
+}
+PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts"
+OMIT_HOST_METADATA = "envoy.retry_host_predicates.omit_host_metadata"
+PREVIOUS_PRIORITIES = "envoy.retry_priorities.previous_priorities"
+_METHODS = frozenset(
+    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+)
+
+
+def retry_policy(conf: Mapping[str, Any], *, grpc: bool) -> envoy_route.RetryPolicy:
+    policy = envoy_route.RetryPolicy()
+    conditions: list[str] = []
+    methods: list[str] = []
+    for item in conf.get("retryOn") or ():
+        text = str(item)
+        if text.isdigit():
+            policy.retriable_status_codes.append(int(text))
+            if "retriable-status-codes" not in conditions:
+                conditions.append("retriable-status-codes")
+            continue
+        mapped = RETRY_ON.get(text, text.lower())
+        (methods if mapped in _METHODS else conditions).append(mapped)
+    if conditions:
+        policy.retry_on = ",".join(conditions)
+    elif not methods:
+        policy.retry_on = GRPC_RETRY_ON_DEFAULT if grpc else HTTP_RETRY_ON_DEFAULT
+    if methods:
+        header = policy.retriable_request_headers.add(name=":method")
+        header.string_match.safe_regex.regex = "|".join(methods)
+    for h in conf.get("retriableRequestHeaders") or ():
+        header_matcher(
+            policy.retriable_request_headers.add(name=str(mapping(h).get("name", ""))), mapping(h)
+        )
+    for h in conf.get("retriableResponseHeaders") or ():
+        header_matcher(
+            policy.retriable_headers.add(name=str(mapping(h).get("name", ""))), mapping(h)
+        )
+    _host_selection(policy, conf)
+    _rate_limited_back_off(policy, mapping(conf.get("rateLimitedBackOff")))
+    if isinstance(conf.get("numRetries"), int):
+        policy.num_retries.value = conf["numRetries"]
+    per_try = conf_seconds(conf.get("perTryTimeout"))
+    if per_try is not None:
+        set_duration(policy.per_try_timeout, per_try)
+    back_off = mapping(conf.get("backOff"))
+    base = conf_seconds(back_off.get("baseInterval"))
+    if base is not None:
+        set_duration(policy.retry_back_off.base_interval, base)
+        top = conf_seconds(back_off.get("maxInterval"))
+        if top is not None:
+            set_duration(policy.retry_back_off.max_interval, top)
+    return policy
+
+
+def _host_selection(policy: envoy_route.RetryPolicy, conf: Mapping[str, Any]) -> None:
+    """``hostSelection`` predicates -> retry host predicates / retry priority (Kuma mapping)."""
+    for item in conf.get("hostSelection") or ():
+        predicate = mapping(item).get("predicate")
+        if predicate == "OmitPreviousHosts":
+            host = policy.retry_host_predicate.add(name=PREVIOUS_HOSTS)
+            host.typed_config.Pack(envoy_previous_hosts.PreviousHostsPredicate())
+        elif predicate == "OmitHostsWithTags":
+            omit = envoy_omit_host_metadata.OmitHostMetadataConfig()
+            tags = mapping(mapping(item).get("tags"))
+            omit.metadata_match.filter_metadata["envoy.lb"].update(
+                {str(k): str(v) for k, v in tags.items()}
+            )
+            host = policy.retry_host_predicate.add(name=OMIT_HOST_METADATA)
+            host.typed_config.Pack(omit)
+        elif predicate == "OmitPreviousPriorities":
+            frequency = mapping(item).get("updateFrequency", 2)
+            config = envoy_previous_priorities.PreviousPrioritiesConfig(
+                update_frequency=int(frequency)
+            )
+            policy.retry_priority.name = PREVIOUS_PRIORITIES
+            policy.retry_priority.typed_config.Pack(config)
+    attempts = conf.get("hostSelectionMaxAttempts")
+    if isinstance(attempts, int):
+        policy.host_selection_retry_max_attempts = attempts
+
+
+def _rate_limited_back_off(policy: envoy_route.RetryPolicy, conf: Mapping[str, Any]) -> None:
+    headers = [mapping(h) for h in conf.get("resetHeaders") or ()]
+    if not headers:
+        return  # Envoy requires at least one reset header
+    back_off = policy.rate_limited_retry_back_off
+    for h in headers:
+        fmt = "UNIX_TIMESTAMP" if h.get("format") == "UnixTimestamp" else "SECONDS"
+        back_off.reset_headers.add(
+            name=str(h.get("name", "")),
+            format=enum_value(envoy_route.RetryPolicy.ResetHeaderFormat, fmt),
+        )
+    top = conf_seconds(conf.get("maxInterval"))
+    if top is not None:
+        set_duration(back_off.max_interval, top)
+
+
+class MeshRetry(PolicyBase):
+    kind = Kind.MESH_RETRY
+    sections = frozenset({Section.TO})
+    hooks = frozenset({Hook.OUTBOUND_LISTENER, Hook.OUTBOUND_ROUTE})
+
+    def outbound_listener(self, parts: ListenerParts, conf: Merged, ctx: OutboundContext) -> None:
+        attempts = conf.get("tcp", "maxConnectAttempt")
+        if parts.tcp_proxy is not None and isinstance(attempts, int) and attempts >= 1:
+            parts.tcp_proxy.max_connect_attempts.value = attempts
+
+    def outbound_route(self, route: envoy_route.Route, conf: Merged, ctx: OutboundContext) -> None:
+        if not route.HasField("route") or not ctx.is_http:
+            return
+        grpc = ctx.protocol == "grpc"
+        section = conf.get("grpc" if grpc else "http")
+        if isinstance(section, dict):
+            route.route.retry_policy.CopyFrom(retry_policy(section, grpc=grpc))
+
+
+PLUGIN = MeshRetry()

@@ -1,0 +1,28 @@
+"""MeshTCPRoute: TCP routing of outbound traffic to weighted backends."""
+
+from reconciler.kinds.spec import Category, KindSpec, Shape
+from reconciler.targetref import (
+    DATAPLANE,
+    MESH,
+    MESH_EXTERNAL_SERVICE,
+    MESH_GATEWAY,
+    MESH_MULTI_ZONE_SERVICE,
+    MESH_SERVICE,
+    MESH_SERVICE_SUBSET,
+    MESH_SUBSET,
+)
+
+KIND = KindSpec(
+    name="MeshTCPRoute",
+    package="mesh_tcp_route",
+    category=Category.POLICY,
+    summary="Route TCP connections of a service to weighted backends.",
+    shape=Shape(
+        top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
+        to=(MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE),
+        required=False,
+        narrowed=(MESH_GATEWAY,),
+        to_defaults=False,
+    ),
+    order=30,
+)

@@ -1,0 +1,122 @@
+"""MeshTimeout: connect, idle, request, stream-idle and stream-duration timeouts.
+
+Kuma 2.14 (``pkg/plugins/policies/meshtimeout/plugin/xds/configurer.go``), each unset value
+taking Kuma's plugin default:
+
+* cluster: ``connect_timeout`` = connectionTimeout (5s); for http/http2 upstreams the
+  ``HttpProtocolOptions.common_http_protocol_options`` get ``idle_timeout`` = idleTimeout (1h),
+  ``max_stream_duration`` = http.maxStreamDuration (0s) and ``max_connection_duration`` =
+  http.maxConnectionDuration (0s);
+* HTTP listener: HCM ``stream_idle_timeout`` = http.streamIdleTimeout (30m),
+  ``request_headers_timeout`` = http.requestHeadersTimeout when set, and the HCM's own
+  ``common_http_protocol_options.idle_timeout`` = 0s (MeshTimeout sets idle on the cluster);
+* TCP listener: ``tcp_proxy.idle_timeout`` = idleTimeout (1h);
+* every route: ``route.timeout`` = http.requestTimeout (15s).
+
+Inbound (``from[]``/``rules[]``) uses the same mapping on the inbound listener, its inline
+route and the local application cluster.
+"""
+
+from __future__ import annotations
+
+from envoy.config.route.v3 import route_components_pb2 as envoy_route
+
+from reconciler.compile.builders.values import conf_seconds, set_duration
+from reconciler.compile.context import (
+    ClusterContext,
+    ClusterParts,
+    Hook,
+    InboundContext,
+    ListenerParts,
+    OutboundContext,
+    Section,
+)
+from reconciler.compile.merge import Merged
+from reconciler.compile.plugin import PolicyBase
+from reconciler.model import Kind
+
+CONNECT_TIMEOUT_S = 5.0
+IDLE_TIMEOUT_S = 3600.0
+REQUEST_TIMEOUT_S = 15.0
+STREAM_IDLE_TIMEOUT_S = 1800.0
+MAX_STREAM_DURATION_S = 0.0
+MAX_CONNECTION_DURATION_S = 0.0
+
+
+def _seconds(conf: Merged, default: float, *path: str) -> float:
+    value = conf_seconds(conf.get(*path))
+    return default if value is None else value
+
+
+class MeshTimeout(PolicyBase):
+    kind = Kind.MESH_TIMEOUT
+    sections = frozenset({Section.TO, Section.FROM, Section.RULES})
+    hooks = frozenset(
+        {
+            Hook.OUTBOUND_CLUSTER,
+            Hook.OUTBOUND_LISTENER,
+            Hook.OUTBOUND_ROUTE,
+            Hook.INBOUND_CLUSTER,
+            Hook.INBOUND_LISTENER,
+            Hook.INBOUND_ROUTE,
+        }
+    )
+
+    def _cluster(self, parts: ClusterParts, conf: Merged, protocol: str) -> None:
+        set_duration(
+            parts.cluster.connect_timeout, _seconds(conf, CONNECT_TIMEOUT_S, "connectionTimeout")
+        )
+        if protocol in ("http", "http2"):
+            common = parts.http().common_http_protocol_options
+            set_duration(common.idle_timeout, _seconds(conf, IDLE_TIMEOUT_S, "idleTimeout"))
+            set_duration(
+                common.max_stream_duration,
+                _seconds(conf, MAX_STREAM_DURATION_S, "http", "maxStreamDuration"),
+            )
+            set_duration(
+                common.max_connection_duration,
+                _seconds(conf, MAX_CONNECTION_DURATION_S, "http", "maxConnectionDuration"),
+            )
+
+    def _listener(self, parts: ListenerParts, conf: Merged) -> None:
+        if parts.hcm is not None:
+            hcm = parts.hcm
+            set_duration(
+                hcm.stream_idle_timeout,
+                _seconds(conf, STREAM_IDLE_TIMEOUT_S, "http", "streamIdleTimeout"),
+            )
+            headers = conf_seconds(conf.get("http", "requestHeadersTimeout"))
+            if headers is not None:
+                set_duration(hcm.request_headers_timeout, headers)
+            set_duration(hcm.common_http_protocol_options.idle_timeout, 0)
+        elif parts.tcp_proxy is not None:
+            set_duration(
+                parts.tcp_proxy.idle_timeout, _seconds(conf, IDLE_TIMEOUT_S, "idleTimeout")
+            )
+
+    def _route(self, route: envoy_route.Route, conf: Merged) -> None:
+        if route.HasField("route"):
+            set_duration(
+                route.route.timeout, _seconds(conf, REQUEST_TIMEOUT_S, "http", "requestTimeout")
+            )
+
+    def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
+        self._cluster(parts, conf, ctx.protocol)
+
+    def outbound_listener(self, parts: ListenerParts, conf: Merged, ctx: OutboundContext) -> None:
+        self._listener(parts, conf)
+
+    def outbound_route(self, route: envoy_route.Route, conf: Merged, ctx: OutboundContext) -> None:
+        self._route(route, conf)
+
+    def inbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: InboundContext) -> None:
+        self._cluster(parts, conf, ctx.protocol)
+
+    def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
+        self._listener(parts, conf)
+
+    def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
+        self._route(route, conf)
+
+
+PLUGIN = MeshTimeout()

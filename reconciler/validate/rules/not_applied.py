@@ -1,0 +1,82 @@
+"""Warnings for what Kuma 2.14 accepts but the reconciler does not apply (RC320).
+
+A repository valid for Kuma must never fail because of these: each is a warning that
+names exactly what is ignored, and ``--fail-on warning`` makes it fatal. This module holds
+what every policy shares (targetRef kinds, rules with matches, a kind declared "accepted,
+not applied" in its folder); what is particular to a kind is in that kind's validator.
+"""
+
+from __future__ import annotations
+
+from reconciler import codes
+from reconciler.kinds.spec import KindSpec
+from reconciler.model import Resource
+from reconciler.validate.rules import targetrefs as t
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
+
+NOT_APPLIED = "not applied by the reconciler"
+PEER_KINDS = (t.MESH_SUBSET, t.MESH_SERVICE, t.MESH_SERVICE_SUBSET)
+PEER_SELECTION = "selecting peers needs the mesh identity, which is not compiled yet"
+
+REF_KINDS_NOT_APPLIED = {
+    t.MESH_GATEWAY: "MeshGateway targets (builtin gateways are not served)",
+    t.MESH_EXTERNAL_SERVICE: "MeshExternalService references",
+    t.MESH_MULTI_ZONE_SERVICE: "MeshMultiZoneService references",
+    t.MESH_HTTP_ROUTE: "MeshHTTPRoute targets (per-route policies)",
+}
+
+
+def check_kind(f: Findings, spec: KindSpec) -> None:
+    """A kind its folder declares "accepted, not applied": one warning per resource."""
+    if spec.not_applied is not None:
+        f.add(codes.NOT_APPLIED, (), f"{NOT_APPLIED}: {spec.not_applied}")
+
+
+def check_policy(f: Findings, resource: Resource) -> None:
+    spec = resource.spec
+    _ref(f, ("targetRef",), spec.get("targetRef"), top=True)
+    for section in ("to", "from"):
+        for i, entry in enumerate(as_list(spec.get(section))):
+            _ref(f, (section, i, "targetRef"), as_map(entry).get("targetRef"), top=False)
+            for j, rule in enumerate(as_list(as_map(entry).get("rules"))):
+                for k, ref in enumerate(
+                    as_list(as_map(as_map(rule).get("default")).get("backendRefs"))
+                ):
+                    _ref(f, (section, i, "rules", j, "default", "backendRefs", k), ref, top=False)
+    for i, rule in enumerate(as_list(spec.get("rules"))):
+        if as_list(as_map(rule).get("matches")):
+            f.add(
+                codes.NOT_APPLIED,
+                ("rules", i, "matches"),
+                f"{NOT_APPLIED}: rules with matches ({PEER_SELECTION})",
+            )
+
+
+def _ref(f: Findings, path: Path, ref: object, *, top: bool) -> None:
+    if not isinstance(ref, dict):
+        return
+    kind = ref.get("kind")
+    if isinstance(kind, str) and kind in REF_KINDS_NOT_APPLIED:
+        f.add(
+            codes.NOT_APPLIED,
+            (*path, "kind"),
+            f"{NOT_APPLIED}: {REF_KINDS_NOT_APPLIED[kind]}",
+        )
+        return
+    proxy_types = ref.get("proxyTypes")
+    if top and isinstance(proxy_types, list) and proxy_types and "Sidecar" not in proxy_types:
+        f.add(
+            codes.NOT_APPLIED,
+            (*path, "proxyTypes"),
+            f"{NOT_APPLIED}: policies for gateway proxies only",
+        )
+    if (
+        kind == t.MESH_SERVICE
+        and not top
+        and (is_set(ref.get("labels")) or is_set(ref.get("sectionName")))
+    ):
+        f.add(
+            codes.NOT_APPLIED,
+            path,
+            f"{NOT_APPLIED}: selecting MeshService resources by labels or sectionName (use name: <kuma.io/service>)",
+        )
