@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.compile import names
+from reconciler.kinds import POLICY_KINDS
 from reconciler.model import DEFAULT_MESH, Kind, Resource
 from reconciler.targetref import PROTOCOL_TAG, SERVICE_TAG, inbound_tags, inbounds
 
@@ -76,6 +77,8 @@ class MeshIndex:
     endpoints: dict[str, list[Endpoint]] = field(default_factory=lambda: defaultdict(list))
     protocols: dict[str, str] = field(default_factory=dict)
     policies: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list))
+    resources: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list))
+    """Resources of the mesh that are neither policies nor proxies (MeshService, ...), by kind."""
 
     def protocol(self, service: str) -> str:
         return self.protocols.get(service, "tcp")
@@ -165,8 +168,10 @@ def index_meshes(
                     Endpoint(proxy.address, inbound.port, inbound.tags, proxy.name)
                 )
                 protocol_votes[(proxy.mesh, inbound.service)].add(inbound.protocol)
-        else:
+        elif resource.kind in POLICY_KINDS:
             mesh_of(resource.mesh or DEFAULT_MESH).policies[resource.kind].append(resource)
+        elif resource.mesh is not None:
+            mesh_of(resource.mesh).resources[resource.kind].append(resource)
     for (mesh, service), votes in protocol_votes.items():
         meshes[mesh].protocols[service] = votes.pop() if len(votes) == 1 else "tcp"
     for index in meshes.values():

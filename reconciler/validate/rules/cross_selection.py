@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_spec
+from reconciler.kinds import POLICY_KINDS
 from reconciler.model import Kind, Resource
 from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds, selects
 from reconciler.validate.rules.findings import as_map
@@ -44,7 +45,7 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
     empty = _MeshIndex()
     diags: list[Diagnostic] = []
     for policy in resources:
-        if policy.flat:
+        if policy.kind not in POLICY_KINDS:
             continue
         raw = policy.spec.get("targetRef")
         ref = as_map(raw) if raw is not None else {"kind": "Mesh"}

@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic
+from reconciler.kinds import POLICY_KINDS
 from reconciler.model import FieldPath, Kind, Resource
 from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds
 from reconciler.validate.rules.findings import Findings, as_list, as_map
@@ -61,7 +62,7 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
         known = services.get(resource.mesh, set())
         if resource.kind == Kind.DATAPLANE:
             diags.extend(_outbounds(resource, known))
-        elif not resource.flat:
+        elif resource.kind in POLICY_KINDS:
             f = Findings(resource)
             for path, ref in service_refs(resource.spec):
                 name = ref.get("name")
