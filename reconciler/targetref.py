@@ -31,6 +31,13 @@ MESH_MULTI_ZONE_SERVICE = "MeshMultiZoneService"
 DATAPLANE = "Dataplane"
 """The targetRef kinds (Kuma 2.14 ``TargetRefKind``)."""
 
+TOP_LEVEL = (MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE)
+"""The top-level targets most Kuma 2.14 policies accept (each validator lists its own)."""
+DESTINATIONS = (MESH, MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE)
+"""The ``to[]`` targets of most outbound policies."""
+SERVICES = (MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE)
+"""The ``to[]`` targets of routes."""
+
 SERVICE_TAG = "kuma.io/service"
 PROTOCOL_TAG = "kuma.io/protocol"
 

@@ -42,7 +42,8 @@ class Shape:
     ``to_defaults``: ``to[]`` entries carry a ``default`` block (routes carry ``rules``).
     ``own_sections``: the shared opening checks the top-level targetRef and which sections
     are present; the kind's validator checks the entries (their allowed kinds depend on more
-    than the top-level kind).
+    than the top-level kind). ``default_needs``: a ``default`` block must set one of these
+    fields (else ``default_needs_message``, and the block is not checked further).
     """
 
     top: tuple[str, ...]
@@ -54,6 +55,8 @@ class Shape:
     narrowed: tuple[str, ...] = ()
     to_defaults: bool = True
     own_sections: bool = False
+    default_needs: tuple[str, ...] = ()
+    default_needs_message: str = ""
 
     @property
     def sections(self) -> tuple[str, ...]:

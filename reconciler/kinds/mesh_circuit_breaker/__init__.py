@@ -1,16 +1,7 @@
 """MeshCircuitBreaker: connection limits and outlier detection."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_EXTERNAL_SERVICE,
-    MESH_GATEWAY,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import DESTINATIONS, MESH, TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshCircuitBreaker",
@@ -18,11 +9,13 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Connection limits and outlier detection of clusters, outbound and inbound.",
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_SERVICE, MESH_GATEWAY, MESH_SERVICE_SUBSET, DATAPLANE),
-        to=(MESH, MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE),
+        top=TOP_LEVEL,
+        to=DESTINATIONS,
         from_=(MESH,),
         rules=True,
         rule_matches=False,
+        default_needs=("connectionLimits", "outlierDetection"),
+        default_needs_message="at least one of: 'connectionLimits' or 'outlierDetection' should be configured",
     ),
     order=60,
 )

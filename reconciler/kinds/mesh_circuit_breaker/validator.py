@@ -21,14 +21,6 @@ def check_default(f: Findings, path: Path, value: object, top: str) -> None:
     if value is not None and not isinstance(value, dict):
         return
     conf = as_map(value)
-    if not s.require_any(
-        f,
-        path,
-        conf,
-        ("connectionLimits", "outlierDetection"),
-        "at least one of: 'connectionLimits' or 'outlierDetection' should be configured",
-    ):
-        return
     limits = as_map(conf.get("connectionLimits"))
     for name in LIMITS:
         v.int_greater_than(f, (*path, "connectionLimits", name), limits.get(name))

@@ -1,17 +1,10 @@
 """MeshFaultInjection: injected delays, aborts and bandwidth limits on inbound traffic."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_GATEWAY,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import MESH, MESH_SERVICE, MESH_SERVICE_SUBSET, MESH_SUBSET, TOP_LEVEL
 
 SHAPE = Shape(
-    top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
+    top=TOP_LEVEL,
     to=(MESH,),
     from_=(MESH, MESH_SUBSET, MESH_SERVICE_SUBSET, MESH_SERVICE),
     rules=True,

@@ -1,16 +1,7 @@
 """MeshHealthCheck: active health checks of outbound clusters."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_EXTERNAL_SERVICE,
-    MESH_GATEWAY,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import DESTINATIONS, TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshHealthCheck",
@@ -18,8 +9,8 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Active HTTP, gRPC and TCP health checks of outbound clusters.",
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
-        to=(MESH, MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE),
+        top=TOP_LEVEL,
+        to=DESTINATIONS,
         required=False,
     ),
     order=70,

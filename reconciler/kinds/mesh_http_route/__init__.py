@@ -1,16 +1,7 @@
 """MeshHTTPRoute: HTTP routing of outbound traffic (matches, filters, weighted backends)."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_EXTERNAL_SERVICE,
-    MESH_GATEWAY,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import MESH_GATEWAY, SERVICES, TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshHTTPRoute",
@@ -18,8 +9,8 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Route HTTP requests by path, method, headers or query to weighted backends.",
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
-        to=(MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE),
+        top=TOP_LEVEL,
+        to=SERVICES,
         required=False,
         narrowed=(MESH_GATEWAY,),
         to_defaults=False,

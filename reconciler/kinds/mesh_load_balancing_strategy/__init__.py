@@ -1,21 +1,11 @@
 """MeshLoadBalancingStrategy: load balancer, hashing, locality awareness."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_EXTERNAL_SERVICE,
-    MESH_GATEWAY,
-    MESH_HTTP_ROUTE,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import DESTINATIONS, MESH_HTTP_ROUTE, TOP_LEVEL
 
 SHAPE = Shape(
-    top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
-    to=(MESH, MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE, MESH_HTTP_ROUTE),
+    top=TOP_LEVEL,
+    to=(*DESTINATIONS, MESH_HTTP_ROUTE),
     required=False,
     own_sections=True,
 )

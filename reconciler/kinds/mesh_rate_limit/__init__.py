@@ -1,15 +1,7 @@
 """MeshRateLimit: local rate limits of inbound HTTP requests and TCP connections."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_GATEWAY,
-    MESH_HTTP_ROUTE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import MESH, MESH_HTTP_ROUTE, TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshRateLimit",
@@ -17,15 +9,7 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Local rate limits of inbound HTTP requests and TCP connections.",
     shape=Shape(
-        top=(
-            MESH,
-            MESH_SUBSET,
-            MESH_GATEWAY,
-            MESH_SERVICE,
-            MESH_SERVICE_SUBSET,
-            MESH_HTTP_ROUTE,
-            DATAPLANE,
-        ),
+        top=(*TOP_LEVEL, MESH_HTTP_ROUTE),
         to=(MESH,),
         from_=(MESH,),
         rules=True,

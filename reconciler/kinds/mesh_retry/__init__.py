@@ -1,17 +1,7 @@
 """MeshRetry: retry policies of outbound HTTP, gRPC and TCP traffic."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_EXTERNAL_SERVICE,
-    MESH_GATEWAY,
-    MESH_HTTP_ROUTE,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import DESTINATIONS, MESH_GATEWAY, MESH_HTTP_ROUTE, TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshRetry",
@@ -19,17 +9,11 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Retries of outbound HTTP, gRPC and TCP traffic (conditions, backoff, budgets).",
     shape=Shape(
-        top=(
-            MESH,
-            MESH_SUBSET,
-            MESH_GATEWAY,
-            MESH_SERVICE,
-            MESH_SERVICE_SUBSET,
-            MESH_HTTP_ROUTE,
-            DATAPLANE,
-        ),
-        to=(MESH, MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE, MESH_HTTP_ROUTE),
+        top=(*TOP_LEVEL, MESH_HTTP_ROUTE),
+        to=(*DESTINATIONS, MESH_HTTP_ROUTE),
         narrowed=(MESH_GATEWAY, MESH_HTTP_ROUTE),
+        default_needs=("tcp", "http", "grpc"),
+        default_needs_message="at least one of the 'tcp', 'http', 'grpc' must be specified",
     ),
     order=50,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from reconciler import codes
-from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import values as v
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number
 
@@ -53,14 +52,6 @@ def check_default(f: Findings, path: Path, value: object, top: str) -> None:
     if value is not None and not isinstance(value, dict):
         return
     conf = as_map(value)
-    if not s.require_any(
-        f,
-        path,
-        conf,
-        ("tcp", "http", "grpc"),
-        "at least one of the 'tcp', 'http', 'grpc' must be specified",
-    ):
-        return
     tcp = conf.get("tcp")
     if isinstance(tcp, dict) and tcp.get("maxConnectAttempt") is None:
         f.add(codes.SETTING_MISSING, (*path, "tcp"), "must not be empty")

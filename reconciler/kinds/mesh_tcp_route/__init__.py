@@ -1,16 +1,7 @@
 """MeshTCPRoute: TCP routing of outbound traffic to weighted backends."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_EXTERNAL_SERVICE,
-    MESH_GATEWAY,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import MESH_GATEWAY, SERVICES, TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshTCPRoute",
@@ -18,8 +9,8 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Route TCP connections of a service to weighted backends.",
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
-        to=(MESH_SERVICE, MESH_EXTERNAL_SERVICE, MESH_MULTI_ZONE_SERVICE),
+        top=TOP_LEVEL,
+        to=SERVICES,
         required=False,
         narrowed=(MESH_GATEWAY,),
         to_defaults=False,

@@ -49,14 +49,6 @@ def check_default(f: Findings, path: Path, value: object, top: str) -> None:
     if value is not None and not isinstance(value, dict):
         return
     conf = as_map(value)
-    if not s.require_any(
-        f,
-        path,
-        conf,
-        ("connectionTimeout", "idleTimeout", "http"),
-        "at least one timeout should be configured",
-    ):
-        return
     http = conf.get("http")
     if top == t.MESH_HTTP_ROUTE:
         for name in ("connectionTimeout", "idleTimeout"):

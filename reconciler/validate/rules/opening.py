@@ -16,7 +16,7 @@ from reconciler import codes
 from reconciler.kinds.spec import Shape
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
-from reconciler.validate.rules.findings import Findings, Path
+from reconciler.validate.rules.findings import Findings, Path, as_map
 
 DefaultCheck = Callable[[Findings, Path, object, str], None]
 """Checks one ``default`` block: ``(findings, path, value, top-level targetRef kind)``."""
@@ -47,6 +47,12 @@ def check_opening(
         return
 
     def conf(f: Findings, path: Path, value: object) -> None:
+        if value is not None and not isinstance(value, dict):
+            return  # the schema reports the type
+        if shape.default_needs and not s.require_any(
+            f, path, as_map(value), shape.default_needs, shape.default_needs_message
+        ):
+            return
         if default is not None:
             default(f, path, value, top)
 

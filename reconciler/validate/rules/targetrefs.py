@@ -115,7 +115,7 @@ def check_target_ref(
         f.add(
             codes.TARGETREF_KIND,
             (*path, "kind"),
-            f"value {kind!r} is not supported {where} (allowed: {', '.join(allowed)})",
+            f"value {kind!r} is not supported {where} (allowed: {', '.join(_ordered(allowed))})",
         )
         return
     _check_fields(f, path, kind, ref, inbound_policy, gateway_tags_allowed)
@@ -256,3 +256,8 @@ def check_backend_ref(f: Findings, path: Path, ref: object, kinds: Collection[st
         f.add(
             codes.SETTING_MISSING, (*path, "port"), "must be defined with kind MeshMultiZoneService"
         )
+
+
+def _ordered(kinds: Collection[str]) -> list[str]:
+    """Kinds in Kuma's targetRef order (least to most specific)."""
+    return sorted(kinds, key=lambda kind: KIND_ORDER.get(kind, len(KIND_ORDER)))
