@@ -80,5 +80,5 @@ def _inline_routes(
                 hcm.route_config.CopyFrom(route)
             else:
                 hcm.route_config.name = "missing"
-            network.typed_config.Pack(hcm)
+            network.typed_config.Pack(hcm, deterministic=True)
     return out

@@ -160,7 +160,9 @@ class MeshMtls:
         out.CopyFrom(cluster)
         socket = out.transport_socket
         socket.name = TLS_SOCKET
-        socket.typed_config.Pack(upstream_tls_context(self.mesh, self._service_of(cluster.name)))
+        socket.typed_config.Pack(
+            upstream_tls_context(self.mesh, self._service_of(cluster.name)), deterministic=True
+        )
         self._clusters[id(cluster)] = (cluster, out)
         return out
 
@@ -189,14 +191,14 @@ def secure_listener(
     plain.CopyFrom(out.filter_chains[0])
     chain = out.filter_chains[0]
     chain.transport_socket.name = TLS_SOCKET
-    chain.transport_socket.typed_config.Pack(downstream_tls_context(mesh))
+    chain.transport_socket.typed_config.Pack(downstream_tls_context(mesh), deterministic=True)
     _add_rbac(chain, listener.name, rules, shadow)
     if mode is MtlsMode.PERMISSIVE:
         # Kuma: plaintext, the application's own TLS (passed through) and mesh mTLS (ALPN
         # ``kuma``, the only chain with RBAC), told apart by the TLS inspector.
         inspector = out.listener_filters.add()
         inspector.name = TLS_INSPECTOR
-        inspector.typed_config.Pack(tls_inspector_pb2.TlsInspector())
+        inspector.typed_config.Pack(tls_inspector_pb2.TlsInspector(), deterministic=True)
         mtls_chain = envoy_listener_components.FilterChain()
         mtls_chain.CopyFrom(chain)
         mtls_chain.filter_chain_match.transport_protocol = "tls"
@@ -218,17 +220,17 @@ def _add_rbac(chain: Any, stat_name: str, rules: Any, shadow: Any) -> None:
         if shadow is not None:
             http.shadow_rules.CopyFrom(shadow)
         rbac_filter = envoy_hcm.HttpFilter(name=HTTP_RBAC)
-        rbac_filter.typed_config.Pack(http)
+        rbac_filter.typed_config.Pack(http, deterministic=True)
         filters = [rbac_filter, *hcm.http_filters]
         del hcm.http_filters[:]
         hcm.http_filters.extend(filters)
-        network.typed_config.Pack(hcm)
+        network.typed_config.Pack(hcm, deterministic=True)
         return
     rbac = envoy_network_rbac.RBAC(stat_prefix=f"{names.stat_prefix(stat_name)}.", rules=rules)
     if shadow is not None:
         rbac.shadow_rules.CopyFrom(shadow)
     first = envoy_listener_components.Filter(name=NETWORK_RBAC)
-    first.typed_config.Pack(rbac)
+    first.typed_config.Pack(rbac, deterministic=True)
     filters = [first, *chain.filters]
     del chain.filters[:]
     chain.filters.extend(filters)
@@ -267,7 +269,7 @@ def inline_secrets(bootstrap: Any, secrets: Callable[[], Sequence[Any]]) -> None
                     ref = common.combined_validation_context.validation_context_sds_secret_config
                     ref.ClearField("sds_config")
                     used.add(ref.name)
-                    socket.typed_config.Pack(context)
+                    socket.typed_config.Pack(context, deterministic=True)
     if not used:
         return
     for secret in secrets():

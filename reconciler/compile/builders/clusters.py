@@ -59,6 +59,6 @@ def finish(parts: ClusterParts) -> envoy_cluster.Cluster:
     """Pack the edited protocol options into the cluster; the cluster is final afterwards."""
     if parts.http_options is not None:
         packed = any_pb2.Any()
-        packed.Pack(parts.http_options)
+        packed.Pack(parts.http_options, deterministic=True)
         parts.cluster.typed_extension_protocol_options[HTTP_OPTIONS_KEY].CopyFrom(packed)
     return parts.cluster

@@ -72,7 +72,7 @@ def tcp_proxy(stat_prefix: str, cluster: str | None = None) -> envoy_tcp.TcpProx
 
 def router_filter() -> envoy_hcm.HttpFilter:
     out = envoy_hcm.HttpFilter(name=ROUTER_FILTER)
-    out.typed_config.Pack(envoy_router.Router())
+    out.typed_config.Pack(envoy_router.Router(), deterministic=True)
     return out
 
 
@@ -87,10 +87,10 @@ def finish(parts: ListenerParts) -> envoy_listener.Listener:
         parts.hcm.http_filters.extend(parts.http_filters)
         parts.hcm.http_filters.append(router_filter())
         network.name = HCM_FILTER
-        packed.Pack(parts.hcm)
+        packed.Pack(parts.hcm, deterministic=True)
     else:
         assert parts.tcp_proxy is not None, "a listener needs an HCM or a tcp_proxy"
         network.name = TCP_PROXY_FILTER
-        packed.Pack(parts.tcp_proxy)
+        packed.Pack(parts.tcp_proxy, deterministic=True)
     network.typed_config.CopyFrom(packed)
     return parts.listener

@@ -158,7 +158,7 @@ def access_logs(conf: Merged, default: str, values: KumaValues) -> list[envoy_ac
         config = envoy_file_access_log.FileAccessLog(path=path)
         config.log_format.CopyFrom(_log_format(str(kind), file_conf, default, values))
         entry = envoy_access_log.AccessLog(name=FILE_LOGGER)
-        entry.typed_config.Pack(config)
+        entry.typed_config.Pack(config, deterministic=True)
         out.append(entry)
     return out
 

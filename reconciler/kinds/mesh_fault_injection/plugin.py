@@ -74,7 +74,7 @@ def fault_filters(entries: Any) -> list[envoy_hcm.HttpFilter]:
     for entry in entries if isinstance(entries, list) else ():
         if isinstance(entry, Mapping):
             http_filter = envoy_hcm.HttpFilter(name=FAULT_FILTER)
-            http_filter.typed_config.Pack(http_fault(entry))
+            http_filter.typed_config.Pack(http_fault(entry), deterministic=True)
             out.append(http_filter)
     return out
 

@@ -101,7 +101,9 @@ def base_check(conf: Merged) -> envoy_health_check.HealthCheck:
     path = conf.get("eventLogPath")
     if isinstance(path, str):
         sink = check.event_logger.add(name=EVENT_SINK)
-        sink.typed_config.Pack(envoy_event_file.HealthCheckEventFileSink(event_log_path=path))
+        sink.typed_config.Pack(
+            envoy_event_file.HealthCheckEventFileSink(event_log_path=path), deterministic=True
+        )
     if isinstance(conf.get("alwaysLogHealthCheckFailures"), bool):
         check.always_log_health_check_failures = conf.get("alwaysLogHealthCheckFailures")
     _duration_field(check.no_traffic_interval, conf.get("noTrafficInterval"))

@@ -103,7 +103,7 @@ def tcp_filter(rate: Mapping[str, Any]) -> envoy_listener_components.Filter:
     config = envoy_network_ratelimit.LocalRateLimit(stat_prefix=TCP_STAT_PREFIX)
     config.token_bucket.CopyFrom(token_bucket(rate))
     out = envoy_listener_components.Filter(name=TCP_FILTER)
-    out.typed_config.Pack(config)
+    out.typed_config.Pack(config, deterministic=True)
     return out
 
 
@@ -117,13 +117,14 @@ class MeshRateLimit(PolicyBase):
         if not ctx.is_http or _active(http, "requestRate") is None:
             return
         if HTTP_FILTER not in route.typed_per_filter_config:
-            route.typed_per_filter_config[HTTP_FILTER].Pack(route_limit(http))
+            route.typed_per_filter_config[HTTP_FILTER].Pack(route_limit(http), deterministic=True)
 
     def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
         if parts.hcm is not None and _active(conf.get("local", "http"), "requestRate"):
             http_filter = envoy_hcm.HttpFilter(name=HTTP_FILTER)
             http_filter.typed_config.Pack(
-                envoy_local_ratelimit.LocalRateLimit(stat_prefix=HTTP_STAT_PREFIX)
+                envoy_local_ratelimit.LocalRateLimit(stat_prefix=HTTP_STAT_PREFIX),
+                deterministic=True,
             )
             parts.http_filters.append(http_filter)
         rate = _active(conf.get("local", "tcp"), "connectionRate")

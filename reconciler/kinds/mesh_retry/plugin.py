@@ -127,7 +127,9 @@ def _host_selection(policy: envoy_route.RetryPolicy, conf: Mapping[str, Any]) ->
         predicate = mapping(item).get("predicate")
         if predicate == "OmitPreviousHosts":
             host = policy.retry_host_predicate.add(name=PREVIOUS_HOSTS)
-            host.typed_config.Pack(envoy_previous_hosts.PreviousHostsPredicate())
+            host.typed_config.Pack(
+                envoy_previous_hosts.PreviousHostsPredicate(), deterministic=True
+            )
         elif predicate == "OmitHostsWithTags":
             omit = envoy_omit_host_metadata.OmitHostMetadataConfig()
             tags = mapping(mapping(item).get("tags"))
@@ -135,14 +137,14 @@ def _host_selection(policy: envoy_route.RetryPolicy, conf: Mapping[str, Any]) ->
                 {str(k): str(v) for k, v in tags.items()}
             )
             host = policy.retry_host_predicate.add(name=OMIT_HOST_METADATA)
-            host.typed_config.Pack(omit)
+            host.typed_config.Pack(omit, deterministic=True)
         elif predicate == "OmitPreviousPriorities":
             frequency = mapping(item).get("updateFrequency", 2)
             config = envoy_previous_priorities.PreviousPrioritiesConfig(
                 update_frequency=int(frequency)
             )
             policy.retry_priority.name = PREVIOUS_PRIORITIES
-            policy.retry_priority.typed_config.Pack(config)
+            policy.retry_priority.typed_config.Pack(config, deterministic=True)
     attempts = conf.get("hostSelectionMaxAttempts")
     if isinstance(attempts, int):
         policy.host_selection_retry_max_attempts = attempts
