@@ -5,9 +5,10 @@ Files (all written atomically: temporary file, fsync, rename):
 * ``journal.jsonl``: the last N applied revisions, oldest first (sha, content hash, time,
   proxies affected, author, message). ``reconciler history`` prints it; a restarting server
   serves its last entry before the first fetch succeeds.
-* ``versions.json``: content hash -> the commit that first produced it, so a snapshot
-  version ``<short sha>-<content hash>`` survives restarts and later commits that leave a
-  proxy's content unchanged.
+* ``versions.json``: snapshot version -> the commit that introduced it (the first applied
+  revision that served that content, as far as this state directory knows). Versions are
+  content hashes and never contain a commit; this is where a version is traced back to one
+  (``/status`` shows it beside each proxy's versions).
 * ``pin.json``: written by ``reconciler rollback --to SHA``, removed by ``reconciler
   resume``. While it exists the server serves that revision and does not follow the branch.
 * ``server.pid``: the serving process, which ``rollback``/``resume`` signal (SIGHUP).
@@ -93,6 +94,7 @@ class Journal:
         self.versions_path = self.dir / "versions.json"
         self.pin_path = self.dir / "pin.json"
         self.pid_path = self.dir / "server.pid"
+        self._introduced: dict[str, str] | None = None
 
     # -- applied revisions ------------------------------------------------------------
     def entries(self) -> list[JournalEntry]:
@@ -130,28 +132,33 @@ class Journal:
             return None
         return matches[-1]
 
-    # -- snapshot versions ------------------------------------------------------------
-    def versions(self, content_hashes: Mapping[str, str], sha: str) -> dict[str, str]:
-        """``{key: "<short sha>-<hash>"}`` naming each hash after the commit that first had it.
+    # -- where versions came from -----------------------------------------------------
+    def note_versions(self, versions: Iterable[str], sha: str) -> None:
+        """Attribute each of ``versions`` not seen before to commit ``sha``.
 
-        ``content_hashes`` maps any key (a proxy id) to its content hash; new hashes are
-        attributed to ``sha`` and remembered.
+        Called after a revision is applied with every version it serves. Those count as
+        recently used; beyond :data:`MAX_VERSIONS` the least recently used are forgotten.
         """
-        known = self._read_versions()
-        changed = False
-        result: dict[str, str] = {}
-        for key, digest in content_hashes.items():
-            first = known.get(digest)
-            if first is None:
-                first = sha
-                changed = True
-            known.pop(digest, None)
-            known[digest] = first  # most recently used last
-            result[key] = f"{first[:8]}-{digest}"
-        if changed or len(known) > MAX_VERSIONS:
-            trimmed = dict(list(known.items())[-MAX_VERSIONS:])
-            write_atomic(self.versions_path, json.dumps(trimmed).encode())
-        return result
+        served = dict.fromkeys(versions)
+        known = self._introduced_map()
+        new = [v for v in served if v not in known]
+        # a new mapping swapped in whole: readers on another thread never see it half-done
+        kept = {v: s for v, s in known.items() if v not in served}
+        kept.update((v, known.get(v, sha)) for v in served)
+        if len(kept) > MAX_VERSIONS:
+            kept = dict(list(kept.items())[-MAX_VERSIONS:])
+        self._introduced = kept
+        if new or len(kept) < len(known) + len(new):
+            write_atomic(self.versions_path, json.dumps(kept).encode())
+
+    def introduced_by(self, version: str) -> str | None:
+        """The commit that introduced ``version``; None if this state dir never served it."""
+        return self._introduced_map().get(version)
+
+    def _introduced_map(self) -> dict[str, str]:
+        if self._introduced is None:
+            self._introduced = self._read_versions()
+        return self._introduced
 
     def _read_versions(self) -> dict[str, str]:
         try:

@@ -108,13 +108,8 @@ def render(status: dict[str, Any]) -> str:
 
 
 def _short(version: str | None) -> str:
-    """``<revision>-<content hash>`` as ``rrrrrrrr-hhhhhh``; a bare hash as 12 characters."""
-    if not version:
-        return "-"
-    prefix, dash, content = version.rpartition("-")
-    if dash and prefix:
-        return f"{prefix[:8]}-{content[:6]}"
-    return version[:12]
+    """A commit sha or a version (a content hash) as its first 12 characters."""
+    return version[:12] if version else "-"
 
 
 def _cell(versions: dict[str, str] | None) -> str:

@@ -6,8 +6,8 @@ source-agnostic and transactional) with what following a branch needs:
 * **restart recovery**: before the first fetch, the journal's last applied revision (or the
   pinned one) is read from the local git cache and served, so a restart with the remote down
   serves what was served before;
-* **versions** ``<short sha>-<content hash>`` per proxy and type, the sha being the commit that
-  first produced that content (kept in the state dir: restarts keep versions);
+* **version origins**: versions are content hashes (equal on every replica and restart); the
+  journal records which commit introduced each one (``/status`` shows it beside them);
 * **journal** of the last N applied revisions, and their commits kept in the cache;
 * **rollback pin** (``reconciler rollback --to SHA`` writes ``pin.json``): the pinned
   revision is served and the branch is not followed until ``reconciler resume``;
@@ -33,7 +33,7 @@ from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.loop import CompileFn, Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.snapshot import SnapshotCache, build_snapshots
-from reconciler.snapshot.snapshot import Snapshot, TypeSnapshot
+from reconciler.snapshot.snapshot import Snapshot
 from reconciler.source import Revision, Source
 from reconciler.source.backoff import Backoff, jittered
 from reconciler.source.git_errors import SourceReason, reason_code
@@ -216,6 +216,7 @@ class GitOpsReconciler(Reconciler):
     def _record(self, revision: Revision, before: dict[str, str]) -> None:
         after = {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
         affected = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+        self.journal.note_versions(self.cache.versions(), revision.id)
         last = self.journal.last()
         if last is not None and last.sha == revision.id:
             return
@@ -241,7 +242,7 @@ class GitOpsReconciler(Reconciler):
     ) -> tuple[Mapping[str, Any], list[Any]]:
         """Only proxies whose compiled config is a new object are serialized again (the
         incremental compiler hands back the same object for a proxy a commit does not
-        reach); versions name the commit that first produced each content."""
+        reach)."""
         reused: dict[str, Snapshot] = {}
         fresh: dict[str, ProxyConfig] = {}
         for node, config in configs.items():
@@ -253,9 +254,12 @@ class GitOpsReconciler(Reconciler):
         built, problems = build_snapshots(fresh, self.cache.interner)
         if problems:
             return {}, problems
-        snapshots = {**reused, **name_versions(self.journal, built, revision.id)}
+        snapshots = {**reused, **built}
         self._built = {node: (configs[node], snap) for node, snap in snapshots.items()}
         return snapshots, []
+
+    def introduced_by(self, version: str) -> str | None:
+        return self.journal.introduced_by(version)
 
     # -- status -----------------------------------------------------------------------
     def status_json(self) -> dict[str, Any]:
@@ -294,18 +298,3 @@ def revision_content(contents: dict[str, str]) -> str:
     for node in sorted(contents):
         digest.update(f"{node}={contents[node]};".encode())
     return digest.hexdigest()
-
-
-def name_versions(journal: Journal, snapshots: dict[str, Any], sha: str) -> dict[str, Any]:
-    """Snapshots whose type versions read ``<short sha>-<content>``, sha = first commit."""
-    contents = {ts.content: ts.content for snap in snapshots.values() for ts in snap.types.values()}
-    names = journal.versions(contents, sha)
-    renamed: dict[str, Any] = {}
-    for node_id, snap in snapshots.items():
-        assert isinstance(snap, Snapshot)
-        types = {
-            t: TypeSnapshot(names[ts.content], ts.content, ts.resources)
-            for t, ts in snap.types.items()
-        }
-        renamed[node_id] = Snapshot(snap.node_id, types, snap.eds_names)
-    return renamed

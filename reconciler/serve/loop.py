@@ -46,7 +46,6 @@ class Compiled:
 
 CompileFn = Callable[[Analysis], Compiled]
 AnalyzeFn = Callable[[Sequence[SourceFile], Iterable[Diagnostic]], Analysis]
-PrefixFn = Callable[[Revision], "str | None"]
 
 
 def default_analyze(files: Sequence[SourceFile], extra: Iterable[Diagnostic]) -> Analysis:
@@ -84,7 +83,6 @@ class Reconciler:
         *,
         interval: float | None = 30.0,
         analyze: AnalyzeFn = default_analyze,
-        version_prefix: PrefixFn | None = None,
     ) -> None:
         self.source = source
         self.compile = compile
@@ -92,7 +90,6 @@ class Reconciler:
         self.metrics = metrics
         self.interval = interval
         self.analyze = analyze
-        self.version_prefix = version_prefix
         self.state = LoopState()
         self._trigger = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -206,8 +203,11 @@ class Reconciler:
         self, configs: Mapping[str, ProxyConfig], revision: Revision
     ) -> tuple[Mapping[str, Any], list[Any]]:
         """Snapshots of ``configs`` or problems (a hook: subclasses may reuse unchanged ones)."""
-        prefix = self.version_prefix(revision) if self.version_prefix else None
-        return build_snapshots(configs, self.cache.interner, prefix=prefix)
+        return build_snapshots(configs, self.cache.interner)
+
+    def introduced_by(self, version: str) -> str | None:
+        """The revision that first served ``version`` (None: this loop keeps no record)."""
+        return None
 
     def status_json(self) -> dict[str, Any]:
         state = self.state

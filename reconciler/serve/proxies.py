@@ -1,7 +1,9 @@
 """What each proxy was sent, ACKed and NACKed: the per-proxy half of ``/status``.
 
 One :class:`ProxyState` per node id, shared by all its streams (a proxy may reconnect before
-its old stream is gone). The ADS streams write it; the HTTP side reads it.
+its old stream is gone). The ADS streams write it; the HTTP side reads it, and
+:func:`add_served_versions` puts beside it what the served revision holds for the proxy and
+which commits introduced those versions.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.resource_types import PUSH_ORDER, TypeUrl
+from reconciler.snapshot import SnapshotCache
 
 log = logging.getLogger("reconciler.serve")
 
@@ -148,3 +151,29 @@ class ProxyRegistry:
                 state.error = None
             out.append(state.to_json())
         return out
+
+
+def add_served_versions(
+    entries: list[dict[str, Any]],
+    cache: SnapshotCache,
+    introduced_by: Callable[[str], str | None],
+) -> None:
+    """Complete each ``/status`` proxy entry's ``versions``, per type, with ``current`` (the
+    version served now), ``currentCommit`` and ``ackedCommit`` (the commits that introduced
+    the current and the ACKed version; None when unknown). Versions are content hashes: the
+    commits come from the journal, never from the version itself."""
+    for entry in entries:
+        snap = cache.get(entry["id"])
+        before: dict[str, dict[str, Any]] = entry["versions"]
+        versions: dict[str, dict[str, Any]] = {}
+        for type_url in PUSH_ORDER:
+            found = snap.get(type_url) if snap is not None else None
+            seen = before.get(type_url.short)
+            if seen is None and (found is None or not found.resources):
+                continue
+            out = dict(seen or {"sent": "", "acked": "", "nacked": ""})
+            out["current"] = found.version if found is not None else None
+            out["currentCommit"] = introduced_by(found.version) if found is not None else None
+            out["ackedCommit"] = introduced_by(out["acked"]) if out["acked"] else None
+            versions[type_url.short] = out
+        entry["versions"] = versions

@@ -18,7 +18,7 @@ from reconciler.serve.ads import start_ads_server
 from reconciler.serve.http import build_app, start_http
 from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
-from reconciler.serve.proxies import ProxyRegistry
+from reconciler.serve.proxies import ProxyRegistry, add_served_versions
 from reconciler.serve.stream import ServerContext
 from reconciler.snapshot import SnapshotCache
 
@@ -83,11 +83,17 @@ class ControlPlane:
                 "source": None,
             }
         )
-        return {
-            **loop_status,
-            "ready": self.cache.ready,
-            "proxies": self.registry.to_json(self.cache.node_ids()),
-        }
+        proxies = self.registry.to_json(self.cache.node_ids())
+        add_served_versions(
+            proxies,
+            self.cache,
+            self.reconciler.introduced_by if self.reconciler is not None else _no_record,
+        )
+        return {**loop_status, "ready": self.cache.ready, "proxies": proxies}
+
+
+def _no_record(version: str) -> str | None:
+    return None
 
 
 def raise_open_files_limit(expected_proxies: int = 1000) -> tuple[int, int]:

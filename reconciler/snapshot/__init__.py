@@ -19,7 +19,6 @@ from reconciler.snapshot.snapshot import (
     TypeSnapshot,
     build_snapshot,
     content_hash,
-    make_version,
 )
 
 __all__ = [
@@ -35,6 +34,5 @@ __all__ = [
     "build_snapshots",
     "check_consistency",
     "content_hash",
-    "make_version",
     "wire",
 ]

@@ -11,7 +11,7 @@ from reconciler.snapshot.snapshot import Encoded, Interner, Snapshot, build_snap
 
 
 def build_snapshots(
-    configs: Mapping[str, ProxyConfig], interner: Interner, *, prefix: str | None = None
+    configs: Mapping[str, ProxyConfig], interner: Interner
 ) -> tuple[dict[str, Snapshot], list[Inconsistency]]:
     """Snapshots of every proxy, or (``{}``, problems) if any config is inconsistent.
 
@@ -22,6 +22,5 @@ def build_snapshots(
         return {}, problems
     memo: dict[int, tuple[Any, Encoded]] = {}
     return {
-        node_id: build_snapshot(config, interner, prefix=prefix, memo=memo)
-        for node_id, config in configs.items()
+        node_id: build_snapshot(config, interner, memo=memo) for node_id, config in configs.items()
     }, []

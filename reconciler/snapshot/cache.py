@@ -3,8 +3,9 @@
 Contract (the ADS servicer depends on this, never on the compiler):
 
 * :meth:`SnapshotCache.publish` replaces the whole set atomically (one revision at a time).
-  A proxy whose content did not change keeps its snapshot object and versions and its
-  watchers are not woken: unchanged content is never re-pushed.
+  A proxy whose content did not change keeps its snapshot object and its watchers are not
+  woken: unchanged content is never re-pushed. Versions are content hashes, so a type whose
+  content did not change keeps its version whatever else changed.
 * :meth:`SnapshotCache.watch` registers a callback per node id, called (on the event loop
   thread) after a publish that changed or removed that node's snapshot.
 * Everything runs on one asyncio loop thread; nothing here blocks or locks.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from reconciler.resource_types import TypeUrl
 from reconciler.snapshot import wire
-from reconciler.snapshot.snapshot import Interner, Snapshot, TypeSnapshot, keep_versions
+from reconciler.snapshot.snapshot import Interner, Snapshot, TypeSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,11 @@ class SnapshotCache:
     def node_ids(self) -> list[str]:
         return sorted(self._snapshots)
 
+    def versions(self) -> list[str]:
+        """Every version served now (any proxy, any type), sorted."""
+        snapshots = list(self._snapshots.values())  # one reference: publish may swap the dict
+        return sorted({ts.version for snap in snapshots for ts in snap.types.values()})
+
     def publish(self, snapshots: Mapping[str, Snapshot]) -> PublishResult:
         changed: list[str] = []
         fresh: dict[str, Snapshot] = {}
@@ -54,7 +60,7 @@ class SnapshotCache:
             if old is not None and old.content == snap.content:
                 fresh[node_id] = old
                 continue
-            fresh[node_id] = keep_versions(snap, old)
+            fresh[node_id] = snap
             changed.append(node_id)
         removed = [n for n in self._snapshots if n not in fresh]
         self._snapshots = fresh

@@ -5,8 +5,10 @@ Contract:
 * A :class:`Snapshot` holds, per type URL, the proxy's resources as :class:`Encoded`
   entries (the ``Any`` bytes, a content digest) and a version. Snapshots keep no Python
   proto objects: the bytes are the source of truth (``/config`` decodes them on demand).
-* A type's version is a hash of its resources' names and digests, optionally prefixed with
-  ``<revision prefix>-``. Equal content gives an equal hash on every replica and restart.
+* A type's version is the hash of its resources' names and digests, nothing else: a pure
+  function of the served content, so every replica and every restart (whatever revisions it
+  saw before) names the same content with the same version. Which commit introduced a
+  version is kept beside it (the journal, ``/status``), never inside it.
 * :class:`Interner` makes identical resources (the same cluster in 1,000 proxies) one
   shared object: serialized once, held once, and their response bytes cached once.
 """
@@ -106,16 +108,13 @@ def content_hash(resources: Iterable[Encoded]) -> str:
     return digest.hexdigest()
 
 
-def make_version(content: str, prefix: str | None = None) -> str:
-    """``<prefix>-<content hash>``, or the bare content hash without a prefix."""
-    return f"{prefix}-{content}" if prefix else content
-
-
 @dataclass(frozen=True, slots=True)
 class TypeSnapshot:
     version: str
+    """What ``version_info`` says: the content hash (a SotW stream that still holds clusters
+    being removed sends ``<content hash>+<hash of the larger set>`` for that set)."""
     content: str
-    """The content hash alone (the version without its revision prefix)."""
+    """The content hash of ``resources``."""
     resources: Mapping[str, Encoded]
 
 
@@ -170,7 +169,6 @@ def build_snapshot(
     config: ProxyConfig,
     interner: Interner,
     *,
-    prefix: str | None = None,
     memo: dict[int, tuple[Any, Encoded]] | None = None,
 ) -> Snapshot:
     """Serialize ``config`` (check it first with :func:`check_consistency`)."""
@@ -181,28 +179,10 @@ def build_snapshot(
             res = interner.encode(type_url, message, memo)
             encoded[res.name] = res
         content = content_hash(encoded.values())
-        types[type_url] = TypeSnapshot(make_version(content, prefix), content, encoded)
+        types[type_url] = TypeSnapshot(content, content, encoded)
     eds_names = {
         c.name: (c.eds_cluster_config.service_name or c.name)
         for c in config.of(TypeUrl.CLUSTER)
         if c.type == envoy_cluster.Cluster.EDS
     }
     return Snapshot(config.node_id, types, eds_names)
-
-
-def keep_versions(new: Snapshot, old: Snapshot | None) -> Snapshot:
-    """``new`` with the versions of ``old`` for every type whose content did not change.
-
-    A later revision that leaves a type's content as it was must not bump its version
-    (nothing would be sent in Delta, and a wait for that version's ACK would never end).
-    """
-    if old is None:
-        return new
-    types = dict(new.types)
-    changed = False
-    for type_url, snap in new.types.items():
-        before = old.types.get(type_url)
-        if before is not None and before.content == snap.content and before.version != snap.version:
-            types[type_url] = TypeSnapshot(before.version, snap.content, snap.resources)
-            changed = True
-    return Snapshot(new.node_id, types, new.eds_names) if changed else new

@@ -38,9 +38,12 @@ STATUS = {
             "protocol": "delta",
             "versions": {
                 "CDS": {
-                    "sent": "1a2b3c4d5e-c1c1c1c1c1",
-                    "acked": "1a2b3c4d5e-c1c1c1c1c1",
+                    "sent": "1a2b3c4d5e6f7a8b",
+                    "acked": "1a2b3c4d5e6f7a8b",
                     "nacked": "",
+                    "current": "1a2b3c4d5e6f7a8b",
+                    "currentCommit": "c" * 40,
+                    "ackedCommit": "c" * 40,
                 },
                 "RDS": {"sent": "r2", "acked": "r1", "nacked": "r2"},
             },
@@ -65,7 +68,7 @@ def test_status_table_shows_errors_nacks_and_unknown_proxies() -> None:
     assert "[RC605]" in out and "web.yaml:9:13" in out
     lines = out.splitlines()
     web = next(line for line in lines if line.startswith("default.web-1"))
-    assert "delta" in web and "1a2b3c4d-c1c1c1 " in web and "r1!" in web
+    assert "delta" in web and "1a2b3c4d5e6f " in web and "r1!" in web
     assert "NACK RDS: bad route" in web
     ghost = next(line for line in lines if line.startswith("default.ghost"))
     assert "names no Dataplane" in ghost

@@ -12,10 +12,8 @@ from reconciler.serve.server import ControlPlane
 from reconciler.snapshot import PublishResult, build_snapshots
 
 
-def publish(plane: ControlPlane, *configs: ProxyConfig, prefix: str | None = None) -> PublishResult:
-    snapshots, problems = build_snapshots(
-        {c.node_id: c for c in configs}, plane.cache.interner, prefix=prefix
-    )
+def publish(plane: ControlPlane, *configs: ProxyConfig) -> PublishResult:
+    snapshots, problems = build_snapshots({c.node_id: c for c in configs}, plane.cache.interner)
     assert not problems, problems
     return plane.cache.publish(snapshots)
 

@@ -58,10 +58,11 @@ class GitOpsThread:
     def reconcile(self) -> Outcome | None:
         return self.call(self.gitops.reconcile())  # type: ignore[no-any-return]
 
-    def acked(self, type_short: str) -> str:
+    def acked_commit(self, type_short: str) -> str:
+        """The commit that introduced the version of ``type_short`` the proxy ACKed."""
         status = self.call(_status(self.plane))
         proxy = next((p for p in status["proxies"] if p["id"] == NODE), {})
-        return str(proxy.get("versions", {}).get(type_short, {}).get("acked", ""))
+        return str(proxy.get("versions", {}).get(type_short, {}).get("ackedCommit") or "")
 
     def stop(self) -> None:
         try:
@@ -90,7 +91,7 @@ def test_envoy_follows_commits_and_ignores_an_invalid_one(tmp_path: Path) -> Non
         outcome = server.reconcile()
         assert outcome is not None and outcome.applied
         envoy = Envoy(tmp_path / "envoy", NODE, server.plane.xds_port, sotw=False)
-        wait_for(lambda: server.acked("LDS").startswith(first[:8]), 30, "first commit ACKed")
+        wait_for(lambda: server.acked_commit("LDS") == first, 30, "first commit ACKed")
         assert "outbound:127.0.0.1:10001" in listeners(envoy)
 
         bad = repo.commit("typo", {"mesh/timeout.yaml": timeout_policy("1s", "requestTimout")})
@@ -99,7 +100,7 @@ def test_envoy_follows_commits_and_ignores_an_invalid_one(tmp_path: Path) -> Non
         status = server.call(_status(server.plane))
         assert status["lastAttemptedRevision"] == bad
         assert status["lastAppliedRevision"] == first
-        assert server.acked("LDS").startswith(first[:8])
+        assert server.acked_commit("LDS") == first
 
         moved = FRONTEND.replace("port: 10001", "port: 10009")
         fixed = repo.commit(
@@ -108,7 +109,7 @@ def test_envoy_follows_commits_and_ignores_an_invalid_one(tmp_path: Path) -> Non
         )
         outcome = server.reconcile()
         assert outcome is not None and outcome.applied
-        wait_for(lambda: server.acked("LDS").startswith(fixed[:8]), 30, "fixed commit ACKed")
+        wait_for(lambda: server.acked_commit("LDS") == fixed, 30, "fixed commit ACKed")
         wait_for(
             lambda: "outbound:127.0.0.1:10009" in listeners(envoy),  # type: ignore[arg-type]
             30,

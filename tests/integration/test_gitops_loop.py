@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 from ads_client import AdsClient
 from gitops_repo import BACKEND, Repo, serving, timeout_policy
-from harness import run
+from harness import acked, run
 
 from reconciler.journal import Journal
 from reconciler.resource_types import TypeUrl
@@ -38,7 +38,7 @@ def test_valid_invalid_fixed(tmp_path: Path) -> None:
             assert set(plane.cache.node_ids()) == {FRONTEND, BACKEND_NODE}
             before = plane.cache.get(FRONTEND)
             assert before is not None
-            assert before.version(LDS).startswith(first[:8] + "-")
+            assert loop.introduced_by(before.version(LDS)) == first
 
             bad = repo.commit("typo", {"mesh/timeout.yaml": timeout_policy("1s", "requestTimout")})
             outcome = await loop.reconcile()
@@ -62,7 +62,11 @@ def test_valid_invalid_fixed(tmp_path: Path) -> None:
             after = plane.cache.get(FRONTEND)
             assert after is not None and after is not before
             changed = {t for t in (CDS, EDS, LDS, RDS) if after.version(t) != before.version(t)}
-            assert changed and all(after.version(t).startswith(fixed[:8]) for t in changed)
+            assert changed and all(loop.introduced_by(after.version(t)) == fixed for t in changed)
+            unchanged = {CDS, EDS, LDS, RDS} - changed
+            assert unchanged and all(
+                loop.introduced_by(after.version(t)) == first for t in unchanged
+            )
             # the backend's configuration did not change: same snapshot, same versions
             assert [e.proxies for e in loop.journal.entries()][-1] == (FRONTEND,)
 
@@ -92,7 +96,7 @@ def test_commit_that_changes_no_proxy_pushes_nothing(tmp_path: Path) -> None:
 
 def test_proxy_receives_commit_version_and_acks(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "origin")
-    repo.initial()
+    first = repo.initial()
 
     async def body() -> None:
         async with serving(repo.path, tmp_path / "state") as (plane, loop):
@@ -105,11 +109,15 @@ def test_proxy_receives_commit_version_and_acks(tmp_path: Path) -> None:
             await loop.reconcile()
             pushed = await client.recv()
             assert pushed.type_url == str(LDS)
-            assert pushed.version_info.startswith(sha[:8] + "-")
+            assert pushed.version_info == plane.cache.get(FRONTEND).version(LDS)  # type: ignore[union-attr]
+            assert sha[:8] not in pushed.version_info  # a content hash: no commit inside
             await client.ack(pushed)
-            await asyncio.sleep(0.2)
+            await acked(plane, FRONTEND)
             [proxy] = [p for p in plane.status_json()["proxies"] if p["id"] == FRONTEND]
-            assert proxy["versions"]["LDS"]["acked"] == pushed.version_info
+            lds_status = proxy["versions"]["LDS"]
+            assert lds_status["acked"] == lds_status["current"] == pushed.version_info
+            assert lds_status["ackedCommit"] == lds_status["currentCommit"] == sha
+            assert proxy["versions"]["CDS"]["currentCommit"] == first
             await client.close()
 
     run(body)

@@ -15,6 +15,7 @@ from reconciler.snapshot import (
     build_snapshot,
     build_snapshots,
     check_consistency,
+    content_hash,
     wire,
 )
 
@@ -40,7 +41,7 @@ def config(node: str = "default.a", weights: dict[str, int] | None = None) -> ob
 
 def test_sotw_body_is_a_real_discovery_response() -> None:
     cache = SnapshotCache()
-    snap = build_snapshot(config(), cache.interner, prefix="abc1234")
+    snap = build_snapshot(config(), cache.interner)
     cds = snap.types[TypeUrl.CLUSTER]
     body = cache.responses.sotw_body(TypeUrl.CLUSTER, cds, None) + wire.nonce_suffix("7")
     parsed = envoy_discovery.DiscoveryResponse.FromString(body)
@@ -52,7 +53,7 @@ def test_sotw_body_is_a_real_discovery_response() -> None:
         packed.Pack(cds.resources[name].message())
         expected.resources.append(packed)
     assert parsed == expected
-    assert cds.version.startswith("abc1234-")
+    assert cds.version == content_hash(cds.resources.values())
     subset = cache.responses.sotw_body(TypeUrl.CLUSTER, cds, frozenset({"svc", "missing"}))
     assert [r.value for r in envoy_discovery.DiscoveryResponse.FromString(subset).resources] == [
         expected.resources[1].value
@@ -107,30 +108,30 @@ def test_publish_wakes_only_changed_proxies_and_keeps_versions() -> None:
     first, _ = build_snapshots(
         {"default.a": config("default.a"), "default.b": config("default.b")},
         cache.interner,
-        prefix="1111111",
     )
     result = cache.publish(first)
     assert sorted(result.changed) == ["default.a", "default.b"] and cache.ready
+    old_a = cache.get("default.a")
+    assert cache.versions() == sorted(
+        {first[n].version(t) for n in ("default.a", "default.b") for t in TypeUrl}
+    )
     woken.clear()
-    # a later revision with the same content: nothing changes, versions keep their prefix
+    # a later revision with the same content: nothing changes, the same snapshot serves on
     same, _ = build_snapshots(
-        {"default.a": config("default.a"), "default.b": config("default.b")},
-        cache.interner,
-        prefix="2222222",
+        {"default.a": config("default.a"), "default.b": config("default.b")}, cache.interner
     )
     result = cache.publish(same)
     assert result.changed == () and woken == []
-    assert cache.get("default.a").version(TypeUrl.CLUSTER).startswith("1111111-")
-    # one proxy changes routes only: its other types keep the old versions
-    partial, _ = build_snapshots(
-        {"default.a": config("default.a", {"other": 1})}, cache.interner, prefix="3333333"
-    )
+    assert cache.get("default.a") is old_a
+    # one proxy changes routes only: its other types keep their versions
+    partial, _ = build_snapshots({"default.a": config("default.a", {"other": 1})}, cache.interner)
     result = cache.publish(partial)
     assert result.changed == ("default.a",) and result.removed == ("default.b",)
     assert sorted(woken) == ["default.a", "default.b"]
     snap = cache.get("default.a")
-    assert snap.version(TypeUrl.ROUTE).startswith("3333333-")
-    assert snap.version(TypeUrl.CLUSTER).startswith("1111111-")
+    assert snap.version(TypeUrl.ROUTE) != old_a.version(TypeUrl.ROUTE)
+    for unchanged in (TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER):
+        assert snap.version(unchanged) == old_a.version(unchanged)
     assert cache.get("default.b") is None
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from reconciler import journal as journal_module
 from reconciler.journal import Journal, JournalEntry
 
 
@@ -50,14 +53,37 @@ def test_find_by_unique_prefix(tmp_path: Path) -> None:
     assert journal.find("--upload-pack") is None
 
 
-def test_versions_name_the_first_commit_with_that_content(tmp_path: Path) -> None:
+def test_each_version_is_traced_to_the_commit_that_introduced_it(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
-    first = journal.versions({"p1": "aaaa", "p2": "bbbb"}, "1" * 40)
-    assert first == {"p1": "11111111-aaaa", "p2": "11111111-bbbb"}
-    second = journal.versions({"p1": "aaaa", "p2": "cccc"}, "2" * 40)
-    assert second == {"p1": "11111111-aaaa", "p2": "22222222-cccc"}
-    # a restart keeps the names
-    assert Journal(tmp_path).versions({"p2": "bbbb"}, "3" * 40) == {"p2": "11111111-bbbb"}
+    assert journal.introduced_by("aaaa") is None
+    journal.note_versions(["aaaa", "bbbb"], "1" * 40)
+    journal.note_versions(["aaaa", "cccc"], "2" * 40)  # aaaa was already served by commit 1
+    assert [journal.introduced_by(v) for v in ("aaaa", "bbbb", "cccc")] == [
+        "1" * 40,
+        "1" * 40,
+        "2" * 40,
+    ]
+    # a restart reads the record back; serving a version again does not re-attribute it
+    restarted = Journal(tmp_path)
+    restarted.note_versions(["bbbb"], "3" * 40)
+    assert restarted.introduced_by("bbbb") == "1" * 40
+    assert Journal(tmp_path).introduced_by("cccc") == "2" * 40
+
+
+def test_version_record_forgets_the_least_recently_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "MAX_VERSIONS", 3)
+    journal = Journal(tmp_path)
+    journal.note_versions(["a", "b", "c"], "1" * 40)
+    journal.note_versions(["a"], "2" * 40)  # served again: most recently used
+    journal.note_versions(["d"], "3" * 40)
+    assert [Journal(tmp_path).introduced_by(v) for v in "abcd"] == [
+        "1" * 40,
+        None,
+        "1" * 40,
+        "3" * 40,
+    ]
 
 
 def test_pin_and_resume(tmp_path: Path) -> None:
