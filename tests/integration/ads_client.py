@@ -21,11 +21,19 @@ CHANNEL_OPTIONS = (
 class AdsClient:
     """One ADS stream (SotW or Delta) with explicit send/receive."""
 
-    def __init__(self, target: str, node_id: str, *, delta: bool = False) -> None:
+    def __init__(
+        self, target: str, node_id: str, *, delta: bool = False, token: str | None = None
+    ) -> None:
+        """``token``: a proxy token, sent as ``authorization: Bearer <token>`` metadata."""
         self.channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
         stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(self.channel)
         self.delta = delta
-        self.call = stub.DeltaAggregatedResources() if delta else stub.StreamAggregatedResources()
+        metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self.call = (
+            stub.DeltaAggregatedResources(metadata=metadata)
+            if delta
+            else stub.StreamAggregatedResources(metadata=metadata)
+        )
         self.node_id = node_id
         self._node_sent = False
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()

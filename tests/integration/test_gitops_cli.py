@@ -4,80 +4,17 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from gitops_repo import Repo, timeout_policy
+from serve_process import Server, wait
 
 from reconciler.cli.main import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
-RECONCILER = Path(sys.executable).parent / "reconciler"
-
-
-class Server:
-    def __init__(self, repo: Path, state: Path, log: Path) -> None:
-        self.log_path = log
-        self.log = log.open("wb")
-        self.process = subprocess.Popen(
-            [
-                str(RECONCILER),
-                "serve",
-                repo.as_uri(),
-                "--path",
-                "mesh",
-                "--state-dir",
-                str(state),
-                "--interval",
-                "1h",
-                "--xds-address",
-                "127.0.0.1:0",
-                "--http-address",
-                "127.0.0.1:0",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        found = wait(lambda: re.search(r"status on http://([\d.:]+)/status", self.text()), "start")
-        self.url = f"http://{found.group(1)}"
-
-    def text(self) -> str:
-        if self.process.poll() is not None:
-            raise AssertionError(f"server exited:\n{self.log_path.read_text()}")
-        return self.log_path.read_text()
-
-    def status(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url + "/status", timeout=5) as response:
-            return json.load(response)  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.log.close()
-
-
-def wait(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_serve_history_rollback_resume_restart(
@@ -117,6 +54,7 @@ def test_serve_history_rollback_resume_restart(
         assert main(["resume", "--state-dir", str(state)]) == 0
         wait(lambda: server.status()["lastAppliedRevision"] == fixed, "resume follows the branch")
         assert server.status()["following"] is True
+        served = versions(server)
     finally:
         server.stop()
 
@@ -128,8 +66,13 @@ def test_serve_history_rollback_resume_restart(
         assert status["restoredRevision"] == fixed
         assert status["source"]["stale"] is True and status["source"]["reason"] == "unreachable"
         assert status["ready"] is True
+        assert versions(restarted) == served  # a restart re-pushes nothing
     finally:
         restarted.stop()
+
+
+def versions(server: Server) -> dict[str, dict[str, str]]:
+    return {node: config["versions"] for node, config in server.served().items()}
 
 
 def server_status_ok(server: Server, sha: str) -> bool:
