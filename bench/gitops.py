@@ -18,7 +18,8 @@ local git repository and served through ``file://`` (so network latency is not m
   ``--proxies`` simulated ADS clients (another process, SotW, wildcard subscriptions to
   every type, ACK every response) are connected; for each one-policy commit the driver
   POSTs a signed GitHub push event and measures until every proxy the commit changed has
-  ACKed the new version (versions start with the commit's short sha).
+  ACKed its new versions (read from ``/status`` once the commit is applied: versions are
+  content hashes and name no commit).
 
 Prints markdown tables.
 """
@@ -312,12 +313,15 @@ async def clients_main(target: str, tokens_file: str) -> None:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
         if not line or line == "quit":
             break
-        prefix = line.split(" ", 1)[1] if line.startswith("acked ") else ""
-        done = {
-            n: max(t for v, t in seen if v.startswith(prefix))
-            for n, seen in acks.items()
-            if any(v.startswith(prefix) for v, _ in seen)
-        }
+        # "acked {node: [versions]}": the nodes that received all their listed versions, and
+        # when the last of them arrived
+        wanted: dict[str, list[str]] = json.loads(line.split(" ", 1)[1])
+        done = {}
+        for node, versions in wanted.items():
+            seen = acks.get(node, [])
+            last = {v: t for v, t in seen}
+            if all(v in last for v in versions):
+                done[node] = max(last[v] for v in versions)
         print(json.dumps({"nodes": len(done), "times": done}), flush=True)
     for task in tasks:
         task.cancel()
@@ -362,6 +366,17 @@ def wait_until(check: Any, timeout: float, what: str) -> Any:
         time.sleep(0.05)
 
 
+def current_versions(http: str, nodes: set[str]) -> dict[str, list[str]]:
+    """What the server serves each of ``nodes`` now, every type (from ``/status``)."""
+    with urllib.request.urlopen(f"{http}/status", timeout=30) as response:
+        status = json.load(response)
+    return {
+        p["id"]: sorted(v["current"] for v in p["versions"].values() if v.get("current"))
+        for p in status["proxies"]
+        if p["id"] in nodes
+    }
+
+
 def post_webhook(http: str, sha: str, delivery: str) -> int:
     body = json.dumps({"ref": "refs/heads/main", "after": sha}).encode()
     request = urllib.request.Request(
@@ -393,9 +408,10 @@ def one_commit(
     )
     affected = set(entry.proxies) & set(nodes)
     assert affected, "the edited policy changed no proxy"
+    wanted = json.dumps(current_versions(http, affected))
 
     def all_acked() -> dict[str, float] | None:
-        times: dict[str, float] = clients.cmd(f"acked {sha[:8]}")["times"]
+        times: dict[str, float] = clients.cmd(f"acked {wanted}")["times"]
         return times if affected <= set(times) else None
 
     times = wait_until(all_acked, 120, "every changed proxy to ACK")
@@ -451,8 +467,6 @@ def webhook_to_acked(repo: Path, work: Path, proxies: int, repeat: int) -> list[
     try:
         journal = Journal(state)
         wait_until(lambda: journal.last() is not None, 600, "the first revision")
-        first = journal.last()
-        assert first is not None
         clients = Proc(
             [
                 sys.executable,
@@ -465,11 +479,9 @@ def webhook_to_acked(repo: Path, work: Path, proxies: int, repeat: int) -> list[
             stdout=subprocess.PIPE,
         )
         clients.read()
+        wanted = json.dumps(current_versions(http, set(nodes)))
         wait_until(
-            lambda: (
-                clients.cmd(f"acked {first.sha[:8]}")["nodes"] >= len(nodes)  # type: ignore[union-attr]
-                or None
-            ),
+            lambda: clients.cmd(f"acked {wanted}")["nodes"] >= len(nodes) or None,
             600,
             "every client to ACK the first revision",
         )
