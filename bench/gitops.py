@@ -371,7 +371,7 @@ def current_versions(http: str, nodes: set[str]) -> dict[str, list[str]]:
     with urllib.request.urlopen(f"{http}/status", timeout=30) as response:
         status = json.load(response)
     return {
-        p["id"]: sorted(v["current"] for v in p["versions"].values() if v.get("current"))
+        p["id"]: sorted(served["version"] for served in p["served"].values())
         for p in status["proxies"]
         if p["id"] in nodes
     }

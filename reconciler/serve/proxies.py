@@ -158,22 +158,22 @@ def add_served_versions(
     cache: SnapshotCache,
     introduced_by: Callable[[str], str | None],
 ) -> None:
-    """Complete each ``/status`` proxy entry's ``versions``, per type, with ``current`` (the
-    version served now), ``currentCommit`` and ``ackedCommit`` (the commits that introduced
-    the current and the ACKed version; None when unknown). Versions are content hashes: the
-    commits come from the journal, never from the version itself."""
+    """Complete each ``/status`` proxy entry with what the served revision holds for it and
+    where those versions came from: ``served`` (per type with resources: ``version`` and
+    ``commit``, the commit that introduced it) and, beside each type's sent/ACKed/NACKed
+    versions, ``ackedCommit``. Versions are content hashes: commits come from the journal
+    (``introduced_by``), never from the version itself; None when it has no record."""
     for entry in entries:
         snap = cache.get(entry["id"])
-        before: dict[str, dict[str, Any]] = entry["versions"]
-        versions: dict[str, dict[str, Any]] = {}
+        served: dict[str, dict[str, str | None]] = {}
         for type_url in PUSH_ORDER:
             found = snap.get(type_url) if snap is not None else None
-            seen = before.get(type_url.short)
-            if seen is None and (found is None or not found.resources):
-                continue
-            out = dict(seen or {"sent": "", "acked": "", "nacked": ""})
-            out["current"] = found.version if found is not None else None
-            out["currentCommit"] = introduced_by(found.version) if found is not None else None
-            out["ackedCommit"] = introduced_by(out["acked"]) if out["acked"] else None
-            versions[type_url.short] = out
-        entry["versions"] = versions
+            if found is not None and found.resources:
+                served[type_url.short] = {
+                    "version": found.version,
+                    "commit": introduced_by(found.version),
+                }
+        entry["served"] = served
+        for versions in entry["versions"].values():
+            acked = versions["acked"]
+            versions["ackedCommit"] = introduced_by(acked) if acked else None

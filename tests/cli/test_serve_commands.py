@@ -41,8 +41,6 @@ STATUS = {
                     "sent": "1a2b3c4d5e6f7a8b",
                     "acked": "1a2b3c4d5e6f7a8b",
                     "nacked": "",
-                    "current": "1a2b3c4d5e6f7a8b",
-                    "currentCommit": "c" * 40,
                     "ackedCommit": "c" * 40,
                 },
                 "RDS": {"sent": "r2", "acked": "r1", "nacked": "r2"},

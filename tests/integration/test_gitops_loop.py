@@ -114,10 +114,11 @@ def test_proxy_receives_commit_version_and_acks(tmp_path: Path) -> None:
             await client.ack(pushed)
             await acked(plane, FRONTEND)
             [proxy] = [p for p in plane.status_json()["proxies"] if p["id"] == FRONTEND]
-            lds_status = proxy["versions"]["LDS"]
-            assert lds_status["acked"] == lds_status["current"] == pushed.version_info
-            assert lds_status["ackedCommit"] == lds_status["currentCommit"] == sha
-            assert proxy["versions"]["CDS"]["currentCommit"] == first
+            assert proxy["versions"]["LDS"]["acked"] == pushed.version_info
+            assert proxy["versions"]["LDS"]["ackedCommit"] == sha
+            assert proxy["served"]["LDS"] == {"version": pushed.version_info, "commit": sha}
+            assert proxy["served"]["CDS"]["commit"] == first
+            assert "CDS" not in proxy["versions"]  # served, never requested by this client
             await client.close()
 
     run(body)

@@ -139,11 +139,12 @@ def test_a_fresh_replica_serves_the_versions_of_one_with_history(
 
         # beside the version, /status traces it to the commit that introduced it, as far as
         # each replica knows: the fresh one saw only c2
-        traced = {p["id"]: p["versions"] for p in history.status()["proxies"]}
-        assert traced[FRONTEND]["RDS"]["currentCommit"] == c2
-        assert traced[FRONTEND]["LDS"]["currentCommit"] == c1
+        traced = {p["id"]: p["served"] for p in history.status()["proxies"]}
+        assert traced[FRONTEND]["RDS"]["commit"] == c2
+        assert traced[FRONTEND]["LDS"]["commit"] == c1
         for proxy in fresh.status()["proxies"]:
-            assert {v["currentCommit"] for v in proxy["versions"].values()} == {c2}
+            assert {"CDS", "LDS", "SDS"} <= set(proxy["served"])
+            assert {v["commit"] for v in proxy["served"].values()} == {c2}
 
         failover(history, fresh, token_key)
     finally:
@@ -185,7 +186,7 @@ def failover(first: Server, second: Server, token_key: Path) -> None:
             def settled() -> bool:
                 proxy = next(p for p in second.status()["proxies"] if p["id"] == FRONTEND)
                 return all(
-                    proxy["versions"][t.short]["acked"] == proxy["versions"][t.short]["current"]
+                    proxy["versions"][t.short]["acked"] == proxy["served"][t.short]["version"]
                     for t in (*FIRST_CALLS, TypeUrl.SECRET)
                 )
 
