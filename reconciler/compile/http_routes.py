@@ -1,38 +1,42 @@
 """MeshHTTPRoute: HTTP routes of an outbound (matches, weighted backends, filters).
 
-Kuma 2.14 behaviour (``pkg/plugins/policies/meshhttproute``):
+Kuma 2.14 behaviour (``pkg/plugins/policies/meshhttproute/plugin/v1alpha1/listeners.go``
+``prepareRoutes``, ``core/xds/meshroute`` ``MakeHTTPSplit`` and ``meshhttproute/xds``):
 
 * rules of all applicable ``to[]`` entries merge by deep-equal ``matches``
   (:func:`reconciler.compile.merge.merge_rules_by_matches`); a rule with several matches
-  becomes one Envoy route per match;
-* routes are ordered by Kuma's ``CompareMatch``: a match with a path first; Exact, then
-  PathPrefix, then RegularExpression (longer values first); then a method match, then more
-  header matches, then more query matches; ties keep rule order (stable sort). A rule
-  without a path therefore comes after ``PathPrefix /`` and is never reached when such a
-  rule exists: reported as RC504;
-* a rule without ``backendRefs`` sends traffic to the destination service; the implicit rule
-  ``PathPrefix /`` to the destination service is the least specific default;
-* ``PathPrefix /foo`` matches ``/foo`` and ``/foo/bar`` but not ``/foobar``
-  (``path_separated_prefix``).
+  becomes one route per match;
+* the user's routes are stable-sorted by ``CompareMatch`` (a match with a path first; Exact,
+  then PathPrefix, then RegularExpression, longer values first; then a method match, then
+  more header matches, then more query matches); then the implicit catch-all ``PathPrefix /``
+  to the destination service is appended **last**, unless a rule has exactly that match. A
+  rule without a path is therefore reached unless the user wrote a ``PathPrefix /`` rule,
+  which sorts before it (reported as RC504);
+* a rule without ``backendRefs`` sends traffic to the destination service; a backend with
+  weight 0, or whose service no Dataplane provides over HTTP, is left out of the split, and
+  a rule left with no backend is dropped (traffic falls through);
+* ``PathPrefix /foo`` is two Envoy routes, ``path: /foo`` and ``prefix: /foo/`` (so
+  ``/foobar`` does not match); ``ReplacePrefixMatch`` rewrites the first with a regex of the
+  whole path and the second with ``prefix_rewrite``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from envoy.config.core.v3 import base_pb2 as envoy_base
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
-from envoy.type.v3 import percent_pb2 as envoy_percent
 
 from reconciler.compile import names
-from reconciler.compile.builders.values import enum_value
+from reconciler.compile.builders.values import enum_value, set_duration
+from reconciler.compile.decimals import fractional_percent
 from reconciler.compile.http_matching import (
     ROOT_MATCH,
     catches_all,
     header_matcher,
-    route_match,
+    route_matches,
     specificity,
 )
 from reconciler.compile.merge import KeyedRule, Merged, mapping
@@ -45,12 +49,13 @@ __all__ = [
     "backend_of",
     "build_route",
     "catches_all",
-    "forward",
     "header_matcher",
     "plan",
     "ref_skips",
-    "route_match",
+    "route_action",
+    "route_matches",
     "specificity",
+    "split",
 ]
 
 _REDIRECT_CODES = {
@@ -95,17 +100,19 @@ class RoutePlan:
 
 
 def plan(rules: Sequence[KeyedRule]) -> list[RoutePlan]:
-    """Routes in Envoy order (first match wins)."""
-    plans: list[RoutePlan] = []
-    has_root = False
-    for rule in rules:
-        for match in rule.matches or (ROOT_MATCH,):
-            has_root = has_root or dict(match) == ROOT_MATCH
-            plans.append(RoutePlan(match, rule))
-    if not has_root:
-        plans.append(RoutePlan(ROOT_MATCH, None))
+    """Kuma's ``prepareRoutes``: a route per match of every merged rule, stable-sorted by
+    ``CompareMatch``, then the implicit catch-all ``PathPrefix /`` to the destination service
+    appended last, unless a rule has exactly that match."""
+    plans = [RoutePlan(match, rule) for rule in rules for match in rule.matches or (ROOT_MATCH,)]
     plans.sort(key=lambda p: specificity(p.match))
+    if not any(catches_all(p.match) for p in plans):
+        plans.append(RoutePlan(ROOT_MATCH, None))
     return plans
+
+
+Routable = Callable[[str], bool]
+"""Whether an HTTP route may send to a service: Kuma's ``MakeHTTPSplit`` keeps a backend only
+when its service is known with an HTTP, HTTP/2 or gRPC protocol."""
 
 
 def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
@@ -125,38 +132,51 @@ def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
                     f"backendRef kind {kind} is not compiled yet; this backend gets no traffic",
                 )
             )
-    if refs and all(mapping(r).get("weight", 1) == 0 for r in refs):
-        out.append(
-            Skip(
-                origin.resource, origin.path, "every backendRef has weight 0: the route answers 503"
-            )
-        )
     return out
 
 
 def build_route(
-    plan_: RoutePlan, service: str, name: str
-) -> tuple[envoy_route.Route, list[Backend], list[Skip]]:
-    """The Envoy route for ``plan_``, the backend clusters it needs, and what it skipped."""
-    route = envoy_route.Route(name=name, match=route_match(plan_.match))
+    plan_: RoutePlan, service: str, name: str, routable: Routable
+) -> tuple[list[envoy_route.Route], list[Backend], list[Skip]]:
+    """The Envoy routes of ``plan_`` (none when Kuma drops the rule), the clusters they need,
+    and what was skipped. A rule none of whose backends can take traffic (weight 0, or a
+    service no Dataplane provides over HTTP) is dropped, as Kuma does: requests fall through
+    to the next matching route."""
     conf = plan_.rule.default.conf if plan_.rule is not None else {}
-    filters = [f for f in conf.get("filters") or () if isinstance(f, dict)]
-    needed: list[Backend] = []
-    redirect = next((f for f in filters if f.get("type") == "RequestRedirect"), None)
-    if redirect is not None:
-        _redirect(route, redirect.get("requestRedirect") or {})
-    else:
-        needed.extend(forward(route, conf.get("backendRefs"), service))
-    for f in filters:
-        needed.extend(_apply_filter(route, f, service))
     merged = plan_.rule.default if plan_.rule is not None else None
-    skips = (
-        [] if redirect is not None else ref_skips(merged, "backendRefs", conf.get("backendRefs"))
+    refs = conf.get("backendRefs")
+    skips = ref_skips(merged, "backendRefs", refs)
+    weighted = split(refs, service, routable)
+    if not weighted:
+        if merged is not None:
+            skips.append(_dropped(merged))
+        return [], [], skips
+    filters = [f for f in conf.get("filters") or () if isinstance(f, dict)]
+    needed = [b for b, _ in weighted]
+    routes: list[envoy_route.Route] = []
+    for match, prefix in route_matches(plan_.match):
+        route = envoy_route.Route(name=name, match=match)
+        route_action(route.route, weighted)
+        for f in filters:
+            needed.extend(_apply_filter(route, f, service, prefix))
+        routes.append(route)
+    return routes, list(dict.fromkeys(needed)), skips
+
+
+def _dropped(merged: Merged) -> Skip:
+    origins = merged.origin("backendRefs")
+    last = origins[-1] if origins else merged.contributions[-1]
+    return Skip(
+        last.resource,
+        last.path,
+        "no backend of this rule can take traffic (weight 0, or no Dataplane provides the "
+        "service over HTTP): Kuma drops the rule and requests fall through to the next route",
     )
-    return route, needed, skips
 
 
-def forward(route: envoy_route.Route, refs: Any, service: str) -> list[Backend]:
+def split(refs: Any, service: str, routable: Routable) -> list[tuple[Backend, int]]:
+    """Kuma's split: the backends with a weight above 0 that can take traffic (an empty or
+    absent ``backendRefs`` means the destination service itself, weight 1)."""
     refs = refs if isinstance(refs, list) and refs else [{"kind": "MeshService", "name": service}]
     weighted: list[tuple[Backend, int]] = []
     for ref in refs:
@@ -164,35 +184,56 @@ def forward(route: envoy_route.Route, refs: Any, service: str) -> list[Backend]:
             continue
         backend = backend_of(ref, service)
         weight = ref.get("weight", 1)
-        if backend is not None and isinstance(weight, int) and weight > 0:
+        if (
+            backend is not None
+            and isinstance(weight, int)
+            and weight > 0
+            and routable(backend.service)
+        ):
             weighted.append((backend, weight))
-    if not weighted:
-        route.direct_response.status = 503
-        return []
+    return weighted
+
+
+def route_action(action: envoy_route.RouteAction, weighted: Sequence[tuple[Backend, int]]) -> None:
+    """Kuma's ``routeAction``: one cluster or weighted clusters; no timeout unless a policy
+    sets one (``timeout: 0s``)."""
+    set_duration(action.timeout, 0)
     if len(weighted) == 1:
-        route.route.cluster = weighted[0][0].cluster
-    else:
-        for backend, weight in weighted:
-            wc = route.route.weighted_clusters.clusters.add(name=backend.cluster)
-            wc.weight.value = weight
-    return [b for b, _ in weighted]
+        action.cluster = weighted[0][0].cluster
+        return
+    for backend, weight in weighted:
+        action.weighted_clusters.clusters.add(name=backend.cluster).weight.value = weight
 
 
-def _redirect(route: envoy_route.Route, conf: Mapping[str, Any]) -> None:
-    redirect = route.redirect
-    if isinstance(conf.get("scheme"), str):
-        redirect.scheme_redirect = conf["scheme"]
+def _redirect(route: envoy_route.Route, conf: Mapping[str, Any], prefix: bool) -> None:
+    """Kuma's ``RequestRedirectConfigurer``: the redirect replaces the route action."""
+    redirect = envoy_route.RedirectAction()
     if isinstance(conf.get("hostname"), str):
         redirect.host_redirect = conf["hostname"]
     if isinstance(conf.get("port"), int):
         redirect.port_redirect = conf["port"]
+    if isinstance(conf.get("scheme"), str):
+        redirect.scheme_redirect = conf["scheme"]
     path = mapping(conf.get("path"))
     if path.get("type") == "ReplaceFullPath":
-        redirect.path_redirect = str(path.get("replaceFullPath", "/"))
-    elif path.get("type") == "ReplacePrefixMatch":
-        redirect.prefix_rewrite = str(path.get("replacePrefixMatch", "/"))
-    code = _REDIRECT_CODES.get(int(conf.get("statusCode", 302)), "FOUND")
+        _regex_rewrite(redirect.regex_rewrite, path.get("replaceFullPath"))
+    elif path.get("type") == "ReplacePrefixMatch" and prefix:
+        if route.match.path:
+            _regex_rewrite(redirect.regex_rewrite, path.get("replacePrefixMatch"))
+        elif route.match.prefix:
+            redirect.prefix_rewrite = str(path.get("replacePrefixMatch", ""))
+    code = _REDIRECT_CODES.get(_int(conf.get("statusCode"), 302), "FOUND")
     redirect.response_code = enum_value(envoy_route.RedirectAction.RedirectResponseCode, code)
+    route.redirect.CopyFrom(redirect)
+
+
+def _regex_rewrite(out: Any, substitution: Any) -> None:
+    out.pattern.regex = ".*"
+    out.substitution = str(substitution if substitution is not None else "")
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _headers(add: Any, set_: Any, into: Any, action_add: int, action_set: int) -> None:
@@ -204,7 +245,11 @@ def _headers(add: Any, set_: Any, into: Any, action_add: int, action_set: int) -
                 option.header.value = str(h.get("value", ""))
 
 
-def _apply_filter(route: envoy_route.Route, f: Mapping[str, Any], service: str) -> list[Backend]:
+def _apply_filter(
+    route: envoy_route.Route, f: Mapping[str, Any], service: str, prefix: bool
+) -> list[Backend]:
+    """One filter of Kuma's ``RoutesConfigurer`` on one Envoy route (``prefix``: the Kuma
+    match was a ``PathPrefix``, which ``ReplacePrefixMatch`` needs)."""
     ftype = f.get("type")
     add_action = envoy_base.HeaderValueOption.APPEND_IF_EXISTS_OR_ADD
     set_action = envoy_base.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
@@ -220,35 +265,27 @@ def _apply_filter(route: envoy_route.Route, f: Mapping[str, Any], service: str) 
             conf.get("add"), conf.get("set"), route.response_headers_to_add, add_action, set_action
         )
         route.response_headers_to_remove.extend(str(n) for n in conf.get("remove") or ())
+    elif ftype == "RequestRedirect":
+        _redirect(route, mapping(f.get("requestRedirect")), prefix)
     elif ftype == "URLRewrite" and route.HasField("route"):
-        conf = f.get("urlRewrite") or {}
+        conf = mapping(f.get("urlRewrite"))
         if isinstance(conf.get("hostname"), str):
             route.route.host_rewrite_literal = conf["hostname"]
-        elif conf.get("hostToBackendHostname"):
-            route.route.auto_host_rewrite.value = True
         path = mapping(conf.get("path"))
         if path.get("type") == "ReplaceFullPath":
-            route.route.regex_rewrite.pattern.regex = ".*"
-            route.route.regex_rewrite.substitution = str(path.get("replaceFullPath", "/"))
-        elif path.get("type") == "ReplacePrefixMatch":
-            route.route.prefix_rewrite = str(path.get("replacePrefixMatch", "/"))
+            _regex_rewrite(route.route.regex_rewrite, path.get("replaceFullPath"))
+        elif path.get("type") == "ReplacePrefixMatch" and prefix:
+            if route.match.path:
+                _regex_rewrite(route.route.regex_rewrite, path.get("replacePrefixMatch"))
+            elif route.match.prefix:
+                route.route.prefix_rewrite = str(path.get("replacePrefixMatch", ""))
     elif ftype == "RequestMirror" and route.HasField("route"):
-        conf = f.get("requestMirror") or {}
-        ref = mapping(conf.get("backendRef"))
-        backend = backend_of(ref, service)
+        conf = mapping(f.get("requestMirror"))
+        backend = backend_of(mapping(conf.get("backendRef")), service)
         if backend is None:
             return []
         mirror = route.route.request_mirror_policies.add(cluster=backend.cluster)
-        fraction = mirror.runtime_fraction.default_value
-        fraction.denominator = envoy_percent.FractionalPercent.MILLION
-        fraction.numerator = _per_million(conf.get("percentage", 100))
+        if conf.get("percentage") is not None:
+            mirror.runtime_fraction.default_value.CopyFrom(fractional_percent(conf["percentage"]))
         return [backend]
     return []
-
-
-def _per_million(value: Any) -> int:
-    try:
-        percent = float(str(value).rstrip("%"))
-    except ValueError:
-        percent = 100.0
-    return max(0, min(1_000_000, round(percent * 10_000)))

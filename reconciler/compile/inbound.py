@@ -21,7 +21,7 @@ from reconciler.compile.builders import routes as route_builders
 from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section, proxy_source
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, MeshIndex, Proxy
 from reconciler.compile.matching import Matcher, PolicySet
-from reconciler.compile.merge import Merged
+from reconciler.compile.merge import NO_CONF, Merged
 from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
@@ -61,8 +61,11 @@ class InboundBuilder:
         confs: dict[str, Merged] = {}
         notes: list[Skip] = []
         for plugin in self.plugins:
-            merged, skipped = self.matcher.inbound(selected.get(plugin.kind, ()), proxy, inbound)
+            policies = selected.get(plugin.kind, ())
+            merged, skipped = self.matcher.inbound(policies, proxy, inbound)
             notes.extend(skipped)
+            if merged is None and plugin.inbound_defaults and policies:
+                merged = NO_CONF
             if merged is not None:
                 confs[plugin.kind] = merged
         ctx = InboundContext(self.index.name, proxy.node_id, inbound, proxy_source(proxy))

@@ -154,6 +154,10 @@ def merge(contributions: Sequence[Contribution]) -> Merged:
     return Merged(conf, origins, tuple(contributions), canonical(conf))
 
 
+NO_CONF = merge(())
+"""The conf of a kind that applies with nothing set: every value takes the kind's default."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyedRule:
     """One merged MeshHTTPRoute rule: its ``matches`` (the key) and the merged ``default``."""

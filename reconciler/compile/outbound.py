@@ -42,7 +42,6 @@ from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
 
 ROUTE_KINDS = frozenset({Kind.MESH_HTTP_ROUTE, Kind.MESH_TCP_ROUTE})
-HTTP2_UPSTREAM = frozenset({"http2", "grpc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +91,9 @@ def _shadowed(rule: KeyedRule, by: str) -> Skip:
     return Skip(
         last.resource,
         (*last.path[:-1], "matches"),
-        f"never matched: route {by} (PathPrefix /) comes first, because Kuma orders matches "
-        "with a path before matches without one",
+        f"never matched: this policy's PathPrefix / rule (route {by}) comes first, because "
+        "Kuma sorts matches with a path before matches without one (the implicit catch-all "
+        "goes last, but a PathPrefix / rule written in a policy is sorted like any other)",
         codes.ROUTE_SHADOWED,
     )
 
@@ -132,11 +132,13 @@ class OutboundBuilder:
         route_config: envoy_route_config.RouteConfiguration | None = None
         route_traces: list[RouteTrace] = []
         skipped: list[Skip] = []
+        rules: Sequence[KeyedRule] = ()
         if protocol in HTTP_PROTOCOLS:
             rules = self.matcher.http_rules(selected.get(Kind.MESH_HTTP_ROUTE, ()), service)
-            route_config, backends, route_traces, skipped = self._routes(
-                ctx, confs, rules, tcp_conf
-            )
+        # Kuma 2.14 (meshtcproute listeners_backendrefs.go): an HTTP outbound is routed by
+        # MeshTCPRoute, as a tcp_proxy, when one applies and no MeshHTTPRoute does.
+        if protocol in HTTP_PROTOCOLS and (tcp_conf is None or rules):
+            route_config, backends, route_traces, skipped = self._routes(ctx, confs, rules)
             listener = self._listener(ctx, outbound, confs, None)
         else:
             refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
@@ -162,7 +164,9 @@ class OutboundBuilder:
             route_traces,
             tcp_conf,
             cluster_confs,
-            frozenset({service, *(b.service for b in backends)}),
+            # services whose Dataplanes decide this outbound: the routes' backends, also the
+            # ones left out of a split for now (a Dataplane appearing brings them in)
+            frozenset({service, *(b.service for b in backends), *_referenced(rules)}),
         )
         return OutboundResources(
             listener, route_config, tuple(built_clusters), tuple(assignments), trace, tuple(skipped)
@@ -219,7 +223,6 @@ class OutboundBuilder:
         ctx: OutboundContext,
         confs: Mapping[str, Merged],
         rules: Sequence[KeyedRule],
-        tcp_conf: Merged | None,
     ) -> tuple[
         envoy_route_config.RouteConfiguration,
         list[http_route.Backend],
@@ -227,14 +230,13 @@ class OutboundBuilder:
         list[Skip],
     ]:
         hooked = {k: m for k, m in confs.items() if plugins()[k] in self.route_plugins}
-        # MeshHTTPRoute wins over MeshTCPRoute for an HTTP service.
-        use_tcp = not rules and tcp_conf is not None
+        routable = self._routable
         key = (
             "outbound-routes",
             ctx.route_config_name,
             ctx.protocol,
             tuple((r.key, r.default.key) for r in rules),
-            tcp_conf.key if use_tcp and tcp_conf is not None else None,
+            tuple(sorted(s for s in _referenced(rules) if routable(s))),
             _key(hooked),
         )
 
@@ -243,30 +245,20 @@ class OutboundBuilder:
             routes: list[envoy_route.Route] = []
             backends: list[http_route.Backend] = []
             traces: list[RouteTrace] = []
-            if use_tcp:
-                name = names.route_name(ctx.route_config_name, 0)
-                route = envoy_route.Route(name=name)
-                route.match.prefix = "/"
-                refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
-                backends.extend(http_route.forward(route, refs, ctx.service))
-                skips.extend(http_route.ref_skips(tcp_conf, "backendRefs", refs))
-                routes.append(route)
-                traces.append(
-                    RouteTrace(name, {"path": {"type": "PathPrefix", "value": "/"}}, None)
-                )
-            else:
-                shadowed_by: str | None = None
-                for i, plan in enumerate(http_route.plan(rules)):
-                    name = names.route_name(ctx.route_config_name, i)
-                    if shadowed_by is not None and plan.rule is not None:
-                        skips.append(_shadowed(plan.rule, shadowed_by))
-                    if shadowed_by is None and http_route.catches_all(plan.match):
-                        shadowed_by = name
-                    route, needed, skipped = http_route.build_route(plan, ctx.service, name)
-                    skips.extend(skipped)
-                    routes.append(route)
-                    backends.extend(needed)
-                    traces.append(RouteTrace(name, plan.match, plan.rule))
+            shadowed_by: str | None = None
+            for i, plan in enumerate(http_route.plan(rules)):
+                name = names.route_name(ctx.route_config_name, i)
+                built, needed, skipped = http_route.build_route(plan, ctx.service, name, routable)
+                skips.extend(skipped)
+                if not built:
+                    continue
+                if shadowed_by is not None and plan.rule is not None:
+                    skips.append(_shadowed(plan.rule, shadowed_by))
+                if shadowed_by is None and http_route.catches_all(plan.match):
+                    shadowed_by = name
+                routes.extend(built)
+                backends.extend(needed)
+                traces.append(RouteTrace(name, plan.match, plan.rule))
             for plugin in self.route_plugins:
                 if plugin.kind in hooked:
                     for route in routes:
@@ -278,6 +270,10 @@ class OutboundBuilder:
 
         config, backends, traces, skips = self.shared.routes.get(key, build)
         return config, backends, traces, skips
+
+    def _routable(self, service: str) -> bool:
+        """Kuma's ``MakeHTTPSplit`` keeps a backend whose service is HTTP, HTTP/2 or gRPC."""
+        return self.index.protocols.get(service) in HTTP_PROTOCOLS
 
     def _cluster(
         self,
@@ -293,7 +289,9 @@ class OutboundBuilder:
         key = ("outbound-cluster", backend.cluster, protocol, _key(confs), tags)
 
         def build() -> envoy_cluster.Cluster:
-            parts = cluster_builders.eds_cluster(backend.cluster, http2=protocol in HTTP2_UPSTREAM)
+            # Kuma 2.14 (core/xds/meshroute/clusters.go): every in-mesh EDS cluster speaks
+            # HTTP/2 to the peer sidecar, whatever the service protocol.
+            parts = cluster_builders.eds_cluster(backend.cluster, http2=True)
             for plugin in self.cluster_plugins:
                 if plugin.kind in confs:
                     plugin.outbound_cluster(parts, confs[plugin.kind], ctx)
@@ -312,3 +310,13 @@ class OutboundBuilder:
             return endpoint_builders.load_assignment(backend.cluster, endpoints)
 
         return self.shared.assignments.get((self.index.name, backend.cluster), build)
+
+
+def _referenced(rules: Sequence[KeyedRule]) -> set[str]:
+    """Services the rules' backendRefs name (their routability is part of the routes' key)."""
+    found: set[str] = set()
+    for rule in rules:
+        for ref in rule.default.conf.get("backendRefs") or ():
+            if isinstance(ref, Mapping) and isinstance(ref.get("name"), str):
+                found.add(ref["name"])
+    return found

@@ -44,6 +44,11 @@ class PolicyPlugin(Protocol):
         """When set, the kind compiles to nothing yet; ``render`` shows it for selected proxies."""
 
     @property
+    def inbound_defaults(self) -> bool:
+        """True when the kind configures every inbound of a proxy it selects, with its
+        defaults, even if no ``from``/``rules`` entry applies there (Kuma's MeshTimeout)."""
+
+    @property
     def per_proxy(self) -> bool:
         """True when its output names the calling proxy: outbound listeners it hooks are then
         keyed by ``OutboundContext.source``, inbound listeners by the node, and outbound
@@ -82,6 +87,7 @@ class PolicyBase:
     sections: frozenset[Section] = frozenset()
     hooks: frozenset[Hook] = frozenset()
     note: str | None = None
+    inbound_defaults: bool = False
     per_proxy: bool = False
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:

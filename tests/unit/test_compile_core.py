@@ -135,8 +135,11 @@ def test_initial_default_policies_apply_kuma_values() -> None:
     assert route["retry_policy"]["retry_on"] == "gateway-error,connect-failure,refused-stream"
     cluster = named(config, TypeUrl.CLUSTER, "api")
     assert cluster["connect_timeout"] == "5s"
+    # ConfigureRouteAction: the stream idle timeout is the route's idle_timeout (30m)
+    assert route["idle_timeout"] == "1800s"
     outbound = hcm_of(named(config, TypeUrl.LISTENER, "outbound:127.0.0.1:10001"))
-    assert outbound["stream_idle_timeout"] == "1800s"
+    assert "stream_idle_timeout" not in outbound
+    assert outbound["request_headers_timeout"] == "0s"
     inbound = named(config, TypeUrl.CLUSTER, "localhost:18080")
     assert inbound["connect_timeout"] == "10s"
 
@@ -146,7 +149,8 @@ def test_skip_creating_initial_policies_star_removes_defaults() -> None:
     mesh = MESH + "skipCreatingInitialPolicies: ['*']\n"
     config = compile_yaml(mesh, *TWO_SERVICES[1:]).configs["default.web-1"]
     route = route_action(config, "api")["route"]
-    assert "timeout" not in route and "retry_policy" not in route
+    # Kuma's routeAction always sets timeout 0s (disabled) unless MeshTimeout sets one
+    assert route.get("timeout") == "0s" and "retry_policy" not in route
 
 
 def test_skip_creating_initial_policies_by_kind() -> None:

@@ -126,23 +126,71 @@ def test_routes_follow_kuma_compare_match() -> None:
     result = compile_yaml(*TWO_SERVICES, http_route("order", rules))
     rc = named(result.configs["default.web-1"], TypeUrl.ROUTE, "outbound:api")
     matches = [r["match"] for r in rc["virtual_hosts"][0]["routes"]]
-    assert matches[0] == {"path": "/a/b/c"}
-    assert matches[1] == {"path_separated_prefix": "/a/b"}
-    assert (
-        matches[2]["path_separated_prefix"] == "/a"
-        and matches[2]["headers"][0]["name"] == ":method"
-    )
-    assert matches[3] == {"path_separated_prefix": "/a"}
-    assert matches[4] == {"prefix": "/"}
-    assert matches[5] == {"safe_regex": {"regex": "/r.*"}}
-    assert matches[6]["headers"] == [{"name": "x-h", "present_match": True}]
-    assert matches[7]["query_parameters"] == [{"name": "q", "string_match": {"exact": "1"}}]
-    # Everything after the catch-all PathPrefix / is unreachable: reported, not silent.
-    shadowed = sorted(d.field or "" for d in result.diagnostics if d.code == "RC504")
-    assert shadowed == [
-        "spec.to[0].rules[0].matches",
-        "spec.to[0].rules[5].matches",
-        "spec.to[0].rules[6].matches",
+    method = [{"name": ":method", "string_match": {"exact": "GET"}}]
+    # listeners.go prepareRoutes: the user's routes sorted, then the implicit catch-all last;
+    # configurer.go: PathPrefix /x is `path: /x` plus `prefix: /x/`; no path is prefix /.
+    assert matches == [
+        {"path": "/a/b/c"},
+        {"path": "/a/b"},
+        {"prefix": "/a/b/"},
+        {"path": "/a", "headers": method},
+        {"prefix": "/a/", "headers": method},
+        {"path": "/a"},
+        {"prefix": "/a/"},
+        {"safe_regex": {"regex": "/r.*"}},
+        {"prefix": "/", "headers": [{"name": "x-h", "present_match": True}]},
+        {"prefix": "/", "query_parameters": [{"name": "q", "string_match": {"exact": "1"}}]},
+        {"prefix": "/"},
+    ]
+    # Header-only and query-only rules are reached: nothing is shadowed.
+    assert [d for d in result.diagnostics if d.code == "RC504"] == []
+
+
+def test_a_policy_catch_all_rule_shadows_rules_without_a_path() -> None:
+    """A PathPrefix / rule written in a policy sorts before rules without a path (RC504)."""
+    rules = """
+        - matches: [{headers: [{name: x-h, type: Exact, value: "1"}]}]
+          default: {}
+        - matches: [{path: {type: PathPrefix, value: /}}]
+          default: {}
+"""
+    result = compile_yaml(*TWO_SERVICES, http_route("catch", rules))
+    rc = named(result.configs["default.web-1"], TypeUrl.ROUTE, "outbound:api")
+    matches = [r["match"] for r in rc["virtual_hosts"][0]["routes"]]
+    assert matches == [
+        {"prefix": "/"},
+        {"prefix": "/", "headers": [{"name": "x-h", "string_match": {"exact": "1"}}]},
+    ]
+    shadowed = [d.field for d in result.diagnostics if d.code == "RC504"]
+    assert shadowed == ["spec.to[0].rules[0].matches"]
+
+
+def test_a_rule_whose_backends_take_no_traffic_is_dropped() -> None:
+    """core/xds/meshroute MakeHTTPSplit: weight 0 and services no Dataplane provides (no HTTP
+    protocol) leave no split; listeners.go skips the route, so traffic falls through."""
+    rules = """
+        - matches: [{path: {type: PathPrefix, value: /gone}}]
+          default:
+            backendRefs: [{kind: MeshService, name: nowhere}]
+        - matches: [{path: {type: PathPrefix, value: /zero}}]
+          default:
+            backendRefs: [{kind: MeshService, name: api, weight: 0}]
+        - matches: [{path: {type: PathPrefix, value: /half}}]
+          default:
+            backendRefs: [{kind: MeshService, name: nowhere, weight: 5}, {kind: MeshService, name: api}]
+"""
+    result = compile_yaml(*TWO_SERVICES, http_route("drop", rules))
+    rc = named(result.configs["default.web-1"], TypeUrl.ROUTE, "outbound:api")
+    found = [(r["match"], r["route"]["cluster"]) for r in rc["virtual_hosts"][0]["routes"]]
+    assert found == [
+        ({"path": "/half"}, "api"),
+        ({"prefix": "/half/"}, "api"),
+        ({"prefix": "/"}, "api"),
+    ]
+    dropped = sorted(d.field or "" for d in result.diagnostics if "drops the rule" in d.message)
+    assert dropped == [
+        "spec.to[0].rules[0].default.backendRefs",
+        "spec.to[0].rules[1].default.backendRefs",
     ]
 
 
@@ -166,26 +214,31 @@ def test_filters_redirect_rewrite_mirror_and_header_modifiers() -> None:
                 responseHeaderModifier: {remove: [server]}
 """
     found = {
-        r["match"].get("path", r["match"].get("path_separated_prefix")): r
+        r["match"].get("path", r["match"].get("prefix")): r
         for r in routes((*THREE, http_route("f", rules)))
     }
     redirect = found["/old"]["redirect"]
     redirect.setdefault("response_code", "MOVED_PERMANENTLY")  # enum value 0: omitted in JSON
+    # filters/requestredirect.go: ReplaceFullPath is a regex rewrite of the whole path
     assert redirect == {
         "scheme_redirect": "https",
         "host_redirect": "example.test",
-        "path_redirect": "/new",
+        "regex_rewrite": {"pattern": {"regex": ".*"}, "substitution": "/new"},
         "response_code": "MOVED_PERMANENTLY",
     }
-    rewrite = found["/v1"]
+    assert "route" not in found["/old"]
+    # filters/urlrewrite.go ReplacePrefixMatch: the `path: /v1` route rewrites the whole
+    # path with a regex, the `prefix: /v1/` route uses prefix_rewrite
+    exact, prefix = found["/v1"], found["/v1/"]
+    assert exact["route"]["regex_rewrite"] == {"pattern": {"regex": ".*"}, "substitution": "/v2"}
+    assert "prefix_rewrite" not in exact["route"]
+    assert prefix["route"]["prefix_rewrite"] == "/v2"
+    rewrite = prefix
     assert rewrite["route"]["host_rewrite_literal"] == "api.internal"
-    assert rewrite["route"]["prefix_rewrite"] == "/v2"
     mirror = rewrite["route"]["request_mirror_policies"][0]
     assert mirror["cluster"] == names.subset_cluster("api", {"version": "v2"})
-    assert mirror["runtime_fraction"]["default_value"] == {
-        "numerator": 250000,
-        "denominator": "MILLION",
-    }
+    # ConvertPercentage: a whole number of percent is over HUNDRED
+    assert mirror["runtime_fraction"]["default_value"] == {"numerator": 25}
     added = rewrite["request_headers_to_add"][0]
     assert added["header"] == {"key": "x-add", "value": "a"}
     assert "append_action" not in added  # APPEND_IF_EXISTS_OR_ADD is enum value 0
@@ -252,8 +305,13 @@ spec:
         - default:
             backendRefs: [{kind: MeshServiceSubset, name: api, tags: {version: v2}}]
 """
-    alone = routes((*THREE, tcp))
-    assert alone[0]["route"]["cluster"] == names.subset_cluster("api", {"version": "v2"})
+    # meshtcproute listeners_backendrefs.go: without a MeshHTTPRoute, MeshTCPRoute routes the
+    # HTTP outbound as a tcp_proxy (no route configuration)
+    config = compile_yaml(*THREE, tcp).configs["default.web-1"]
+    assert TypeUrl.ROUTE not in config.by_name()
+    listener = named(config, TypeUrl.LISTENER, "outbound:127.0.0.1:10001")
+    tcp_proxy = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    assert tcp_proxy["cluster"] == names.subset_cluster("api", {"version": "v2"})
     http = http_route(
         "http",
         """
@@ -285,7 +343,63 @@ spec:
     retry = route["route"]["retry_policy"]
     assert retry["retry_on"] == "5xx,retriable-status-codes"
     assert retry["retriable_status_codes"] == [503]
-    assert retry["retriable_request_headers"][0]["string_match"]["safe_regex"]["regex"] == "GET"
+    # one exact :method matcher per method (genHttpRetryPolicy)
+    assert retry["retriable_request_headers"] == [
+        {"name": ":method", "string_match": {"exact": "GET"}}
+    ]
+
+
+def _retry(default: str, protocol: str = "http") -> dict[str, Any] | None:
+    policy = f"""
+type: MeshRetry
+name: r
+mesh: default
+spec:
+  targetRef: {{kind: Mesh}}
+  to:
+    - targetRef: {{kind: MeshService, name: api}}
+      default: {default}
+"""
+    docs = (
+        MESH,
+        dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)]),
+        dataplane("api-1", "127.0.0.3", "api", protocol=protocol),
+        policy,
+    )
+    route = route_action(compile_yaml(*docs).configs["default.web-1"], "api")["route"]
+    retry: dict[str, Any] | None = route.get("retry_policy")
+    return retry
+
+
+def test_num_retries_zero_means_no_retry_policy() -> None:
+    """genHttpRetryPolicy / genGrpcRetryPolicy: numRetries 0 -> no retry policy at all."""
+    assert _retry("{http: {numRetries: 0, perTryTimeout: 1s}}") is None
+    assert _retry("{grpc: {numRetries: 0}}", protocol="grpc") is None
+
+
+def test_grpc_retry_tokens_and_http2_gets_no_route_retries() -> None:
+    """GrpcRetryOnEnumToEnvoyValue tokens; GetRouteRetryConfig ignores other protocols."""
+    grpc = _retry("{grpc: {retryOn: [Canceled, DeadlineExceeded, ResourceExhausted]}}", "grpc")
+    assert grpc is not None
+    assert grpc["retry_on"] == "cancelled,deadline-exceeded,resource-exhausted"
+    default = _retry("{grpc: {numRetries: 3}}", "grpc")
+    assert default is not None
+    assert default["retry_on"] == (
+        "cancelled,connect-failure,gateway-error,refused-stream,reset,resource-exhausted,"
+        "unavailable"
+    )
+    assert _retry("{http: {numRetries: 3}}", "http2") is None
+
+
+def test_retry_methods_only_keep_the_default_conditions() -> None:
+    """splitRetryOn: methods are not conditions, so retry_on keeps Kuma's default."""
+    retry = _retry("{http: {retryOn: [HttpMethodPost, HttpMethodPut]}}")
+    assert retry is not None
+    assert retry["retry_on"] == "gateway-error,connect-failure,refused-stream"
+    assert [h["string_match"]["exact"] for h in retry["retriable_request_headers"]] == [
+        "POST",
+        "PUT",
+    ]
 
 
 def test_timeouts_land_on_cluster_listener_and_route() -> None:
@@ -312,5 +426,39 @@ spec:
     hcm = named(config, TypeUrl.LISTENER, "outbound:127.0.0.1:10001")["filter_chains"][0][
         "filters"
     ][0]["typed_config"]
-    assert hcm["stream_idle_timeout"] == "4s" and hcm["request_headers_timeout"] == "6s"
-    assert route_action(config, "api")["route"]["timeout"] == "3s"
+    # meshtimeout configurer.go: ConfigureRouteAction puts streamIdleTimeout on each route
+    assert "stream_idle_timeout" not in hcm and hcm["request_headers_timeout"] == "6s"
+    action = route_action(config, "api")["route"]
+    assert action["timeout"] == "3s" and action["idle_timeout"] == "4s"
+
+
+def test_a_to_only_mesh_timeout_gives_inbounds_kuma_defaults() -> None:
+    """applyToInbounds: with no inbound rule, the inbound listener and cluster still get
+    Kuma's defaults (15s request, 30m stream idle, 5s connect, 1h idle)."""
+    mesh = MESH + "skipCreatingInitialPolicies: ['*']\n"
+    policy = """
+type: MeshTimeout
+name: to-only
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  to:
+    - targetRef: {kind: Mesh}
+      default: {connectionTimeout: 2s}
+"""
+    config = compile_yaml(mesh, *TWO_SERVICES[1:], policy).configs["default.api-1"]
+    listener = named(config, TypeUrl.LISTENER, "inbound:127.0.0.3:8080")
+    hcm = listener["filter_chains"][0]["filters"][-1]["typed_config"]
+    route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
+    assert route["timeout"] == "15s" and route["idle_timeout"] == "1800s"
+    assert hcm["request_headers_timeout"] == "0s"
+    cluster = named(config, TypeUrl.CLUSTER, "localhost:18080")
+    assert cluster["connect_timeout"] == "5s"
+    without = compile_yaml(mesh, *TWO_SERVICES[1:]).configs["default.api-1"]
+    plain = named(without, TypeUrl.LISTENER, "inbound:127.0.0.3:8080")["filter_chains"][0]
+    assert (
+        "timeout"
+        not in plain["filters"][-1]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"][
+            0
+        ]["route"]
+    )

@@ -2,24 +2,28 @@
 
 Kuma 2.14 (``pkg/plugins/policies/meshretry/plugin/xds/configurer.go``):
 
-* http/http2 services use ``to[].default.http``; grpc services use ``default.grpc``; the
-  retry policy goes on every route of the outbound route config;
+* ``http`` services use ``to[].default.http``, ``grpc`` services ``default.grpc`` (Kuma's
+  ``GetRouteRetryConfig`` gives other protocols, http2 included, no route retries); the
+  retry policy goes on every route of the outbound route config; ``numRetries: 0`` means
+  no retry policy at all;
 * ``retryOn`` unset -> Kuma's defaults ``gateway-error,connect-failure,refused-stream``
   (http) and ``cancelled,connect-failure,gateway-error,refused-stream,reset,
   resource-exhausted,unavailable`` (grpc); HTTP status codes in ``retryOn`` become
-  ``retriable_status_codes`` plus ``retriable-status-codes``; HTTP methods become a
-  ``:method`` retriable request header;
-* ``backOff`` -> ``retry_back_off``; ``numRetries``; ``perTryTimeout``;
+  ``retriable_status_codes`` plus ``retriable-status-codes``; each HTTP method becomes an
+  exact ``:method`` retriable request header (the conditions stay the default when only
+  methods and codes are listed);
+* ``backOff`` -> ``retry_back_off`` (``baseInterval`` defaults to Kuma's 25ms); ``numRetries``; ``perTryTimeout``;
   ``rateLimitedBackOff`` -> ``rate_limited_retry_back_off``; ``retriableResponseHeaders`` /
   ``retriableRequestHeaders`` -> ``retriable_headers`` / ``retriable_request_headers``;
   ``hostSelection`` -> retry host predicates (previous hosts, hosts with tags) and the
   previous-priorities retry priority; ``hostSelectionMaxAttempts``;
-* tcp services: ``tcp.maxConnectAttempt`` -> ``tcp_proxy.max_connect_attempts``.
+* ``tcp`` services: ``tcp.maxConnectAttempt`` -> ``tcp_proxy.max_connect_attempts``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
@@ -71,31 +75,56 @@ RETRY_ON = {
 PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts"
 OMIT_HOST_METADATA = "envoy.retry_host_predicates.omit_host_metadata"
 PREVIOUS_PRIORITIES = "envoy.retry_priorities.previous_priorities"
-_METHODS = frozenset(
-    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
-)
+RETRIABLE_STATUS_CODES = "retriable-status-codes"
 
 
-def retry_policy(conf: Mapping[str, Any], *, grpc: bool) -> envoy_route.RetryPolicy:
-    policy = envoy_route.RetryPolicy()
+DEFAULT_BASE_INTERVAL_S = 0.025
+"""Kuma's ``mesh.DefaultBaseInterval`` (25ms), used when ``backOff`` has no ``baseInterval``."""
+_STATUSES = frozenset(int(status) for status in HTTPStatus)
+
+
+def retry_policy(conf: Mapping[str, Any], *, grpc: bool) -> envoy_route.RetryPolicy | None:
+    """Kuma's ``genHttpRetryPolicy`` / ``genGrpcRetryPolicy``; None when ``numRetries`` is 0
+    (Kuma then configures no retries at all)."""
+    if conf.get("numRetries") == 0:
+        return None
+    policy = envoy_route.RetryPolicy(
+        retry_on=GRPC_RETRY_ON_DEFAULT if grpc else HTTP_RETRY_ON_DEFAULT
+    )
+    per_try = conf_seconds(conf.get("perTryTimeout"))
+    if per_try is not None:
+        set_duration(policy.per_try_timeout, per_try)
+    if isinstance(conf.get("numRetries"), int):
+        policy.num_retries.value = conf["numRetries"]
+    back_off = conf.get("backOff")
+    if isinstance(back_off, dict):
+        base = conf_seconds(back_off.get("baseInterval"))
+        set_duration(
+            policy.retry_back_off.base_interval, DEFAULT_BASE_INTERVAL_S if base is None else base
+        )
+        top = conf_seconds(back_off.get("maxInterval"))
+        if top is not None:
+            set_duration(policy.retry_back_off.max_interval, top)
+    _rate_limited_back_off(policy, mapping(conf.get("rateLimitedBackOff")))
+    if grpc:
+        tokens = [RETRY_ON.get(str(item), str(item)) for item in conf.get("retryOn") or ()]
+        if tokens:
+            policy.retry_on = ",".join(tokens)
+        return policy
     conditions: list[str] = []
-    methods: list[str] = []
     for item in conf.get("retryOn") or ():
         text = str(item)
-        if text.isdigit():
+        if text.isdigit() and int(text) in _STATUSES:
             policy.retriable_status_codes.append(int(text))
-            if "retriable-status-codes" not in conditions:
-                conditions.append("retriable-status-codes")
-            continue
-        mapped = RETRY_ON.get(text, text.lower())
-        (methods if mapped in _METHODS else conditions).append(mapped)
+        elif text.startswith("HttpMethod"):
+            method = policy.retriable_request_headers.add(name=":method")
+            method.string_match.exact = RETRY_ON.get(text, text.removeprefix("HttpMethod"))
+        else:
+            conditions.append(RETRY_ON.get(text, text))
     if conditions:
         policy.retry_on = ",".join(conditions)
-    elif not methods:
-        policy.retry_on = GRPC_RETRY_ON_DEFAULT if grpc else HTTP_RETRY_ON_DEFAULT
-    if methods:
-        header = policy.retriable_request_headers.add(name=":method")
-        header.string_match.safe_regex.regex = "|".join(methods)
+    if policy.retriable_status_codes and RETRIABLE_STATUS_CODES not in policy.retry_on.split(","):
+        policy.retry_on += "," + RETRIABLE_STATUS_CODES
     for h in conf.get("retriableRequestHeaders") or ():
         header_matcher(
             policy.retriable_request_headers.add(name=str(mapping(h).get("name", ""))), mapping(h)
@@ -105,19 +134,6 @@ def retry_policy(conf: Mapping[str, Any], *, grpc: bool) -> envoy_route.RetryPol
             policy.retriable_headers.add(name=str(mapping(h).get("name", ""))), mapping(h)
         )
     _host_selection(policy, conf)
-    _rate_limited_back_off(policy, mapping(conf.get("rateLimitedBackOff")))
-    if isinstance(conf.get("numRetries"), int):
-        policy.num_retries.value = conf["numRetries"]
-    per_try = conf_seconds(conf.get("perTryTimeout"))
-    if per_try is not None:
-        set_duration(policy.per_try_timeout, per_try)
-    back_off = mapping(conf.get("backOff"))
-    base = conf_seconds(back_off.get("baseInterval"))
-    if base is not None:
-        set_duration(policy.retry_back_off.base_interval, base)
-        top = conf_seconds(back_off.get("maxInterval"))
-        if top is not None:
-            set_duration(policy.retry_back_off.max_interval, top)
     return policy
 
 
@@ -173,16 +189,24 @@ class MeshRetry(PolicyBase):
 
     def outbound_listener(self, parts: ListenerParts, conf: Merged, ctx: OutboundContext) -> None:
         attempts = conf.get("tcp", "maxConnectAttempt")
-        if parts.tcp_proxy is not None and isinstance(attempts, int) and attempts >= 1:
+        if (
+            parts.tcp_proxy is not None
+            and ctx.protocol == "tcp"
+            and isinstance(attempts, int)
+            and attempts >= 1
+        ):
             parts.tcp_proxy.max_connect_attempts.value = attempts
 
     def outbound_route(self, route: envoy_route.Route, conf: Merged, ctx: OutboundContext) -> None:
-        if not route.HasField("route") or not ctx.is_http:
+        # GetRouteRetryConfig: `http` services take default.http, `grpc` services
+        # default.grpc; Kuma configures no route retries for any other protocol (http2).
+        if not route.HasField("route") or ctx.protocol not in ("http", "grpc"):
             return
         grpc = ctx.protocol == "grpc"
         section = conf.get("grpc" if grpc else "http")
-        if isinstance(section, dict):
-            route.route.retry_policy.CopyFrom(retry_policy(section, grpc=grpc))
+        policy = retry_policy(section, grpc=grpc) if isinstance(section, dict) else None
+        if policy is not None:
+            route.route.retry_policy.CopyFrom(policy)
 
 
 PLUGIN = MeshRetry()

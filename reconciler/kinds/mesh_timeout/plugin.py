@@ -7,14 +7,17 @@ taking Kuma's plugin default:
   ``HttpProtocolOptions.common_http_protocol_options`` get ``idle_timeout`` = idleTimeout (1h),
   ``max_stream_duration`` = http.maxStreamDuration (0s) and ``max_connection_duration`` =
   http.maxConnectionDuration (0s);
-* HTTP listener: HCM ``stream_idle_timeout`` = http.streamIdleTimeout (30m),
-  ``request_headers_timeout`` = http.requestHeadersTimeout when set, and the HCM's own
-  ``common_http_protocol_options.idle_timeout`` = 0s (MeshTimeout sets idle on the cluster);
+* HTTP listener: HCM ``request_headers_timeout`` = http.requestHeadersTimeout (0s) and the
+  HCM's own ``common_http_protocol_options.idle_timeout`` = 0s (MeshTimeout sets idle on the
+  cluster); the HCM's ``stream_idle_timeout`` is left alone;
 * TCP listener: ``tcp_proxy.idle_timeout`` = idleTimeout (1h);
-* every route: ``route.timeout`` = http.requestTimeout (15s).
+* every route (``ConfigureRouteAction``): ``timeout`` = http.requestTimeout (15s) and
+  ``idle_timeout`` = http.streamIdleTimeout (30m).
 
 Inbound (``from[]``/``rules[]``) uses the same mapping on the inbound listener, its inline
-route and the local application cluster.
+route and the local application cluster. When a MeshTimeout selects the proxy but none of
+its ``from``/``rules`` apply to an inbound (a ``to``-only policy), Kuma still configures that
+inbound with the defaults above (``applyToInbounds`` with no inbound rules).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ REQUEST_TIMEOUT_S = 15.0
 STREAM_IDLE_TIMEOUT_S = 1800.0
 MAX_STREAM_DURATION_S = 0.0
 MAX_CONNECTION_DURATION_S = 0.0
+REQUEST_HEADERS_TIMEOUT_S = 0.0
 
 
 def _seconds(conf: Merged, default: float, *path: str) -> float:
@@ -51,6 +55,7 @@ def _seconds(conf: Merged, default: float, *path: str) -> float:
 class MeshTimeout(PolicyBase):
     kind = Kind.MESH_TIMEOUT
     sections = frozenset({Section.TO, Section.FROM, Section.RULES})
+    inbound_defaults = True
     hooks = frozenset(
         {
             Hook.OUTBOUND_CLUSTER,
@@ -82,12 +87,9 @@ class MeshTimeout(PolicyBase):
         if parts.hcm is not None:
             hcm = parts.hcm
             set_duration(
-                hcm.stream_idle_timeout,
-                _seconds(conf, STREAM_IDLE_TIMEOUT_S, "http", "streamIdleTimeout"),
+                hcm.request_headers_timeout,
+                _seconds(conf, REQUEST_HEADERS_TIMEOUT_S, "http", "requestHeadersTimeout"),
             )
-            headers = conf_seconds(conf.get("http", "requestHeadersTimeout"))
-            if headers is not None:
-                set_duration(hcm.request_headers_timeout, headers)
             set_duration(hcm.common_http_protocol_options.idle_timeout, 0)
         elif parts.tcp_proxy is not None:
             set_duration(
@@ -98,6 +100,10 @@ class MeshTimeout(PolicyBase):
         if route.HasField("route"):
             set_duration(
                 route.route.timeout, _seconds(conf, REQUEST_TIMEOUT_S, "http", "requestTimeout")
+            )
+            set_duration(
+                route.route.idle_timeout,
+                _seconds(conf, STREAM_IDLE_TIMEOUT_S, "http", "streamIdleTimeout"),
             )
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
