@@ -7,6 +7,7 @@ smallest exact ``FractionalPercent`` (HUNDRED, then TEN_THOUSAND, else MILLION).
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,17 +29,21 @@ def decimal(value: Any) -> Decimal:
 
 
 def fractional_percent(value: Any) -> envoy_percent.FractionalPercent:
-    """Kuma ``ConvertPercentage``: 20 -> 20/HUNDRED, 20.5 -> 2050/TEN_THOUSAND, else MILLION."""
-    number = decimal(value)
+    """Kuma ``ConvertPercentage`` on the value as a float64, as Kuma computes it: a whole
+    number -> n/HUNDRED; 100x a whole number -> 100n/TEN_THOUSAND; else
+    round(10000n)/MILLION (rounding half away from zero, like Go's ``math.Round``). Float
+    arithmetic is kept on purpose: ``0.07`` is 700/MILLION in Kuma, not 7/TEN_THOUSAND."""
+    number = float(decimal(value))
     out = envoy_percent.FractionalPercent()
-    if number == number.to_integral_value():
+    if number.is_integer():
         out.numerator = int(number)
         out.denominator = envoy_percent.FractionalPercent.HUNDRED
-    elif (number * 100) == (number * 100).to_integral_value():
-        out.numerator = int(number * 100)
+    elif (100 * number).is_integer():
+        out.numerator = int(100 * number)
         out.denominator = envoy_percent.FractionalPercent.TEN_THOUSAND
     else:
-        out.numerator = int((number * 10_000).quantize(Decimal(1)))
+        scaled = 10_000 * number
+        out.numerator = int(math.floor(scaled + 0.5) if scaled >= 0 else math.ceil(scaled - 0.5))
         out.denominator = envoy_percent.FractionalPercent.MILLION
     return out
 

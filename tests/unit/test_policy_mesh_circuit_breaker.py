@@ -53,6 +53,7 @@ def test_initial_default_policy_sets_connection_limits_on_every_outbound() -> No
                     "max_pending_requests": 1024,
                     "max_requests": 1024,
                     "max_retries": 3,
+                    "track_remaining": True,
                 }
             ]
         }
@@ -70,6 +71,7 @@ def test_connection_limits_merge_field_by_field_over_the_default() -> None:
             "max_pending_requests": 1024,
             "max_requests": 1024,
             "max_retries": 3,
+            "track_remaining": True,
         }
     ]
 
@@ -149,7 +151,9 @@ def test_mesh_to_entry_applies_to_tcp_services_too() -> None:
     """A to[] entry with kind Mesh applies to every outbound cluster, whatever its protocol."""
     policy = breaker("        connectionLimits: {maxConnections: 7}", to="{kind: Mesh}")
     result = compile_yaml(*docs(BARE_MESH, policy))
-    assert cluster(result, "db")["circuit_breakers"]["thresholds"] == [{"max_connections": 7}]
+    assert cluster(result, "db")["circuit_breakers"]["thresholds"] == [
+        {"max_connections": 7, "track_remaining": True}
+    ]
 
 
 def test_from_entries_configure_the_inbound_local_cluster() -> None:
@@ -167,5 +171,10 @@ spec:
 """
     result = compile_yaml(*docs(BARE_MESH, policy))
     local = cluster(result, "localhost:18080", node="default.api-1")
-    assert local["circuit_breakers"]["thresholds"] == [{"max_connections": 100}]
-    assert "circuit_breakers" not in cluster(result, "localhost:18080")
+    assert local["circuit_breakers"]["thresholds"] == [
+        {"max_connections": 100, "track_remaining": True}
+    ]
+    # other inbounds keep only Kuma's track_remaining threshold (applyTrackRemaining)
+    assert cluster(result, "localhost:18080")["circuit_breakers"] == {
+        "thresholds": [{"track_remaining": True}]
+    }

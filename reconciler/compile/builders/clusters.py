@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.core.v3 import base_pb2 as envoy_base
 from envoy.config.core.v3 import config_source_pb2 as envoy_config_source
 from envoy.config.endpoint.v3 import endpoint_components_pb2 as envoy_endpoint_components
 from envoy.config.endpoint.v3 import endpoint_pb2 as envoy_endpoint
@@ -55,8 +56,22 @@ def http2_options() -> envoy_upstream_http.HttpProtocolOptions:
     return options
 
 
+def default_threshold(cluster: envoy_cluster.Cluster) -> envoy_cluster.CircuitBreakers.Thresholds:
+    """The DEFAULT-priority circuit breaker threshold, created if missing (Kuma's
+    ``ensureDefaultThreshold``)."""
+    for threshold in cluster.circuit_breakers.thresholds:
+        if threshold.priority == envoy_base.RoutingPriority.DEFAULT:
+            return threshold
+    return cluster.circuit_breakers.thresholds.add()
+
+
 def finish(parts: ClusterParts) -> envoy_cluster.Cluster:
-    """Pack the edited protocol options into the cluster; the cluster is final afterwards."""
+    """Pack the edited protocol options into the cluster; the cluster is final afterwards.
+
+    Every cluster tracks its remaining circuit-breaker capacity, as Kuma 2.14's
+    MeshCircuitBreaker plugin makes every cluster of a proxy do (``applyTrackRemaining``).
+    """
+    default_threshold(parts.cluster).track_remaining = True
     if parts.http_options is not None:
         packed = any_pb2.Any()
         packed.Pack(parts.http_options, deterministic=True)

@@ -4,9 +4,10 @@ Kuma 2.14 (``pkg/plugins/policies/meshcircuitbreaker/plugin/xds/configurer.go``)
 outbound clusters (``to[]``) and to the local application cluster of an inbound
 (``from[]``/``rules[]``):
 
-* ``connectionLimits`` -> ``circuit_breakers.thresholds`` = one DEFAULT-priority threshold
-  with each limit that is set (maxConnections, maxConnectionPools, maxPendingRequests,
-  maxRequests, maxRetries);
+* ``connectionLimits`` -> the DEFAULT-priority ``circuit_breakers.thresholds`` entry gets
+  each limit that is set (maxConnections, maxConnectionPools, maxPendingRequests,
+  maxRequests, maxRetries); every cluster has that entry with ``track_remaining: true``
+  (Kuma's ``applyTrackRemaining``, done by ``builders.clusters.finish``);
 * ``outlierDetection`` (absent or ``disabled: true``: no ``outlier_detection``) ->
   ``interval``, ``base_ejection_time``, ``max_ejection_percent``,
   ``split_external_local_origin_errors`` (from splitExternalAndLocalErrors) and the
@@ -30,6 +31,7 @@ from typing import Any
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.cluster.v3 import outlier_detection_pb2 as envoy_outlier
 
+from reconciler.compile.builders.clusters import default_threshold
 from reconciler.compile.builders.values import conf_seconds, set_duration
 from reconciler.compile.context import ClusterContext, ClusterParts, Hook, InboundContext, Section
 from reconciler.compile.decimals import decimal, percent
@@ -53,7 +55,7 @@ def _int(value: Any) -> int | None:
 
 
 def circuit_breakers(cluster: envoy_cluster.Cluster, limits: Mapping[str, Any]) -> None:
-    threshold = cluster.circuit_breakers.thresholds.add()
+    threshold = default_threshold(cluster)
     for field, envoy_field in LIMITS:
         value = _int(limits.get(field))
         if value is not None:
