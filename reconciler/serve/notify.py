@@ -78,9 +78,10 @@ def parse_target(spec: str) -> Target:
     """``FORMAT=URL`` or ``FORMAT=@FILE`` (the URL read from a file: a Slack URL is a secret)."""
     name, eq, value = spec.partition("=")
     formats = ", ".join(f.value for f in Format)
+    shown = f"{name}=..." if eq and "/" not in name else "a value without FORMAT="
     if not eq or name not in {f.value for f in Format}:
         raise UsageError(
-            f"--notify {spec.split('://')[0]!r}... is not FORMAT=URL",
+            f"--notify {shown} is not FORMAT=URL with a known FORMAT",
             hint=f"FORMAT is one of {formats}; e.g. --notify slack=@/etc/reconciler/slack-url",
         )
     if value.startswith("@"):
