@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ads_client import AdsClient
@@ -27,6 +30,15 @@ from reconciler.source import Revision
 SECRET = b"notify-secret-for-tests"
 FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05, timeout_s=5.0)
 SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def documented_verify() -> Callable[[bytes, str, bytes], bool]:
+    """The receiver-side check as docs/notifications.md gives it."""
+    doc = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text()
+    [code] = re.findall(r"```python\n(.*?)```", doc, re.S)
+    scope: dict[str, Any] = {}
+    exec(compile(code, "docs/notifications.md", "exec"), scope)
+    return scope["verify"]  # type: ignore[no-any-return]
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float:
@@ -60,7 +72,7 @@ def refused_outcome(count: int) -> Outcome:
         }
         for i in range(count)
     ]
-    error = {"code": "RC601", "message": "revision has errors", "diagnostics": diagnostics}
+    error = {"code": "RC605", "message": "revision has errors", "diagnostics": diagnostics}
     return Outcome(SHA, False, error=error)
 
 
@@ -79,6 +91,10 @@ def test_generic_body_is_signed_and_retried_after_500s() -> None:
         assert hmac.compare_digest(sent, expected)
         forged = "sha256=" + hmac.new(b"another secret", third.body, hashlib.sha256).hexdigest()
         assert sent != forged
+        verify = documented_verify()
+        assert verify(third.body, sent, SECRET)
+        assert not verify(third.body, forged, SECRET)
+        assert not verify(third.body.replace(b"v7", b"v8"), sent, SECRET)
         doc = third.json()
         assert doc["event"] == "proxy.nack" == third.headers["X-Reconciler-Event"]
         assert doc["id"] == third.headers["X-Reconciler-Delivery"]
