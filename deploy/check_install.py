@@ -139,8 +139,12 @@ class Replay:
         for source in sources:
             src = ROOT / source
             if src.is_dir():
-                shutil.copytree(
-                    src, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+                shutil.copytree(  # symlinks stay links, as COPY keeps them
+                    src,
+                    target,
+                    symlinks=True,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"),
                 )
             else:
                 target.mkdir(parents=True, exist_ok=True)
