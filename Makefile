@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: venv test test-fast check golden bench demo clean
+.PHONY: venv test test-fast check image-install golden bench demo clean
 
 venv: $(STAMP)
 
@@ -23,11 +23,17 @@ test-fast: venv
 	$(BIN)/python -m pytest -q -n 2 -m "not e2e and not slow"
 
 check: venv
-	$(BIN)/ruff format --check reconciler tests bench
-	$(BIN)/ruff check reconciler tests bench
+	$(BIN)/ruff format --check reconciler tests bench deploy
+	$(BIN)/ruff check reconciler tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/zizmor --offline --quiet action.yml .github/workflows/mesh-check.yml
 	$(BIN)/actionlint .github/workflows/mesh-check.yml
+	$(BIN)/python deploy/check_deploy.py
+
+# Replays deploy/Dockerfile's install steps in a fresh venv and starts the result (needs PyPI;
+# also run by the test suite, tests/deploy).
+image-install: venv
+	$(BIN)/python deploy/check_install.py
 
 golden: venv
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/golden

@@ -21,10 +21,12 @@ from reconciler.identity.provider import CaFiles, IdentityOptions, IdentityProvi
 from reconciler.identity.serving import make_verifier, rotate_forever, with_secrets
 from reconciler.journal import Journal, default_state_dir
 from reconciler.pipeline import Analysis
+from reconciler.serve.events import NO_EVENTS
 from reconciler.serve.following import Following
 from reconciler.serve.gitops import GitOpsReconciler
 from reconciler.serve.loop import Compiled, CompileFn
 from reconciler.serve.metrics import Metrics
+from reconciler.serve.notify import Notifier, Target, parse_target, read_notify_secret
 from reconciler.serve.server import ControlPlane, raise_open_files_limit
 from reconciler.serve.webhook import read_secret
 from reconciler.snapshot import SnapshotCache
@@ -62,6 +64,8 @@ class ServeOptions:
     token_key: Path | None = None
     mesh_ca: tuple[tuple[str, Path, Path], ...] = ()
     leaf_key: str = "ecdsa-p256"
+    notify: tuple[Target, ...] = ()
+    notify_secret_file: Path | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -160,6 +164,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "each, generated ahead in the background)",
     )
     parser.add_argument(
+        "--notify",
+        type=_notify_target,
+        action="append",
+        default=[],
+        metavar="FORMAT=URL",
+        help="POST a notification on revision applied/refused, proxy NACK and refused proxy "
+        "token; FORMAT is slack or generic (JSON signed with --notify-secret-file); URL may be "
+        "@FILE to read it from a file (repeatable; docs/notifications.md)",
+    )
+    parser.add_argument(
+        "--notify-secret-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="HMAC-SHA256 secret signing generic notifications (X-Reconciler-Signature-256)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
@@ -181,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
         token_key=args.token_key,
         mesh_ca=tuple(args.mesh_ca),
         leaf_key=args.leaf_key,
+        notify=tuple(args.notify),
+        notify_secret_file=args.notify_secret_file,
         xds_address=args.xds_address,
         http_address=args.http_address,
         interval=args.interval,
@@ -216,6 +239,27 @@ def make_source(options: ServeOptions) -> Source:
     )
 
 
+def _notify_target(text: str) -> Target:
+    try:
+        return parse_target(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def make_notifier(options: ServeOptions, metrics: Metrics, journal: Journal) -> Notifier | None:
+    """The webhook notifier of ``--notify`` (None without targets)."""
+    if not options.notify:
+        return None
+    secret = read_notify_secret(options.notify_secret_file) if options.notify_secret_file else None
+    last = journal.last()
+    return Notifier(
+        list(options.notify),
+        metrics.registry,
+        secret=secret,
+        applied=last.sha if last is not None else None,
+    )
+
+
 def _duration(text: str) -> float:
     try:
         return parse_duration(text)
@@ -227,9 +271,12 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     cache = SnapshotCache()
     metrics = Metrics()
     journal = Journal(options.state_dir or default_state_dir())
+    notifier = make_notifier(options, metrics, journal)
     reconciler = GitOpsReconciler(
         source, compile, cache, metrics, journal=journal, interval=options.interval
     )
+    if notifier is not None:
+        reconciler.events = notifier
     identity = _identity(options)
     compile = with_secrets(compile, identity)
     reconciler.compile = compile
@@ -240,7 +287,13 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
             options.token_key,
             required=None if options.proxy_auth == "token" else identity.is_protected,
         )
-    plane = ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler, verifier=verifier)
+    plane = ControlPlane(
+        cache=cache,
+        metrics=metrics,
+        reconciler=reconciler,
+        verifier=verifier,
+        events=notifier or NO_EVENTS,
+    )
     following = Following(
         reconciler,
         webhook_secret=read_secret(options.webhook_secret_file)
@@ -255,6 +308,8 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reconciler.trigger)
+    if notifier is not None:
+        await notifier.start()
     await plane.start(options.xds_address, options.http_address)
     identity.start()
     rotation = asyncio.create_task(
@@ -274,6 +329,8 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         await plane.stop(grace=1.0)
         following.close()
         identity.stop()
+        if notifier is not None:
+            await notifier.close(grace=2.0)
     return Exit.OK
 
 

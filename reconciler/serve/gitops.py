@@ -30,6 +30,7 @@ from reconciler.errors import SourceError
 from reconciler.journal import Journal, JournalEntry, Pin
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
+from reconciler.serve.events import NO_EVENTS, EventSink
 from reconciler.serve.loop import CompileFn, Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.snapshot import SnapshotCache, build_snapshots
@@ -102,6 +103,7 @@ class GitOpsReconciler(Reconciler):
         self._persisting: asyncio.Future[None] | None = None
         self._persisted_at: float | None = None
         self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
+        self.events: EventSink = NO_EVENTS
         """Set by :class:`Following`: proxies whose ACKed versions differ from the snapshot."""
 
     # -- start ------------------------------------------------------------------------
@@ -197,6 +199,7 @@ class GitOpsReconciler(Reconciler):
     async def apply(self, revision: Revision) -> Outcome:
         before = {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
         outcome = await super().apply(revision)
+        self.events.revision(revision, outcome)
         if outcome.applied:
             self.source_metrics.last_applied.set(time.time())
             await asyncio.to_thread(self._record, revision, before)

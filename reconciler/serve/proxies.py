@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.resource_types import PUSH_ORDER, TypeUrl
+from reconciler.serve.events import NO_EVENTS, EventSink
 from reconciler.snapshot import SnapshotCache
 
 log = logging.getLogger("reconciler.serve")
@@ -44,6 +45,7 @@ class ProxyState:
     connected_at: float | None = None
     peer: str = ""
     on_ack: Callable[[ProxyState, TypeUrl], None] | None = None
+    events: EventSink = NO_EVENTS
 
     def record_ack(self, type_url: TypeUrl, version: str) -> None:
         self.of(type_url).acked = version
@@ -75,6 +77,7 @@ class ProxyState:
             version,
             message.strip().splitlines()[-1] if message.strip() else "",
         )
+        self.events.proxy_nack(self.node_id, type_url.short, version, message)
 
     def refuse(self, problem: str, message: str) -> None:
         self.auth_error = {
@@ -86,6 +89,7 @@ class ProxyState:
         log.warning(
             "error[%s] stream of %s refused: %s", codes.PROXY_TOKEN_REJECTED, self.node_id, message
         )
+        self.events.proxy_refused(self.node_id, problem, message)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,15 +110,19 @@ class ProxyState:
 
 
 class ProxyRegistry:
-    def __init__(self) -> None:
+    def __init__(self, events: EventSink = NO_EVENTS) -> None:
         self._proxies: dict[str, ProxyState] = {}
+        self.events = events
+        """Told about every proxy's NACKs and refused streams."""
         self.on_ack: Callable[[ProxyState, TypeUrl], None] | None = None
         """Called after every ACK (benchmarks and tests wait on it instead of polling)."""
 
     def get(self, node_id: str) -> ProxyState:
         found = self._proxies.get(node_id)
         if found is None:
-            found = self._proxies[node_id] = ProxyState(node_id, on_ack=self.on_ack)
+            found = self._proxies[node_id] = ProxyState(
+                node_id, on_ack=self.on_ack, events=self.events
+            )
         return found
 
     def find(self, node_id: str) -> ProxyState | None:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from reconciler.serve.ads import start_ads_server
+from reconciler.serve.events import NO_EVENTS, EventSink
 from reconciler.serve.http import build_app, start_http
 from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
@@ -33,10 +34,11 @@ class ControlPlane:
         metrics: Metrics | None = None,
         reconciler: Reconciler | None = None,
         verifier: Any = None,
+        events: EventSink = NO_EVENTS,
     ) -> None:
         self.cache = cache or SnapshotCache()
         self.metrics = metrics or Metrics()
-        self.registry = ProxyRegistry()
+        self.registry = ProxyRegistry(events)
         self.ctx = ServerContext(self.cache, self.registry, self.metrics, verifier)
         self.reconciler = reconciler
         self.http_hooks: list[Callable[[web.Application], None]] = []
