@@ -33,7 +33,7 @@ from reconciler.model import DEFAULT_MESH, Resource
 from reconciler.validate import check_mesh, check_resource
 
 if TYPE_CHECKING:
-    from reconciler.compile import Compiler, CompileResult
+    from reconciler.compile.compiler import Compiler, CompileResult
     from reconciler.diff import ChangeSet, Partial
 
 
@@ -217,7 +217,7 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     Pass the same ``compiler`` for successive revisions to recompile only affected proxies.
     RC5xx diagnostics (a proxy that failed, policy parts not applied) are in the result.
     """
-    from reconciler.compile import Compiler as _Compiler
+    from reconciler.compile.compiler import Compiler as _Compiler
 
     invalid = {d.resource for d in analysis.diagnostics if d.severity == "error" and d.resource}
     valid = [r for r in analysis.resources if r.key not in invalid]
@@ -280,10 +280,10 @@ def compare(
     """Analyze, compile and diff both sides. Files the two sides share are parsed and
     validated once: the per-file cache (``cache_dir``, else a temporary one) is keyed by
     blob id, so the second side reuses the first side's results."""
-    from reconciler.compile import Compiler as _Compiler
-    from reconciler.compile.names import node_id
+    from reconciler.compile.compiler import Compiler as _Compiler
     from reconciler.diff import Partial as _Partial
     from reconciler.diff import diff_revisions
+    from reconciler.names import node_id
 
     with tempfile.TemporaryDirectory(prefix="reconciler-diff-") as tmp:
         directory = cache_dir if cache_dir is not None else Path(tmp)

@@ -24,12 +24,12 @@ from google.protobuf import json_format
 from reconciler.cache import FileCache
 from reconciler.cli.diff import DiffOptions, exit_code, render
 from reconciler.codes import PROXY_COMPILE_FAILED
-from reconciler.compile.names import node_id
 from reconciler.diagnostics import sorted_diagnostics
 from reconciler.diff import diff_revisions
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.model import DEFAULT_MESH
+from reconciler.names import node_id
 from reconciler.pipeline import (
     Comparison,
     Side,

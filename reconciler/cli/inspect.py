@@ -11,6 +11,8 @@ from typing import Any
 from reconciler.cli.exit_codes import Exit
 from reconciler.diagnostics import Severity
 from reconciler.errors import UsageError
+from reconciler.model import DEFAULT_MESH, Kind
+from reconciler.names import node_id
 
 NAME = "inspect"
 HELP = "show, for each inbound, outbound and route of a proxy, the policies that set each value"
@@ -65,7 +67,7 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
     dataplane = next(
         r
         for r in analysis.resources
-        if r.kind == "Dataplane" and f"{r.mesh or 'default'}.{r.name}" == options.proxy
+        if r.kind == Kind.DATAPLANE and node_id(r.mesh or DEFAULT_MESH, r.name) == options.proxy
     )
     data = proxy_provenance(trace, dataplane)
     if options.source:

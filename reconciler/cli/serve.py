@@ -314,7 +314,7 @@ def _host(address: str, port: int) -> str:
 
 def pipeline_compile() -> CompileFn:
     """The compiler as the loop expects it (``Analysis -> Compiled``)."""
-    from reconciler.compile import Compiler
+    from reconciler.compile.compiler import Compiler
     from reconciler.pipeline import compile_analysis
 
     compiler = Compiler()  # kept: a later revision recompiles only the proxies it affects

@@ -29,7 +29,7 @@ from typing import Any
 from envoy.config.core.v3 import base_pb2 as envoy_base
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.compile.builders.values import enum_value, set_duration
 from reconciler.compile.decimals import fractional_percent
 from reconciler.compile.http_matching import (

@@ -14,6 +14,7 @@ from envoy.config.core.v3 import config_source_pb2 as envoy_config_source
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2 as envoy_tls_common
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2 as envoy_secret
 
+from reconciler import names
 from reconciler.identity.ca import CertificateAuthority
 from reconciler.identity.issuer import IssuedCertificate
 
@@ -21,8 +22,6 @@ REDACTED = b"[redacted]"
 
 
 def identity_secret(cert: IssuedCertificate) -> envoy_secret.Secret:
-    from reconciler.compile import names  # not at import: compile imports this module
-
     return envoy_secret.Secret(
         name=names.identity_cert_secret(cert.mesh),
         tls_certificate=envoy_tls_common.TlsCertificate(
@@ -33,8 +32,6 @@ def identity_secret(cert: IssuedCertificate) -> envoy_secret.Secret:
 
 
 def mesh_ca_secret(ca: CertificateAuthority) -> envoy_secret.Secret:
-    from reconciler.compile import names  # not at import: compile imports this module
-
     return envoy_secret.Secret(
         name=names.mesh_ca_secret(ca.mesh),
         validation_context=envoy_tls_common.CertificateValidationContext(

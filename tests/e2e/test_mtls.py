@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from xds_harness import App, Envoy, Load, PlaneThread, free_port, get, wait_for
 
-from reconciler.compile import compile_resources
+from reconciler.compile.compiler import compile_resources
 from reconciler.identity.provider import IdentityOptions, IdentityProvider, utc_now
 from reconciler.identity.serving import attach_secrets, make_verifier, proxy_identities
 from reconciler.identity.tokens import load_or_create_signer

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from git_repo import Repo as _Repo
 
-from reconciler.compile import Compiler
+from reconciler.compile.compiler import Compiler
 from reconciler.journal import Journal
 from reconciler.pipeline import Analysis
 from reconciler.serve.following import webhook_route

@@ -13,7 +13,7 @@ from test_compile_core import (
     route_action,
 )
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.resource_types import TypeUrl
 
 THREE = (

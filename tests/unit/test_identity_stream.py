@@ -15,7 +15,7 @@ from envoy.extensions.transport_sockets.tls.v3 import secret_pb2 as envoy_secret
 from envoy.service.discovery.v3 import ads_pb2_grpc
 from envoy.service.discovery.v3 import discovery_pb2 as envoy_discovery
 
-from reconciler.compile import compile_resources
+from reconciler.compile.compiler import compile_resources
 from reconciler.identity.provider import IdentityOptions, IdentityProvider, utc_now
 from reconciler.identity.serving import attach_secrets, make_verifier, proxy_identities
 from reconciler.identity.tokens import load_or_create_signer
