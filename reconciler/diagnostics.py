@@ -178,5 +178,24 @@ def count(diags: Sequence[Diagnostic]) -> Counts:
     return Counts(errors, warnings, len(diags) - errors - warnings)
 
 
+def errors(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics of severity error, in their order."""
+    return [d for d in diags if d.severity is Severity.ERROR]
+
+
 def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    """The one test of "has errors": an error refuses a revision and fails a check."""
     return any(d.severity is Severity.ERROR for d in diags)
+
+
+FAIL_ON = ("error", "warning", "never")
+"""``--fail-on`` (``validate``) and the Action's ``fail-on`` input: the lowest severity that
+fails, or never."""
+
+
+def fails(diags: Iterable[Diagnostic], fail_on: str) -> bool:
+    """True when a diagnostic reaches the ``--fail-on`` threshold (one of :data:`FAIL_ON`)."""
+    if fail_on == "never":
+        return False
+    threshold = Severity(fail_on).rank
+    return any(d.severity.rank >= threshold for d in diags)

@@ -15,8 +15,7 @@ import pytest
 from gitops_repo import FRONTEND, Repo, compiler, timeout_policy
 
 from reconciler.journal import Journal
-from reconciler.serve.gitops import GitOpsReconciler
-from reconciler.serve.loop import Outcome
+from reconciler.serve.loop import Outcome, Reconciler
 from reconciler.serve.server import ControlPlane
 from reconciler.source.git import GitSource
 
@@ -40,7 +39,7 @@ class GitOpsThread:
         self.thread.start()
         self.plane = ControlPlane()
         source = GitSource(str(repo), state_dir=state, subpath="mesh")
-        self.gitops = GitOpsReconciler(
+        self.gitops = Reconciler(
             source,
             compiler(),
             self.plane.cache,

@@ -11,7 +11,7 @@ from harness import run
 
 from reconciler.journal import Journal
 from reconciler.serve.following import Following
-from reconciler.serve.gitops import GitOpsReconciler
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.server import ControlPlane
 from reconciler.source.choose import open_source
 from reconciler.source.directory import DirectorySource
@@ -33,7 +33,7 @@ def test_watch_rescans_the_tree_after_an_edit(tmp_path: Path) -> None:
 
     async def body() -> None:
         plane = ControlPlane()
-        loop = GitOpsReconciler(
+        loop = Reconciler(
             source, compiler(), plane.cache, plane.metrics, journal=Journal(state), interval=3600
         )
         plane.reconciler = loop

@@ -16,7 +16,8 @@ from proxy_configs import inbound_proxy
 from reconciler.errors import SourceError
 from reconciler.pipeline import Analysis
 from reconciler.resource_types import TypeUrl
-from reconciler.serve.loop import Compiled, Reconciler
+from reconciler.serve.build import Compiled
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.server import ControlPlane
 from reconciler.snapshot import SnapshotCache
@@ -182,6 +183,12 @@ class FlakySource:
         if self.down:
             raise SourceError("connection refused", hint="retried with backoff")
         return self.inner.fetch()
+
+    def read(self, revision_id: str) -> Any:
+        return self.inner.read(revision_id)
+
+    def keep(self, revision_ids: set[str]) -> None:
+        self.inner.keep(revision_ids)
 
 
 def test_unreachable_source_keeps_serving_and_reports_stale(tmp_path: Path) -> None:

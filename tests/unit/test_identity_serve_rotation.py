@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from reconciler.cli.serve import _reapply, pipeline_compile
+from reconciler.cli.serve import pipeline_compile
 from reconciler.identity.provider import IdentityOptions, IdentityProvider
 from reconciler.identity.serving import rotate_forever, with_secrets
 from reconciler.resource_types import TypeUrl
@@ -53,7 +53,7 @@ def test_due_certificates_are_renewed_by_rebuilding_the_revision(tmp_path: Path)
     async def body() -> list[dict[TypeUrl, str]]:
         stop = asyncio.Event()
         loop_task = asyncio.create_task(reconciler.run(stop))
-        rotation = asyncio.create_task(rotate_forever(provider, lambda: _reapply(reconciler), stop))
+        rotation = asyncio.create_task(rotate_forever(provider, reconciler.rebuild, stop))
         seen: list[dict[TypeUrl, str]] = []
         try:
             for _ in range(200):  # at most 20 s
@@ -113,15 +113,18 @@ def test_serve_identity_options(tmp_path: Path) -> None:
     assert set(provider.options.ca_files) == {"m1", "m2"}
 
 
-def test_renewal_rebuilds_a_pinned_revision_too() -> None:
-    from types import SimpleNamespace
+def test_renewal_rebuilds_a_pinned_revision_too(tmp_path: Path) -> None:
+    from reconciler.journal import Pin
 
-    triggered: list[bool] = []
-    state = SimpleNamespace(last_attempted="abc", last_applied="abc")
-    pinned = SimpleNamespace(state=state, pin=object(), trigger=lambda: triggered.append(True))
-    _reapply(pinned)  # type: ignore[arg-type]
-    assert state.last_attempted is None and state.last_applied is None and triggered
-    state = SimpleNamespace(last_attempted="abc", last_applied="abc")
-    following = SimpleNamespace(state=state, pin=None, trigger=lambda: triggered.append(True))
-    _reapply(following)  # type: ignore[arg-type]
-    assert state.last_attempted is None and state.last_applied == "abc"
+    reconciler = Reconciler(
+        DirectorySource([tmp_path]), pipeline_compile(), SnapshotCache(), Metrics(), interval=None
+    )
+    reconciler.state.last_attempted = reconciler.state.last_applied = "abc"
+    reconciler.pin = Pin("abc", 0.0, "")
+    reconciler.rebuild()
+    assert reconciler.state.last_attempted is None and reconciler.state.last_applied is None
+    assert reconciler._trigger.is_set()
+    reconciler.state.last_attempted = reconciler.state.last_applied = "abc"
+    reconciler.pin = None
+    reconciler.rebuild()
+    assert reconciler.state.last_attempted is None and reconciler.state.last_applied == "abc"
