@@ -178,7 +178,7 @@ def count(diags: Sequence[Diagnostic]) -> Counts:
     return Counts(errors, warnings, len(diags) - errors - warnings)
 
 
-def errors(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+def only_errors(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics of severity error, in their order."""
     return [d for d in diags if d.severity is Severity.ERROR]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.diagnostics import Severity
+from reconciler.diagnostics import only_errors
 from reconciler.errors import UsageError
 from reconciler.model import DEFAULT_MESH, Kind
 from reconciler.names import node_id
@@ -53,7 +53,7 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
     from reconciler.pipeline import analyze_paths, compile_analysis
 
     analysis = analyze_paths(options.paths)
-    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
+    errors = only_errors(analysis.diagnostics)
     if errors:
         text = "".join(d.format_text() + "\n" for d in errors)
         return text + "inspect: fix the errors above first\n", Exit.FINDINGS
