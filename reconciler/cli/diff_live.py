@@ -12,9 +12,9 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from reconciler.cli.server_client import fetch_config, fetch_status
 from reconciler.pipeline import Live
 from reconciler.resource_types import ProxyConfig, TypeUrl
+from reconciler.serve.client import fetch_config, fetch_status
 from reconciler.snapshot.snapshot import MESSAGE_CLASSES
 
 COMPARED = (TypeUrl.LISTENER, TypeUrl.ROUTE, TypeUrl.CLUSTER, TypeUrl.ENDPOINT)

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.cli.server_client import DEFAULT_SERVER, fetch_status
+from reconciler.serve.client import DEFAULT_SERVER, fetch_status
 
 NAME = "status"
 HELP = "show a running server's revision and every proxy's versions (sent/ACKed/NACKed)"

@@ -1,7 +1,8 @@
-"""Reading a running ``reconciler serve`` over its HTTP side: ``/status`` and ``/config``.
+"""Reading a running ``reconciler serve`` over its HTTP side (:mod:`.http`): ``/status`` and
+``/config/<proxy>``.
 
-``reconciler status`` and ``reconciler diff --server`` both ask the server; this is the one
-place that does, with one error for a server that cannot be reached.
+``reconciler status``, ``reconciler diff --server`` and the demo ask a server; this is the
+one place that does, with one error (a UsageError) for a server that cannot be read.
 """
 
 from __future__ import annotations
