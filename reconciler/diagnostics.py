@@ -14,21 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from reconciler.codes import CODES
+from reconciler.codes import Severity as Severity  # part of the diagnostics model
 from reconciler.model import FieldPath, Position, Resource, ResourceKey, format_path
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 2, "warning": 1, "info": 0}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +83,7 @@ class Diagnostic:
 
 
 def default_severity(code: str) -> Severity:
-    return Severity(CODES[code].severity)
+    return CODES[code].severity
 
 
 def at_resource(

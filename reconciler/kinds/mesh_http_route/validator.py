@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler import codes
@@ -45,14 +46,23 @@ def check_rule(f: Findings, path: Path, rule: dict[str, Any], top: str) -> None:
         if isinstance(flt, dict):
             _check_filter(f, (*path, "default", "filters", k), flt, matches, top)
     backends = as_list(default.get("backendRefs"))
-    if (
-        not backends
-        and top == t.MESH_GATEWAY
-        and not any(as_map(x).get("type") == "RequestRedirect" for x in filters)
-    ):
+    redirects = any(as_map(x).get("type") == "RequestRedirect" for x in filters)
+    if not backends and top == t.MESH_GATEWAY and not redirects:
         f.add(codes.SETTING_MISSING, (*path, "default", "backendRefs"), "must not be empty")
     for k, ref in enumerate(backends):
         check_backend_ref(f, (*path, "default", "backendRefs", k), ref, BACKEND_KINDS)
+    if backends and not redirects and all(_weight_zero(as_map(r)) for r in backends):
+        f.add(
+            codes.ROUTE_NO_BACKEND,
+            (*path, "default", "backendRefs"),
+            "every backendRef has weight 0: the route answers 503",
+        )
+
+
+def _weight_zero(ref: Mapping[str, Any]) -> bool:
+    """Kuma accepts a route whose backends all weigh 0; Envoy then answers 503 (RC503)."""
+    weight = ref.get("weight", 1)
+    return isinstance(weight, int) and not isinstance(weight, bool) and weight == 0
 
 
 def _check_match(f: Findings, path: Path, match: dict[str, Any]) -> None:
