@@ -11,9 +11,11 @@ from typing import Any
 
 from ads_client import AdsClient
 from harness import run
-from proxy_configs import inbound_proxy
+from proxy_configs import inbound_proxy, outbound_proxy
 
-from reconciler.errors import SourceError
+from reconciler import codes
+from reconciler.diagnostics import at_resource
+from reconciler.errors import CompileError, SourceError
 from reconciler.pipeline import Analysis
 from reconciler.resource_types import TypeUrl
 from reconciler.serve.build import Compiled
@@ -212,5 +214,38 @@ def test_unreachable_source_keeps_serving_and_reports_stale(tmp_path: Path) -> N
         source.down = False
         await reconciler.reconcile()
         assert reconciler.status_json()["source"]["stale"] is False
+
+    run(body)
+
+
+def test_a_revision_that_cannot_be_published_says_why(tmp_path: Path) -> None:
+    """Valid resources, but compile fails (RC606) or yields a dangling reference (RC602):
+    nothing is published, and ``lastError`` names the code."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "web.yaml").write_text(DATAPLANE.format(port=8080))
+
+    def failing(analysis: Analysis) -> Compiled:
+        raise CompileError("error[RC590] mtls: backend type 'provided' is not supported")
+
+    def error_diagnostic(analysis: Analysis) -> Compiled:
+        [dataplane] = [r for r in analysis.resources if r.kind == "Dataplane"]
+        problem = at_resource(codes.PROXY_COMPILE_FAILED, dataplane, (), "cannot compile")
+        return Compiled({}, (problem,))
+
+    def dangling(analysis: Analysis) -> Compiled:
+        route_to_nowhere = outbound_proxy(
+            "default.web-1", ("127.0.0.1", 15001), {"missing": 1}, {"backend": []}
+        )
+        return Compiled({"default.web-1": route_to_nowhere})
+
+    async def body() -> None:
+        for compile, code in ((failing, "RC606"), (error_diagnostic, "RC606"), (dangling, "RC602")):
+            cache = SnapshotCache()
+            loop = Reconciler(DirectorySource([tmp_path]), compile, cache, Metrics(), interval=None)
+            outcome = await loop.reconcile()
+            assert outcome is not None and not outcome.applied
+            assert outcome.error is not None and outcome.error["code"] == code, compile
+            assert loop.status_json()["lastError"]["code"] == code
+            assert cache.node_ids() == [] and not cache.ready
 
     run(body)

@@ -128,3 +128,50 @@ def test_renewal_rebuilds_a_pinned_revision_too(tmp_path: Path) -> None:
     reconciler.pin = None
     reconciler.rebuild()
     assert reconciler.state.last_attempted is None and reconciler.state.last_applied == "abc"
+
+
+def test_a_mesh_ca_that_cannot_be_used_publishes_nothing(tmp_path: Path) -> None:
+    """RC590 (a backend type the reconciler cannot run) and RC591 (CA files refused): the
+    revision is refused as a compile failure and the message names the identity code."""
+    import os
+    from datetime import timedelta
+
+    from reconciler.identity.ca import create_ca, key_pem
+    from reconciler.identity.provider import CaFiles, utc_now
+
+    provided = tmp_path / "provided"
+    provided.mkdir()
+    (provided / "mesh.yaml").write_text(
+        MESH.replace("type: builtin", "type: provided").replace(
+            "dpCert: { rotation: { expiration: 4s } }",
+            "conf: {cert: {secret: c}, key: {secret: k}}",
+        )
+    )
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    (builtin / "mesh.yaml").write_text(MESH)
+    ca = create_ca("default", rsa_bits=2048, expiration=timedelta(days=30), now=utc_now())
+    cert_file, key_file = tmp_path / "ca.crt", tmp_path / "ca.key"
+    cert_file.write_bytes(ca.cert_pem)
+    key_file.write_bytes(key_pem(ca.key))
+    os.chmod(key_file, 0o644)  # readable by others: refused
+    files = {"default": CaFiles(cert_file, key_file)}
+
+    async def body() -> None:
+        for repo, ca_files, code in ((provided, {}, "RC590"), (builtin, files, "RC591")):
+            options = IdentityOptions(
+                state_dir=tmp_path / "state", pool_target=4, ca_files=ca_files
+            )
+            reconciler = Reconciler(
+                DirectorySource([repo]),
+                with_secrets(pipeline_compile(), IdentityProvider(options)),
+                SnapshotCache(),
+                Metrics(),
+                interval=None,
+            )
+            outcome = await reconciler.reconcile()
+            assert outcome is not None and not outcome.applied and outcome.error is not None
+            assert outcome.error["code"] == "RC606"
+            assert f"error[{code}]" in outcome.error["message"], outcome.error
+
+    asyncio.run(asyncio.wait_for(body(), 60))
