@@ -40,8 +40,6 @@ from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
 
-ROUTE_KINDS = frozenset({Kind.MESH_HTTP_ROUTE, Kind.MESH_TCP_ROUTE})
-
 
 @dataclass(frozen=True, slots=True)
 class OutboundResources:

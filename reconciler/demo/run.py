@@ -19,7 +19,6 @@ from reconciler.errors import ReconcilerError
 from reconciler.pipeline import analyze_paths
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
-DEADLINE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,6 @@ class LoopState:
     stale: bool = False
     source_error: str | None = None
     source_reason: str | None = None
-    applied_meta: dict[str, str] = field(default_factory=dict)
     applied: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
     """The revisions this process applied, newest first (``journal`` in status)."""
 
@@ -258,7 +257,6 @@ class Reconciler:
             result = self.cache.publish(snapshots)
             self.state.last_applied = revision.id
             self.state.last_error = None
-            self.state.applied_meta = dict(revision.meta)
             self.state.applied.appendleft(
                 {"revision": revision.id, "time": time.time(), "changed": len(result.changed)}
             )

@@ -116,7 +116,6 @@ class AdsStream:
         proxy = self.proxy = self.ctx.registry.get(node_id)
         proxy.streams += 1
         proxy.protocol = self.protocol
-        proxy.connected_at = time.time()
         proxy.peer = str(self.context.peer() or "")
         self.ctx.metrics.connected.labels(self.protocol).inc()
         self._unwatch = self.ctx.cache.watch(node_id, self._on_change)
