@@ -20,7 +20,8 @@ from reconciler.serve.server import ControlPlane
 from reconciler.source.git import GitSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from xds_harness import ENVOY, Envoy, wait_for
+from polling import wait_for
+from xds_harness import ENVOY, Envoy
 
 pytestmark = [
     pytest.mark.e2e,

@@ -11,6 +11,7 @@ from typing import Any
 
 from ads_client import AdsClient
 from harness import run
+from polling import until
 from proxy_configs import inbound_proxy, outbound_proxy
 
 from reconciler import codes
@@ -75,14 +76,6 @@ def make_plane(repo: Path) -> ControlPlane:
     return ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler)
 
 
-async def until(check: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
     (tmp_path / "mesh.yaml").write_text(MESH)
     dataplane = tmp_path / "web.yaml"
@@ -93,7 +86,7 @@ def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
         await plane.start("127.0.0.1:0", "127.0.0.1:0")
         try:
             assert plane.reconciler is not None
-            await until(lambda: plane.cache.ready)
+            await until(lambda: plane.cache.ready, 5, "the first snapshot")
             status, text = await http_get(plane.http_port, "/readyz")
             assert status == 200
             first = plane.reconciler.state.last_applied
@@ -107,7 +100,7 @@ def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
             # an invalid revision publishes nothing and says why, with file and line
             dataplane.write_text(DATAPLANE.format(port=99999))
             plane.reconciler.trigger()
-            await until(lambda: plane.reconciler.state.last_error is not None)
+            await until(lambda: plane.reconciler.state.last_error is not None, 5, "the rejection")
             _, text = await http_get(plane.http_port, "/status")
             status_json = json.loads(text)
             assert status_json["lastAppliedRevision"] == first
@@ -159,7 +152,9 @@ def test_not_ready_before_a_good_snapshot(tmp_path: Path) -> None:
         await plane.start("127.0.0.1:0", "127.0.0.1:0")
         try:
             assert plane.reconciler is not None
-            await until(lambda: plane.reconciler.state.last_attempted is not None)
+            await until(
+                lambda: plane.reconciler.state.last_attempted is not None, 5, "a first attempt"
+            )
             code, _ = await http_get(plane.http_port, "/readyz")
             assert code == 503
             status = json.loads((await http_get(plane.http_port, "/status"))[1])

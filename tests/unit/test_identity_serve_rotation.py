@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from polling import until
+
 from reconciler.cli.serve import pipeline_compile
 from reconciler.identity.provider import IdentityOptions, IdentityProvider
 from reconciler.identity.serving import rotate_forever, with_secrets
@@ -55,16 +57,17 @@ def test_due_certificates_are_renewed_by_rebuilding_the_revision(tmp_path: Path)
         loop_task = asyncio.create_task(reconciler.run(stop))
         rotation = asyncio.create_task(rotate_forever(provider, reconciler.rebuild, stop))
         seen: list[dict[TypeUrl, str]] = []
+
+        def renewed() -> bool:
+            snap = cache.get("default.web-01")
+            if snap is not None:
+                versions = {t: snap.version(t) for t in TypeUrl}
+                if not seen or versions != seen[-1]:
+                    seen.append(versions)
+            return len(seen) >= 2
+
         try:
-            for _ in range(200):  # at most 20 s
-                snap = cache.get("default.web-01")
-                if snap is not None:
-                    versions = {t: snap.version(t) for t in TypeUrl}
-                    if not seen or versions != seen[-1]:
-                        seen.append(versions)
-                if len(seen) >= 2:
-                    break
-                await asyncio.sleep(0.1)
+            await until(renewed, 20, "a renewed certificate published", every=0.1)
         finally:
             stop.set()
             await asyncio.gather(loop_task, rotation, return_exceptions=True)

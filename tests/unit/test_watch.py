@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 from reconciler.serve.watch import Debouncer, TreeWatcher, is_relevant
 
@@ -101,9 +102,7 @@ def test_a_failing_callback_does_not_stop_the_watch(caplog: pytest.LogCaptureFix
     d.start()
     try:
         d.poke()
-        deadline = time.monotonic() + 5
-        while not calls and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: calls, 5, "the first (failing) rescan", every=0.01)
         d.poke()
         assert done.wait(5)
     finally:
