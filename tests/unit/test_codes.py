@@ -1,6 +1,7 @@
 """The code table: every code unique, and every documented code emitted by some test.
 
-Validation codes are emitted by the case corpus (``tests/cases/**/*.expected.txt``). The
+Validation codes are emitted by the case corpus (each kind's ``cases/negative/*.expected.txt``
+and the loader's cases, :mod:`case_corpus`). The
 others come from tests that make the program emit them and assert on the code: ``EMITTED_BY``
 names each such test, and the check below reads that test to make sure it exists and
 asserts on the code, so the table cannot silently go stale.
@@ -13,6 +14,8 @@ import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
+
+from case_corpus import expected_files
 
 from reconciler import codes
 from reconciler.codes import ALL, CODES, Severity
@@ -85,8 +88,9 @@ def test_severities_are_the_enum() -> None:
 @cache
 def corpus_codes() -> frozenset[str]:
     found: set[str] = set()
-    for expected in (TESTS / "cases").rglob("*.expected.txt"):
+    for expected in expected_files():
         found.update(re.findall(r"\[(RC\d{3})\]", expected.read_text("utf-8")))
+    assert found, "the case corpus moved: no expected output found"
     return frozenset(found)
 
 

@@ -18,6 +18,7 @@ ConfCheck = Callable[[Findings, Path, object], None]
 """Checks one ``default`` block at the given path (the value may be absent or mistyped)."""
 
 AT_LEAST_ONE_OF_TO_FROM_RULES = "at least one of 'from', 'to' or 'rules' has to be defined"
+AT_LEAST_ONE_OF_TO_FROM = "at least one of 'from', 'to' has to be defined"
 RULES_EXCLUDE_TO_FROM = "fields 'to' and 'from' must be empty when 'rules' is defined"
 RULES_EXCLUDE_FROM = "field 'from' must be empty when 'rules' is defined"
 NEEDS_ONE_ITEM = "needs at least one item"
