@@ -69,7 +69,7 @@ def test_a_burst_fires_once() -> None:
         for _ in range(200):
             d.poke()
         assert event.wait(5)
-        time.sleep(0.3)
+        assert d.deadline() is None  # nothing left pending: no second callback can come
     finally:
         d.stop()
     assert len(fired) == 1
@@ -121,12 +121,25 @@ def test_tree_watcher_sees_resource_writes_not_git_or_swap_files(tmp_path: Path)
         fired.set()
 
     watcher = TreeWatcher(tmp_path, on_change, quiet_s=0.1, max_wait_s=1.0)
+    pokes: list[str] = []
+    poke = watcher.debouncer.poke
+
+    def counted() -> None:  # every event the filter lets through
+        pokes.append("poke")
+        poke()
+
+    watcher.debouncer.poke = counted  # type: ignore[method-assign]
     watcher.start()
     try:
         (tmp_path / ".git" / "index").write_text("x")
+        (tmp_path / ".git" / "refs.yaml").write_text("x")  # a resource suffix, under .git
         (tmp_path / "mesh" / ".a.yaml.swp").write_text("x")
         (tmp_path / "notes.md").write_text("x")
-        assert not fired.wait(0.8)
+        # events arrive in order: once the new directory is seen, the writes above were too
+        (tmp_path / "mesh" / "new").mkdir()
+        assert fired.wait(5)
+        assert pokes == ["poke"], "only the new directory: .git, swap files, notes.md ignored"
+        fired.clear()
         (tmp_path / "mesh" / "a.yaml").write_text("type: Mesh\nname: default\n")
         assert fired.wait(5)
         fired.clear()
@@ -136,4 +149,4 @@ def test_tree_watcher_sees_resource_writes_not_git_or_swap_files(tmp_path: Path)
         assert fired.wait(5)
     finally:
         watcher.stop()
-    assert len(changes) == 2
+    assert len(changes) == 3
