@@ -497,9 +497,11 @@ _COMPILE: tuple[CodeInfo, ...] = (
         ROUTE_NO_BACKEND,
         Severity.WARNING,
         "route has no backend",
-        "Every backendRef of a MeshHTTPRoute rule has weight 0, so Envoy answers 503 for the "
-        "matching requests. Kuma accepts such a route, so this is a warning (`validate "
-        "--fail-on warning` makes it fatal). Give at least one backend a positive weight.",
+        "Every backendRef of a MeshHTTPRoute rule has weight 0. Kuma accepts the policy but "
+        "leaves the rule out of the proxy's routes: its requests fall through to the next "
+        "matching route (often the service itself), so the rule has no effect. This is a "
+        "warning (`validate --fail-on warning` makes it fatal); give a backend a positive "
+        "weight, or remove the rule.",
     ),
     CodeInfo(
         ROUTE_SHADOWED,

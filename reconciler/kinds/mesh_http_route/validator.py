@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 from typing import Any
 
 from reconciler import codes
+from reconciler.kinds.mesh_http_route import all_weights_zero
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
@@ -51,18 +51,13 @@ def check_rule(f: Findings, path: Path, rule: dict[str, Any], top: str) -> None:
         f.add(codes.SETTING_MISSING, (*path, "default", "backendRefs"), "must not be empty")
     for k, ref in enumerate(backends):
         check_backend_ref(f, (*path, "default", "backendRefs", k), ref, BACKEND_KINDS)
-    if backends and not redirects and all(_weight_zero(as_map(r)) for r in backends):
+    if all_weights_zero(backends):
         f.add(
             codes.ROUTE_NO_BACKEND,
             (*path, "default", "backendRefs"),
-            "every backendRef has weight 0: the route answers 503",
+            "every backendRef has weight 0: Kuma drops this rule and its requests fall "
+            "through to the next matching route",
         )
-
-
-def _weight_zero(ref: Mapping[str, Any]) -> bool:
-    """Kuma accepts a route whose backends all weigh 0; Envoy then answers 503 (RC503)."""
-    weight = ref.get("weight", 1)
-    return isinstance(weight, int) and not isinstance(weight, bool) and weight == 0
 
 
 def _check_match(f: Findings, path: Path, match: dict[str, Any]) -> None:
