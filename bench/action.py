@@ -150,7 +150,7 @@ def phases(origin: Path, work: Path) -> list[str]:
     from reconciler.action import summary
     from reconciler.cache import FileCache
     from reconciler.cli.diff import read_commit, read_directory
-    from reconciler.compile import Compiler
+    from reconciler.compile.compiler import Compiler
     from reconciler.diff import diff_revisions
     from reconciler.pipeline import analyze, compile_analysis
 

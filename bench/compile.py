@@ -38,7 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 import yaml  # noqa: E402
 
-from reconciler.compile import Compiler, CompileResult  # noqa: E402
+from reconciler.compile.compiler import Compiler, CompileResult  # noqa: E402
 from reconciler.pipeline import Analysis, analyze_paths  # noqa: E402
 from reconciler.resource_types import TypeUrl  # noqa: E402
 

@@ -141,7 +141,7 @@ class Stages:
     """The loop's stages with the state a running server keeps between commits."""
 
     def __init__(self, repo: Path, state: Path) -> None:
-        from reconciler.compile import Compiler
+        from reconciler.compile.compiler import Compiler
         from reconciler.serve.analysis_cache import RevisionAnalyzer
         from reconciler.snapshot.snapshot import Interner
         from reconciler.source.git import GitSource

@@ -31,7 +31,7 @@ import grpc  # noqa: E402
 from envoy.service.discovery.v3 import ads_pb2_grpc  # noqa: E402
 from envoy.service.discovery.v3 import discovery_pb2 as envoy_discovery  # noqa: E402
 
-from reconciler.compile import compile_resources  # noqa: E402
+from reconciler.compile.compiler import compile_resources  # noqa: E402
 from reconciler.identity.provider import IdentityOptions, IdentityProvider  # noqa: E402
 from reconciler.identity.serving import attach_secrets, proxy_identities  # noqa: E402
 from reconciler.load import SourceFile  # noqa: E402

@@ -9,22 +9,26 @@ explanation, and ``docs/codes.md`` is generated from this table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
     code: str
-    severity: str  # "error" | "warning" | "info"
+    severity: Severity
+    """The default severity; a diagnostic may state another (``at_spec(..., severity=)``)."""
     title: str
     explanation: str
-
-
-def _table(*infos: CodeInfo) -> dict[str, CodeInfo]:
-    table: dict[str, CodeInfo] = {}
-    for info in infos:
-        assert info.code not in table, info.code
-        table[info.code] = info
-    return table
 
 
 # --- RC1xx: files and YAML (reconciler/load) ---------------------------------------------
@@ -84,7 +88,8 @@ IMPLICIT_DEFAULT_MESH = "RC407"
 # --- RC5xx: compile (reconciler/compile) -------------------------------------------------
 PROXY_COMPILE_FAILED = "RC501"
 COMPILE_SKIPPED = "RC502"
-COMPILE_NO_BACKEND = "RC503"
+ROUTE_NO_BACKEND = "RC503"
+"""Reported by validation (Kuma accepts the route), in the compile range where it began."""
 ROUTE_SHADOWED = "RC504"
 # identity (reconciler/identity, mTLS in compile): RC590-RC599
 MTLS_BACKEND_UNSUPPORTED = "RC590"
@@ -116,67 +121,67 @@ SOURCE_LOCKED = "RC659"
 _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     CodeInfo(
         YAML_SYNTAX,
-        "error",
+        Severity.ERROR,
         "invalid YAML",
         "The file is not valid YAML (or JSON). The message quotes the parser; fix the syntax at "
         "the position shown. Nothing in this document is validated until it parses.",
     ),
     CodeInfo(
         YAML_DUPLICATE_KEY,
-        "error",
+        Severity.ERROR,
         "duplicate mapping key",
         "A key appears twice in one mapping. YAML parsers disagree on which value wins, so the "
         "reconciler refuses the document. The message names the line of the first occurrence.",
     ),
     CodeInfo(
         YAML_TAB,
-        "error",
+        Severity.ERROR,
         "tab character in indentation",
         "YAML forbids tabs for indentation. Replace the tab with spaces.",
     ),
     CodeInfo(
         FILE_NOT_UTF8,
-        "error",
+        Severity.ERROR,
         "file is not UTF-8",
         "Resource files must be UTF-8. The position points at the first byte that does not "
         "decode; re-save the file as UTF-8.",
     ),
     CodeInfo(
         YAML_EMPTY_DOCUMENT,
-        "warning",
+        Severity.WARNING,
         "empty document",
         "A YAML document (between `---` separators) holds nothing. It is skipped; remove it or "
         "the stray separator.",
     ),
     CodeInfo(
         DOC_NOT_MAPPING,
-        "error",
+        Severity.ERROR,
         "document is not a mapping",
         "Each document must be a mapping with at least `type` and `name` (a list or a scalar "
         "is not a resource).",
     ),
     CodeInfo(
         TYPE_MISSING,
-        "error",
+        Severity.ERROR,
         "missing `type`",
         "Every resource needs `type:` naming its kind, e.g. `type: MeshTimeout`.",
     ),
     CodeInfo(
         TYPE_UNKNOWN,
-        "error",
+        Severity.ERROR,
         "unknown `type`",
         "The `type` is not a kind the reconciler reads. The message suggests the closest known "
         "kind; `reconciler schema --list` prints them all.",
     ),
     CodeInfo(
         NAME_MISSING,
-        "error",
+        Severity.ERROR,
         "missing `name`",
         "Every resource needs a non-empty string `name:`.",
     ),
     CodeInfo(
         YAML_ALIAS_LIMIT,
-        "error",
+        Severity.ERROR,
         "too many nodes (alias expansion)",
         "The document expands to more nodes than the loader allows (aliases that refer to "
         "aliases grow exponentially: a 'billion laughs' file). Write the values out, or split "
@@ -184,34 +189,34 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         YAML_DEPTH_LIMIT,
-        "error",
+        Severity.ERROR,
         "nesting too deep",
         "The document nests deeper than the loader allows. No Kuma resource needs that depth.",
     ),
     CodeInfo(
         FILE_TOO_LARGE,
-        "error",
+        Severity.ERROR,
         "file too large",
         "The file is larger than the size limit (`--max-file-size`, default 1 MiB). Split it, or "
         "raise the limit if it really is one mesh file.",
     ),
     CodeInfo(
         FILE_UNREADABLE,
-        "error",
+        Severity.ERROR,
         "file cannot be read",
         "The file exists but could not be read (permissions, a broken symlink, a directory "
         "named like a file).",
     ),
     CodeInfo(
         YAML_UNSUPPORTED_VALUE,
-        "error",
+        Severity.ERROR,
         "unsupported YAML value",
         "The value uses a YAML feature with no JSON equivalent (a non-string mapping key, a "
         "binary, a set, a custom tag). Write it as a plain string, number, list or mapping.",
     ),
     CodeInfo(
         SCHEMA_UNKNOWN_FIELD,
-        "error",
+        Severity.ERROR,
         "unknown field",
         "The field is not part of the kind in Kuma 2.14. Kuma drops unknown fields silently; "
         "the reconciler rejects them so a typo never goes unnoticed. The message suggests the "
@@ -220,14 +225,14 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SCHEMA_REQUIRED,
-        "error",
+        Severity.ERROR,
         "required field missing",
         "A field the kind requires is absent (Kuma 2.14 rejects the resource without it). The "
         "field path names the missing field; the position is that of its parent.",
     ),
     CodeInfo(
         SCHEMA_TYPE,
-        "error",
+        Severity.ERROR,
         "wrong value type",
         "The value has the wrong type (e.g. a string where a number is expected, or a mapping "
         "where a list is expected). Quote values YAML would otherwise read as numbers or "
@@ -235,14 +240,14 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SCHEMA_ENUM,
-        "error",
+        Severity.ERROR,
         "value not allowed",
         "The value is not one of the allowed values, which the message lists (with the "
         "closest one when it looks like a typo). Values are case-sensitive, as in Kuma.",
     ),
     CodeInfo(
         SCHEMA_PATTERN,
-        "error",
+        Severity.ERROR,
         "value has the wrong format",
         "The value does not match the expected format: a pattern (header names, a protobuf "
         "duration in seconds like `10s` in Mesh and Dataplane fields, ...) or a format such as "
@@ -250,20 +255,20 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SCHEMA_RANGE,
-        "error",
+        Severity.ERROR,
         "value out of range",
         "A number is outside its allowed range (Dataplane ports 1-65535, status codes, "
         "non-negative counters, ...).",
     ),
     CodeInfo(
         SCHEMA_LENGTH,
-        "error",
+        Severity.ERROR,
         "wrong length",
         "A string, list or mapping is too short or too long.",
     ),
     CodeInfo(
         SCHEMA_ONE_OF,
-        "error",
+        Severity.ERROR,
         "ambiguous or missing alternative",
         "The value must take exactly one of several forms, e.g. a data source with exactly "
         "one of `secret`, `file`, `inline`, `inlineString`. When the value clearly means one "
@@ -272,7 +277,7 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SCHEMA_OTHER,
-        "error",
+        Severity.ERROR,
         "schema violation",
         "The value violates a rule of the kind's schema not covered by the codes above; the "
         "message names the rule.",
@@ -282,7 +287,7 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
 _SEMANTIC: tuple[CodeInfo, ...] = (
     CodeInfo(
         TARGETREF_KIND,
-        "error",
+        Severity.ERROR,
         "targetRef kind not allowed here",
         "The `kind` of a targetRef is missing or is not one Kuma 2.14 accepts at this place. "
         "Each policy kind allows its own set of kinds at the top level, in `to[]`, in `from[]` "
@@ -291,7 +296,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         TARGETREF_FIELD,
-        "error",
+        Severity.ERROR,
         "targetRef field not valid for its kind",
         "A targetRef field is required, forbidden or malformed for the targetRef's kind: "
         "`kind: Mesh` takes no name, tags, labels or sectionName; MeshService needs `name` "
@@ -301,7 +306,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         POLICY_SECTIONS,
-        "error",
+        Severity.ERROR,
         "to/from/rules sections missing or combined wrongly",
         "A policy needs the sections its kind works with, and some may not be combined: e.g. "
         "MeshTimeout needs at least one of `to`, `from` or `rules`, and `rules` excludes `to` "
@@ -311,7 +316,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SETTING_MISSING,
-        "error",
+        Severity.ERROR,
         "required setting missing",
         "A `default` (or one of its blocks) is empty or lacks the setting that gives it "
         "meaning, as Kuma 2.14 requires: e.g. 'at least one timeout should be configured', "
@@ -319,7 +324,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         DURATION_INVALID,
-        "error",
+        Severity.ERROR,
         "invalid duration",
         "A duration is not a Go duration string, or is out of its range. Write a number with "
         "a unit: `300ms`, `1s`, `1.5s`, `1h30m`, `300us` (units ns, us, ms, s, m, h). Some "
@@ -328,14 +333,14 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         NUMBER_RANGE,
-        "error",
+        Severity.ERROR,
         "number out of range",
         "A number is outside the range Kuma 2.14 accepts: ports 1-65535, percentages 0-100, "
         "HTTP status codes 100-599, counts and thresholds greater than 0.",
     ),
     CodeInfo(
         VALUE_NOT_ALLOWED,
-        "error",
+        Severity.ERROR,
         "value not allowed",
         "A value is not one Kuma 2.14 knows at this place (an unknown `retryOn` condition, "
         "host-selection predicate, protocol, TLS mode or match type). The message names the "
@@ -343,7 +348,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         NAME_FORMAT,
-        "error",
+        Severity.ERROR,
         "invalid name, tag or hostname",
         "A name, tag or hostname uses characters Kuma rejects. Tag names allow alphanumerics, "
         "'.', '-', '_', ':' and '/'; tag values alphanumerics, '.', '-', '_' and ':'; "
@@ -351,7 +356,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SETTINGS_CONFLICT,
-        "error",
+        Severity.ERROR,
         "conflicting settings",
         "Two settings cannot be used together, or a setting is not allowed in this context: "
         "e.g. `connectionTimeout` with a top-level MeshHTTPRoute target, `hostnames` outside "
@@ -360,7 +365,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         DATAPLANE_NETWORKING,
-        "error",
+        Severity.ERROR,
         "invalid Dataplane networking",
         "The Dataplane's networking is invalid for Kuma 2.14: `networking.address` must be an "
         "IP address or DNS name other than 0.0.0.0 or ::; ports are 1-65535; addresses in "
@@ -369,7 +374,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         DATAPLANE_SERVICE_TAG,
-        "error",
+        Severity.ERROR,
         "missing or invalid service tag",
         "An inbound with tags must carry `kuma.io/service`; an outbound needs either "
         "`tags: {kuma.io/service: ...}` or a `backendRef`, never both; `kuma.io/protocol` must "
@@ -377,14 +382,14 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         DATAPLANE_ADMIN_PORT,
-        "error",
+        Severity.ERROR,
         "admin port collides",
         "The Envoy admin port (`networking.admin.port`, default 9901) is also used by an "
         "inbound or outbound of the same Dataplane. Choose another admin port.",
     ),
     CodeInfo(
         MESH_MTLS,
-        "error",
+        Severity.ERROR,
         "invalid mesh mTLS",
         "The Mesh `mtls` section is inconsistent: `enabledBackend` must name one of "
         "`backends[]`; backend names must be unique; `dpCert.rotation.expiration` must be a "
@@ -392,14 +397,14 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         MESH_BACKENDS,
-        "error",
+        Severity.ERROR,
         "invalid mesh backends",
         "A Mesh `logging`, `tracing` or `metrics` section is inconsistent: backend names must "
         "be unique and the default or enabled backend must be one of them.",
     ),
     CodeInfo(
         NOT_APPLIED,
-        "warning",
+        Severity.WARNING,
         "accepted by Kuma but not applied",
         "The field, kind or reference is valid in Kuma 2.14, but the reconciler does not apply "
         "it to any proxy yet (e.g. Mesh `tracing`/`metrics`/`logging`, MeshGateway targets, "
@@ -412,7 +417,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
 _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
     CodeInfo(
         DUPLICATE_RESOURCE,
-        "error",
+        Severity.ERROR,
         "duplicate resource",
         "Two documents declare the same `(type, mesh, name)`. Kuma keeps one resource per "
         "identity, so one of them would silently win. The message names the place of the "
@@ -420,7 +425,7 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         UNKNOWN_MESH,
-        "error",
+        Severity.ERROR,
         "mesh not defined",
         "The resource belongs to a mesh that no `Mesh` resource in the repository defines "
         "(an omitted `mesh:` means `default`). Add `type: Mesh` with that name, or fix the "
@@ -428,7 +433,7 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         IMPLICIT_DEFAULT_MESH,
-        "warning",
+        Severity.WARNING,
         "mesh `default` is implicit",
         "Resources use the mesh `default`, but no `Mesh` named `default` is in the repository. "
         "Kuma's control plane creates that mesh at start (with default settings: no mTLS, "
@@ -438,7 +443,7 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         UNKNOWN_SERVICE,
-        "warning",
+        Severity.WARNING,
         "reference to a service no Dataplane provides",
         "A MeshService or MeshServiceSubset targetRef or backendRef names a service that no "
         "Dataplane inbound of the mesh is tagged with (`kuma.io/service`). This is normal "
@@ -446,14 +451,14 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         UNKNOWN_OUTBOUND_SERVICE,
-        "warning",
+        Severity.WARNING,
         "outbound to an unknown service",
         "A Dataplane outbound points to a `kuma.io/service` that no Dataplane inbound of the "
         "mesh provides, so the outbound has no endpoints yet.",
     ),
     CodeInfo(
         SELECTS_NO_PROXY,
-        "warning",
+        Severity.WARNING,
         "policy selects no proxy",
         "The policy's top-level targetRef matches no Dataplane of its mesh, so it has no "
         "effect. Normal before the proxies are deployed; otherwise check the service name, "
@@ -461,7 +466,7 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         PORT_COLLISION,
-        "error",
+        Severity.ERROR,
         "ports collide on one proxy",
         "Two inbounds or outbounds of one Dataplane listen on the same address and port. "
         "Envoy cannot bind two listeners there; give each its own port.",
@@ -472,7 +477,7 @@ _CROSS_RESOURCE: tuple[CodeInfo, ...] = (
 _COMPILE: tuple[CodeInfo, ...] = (
     CodeInfo(
         PROXY_COMPILE_FAILED,
-        "error",
+        Severity.ERROR,
         "proxy could not be compiled",
         "The resources are valid, but the compiler could not turn them into Envoy "
         "configuration for this proxy (the message says which value). Nothing is published "
@@ -480,7 +485,7 @@ _COMPILE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         COMPILE_SKIPPED,
-        "warning",
+        Severity.WARNING,
         "policy part not applied",
         "Kuma 2.14 would apply this part of the policy, but the reconciler does not compile it "
         "yet: a from[] or rules[] entry that selects peers (needs the mesh identity, mTLS), a "
@@ -489,15 +494,18 @@ _COMPILE: tuple[CodeInfo, ...] = (
         "lists the affected proxies in their notes.",
     ),
     CodeInfo(
-        COMPILE_NO_BACKEND,
-        "warning",
+        ROUTE_NO_BACKEND,
+        Severity.WARNING,
         "route has no backend",
-        "Every backendRef of the route has weight 0, so Envoy answers 503 for the matching "
-        "requests. Give at least one backend a positive weight.",
+        "Every backendRef of a MeshHTTPRoute rule has weight 0. Kuma accepts the policy but "
+        "leaves the rule out of the proxy's routes: its requests fall through to the next "
+        "matching route (often the service itself), so the rule has no effect. This is a "
+        "warning (`validate --fail-on warning` makes it fatal); give a backend a positive "
+        "weight, or remove the rule.",
     ),
     CodeInfo(
         ROUTE_SHADOWED,
-        "warning",
+        Severity.WARNING,
         "route is never matched",
         "Kuma orders MeshHTTPRoute matches with a path before matches without one (then Exact, "
         "PathPrefix, RegularExpression; longer values first; then method, headers, query "
@@ -511,7 +519,7 @@ _COMPILE: tuple[CodeInfo, ...] = (
 _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
     CodeInfo(
         UNKNOWN_NODE,
-        "warning",
+        Severity.WARNING,
         "proxy names no Dataplane",
         "An Envoy connected with a node id that names no Dataplane in the served revision. "
         "Node ids are `<mesh>.<dataplane name>` (`reconciler bootstrap --proxy MESH.NAME` writes "
@@ -520,7 +528,7 @@ _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SNAPSHOT_INCONSISTENT,
-        "error",
+        Severity.ERROR,
         "inconsistent snapshot",
         "The compiled configuration of a proxy refers to something it does not contain: a "
         "route to a missing cluster, an EDS cluster without endpoints, a listener whose route "
@@ -529,7 +537,7 @@ _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         PROXY_NACK,
-        "error",
+        Severity.ERROR,
         "proxy rejected configuration (NACK)",
         "Envoy refused a pushed version. It keeps serving its last accepted configuration, "
         "the rejected version is not sent again, and `/status` shows Envoy's error text under "
@@ -537,21 +545,21 @@ _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         NODE_ID_MISSING,
-        "error",
+        Severity.ERROR,
         "ADS stream without node id",
         "The first request of an ADS stream carries no `node.id`; the stream is refused. Set "
         "`node.id` in the Envoy bootstrap.",
     ),
     CodeInfo(
         REVISION_REJECTED,
-        "error",
+        Severity.ERROR,
         "revision not published",
         "The revision has errors (see its diagnostics), so nothing of it is published; the "
         "last applied revision keeps serving. Fix the errors and push a new revision.",
     ),
     CodeInfo(
         COMPILE_FAILED,
-        "error",
+        Severity.ERROR,
         "revision could not be compiled",
         "A valid revision could not be compiled into Envoy configuration. The last applied "
         "revision keeps serving; the message says why.",
@@ -562,7 +570,7 @@ _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
 _SOURCE: tuple[CodeInfo, ...] = (
     CodeInfo(
         SOURCE_SYMLINK,
-        "warning",
+        Severity.WARNING,
         "symbolic link not followed",
         "A resource file in the commit is a symbolic link. The reconciler reads commits from "
         "git objects and never follows links (they could point outside the repository). "
@@ -570,14 +578,14 @@ _SOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SOURCE_SUBMODULE,
-        "warning",
+        Severity.WARNING,
         "submodule not followed",
         "The commit holds a submodule where a resource file is expected. Submodules are not "
         "fetched; copy the resources into the repository.",
     ),
     CodeInfo(
         SOURCE_UNREACHABLE,
-        "error",
+        Severity.ERROR,
         "repository unreachable",
         "The repository could not be reached (no route, wrong URL, repository or host not "
         "found). The last applied revision keeps serving; the source is retried with capped "
@@ -585,35 +593,35 @@ _SOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SOURCE_AUTH,
-        "error",
+        Severity.ERROR,
         "repository authentication failed",
         "The server refused the credentials (or asked for some: prompts are disabled). Check "
         "the SSH key, `GIT_ASKPASS` or the token; credentials never appear in status or logs.",
     ),
     CodeInfo(
         SOURCE_BRANCH_DELETED,
-        "error",
+        Severity.ERROR,
         "branch not found",
         "The followed branch does not exist on the remote (deleted or misspelled). The last "
         "applied revision keeps serving until the branch comes back.",
     ),
     CodeInfo(
         SOURCE_TIMEOUT,
-        "error",
+        Severity.ERROR,
         "git timed out",
         "A git command did not finish in time and was killed. The fetch is retried with "
         "backoff; raise the timeout for a slow or very large repository.",
     ),
     CodeInfo(
         SOURCE_CORRUPTED_CACHE,
-        "error",
+        Severity.ERROR,
         "repository cache corrupted",
         "The local bare cache under the state directory is damaged. The reconciler deletes it "
         "and clones again; this code stays only if the fresh clone fails too.",
     ),
     CodeInfo(
         SOURCE_REFUSED,
-        "error",
+        Severity.ERROR,
         "refused URL, branch or path",
         "The repository URL, branch or path is not allowed: only https://, ssh://, file:// "
         "and local paths; no transport helpers (`ext::`), nothing starting with '-', branch "
@@ -621,13 +629,13 @@ _SOURCE: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         SOURCE_GIT_FAILED,
-        "error",
+        Severity.ERROR,
         "git command failed",
         "A git command failed for a reason not recognised; the message quotes git.",
     ),
     CodeInfo(
         SOURCE_LOCKED,
-        "error",
+        Severity.ERROR,
         "cache directory locked",
         "Another process holds the lock of the repository cache in the state directory. Two "
         "servers must not share one `--state-dir`.",
@@ -637,7 +645,7 @@ _SOURCE: tuple[CodeInfo, ...] = (
 _IDENTITY: tuple[CodeInfo, ...] = (
     CodeInfo(
         MTLS_BACKEND_UNSUPPORTED,
-        "error",
+        Severity.ERROR,
         "mTLS backend cannot be used",
         "The Mesh enables an mTLS backend the reconciler cannot run: a type other than "
         "`builtin` (Kuma's `provided` CA is not implemented), an RSA key size outside "
@@ -646,7 +654,7 @@ _IDENTITY: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         MTLS_CA_UNAVAILABLE,
-        "error",
+        Severity.ERROR,
         "mesh CA cannot be created or loaded",
         "The builtin CA of a mesh could not be read from or written to the state directory, "
         "or the CA files given on the command line are unusable (not PEM, not a CA, the key "
@@ -655,7 +663,7 @@ _IDENTITY: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         PROXY_TOKEN_REJECTED,
-        "error",
+        Severity.ERROR,
         "proxy token refused",
         "An xDS stream was refused because its token does not prove the node id it claims: "
         "the token is missing, malformed, signed by an unknown key, expired, revoked, or "
@@ -666,7 +674,7 @@ _IDENTITY: tuple[CodeInfo, ...] = (
 )
 """Identity explanations (RC59x compile, RC62x serve)."""
 
-CODES: dict[str, CodeInfo] = _table(
+ALL: tuple[CodeInfo, ...] = (
     *_FILES_AND_SCHEMA,
     *_SEMANTIC,
     *_CROSS_RESOURCE,
@@ -675,6 +683,9 @@ CODES: dict[str, CodeInfo] = _table(
     *_SOURCE,
     *_IDENTITY,
 )
+"""Every code in the order of the docs; ``tests/unit/test_codes.py`` checks each is unique."""
+
+CODES: dict[str, CodeInfo] = {info.code: info for info in ALL}
 
 
 def explain(code: str) -> str | None:

@@ -14,21 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from reconciler.codes import CODES
+from reconciler.codes import Severity as Severity  # part of the diagnostics model
 from reconciler.model import FieldPath, Position, Resource, ResourceKey, format_path
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 2, "warning": 1, "info": 0}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +83,7 @@ class Diagnostic:
 
 
 def default_severity(code: str) -> Severity:
-    return Severity(CODES[code].severity)
+    return CODES[code].severity
 
 
 def at_resource(
@@ -178,5 +168,24 @@ def count(diags: Sequence[Diagnostic]) -> Counts:
     return Counts(errors, warnings, len(diags) - errors - warnings)
 
 
+def only_errors(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics of severity error, in their order."""
+    return [d for d in diags if d.severity is Severity.ERROR]
+
+
 def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    """The one test of "has errors": an error refuses a revision and fails a check."""
     return any(d.severity is Severity.ERROR for d in diags)
+
+
+FAIL_ON = ("error", "warning", "never")
+"""``--fail-on`` (``validate``) and the Action's ``fail-on`` input: the lowest severity that
+fails, or never."""
+
+
+def fails(diags: Iterable[Diagnostic], fail_on: str) -> bool:
+    """True when a diagnostic reaches the ``--fail-on`` threshold (one of :data:`FAIL_ON`)."""
+    if fail_on == "never":
+        return False
+    threshold = Severity(fail_on).rank
+    return any(d.severity.rank >= threshold for d in diags)

@@ -32,10 +32,6 @@ class SourceError(ReconcilerError):
     retryable = True
 
 
-class LoadError(ReconcilerError):
-    """Files could not be turned into resources (never raised for bad YAML: that is a diagnostic)."""
-
-
 class CompileError(ReconcilerError):
     """A valid mesh could not be compiled into Envoy configuration."""
 

@@ -201,7 +201,3 @@ class Journal:
     def clear_pid(self) -> None:
         if self.server_pid() == os.getpid():
             self.pid_path.unlink(missing_ok=True)
-
-
-def kept_shas(entries: Iterable[JournalEntry]) -> set[str]:
-    return {e.sha for e in entries}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.cache import CachedFile, CachedResource, FileCache
 from reconciler.codes import PROXY_COMPILE_FAILED
-from reconciler.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from reconciler.diagnostics import Diagnostic, has_errors, only_errors, sorted_diagnostics
 from reconciler.kinds import FLAT_KINDS
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
@@ -30,10 +30,12 @@ from reconciler.load import (
     too_large,
 )
 from reconciler.model import DEFAULT_MESH, Resource
+from reconciler.names import node_id
+from reconciler.resource_types import ProxyConfig, TypeUrl
 from reconciler.validate import check_mesh, check_resource
 
 if TYPE_CHECKING:
-    from reconciler.compile import Compiler, CompileResult
+    from reconciler.compile.compiler import Compiler, CompileResult
     from reconciler.diff import ChangeSet, Partial
 
 
@@ -47,7 +49,7 @@ class Analysis:
 
     @property
     def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
+        return not has_errors(self.diagnostics)
 
 
 def read_paths(
@@ -217,9 +219,9 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     Pass the same ``compiler`` for successive revisions to recompile only affected proxies.
     RC5xx diagnostics (a proxy that failed, policy parts not applied) are in the result.
     """
-    from reconciler.compile import Compiler as _Compiler
+    from reconciler.compile.compiler import Compiler as _Compiler  # not for `validate`
 
-    invalid = {d.resource for d in analysis.diagnostics if d.severity == "error" and d.resource}
+    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
     valid = [r for r in analysis.resources if r.key not in invalid]
     with collector_paused():
         return (compiler or _Compiler()).compile(valid)
@@ -238,6 +240,26 @@ class Side:
 
 
 @dataclass(frozen=True, slots=True)
+class Live:
+    """The base side of ``diff --server``: what each proxy connected to a running server
+    runs. Only ``types`` are compared (the server hands out no key material), and only the
+    connected proxies: the others run nothing a push could change."""
+
+    configs: Mapping[str, ProxyConfig]
+    types: tuple[TypeUrl, ...]
+    notes: tuple[str, ...] = ()
+    label: str = "live"
+
+    def comparable(self, configs: Mapping[str, ProxyConfig]) -> dict[str, ProxyConfig]:
+        """``configs`` cut to what this side holds: connected proxies, compared types."""
+        return {
+            node: ProxyConfig(node, {t: list(config.of(t)) for t in self.types})
+            for node, config in configs.items()
+            if node in self.configs
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     changes: ChangeSet
     diagnostics: tuple[Diagnostic, ...]
@@ -246,7 +268,7 @@ class Comparison:
 
     @property
     def invalid(self) -> bool:
-        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+        return has_errors(self.diagnostics)
 
 
 def read_directory(path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Side:
@@ -271,42 +293,62 @@ def _prefix(subpath: str | None) -> str:
 
 
 def compare(
-    before: Side,
-    after: Side,
+    base: Side | Live,
+    head: Side,
     *,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     cache_dir: Path | None = None,
 ) -> Comparison:
-    """Analyze, compile and diff both sides. Files the two sides share are parsed and
-    validated once: the per-file cache (``cache_dir``, else a temporary one) is keyed by
-    blob id, so the second side reuses the first side's results."""
-    from reconciler.compile import Compiler as _Compiler
-    from reconciler.compile.names import node_id
+    """Analyze and compile ``head`` and diff it against ``base``: another revision's files
+    (``diff``, the Action) or what a running server's proxies run (``diff --server``).
+
+    Files the two sides share are parsed and validated once: the per-file cache
+    (``cache_dir``, else a temporary one) is keyed by blob id, so the second side reuses the
+    first side's results."""
+    from reconciler.compile.compiler import Compiler  # the compiler only when comparing
     from reconciler.diff import Partial as _Partial
     from reconciler.diff import diff_revisions
 
     with tempfile.TemporaryDirectory(prefix="reconciler-diff-") as tmp:
         directory = cache_dir if cache_dir is not None else Path(tmp)
-        old = analyze(
-            before.files,
-            extra=before.read_diagnostics,
-            max_file_size=max_file_size,
-            cache=FileCache(directory),
+        old = (
+            analyze(
+                base.files,
+                extra=base.read_diagnostics,
+                max_file_size=max_file_size,
+                cache=FileCache(directory),
+            )
+            if isinstance(base, Side)
+            else None
         )
         new = analyze(
-            after.files,
-            extra=after.read_diagnostics,
+            head.files,
+            extra=head.read_diagnostics,
             max_file_size=max_file_size,
             cache=FileCache(directory),
         )
-    old_partial, new_partial = left_out(old), left_out(new)
+    new_partial = left_out(new)
     # One compiler, new side first: the new revision is compiled in full (its RC5xx
     # diagnostics are complete), the old one only where the change reaches; proxies it does
     # not reach come back as the same objects, which the diff skips without comparing.
-    compiler = _Compiler()
+    compiler = Compiler()
     new_compiled = compile_analysis(new, compiler)
-    old_compiled = compile_analysis(old, compiler)
-    old_proxies, new_proxies = dict(old_compiled.configs), dict(new_compiled.configs)
+    notes: list[str] = []
+    if isinstance(base, Live):
+        old_proxies, new_proxies = dict(base.configs), base.comparable(new_compiled.configs)
+        sources: tuple[Iterable[Resource], Iterable[Resource]] = ((), ())
+        notes.extend(base.notes)
+    else:
+        assert old is not None
+        old_compiled = compile_analysis(old, compiler)
+        old_proxies, new_proxies = dict(old_compiled.configs), dict(new_compiled.configs)
+        sources = (old.resources, new.resources)
+        old_partial = left_out(old)
+        if old_partial is not None:
+            notes.append(
+                f"the base revision {base.label} has errors of its own; "
+                f"{len(old_partial.left_out)} of its resources were left out of the comparison"
+            )
     failed = [d.resource for d in new_compiled.diagnostics if d.code == PROXY_COMPILE_FAILED]
     for key in failed:  # neither "deleted" nor compared: its new config is unknown
         if key is not None:
@@ -316,19 +358,13 @@ def compare(
         new_partial = _Partial(
             tuple(sorted(set(left), key=str)), new_partial.files if new_partial else ()
         )
-    notes: list[str] = []
-    if old_partial is not None:
-        notes.append(
-            f"the base revision {before.label} has errors of its own; "
-            f"{len(old_partial.left_out)} of its resources were left out of the comparison"
-        )
     diagnostics = tuple(sorted_diagnostics((*new.diagnostics, *new_compiled.diagnostics)))
     changes = diff_revisions(
-        sources=(old.resources, new.resources),
+        sources=sources,
         proxies=(old_proxies, new_proxies),
         partial=new_partial,
-        base=before.label,
-        head=after.label,
+        base=base.label,
+        head=head.label,
         notes=notes,
     )
     return Comparison(changes, diagnostics, new)
@@ -336,12 +372,12 @@ def compare(
 
 def left_out(analysis: Analysis) -> Partial | None:
     """What compile leaves out of ``analysis`` because of an error (None when nothing)."""
-    from reconciler.diff import Partial as _Partial
+    from reconciler.diff import Partial as _Partial  # the diff stage only when diffing
 
-    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
-    if not errors:
+    found = only_errors(analysis.diagnostics)
+    if not found:
         return None
-    bad_keys = {d.resource for d in errors if d.resource is not None}
-    files = sorted({d.file for d in errors if d.resource is None and d.file})
+    bad_keys = {d.resource for d in found if d.resource is not None}
+    files = sorted({d.file for d in found if d.resource is None and d.file})
     keys = sorted({r.key for r in analysis.resources} & bad_keys, key=str)
     return _Partial(tuple(keys), tuple(files))

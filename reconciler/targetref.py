@@ -15,7 +15,7 @@ the compiler. Source of the rules: Kuma ``pkg/plugins/policies/core/matchers/dat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.model import Resource
@@ -147,9 +147,3 @@ def selects(target_ref: Mapping[str, Any] | None, dataplane: Resource) -> bool:
     if kind == "Dataplane" and ref.get("sectionName") is None:
         return dataplane_matches(ref, dataplane)
     return bool(selected_inbounds(ref, dataplane))
-
-
-def selected_dataplanes(
-    target_ref: Mapping[str, Any] | None, dataplanes: Sequence[Resource]
-) -> list[Resource]:
-    return [dp for dp in dataplanes if selects(target_ref, dp)]

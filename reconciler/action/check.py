@@ -15,7 +15,7 @@ from reconciler.action.event import load_event, resolve_base
 from reconciler.action.inputs import ActionInputs
 from reconciler.action.runner_files import append_summary, output_dir, set_output
 from reconciler.cache import default_cache_dir
-from reconciler.diagnostics import Diagnostic, Severity, count
+from reconciler.diagnostics import Diagnostic, count, fails
 from reconciler.diff import ChangeSet
 from reconciler.errors import SourceError, UsageError
 from reconciler.pipeline import Comparison, Side, compare, read_commit, read_directory
@@ -36,13 +36,6 @@ def subpath_of(path: str, workspace: Path) -> str:
     if rel == ".." or rel.startswith("../") or os.path.isabs(rel):
         raise UsageError(f"input path {path!r} is outside the workspace {workspace}")
     return "" if rel == "." else rel
-
-
-def failed(diags: tuple[Diagnostic, ...], fail_on: str) -> bool:
-    if fail_on == "never":
-        return False
-    threshold = Severity(fail_on).rank
-    return any(d.severity.rank >= threshold for d in diags)
 
 
 def check(inputs: ActionInputs, *, workspace: Path, out: TextIO = sys.stdout) -> CheckResult:
@@ -96,7 +89,7 @@ def check(inputs: ActionInputs, *, workspace: Path, out: TextIO = sys.stdout) ->
         Path(inputs.sarif_file).write_text(sarif, "utf-8")
 
     c = count(diags)
-    is_failed = failed(diags, inputs.fail_on)
+    is_failed = fails(diags, inputs.fail_on)
     outputs = {
         "errors": str(c.errors),
         "warnings": str(c.warnings),

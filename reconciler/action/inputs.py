@@ -6,9 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.diagnostics import FAIL_ON
 from reconciler.errors import UsageError
 
-FAIL_ON = ("error", "warning", "never")
 GITHUB_ANNOTATION_CAP = 10
 """GitHub shows at most 10 error and 10 warning annotations per step."""
 

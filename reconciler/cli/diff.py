@@ -13,11 +13,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.cli.diff_live import live_side
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import add_input_arguments, cache_dir_of, parse_size
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
-from reconciler.pipeline import Comparison, Side, compare, read_commit, read_directory
+from reconciler.pipeline import Comparison, Live, Side, compare, read_commit, read_directory
 from reconciler.report.diff_markdown import DEFAULT_MAX_CHARS
 
 NAME = "diff"
@@ -86,13 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
 def diff(options: DiffOptions) -> tuple[str, int]:
     """The report and the exit code, without printing (tests call this directly)."""
-    if options.server is not None:
-        from reconciler.cli.diff_live import diff_against_live
-
-        return diff_against_live(options)
-    before, after = read_sides(options)
+    base, head = read_sides(options)
     comparison = compare(
-        before, after, max_file_size=options.max_file_size, cache_dir=options.cache_dir
+        base, head, max_file_size=options.max_file_size, cache_dir=options.cache_dir
     )
     return render(comparison, options.format, max_size=options.max_size), exit_code(comparison)
 
@@ -108,7 +105,9 @@ def render(comparison: Comparison, fmt: str, *, max_size: int = DEFAULT_MAX_CHAR
     return diff_text.as_text(comparison.changes, diags)
 
 
-def read_sides(options: DiffOptions) -> tuple[Side, Side]:
+def read_sides(options: DiffOptions) -> tuple[Side | Live, Side]:
+    if options.server is not None:
+        return _live_sides(options, options.server)
     if options.repo is not None:
         if options.old or options.new:
             raise UsageError("give either OLD NEW directories or --repo, not both")
@@ -127,6 +126,19 @@ def read_sides(options: DiffOptions) -> tuple[Side, Side]:
         read_directory(options.old, options.max_file_size),
         read_directory(options.new, options.max_file_size),
     )
+
+
+def _live_sides(options: DiffOptions, server: str) -> tuple[Live, Side]:
+    """``diff PATH --server URL`` or ``diff --repo DIR [--head REV] --server URL``."""
+    if options.repo is not None:
+        if options.old or options.new or options.base:
+            raise UsageError("with --server and --repo give only --head REV (default HEAD)")
+        head = read_commit(options.repo, options.head or "HEAD", options.path)
+    else:
+        if not options.old or options.new or options.base or options.head or options.path:
+            raise UsageError("with --server give one PATH (or --repo DIR [--head REV])")
+        head = read_directory(options.old, options.max_file_size)
+    return live_side(server), head
 
 
 def exit_code(comparison: Comparison) -> int:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.diagnostics import Severity
+from reconciler.diagnostics import only_errors
 from reconciler.errors import UsageError
+from reconciler.model import DEFAULT_MESH, Kind
+from reconciler.names import node_id
 
 NAME = "inspect"
 HELP = "show, for each inbound, outbound and route of a proxy, the policies that set each value"
@@ -51,7 +53,7 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
     from reconciler.pipeline import analyze_paths, compile_analysis
 
     analysis = analyze_paths(options.paths)
-    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
+    errors = only_errors(analysis.diagnostics)
     if errors:
         text = "".join(d.format_text() + "\n" for d in errors)
         return text + "inspect: fix the errors above first\n", Exit.FINDINGS
@@ -65,7 +67,7 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
     dataplane = next(
         r
         for r in analysis.resources
-        if r.kind == "Dataplane" and f"{r.mesh or 'default'}.{r.name}" == options.proxy
+        if r.kind == Kind.DATAPLANE and node_id(r.mesh or DEFAULT_MESH, r.name) == options.proxy
     )
     data = proxy_provenance(trace, dataplane)
     if options.source:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.diagnostics import Diagnostic, has_errors, only_errors
 from reconciler.errors import UsageError
 
 NAME = "render"
@@ -84,7 +84,7 @@ def render(options: RenderOptions) -> Rendered:
     from reconciler.pipeline import analyze_paths, compile_analysis
 
     analysis = analyze_paths(options.paths)
-    errors = [d for d in analysis.diagnostics if d.severity is Severity.ERROR]
+    errors = only_errors(analysis.diagnostics)
     if errors:
         return Rendered("", _text(errors) + "render: fix the errors above first\n", Exit.FINDINGS)
     result = compile_analysis(analysis)
@@ -97,9 +97,7 @@ def render(options: RenderOptions) -> Rendered:
                 f"no proxy {options.proxy!r} in {' '.join(options.paths)} (proxies: {known})"
             )
         configs = {options.proxy: configs[options.proxy]}
-    code = (
-        Exit.FINDINGS if any(d.severity is Severity.ERROR for d in result.diagnostics) else Exit.OK
-    )
+    code = Exit.FINDINGS if has_errors(result.diagnostics) else Exit.OK
     documents: dict[str, Any] = {}
     for node in sorted(configs):
         config = configs[node]

@@ -20,11 +20,11 @@ from reconciler.identity.keypool import KeyAlgorithm
 from reconciler.identity.provider import CaFiles, IdentityOptions, IdentityProvider
 from reconciler.identity.serving import make_verifier, rotate_forever, with_secrets
 from reconciler.journal import Journal, default_state_dir
-from reconciler.pipeline import Analysis
+from reconciler.pipeline import Analysis, compile_analysis
+from reconciler.serve.build import Compiled, CompileFn
 from reconciler.serve.events import NO_EVENTS
 from reconciler.serve.following import Following
-from reconciler.serve.gitops import GitOpsReconciler
-from reconciler.serve.loop import Compiled, CompileFn
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.notify import Notifier, Target, parse_target, read_notify_secret
 from reconciler.serve.server import ControlPlane, raise_open_files_limit
@@ -272,14 +272,17 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     metrics = Metrics()
     journal = Journal(options.state_dir or default_state_dir())
     notifier = make_notifier(options, metrics, journal)
-    reconciler = GitOpsReconciler(
-        source, compile, cache, metrics, journal=journal, interval=options.interval
+    identity = _identity(options)
+    reconciler = Reconciler(
+        source,
+        with_secrets(compile, identity),
+        cache,
+        metrics,
+        journal=journal,
+        interval=options.interval,
     )
     if notifier is not None:
         reconciler.events = notifier
-    identity = _identity(options)
-    compile = with_secrets(compile, identity)
-    reconciler.compile = compile
     verifier = None
     if options.proxy_auth != "none":
         verifier = make_verifier(
@@ -313,7 +316,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
     await plane.start(options.xds_address, options.http_address)
     identity.start()
     rotation = asyncio.create_task(
-        rotate_forever(identity, lambda: _reapply(reconciler), stop), name="cert-rotation"
+        rotate_forever(identity, reconciler.rebuild, stop), name="cert-rotation"
     )
     log.info(
         "serving %s: xDS on port %d, status on http://%s/status",
@@ -353,26 +356,13 @@ def _identity(options: ServeOptions) -> IdentityProvider:
     )
 
 
-def _reapply(reconciler: GitOpsReconciler) -> None:
-    """Rebuild the current revision (certificates are due): same commit, new secrets.
-
-    Also while a revision is pinned (rollback): certificates must be renewed whatever
-    revision is served, or the mesh would stop when they expire.
-    """
-    reconciler.state.last_attempted = None
-    if getattr(reconciler, "pin", None) is not None:
-        reconciler.state.last_applied = None
-    reconciler.trigger()
-
-
 def _host(address: str, port: int) -> str:
     return f"{address.rpartition(':')[0] or '127.0.0.1'}:{port}"
 
 
 def pipeline_compile() -> CompileFn:
     """The compiler as the loop expects it (``Analysis -> Compiled``)."""
-    from reconciler.compile import Compiler
-    from reconciler.pipeline import compile_analysis
+    from reconciler.compile.compiler import Compiler  # `reconciler --help` skips the compiler
 
     compiler = Compiler()  # kept: a later revision recompiles only the proxies it affects
 

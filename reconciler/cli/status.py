@@ -6,17 +6,14 @@ import argparse
 import json
 import sys
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.errors import UsageError
+from reconciler.serve.client import DEFAULT_SERVER, fetch_status
 
 NAME = "status"
 HELP = "show a running server's revision and every proxy's versions (sent/ACKed/NACKed)"
 
-DEFAULT_SERVER = "http://127.0.0.1:5680"
 _TYPES = ("CDS", "EDS", "LDS", "RDS", "SDS")
 
 
@@ -31,27 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = fetch(args.server)
+    status = fetch_status(args.server)
     if args.json:
         sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
         sys.stdout.write(render(status))
     return Exit.FINDINGS if status.get("lastError") else Exit.OK
-
-
-def fetch(server: str, timeout: float = 5.0) -> dict[str, Any]:
-    url = server.rstrip("/") + "/status"
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--server {server!r} is not an http:// URL")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            payload: dict[str, Any] = json.load(response)
-            return payload
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise UsageError(
-            f"cannot read {url}: {getattr(exc, 'reason', exc)}",
-            hint="is `reconciler serve` running? pass its --http-address as --server",
-        ) from exc
 
 
 def render(status: dict[str, Any]) -> str:

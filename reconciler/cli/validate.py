@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import add_input_arguments, cache_dir_of
-from reconciler.diagnostics import Severity
+from reconciler.diagnostics import FAIL_ON, fails
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.pipeline import analyze_paths
 from reconciler.report.diagnostics import FORMATS, RENDERERS
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fail-on",
-        choices=("error", "warning", "never"),
+        choices=FAIL_ON,
         default="error",
         help="lowest severity that makes the exit code 1 (default: error)",
     )
@@ -69,12 +69,4 @@ def validate(options: ValidateOptions) -> tuple[str, int]:
     output = render(
         list(analysis.diagnostics), files=analysis.files, resources=len(analysis.resources)
     )
-    return output, exit_code(analysis.diagnostics, options.fail_on)
-
-
-def exit_code(diags: tuple[object, ...] | list[object], fail_on: str) -> int:
-    if fail_on == "never":
-        return Exit.OK
-    threshold = Severity(fail_on).rank
-    worst = max((d.severity.rank for d in diags), default=-1)  # type: ignore[attr-defined]
-    return Exit.FINDINGS if worst >= threshold else Exit.OK
+    return output, Exit.FINDINGS if fails(analysis.diagnostics, options.fail_on) else Exit.OK

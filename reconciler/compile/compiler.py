@@ -200,7 +200,7 @@ def _failure(proxy: Proxy, exc: Exception) -> Diagnostic:
 
 
 def skip_diagnostics(traces: Iterable[ProxyTrace]) -> list[Diagnostic]:
-    """One RC502/RC503 per skipped policy part, naming how many proxies it concerns."""
+    """One RC502 per skipped policy part, naming how many proxies it concerns."""
     proxies: dict[Skip, list[str]] = {}
     for trace in traces:
         for skip in trace.skipped:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.model import DEFAULT_MESH, Kind, Position, Resource
 
 _MESH_ALL = {"kind": "Mesh"}

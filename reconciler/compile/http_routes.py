@@ -29,7 +29,7 @@ from typing import Any
 from envoy.config.core.v3 import base_pb2 as envoy_base
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.compile.builders.values import enum_value, set_duration
 from reconciler.compile.decimals import fractional_percent
 from reconciler.compile.http_matching import (
@@ -41,6 +41,7 @@ from reconciler.compile.http_matching import (
 )
 from reconciler.compile.merge import KeyedRule, Merged, mapping
 from reconciler.compile.trace import Skip
+from reconciler.kinds.mesh_http_route import all_weights_zero
 
 __all__ = [
     "ROOT_MATCH",
@@ -148,7 +149,7 @@ def build_route(
     skips = ref_skips(merged, "backendRefs", refs)
     weighted = split(refs, service, routable)
     if not weighted:
-        if merged is not None:
+        if merged is not None and not all_weights_zero(refs):  # RC503 at validation
             skips.append(_dropped(merged))
         return [], [], skips
     filters = [f for f in conf.get("filters") or () if isinstance(f, dict)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.listener.v3 import listener_pb2 as envoy_listener
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import listeners as listener_builders
 from reconciler.compile.builders import routes as route_builders

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.kinds import POLICY_KINDS
 from reconciler.model import DEFAULT_MESH, Kind, Resource
 from reconciler.targetref import PROTOCOL_TAG, SERVICE_TAG, inbound_tags, inbounds

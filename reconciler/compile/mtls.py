@@ -31,10 +31,9 @@ from envoy.extensions.transport_sockets.tls.v3 import common_pb2 as envoy_tls_co
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2 as envoy_tls
 from envoy.type.matcher.v3 import string_pb2 as envoy_string
 
-from reconciler import codes
-from reconciler.compile import names
+from reconciler import codes, names
 from reconciler.compile import permissions as mtp
-from reconciler.compile.inventory import Inbound, MeshIndex, Proxy
+from reconciler.compile.inventory import Inbound, MeshIndex, Proxy, index_meshes
 from reconciler.errors import CompileError
 from reconciler.identity.backend import BackendError, MtlsBackend, MtlsMode, enabled_backend
 from reconciler.identity.sds import sds_secret_config
@@ -282,8 +281,6 @@ def explain_permissions(
 ) -> list[dict[str, Any]]:
     """For each inbound of ``node_id``: which MeshTrafficPermission entry decides for a
     caller with ``source`` tags, and the action (``inspect --source``)."""
-    from reconciler.compile.inventory import index_meshes
-
     out: list[dict[str, Any]] = []
     for index in index_meshes(resources).values():
         proxy = next((p for p in index.proxies.values() if p.node_id == node_id), None)

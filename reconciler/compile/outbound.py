@@ -16,9 +16,8 @@ from envoy.config.listener.v3 import listener_pb2 as envoy_listener
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
 from envoy.config.route.v3 import route_pb2 as envoy_route_config
 
-from reconciler import codes
+from reconciler import codes, names
 from reconciler.compile import http_routes as http_route
-from reconciler.compile import names
 from reconciler.compile import tcp_routes as tcp_route
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import endpoints as endpoint_builders
@@ -40,8 +39,6 @@ from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
-
-ROUTE_KINDS = frozenset({Kind.MESH_HTTP_ROUTE, Kind.MESH_TCP_ROUTE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace
 from reconciler.model import Kind
-from reconciler.resource_types import ProxyConfig, TypeUrl, resource_name
+from reconciler.resource_types import ProxyConfig, TypeUrl
 
 
 class MeshCompiler:
@@ -73,7 +73,3 @@ class MeshCompiler:
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
         return config, trace
-
-
-def names_of(config: ProxyConfig) -> dict[TypeUrl, list[str]]:
-    return {t: [resource_name(m) for m in ms] for t, ms in config.resources.items()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import socket
@@ -15,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reconciler.errors import ServeError
+from reconciler.errors import ServeError, UsageError
+from reconciler.serve.client import fetch_status
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
     while True:
         try:
             result = check()
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, UsageError):  # not up yet
             result = None
         if result:
             return result
@@ -82,9 +82,7 @@ class Serve:
     def status(self) -> dict[str, Any]:
         if self.process.poll() is not None:
             raise ServeError(f"reconciler serve exited; see {self.log_path}")
-        with urllib.request.urlopen(self.url + "/status", timeout=5) as response:
-            payload: dict[str, Any] = json.load(response)
-            return payload
+        return fetch_status(self.url)
 
     def acked(self, nodes: list[str]) -> bool:
         proxies = {p["id"]: p for p in self.status()["proxies"]}

@@ -16,10 +16,11 @@ from typing import Any
 from reconciler.demo.apps import App, request
 from reconciler.demo.processes import Envoy, Serve, issue_token, wait_for
 from reconciler.errors import ReconcilerError
+from reconciler.model import DEFAULT_MESH
+from reconciler.names import node_id
 from reconciler.pipeline import analyze_paths
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
-DEADLINE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def dataplanes(repo: Path) -> list[Dataplane]:
         }
         found.append(
             Dataplane(
-                f"{res.mesh}.{res.name}",
+                node_id(res.mesh or DEFAULT_MESH, res.name),
                 net["address"],
                 int(net.get("admin", {}).get("port", 9901)),
                 inbounds,

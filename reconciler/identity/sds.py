@@ -4,7 +4,7 @@ Kuma 2.x serves two secrets per mesh-enabled proxy over ADS:
 ``identity_cert:secret:<mesh>`` (``tls_certificate``: chain + private key) and
 ``mesh_ca:secret:<mesh>`` (``validation_context.trusted_ca``). The TLS contexts of listeners
 and clusters refer to them by name through :func:`sds_secret_config`. The private key is in
-the identity secret only: renders, ``/config`` and status must use :func:`redacted`.
+the identity secret only; ``/config`` shows secrets without it (``Snapshot.to_json``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from envoy.config.core.v3 import config_source_pb2 as envoy_config_source
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2 as envoy_tls_common
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2 as envoy_secret
 
+from reconciler import names
 from reconciler.identity.ca import CertificateAuthority
 from reconciler.identity.issuer import IssuedCertificate
 
-REDACTED = b"[redacted]"
-
 
 def identity_secret(cert: IssuedCertificate) -> envoy_secret.Secret:
-    from reconciler.compile import names  # not at import: compile imports this module
-
     return envoy_secret.Secret(
         name=names.identity_cert_secret(cert.mesh),
         tls_certificate=envoy_tls_common.TlsCertificate(
@@ -33,8 +30,6 @@ def identity_secret(cert: IssuedCertificate) -> envoy_secret.Secret:
 
 
 def mesh_ca_secret(ca: CertificateAuthority) -> envoy_secret.Secret:
-    from reconciler.compile import names  # not at import: compile imports this module
-
     return envoy_secret.Secret(
         name=names.mesh_ca_secret(ca.mesh),
         validation_context=envoy_tls_common.CertificateValidationContext(
@@ -52,13 +47,3 @@ def sds_secret_config(name: str) -> envoy_secret.SdsSecretConfig:
             resource_api_version=envoy_config_source.ApiVersion.V3,
         ),
     )
-
-
-def redacted(secret: envoy_secret.Secret) -> envoy_secret.Secret:
-    """A copy safe to show: private key bytes replaced by ``[redacted]``."""
-    copy = envoy_secret.Secret()
-    copy.CopyFrom(secret)
-    if copy.HasField("tls_certificate") and copy.tls_certificate.HasField("private_key"):
-        copy.tls_certificate.private_key.Clear()
-        copy.tls_certificate.private_key.inline_bytes = REDACTED
-    return copy

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler import codes
+from reconciler import codes, names
 from reconciler.errors import CompileError
 from reconciler.identity.backend import BackendError, MtlsBackend, enabled_backend
 from reconciler.identity.issuer import identity_uris
@@ -66,7 +66,7 @@ def proxy_identities(resources: Iterable[Resource]) -> dict[str, ProxyIdentity]:
         backend = backends.get(mesh)
         if backend is None:
             continue
-        node_id = f"{mesh}.{dataplane.name}"
+        node_id = names.node_id(mesh, dataplane.name)
         tags = [{str(k): str(v) for k, v in inbound_tags(i).items()} for i in inbounds(dataplane)]
         out[node_id] = ProxyIdentity(node_id, backend, identity_uris(mesh, tags))
     return out

@@ -89,7 +89,7 @@ def as_sarif_data(diags: Sequence[Diagnostic]) -> dict[str, Any]:
             "shortDescription": {"text": CODES[code].title if code in CODES else code},
             "fullDescription": {"text": CODES[code].explanation if code in CODES else code},
             "defaultConfiguration": {
-                "level": _sarif_level(Severity(CODES[code].severity)) if code in CODES else "error"
+                "level": _sarif_level(CODES[code].severity) if code in CODES else "error"
             },
             "help": {"text": f"reconciler explain-code {code}"},
         }

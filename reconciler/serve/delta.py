@@ -39,9 +39,6 @@ class DeltaType:
     synced: str = ""
     """Content hash the proxy is known to hold in full (skips the diff); "" when unsure."""
 
-    def subscribed(self, name: str) -> bool:
-        return self.wildcard or name in self.names
-
 
 class DeltaStream(AdsStream):
     protocol = "delta"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from reconciler.serve.gitops import GitOpsReconciler
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.watch import TreeWatcher
 from reconciler.serve.webhook import PushEvent, github_handler
 from reconciler.snapshot import SnapshotCache
@@ -30,7 +30,7 @@ log = logging.getLogger("reconciler.serve")
 
 
 def webhook_route(
-    loop: GitOpsReconciler, secret: bytes, *, branch: str | None
+    loop: Reconciler, secret: bytes, *, branch: str | None
 ) -> Callable[[web.Application], None]:
     """An ``http_hooks`` entry adding ``POST /hooks/github`` that triggers ``loop``."""
 
@@ -52,7 +52,7 @@ def webhook_route(
 
 
 class Following:
-    """Everything ``reconciler serve`` adds around a :class:`GitOpsReconciler`: the webhook
+    """Everything ``reconciler serve`` adds around a :class:`Reconciler`: the webhook
     route, the ``--watch`` observer and the pid file that ``rollback``/``resume`` signal.
 
     Call :meth:`install` before the control plane starts, :meth:`close` after it stopped.
@@ -60,7 +60,7 @@ class Following:
 
     def __init__(
         self,
-        loop: GitOpsReconciler,
+        loop: Reconciler,
         *,
         webhook_secret: bytes | None = None,
         branch: str | None = None,
@@ -92,15 +92,18 @@ class Following:
             log.info("watching %s for changes", self.watch_root)
         # the pid file invites SIGHUP from `rollback`/`resume`: handle it before writing it
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.loop.trigger)
-        try:
-            self.loop.journal.write_pid()
-        except OSError as exc:
-            log.warning("cannot write %s: %s", self.loop.journal.pid_path, exc)
+        journal = self.loop.journal
+        if journal is not None:
+            try:
+                journal.write_pid()
+            except OSError as exc:
+                log.warning("cannot write %s: %s", journal.pid_path, exc)
 
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
-        self.loop.journal.clear_pid()
+        if self.loop.journal is not None:
+            self.loop.journal.clear_pid()
 
 
 def drift(registry: ProxyRegistry, cache: SnapshotCache) -> list[dict[str, Any]]:

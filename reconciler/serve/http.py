@@ -11,19 +11,31 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from reconciler.errors import ServeError
-
-if TYPE_CHECKING:
-    from reconciler.serve.server import ControlPlane
+from reconciler.serve.metrics import Metrics
+from reconciler.snapshot import SnapshotCache
 
 log = logging.getLogger("reconciler.serve")
 
-PLANE_KEY: web.AppKey[ControlPlane] = web.AppKey("plane")
+
+class Served(Protocol):
+    """What the HTTP side reads (a :class:`~reconciler.serve.server.ControlPlane`)."""
+
+    @property
+    def cache(self) -> SnapshotCache: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def status_json(self) -> dict[str, Any]: ...
+
+
+PLANE_KEY: web.AppKey[Served] = web.AppKey("plane")
 
 
 def _json(payload: Any, status: int = 200) -> web.Response:
@@ -70,7 +82,7 @@ async def config(request: web.Request) -> web.Response:
 
 
 def build_app(
-    plane: ControlPlane, hooks: list[Callable[[web.Application], None]] | None = None
+    plane: Served, hooks: list[Callable[[web.Application], None]] | None = None
 ) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[PLANE_KEY] = plane

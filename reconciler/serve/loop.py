@@ -1,15 +1,27 @@
 """The reconcile loop: source revision -> analyze -> compile -> snapshots -> publish.
 
-Contract (used by ``cli/serve.py`` and by sources that follow a Git branch):
+One loop, made of parts:
 
-* :class:`Reconciler` takes any :class:`~reconciler.source.Source` and an injected
-  ``compile`` callable (serve never imports the compiler), so a new kind of source or a new
-  compiler slots in without touching this module.
+* the **source** (:class:`~reconciler.source.Source`): ``fetch`` the newest revision,
+  ``read`` one served before, ``keep`` the journal's revisions readable;
+* the **analysis** and compile part (:class:`~reconciler.serve.build.RevisionBuilder`, with
+  an injected ``compile``: serve never imports the compiler);
+* the **journal** (optional): restart recovery (the pinned or last applied revision is read
+  from the source's local cache and served before the first fetch), the last N applied
+  revisions, which commit introduced each served version (versions are content hashes,
+  equal on every replica; ``/status`` shows the commit beside them), and the rollback **pin** (``reconciler rollback --to SHA``): the pinned
+  revision is served and the branch is not followed until ``reconciler resume``;
+* the **backoff**: a failed fetch retries after a capped, jittered backoff instead of the
+  interval; status and metrics give the reason and the staleness.
+
+Contract (used by ``cli/serve.py``):
+
 * A revision is transactional: any error diagnostic, compile failure or inconsistent
   snapshot publishes nothing, and the last applied revision keeps serving. Status records
   ``lastAttemptedRevision``, ``lastAppliedRevision`` and ``lastError`` with its diagnostics.
 * :meth:`Reconciler.trigger` asks for a poll now (webhooks, SIGHUP, file watches);
-  :meth:`Reconciler.apply` publishes a given revision (rollback, tests).
+  :meth:`Reconciler.apply` publishes a given revision (rollback, tests);
+  :meth:`Reconciler.rebuild` builds the current revision again (certificates are due).
 * Fetching, analysis, compilation and serialization run in a worker thread; only the
   publish itself runs on the event loop, between two ADS events.
 """
@@ -18,38 +30,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import codes
-from reconciler.diagnostics import Diagnostic
 from reconciler.errors import CompileError, SourceError
-from reconciler.load import SourceFile
-from reconciler.pipeline import Analysis, analyze, collector_paused
-from reconciler.resource_types import ProxyConfig
-from reconciler.serve.metrics import Metrics
-from reconciler.snapshot import SnapshotCache, build_snapshots
+from reconciler.journal import Journal, Pin
+from reconciler.serve.analysis_cache import RevisionAnalyzer
+from reconciler.serve.build import CompileFn, Rejection, RevisionBuilder, rejection
+from reconciler.serve.events import NO_EVENTS, EventSink
+from reconciler.serve.history import record_applied, start_revision
+from reconciler.serve.metrics import Metrics, SourceMetrics
+from reconciler.snapshot import SnapshotCache
 from reconciler.source import Revision, Source
+from reconciler.source.backoff import Backoff, jittered
+from reconciler.source.git_errors import GitSourceError, SourceReason, reason_code
 
 log = logging.getLogger("reconciler.serve")
 
-
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    configs: Mapping[str, ProxyConfig]
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-
-CompileFn = Callable[[Analysis], Compiled]
-AnalyzeFn = Callable[[Sequence[SourceFile], Iterable[Diagnostic]], Analysis]
-
-
-def default_analyze(files: Sequence[SourceFile], extra: Iterable[Diagnostic]) -> Analysis:
-    return analyze(files, extra=extra)
+PERSIST_EVERY_S = 60.0
+"""The analysis cache is written after the first publish, then at most this often."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +61,20 @@ class Outcome:
     applied: bool
     changed: int = 0
     proxies: int = 0
-    error: dict[str, Any] | None = None
+    error: Rejection | None = None
 
 
 @dataclass(slots=True)
 class LoopState:
     last_attempted: str | None = None
     last_applied: str | None = None
-    last_error: dict[str, Any] | None = None
+    last_error: Rejection | None = None
     last_fetch_success: float | None = None
     stale: bool = False
     source_error: str | None = None
-    applied_meta: dict[str, str] = field(default_factory=dict)
-    journal: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+    source_reason: str | None = None
+    applied: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=20))
+    """The revisions this process applied, newest first (``journal`` in status)."""
 
 
 class Reconciler:
@@ -81,67 +85,171 @@ class Reconciler:
         cache: SnapshotCache,
         metrics: Metrics,
         *,
+        journal: Journal | None = None,
         interval: float | None = 30.0,
-        analyze: AnalyzeFn = default_analyze,
+        backoff: Backoff | None = None,
+        analysis_cache: bool = True,
     ) -> None:
         self.source = source
-        self.compile = compile
         self.cache = cache
         self.metrics = metrics
+        self.journal = journal
         self.interval = interval
-        self.analyze = analyze
+        cached = journal.dir / "analysis" if journal is not None and analysis_cache else None
+        self.analyzer = RevisionAnalyzer(cached)
+        self.builder = RevisionBuilder(self.analyzer, compile, cache.interner)
+        cap = max(300.0, interval or 0.0)
+        self.backoff = backoff or Backoff(base_s=min(5.0, interval or 5.0), cap_s=cap)
+        self.source_metrics = SourceMetrics(metrics)
         self.state = LoopState()
+        self.pin: Pin | None = None
+        self.restored: str | None = None
+        """The revision served from the journal at start, before any fetch."""
+        self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
+        """Set by :class:`~reconciler.serve.following.Following`: proxies whose ACKed
+        versions differ from the snapshot."""
+        self.events: EventSink = NO_EVENTS
+        """Where revision outcomes are announced (``serve --notify``); never blocks."""
         self._trigger = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._persisting: asyncio.Future[None] | None = None
+        self._persisted_at: float | None = None
 
     def trigger(self) -> None:
         """Poll the source now (safe from the loop thread and signal handlers)."""
         self._trigger.set()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile now, then on every trigger or interval (±10 % jitter) until ``stop``."""
-        while not stop.is_set():
-            try:
-                await self.reconcile()
-            except Exception:
-                log.exception("reconcile failed unexpectedly; the last snapshot keeps serving")
-            delay = None if self.interval is None else self.interval * random.uniform(0.9, 1.1)
-            waiters = {
-                asyncio.ensure_future(self._trigger.wait()),
-                asyncio.ensure_future(stop.wait()),
-            }
-            _done, pending = await asyncio.wait(
-                waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
-            self._trigger.clear()
+    def rebuild(self) -> None:
+        """Build the current revision again (certificates are due): same commit, new secrets.
 
+        Also while a revision is pinned (rollback): certificates must be renewed whatever
+        revision is served, or the mesh would stop when they expire.
+        """
+        self.state.last_attempted = None
+        if self.pin is not None:
+            self.state.last_applied = None
+        self.trigger()
+
+    # -- the loop -----------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Restore, reconcile now, then on every trigger, interval (±10 % jitter) or
+        backoff delay after a failed fetch, until ``stop``."""
+        try:
+            await self.restore()
+            while not stop.is_set():
+                failed = False
+                try:
+                    await self.reconcile()
+                    failed = self.state.stale
+                except Exception:
+                    log.exception("reconcile failed unexpectedly; the last snapshot keeps serving")
+                if failed:
+                    delay: float | None = self.backoff.next_delay()
+                else:
+                    self.backoff.reset()
+                    delay = None if self.interval is None else jittered(self.interval)
+                await self._wait(stop, delay)
+        finally:
+            self.analyzer.persist()  # a restart starts with every file analysed
+
+    async def _wait(self, stop: asyncio.Event, delay: float | None) -> None:
+        waiters = {
+            asyncio.ensure_future(self._trigger.wait()),
+            asyncio.ensure_future(stop.wait()),
+        }
+        _done, pending = await asyncio.wait(
+            waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        self._trigger.clear()
+
+    async def restore(self) -> Outcome | None:
+        """Serve the pinned or last applied revision from the source's cache (no network)."""
+        sha = start_revision(self.journal) if self.journal is not None else None
+        if sha is None:
+            return None
+        try:
+            revision = await asyncio.to_thread(self.source.read, sha)
+        except SourceError as exc:
+            log.warning("cannot restore revision %s from the cache: %s", sha[:8], exc)
+            return None
+        if revision is None:
+            return None
+        outcome = await self.apply(revision)
+        if outcome.applied:
+            self.restored = sha
+            log.info("restored revision %s from the state directory", sha[:8])
+        return outcome
+
+    # -- one tick -------------------------------------------------------------------------
     async def reconcile(self) -> Outcome | None:
-        """Fetch the source; apply the revision if it is new. None if nothing changed."""
+        """Serve the pin, or fetch the source and apply the revision if it is new.
+        None if nothing changed."""
+        self.pin = self.journal.pin() if self.journal is not None else None
+        self.source_metrics.pinned.set(1 if self.pin else 0)
+        if self.pin is not None:
+            return await self._serve_pin(self.pin)
         try:
             revision = await asyncio.to_thread(self.source.fetch)
         except SourceError as exc:
+            reason = exc.reason if isinstance(exc, GitSourceError) else SourceReason.UNREACHABLE
             self.state.stale = True
             self.state.source_error = str(exc)
-            log.warning("source unavailable, keeping the last snapshot: %s", exc)
+            self.state.source_reason = str(reason)
+            self.source_metrics.errors.labels(str(reason)).inc()
+            log.warning("source unavailable (%s), keeping the last snapshot: %s", reason, exc)
             return None
-        self.state.last_fetch_success = time.time()
+        now = time.time()
+        self.state.last_fetch_success = now
         self.state.stale = False
         self.state.source_error = None
+        self.state.source_reason = None
+        self.source_metrics.last_success.set(now)
         if revision.id == self.state.last_attempted:
+            return None
+        return await self.apply(revision)
+
+    async def _serve_pin(self, pin: Pin) -> Outcome | None:
+        if self.state.last_applied == pin.sha or self.state.last_attempted == pin.sha:
+            return None
+        try:
+            revision = await asyncio.to_thread(self.source.read, pin.sha)
+        except SourceError as exc:
+            self.state.source_error = f"cannot read pinned revision {pin.sha[:8]}: {exc}"
+            return None
+        if revision is None:
             return None
         return await self.apply(revision)
 
     async def apply(self, revision: Revision) -> Outcome:
         """Analyze, compile and publish ``revision`` (also for a rollback to an older one)."""
+        before = self._contents()
+        outcome = await self._publish(revision)
+        self.events.revision(revision, outcome)
+        if outcome.applied:
+            self.source_metrics.last_applied.set(time.time())
+            if self.journal is not None:
+                await asyncio.to_thread(
+                    record_applied,
+                    self.journal,
+                    self.source,
+                    revision,
+                    before,
+                    self._contents(),
+                    self.cache.versions(),
+                )
+        self._persist_soon()
+        return outcome
+
+    async def _publish(self, revision: Revision) -> Outcome:
         async with self._lock:
             self.state.last_attempted = revision.id
             started = time.monotonic()
             try:
-                snapshots, error = await asyncio.to_thread(self._build, revision)
+                snapshots, error = await asyncio.to_thread(self.builder.build, revision)
             except CompileError as exc:
-                snapshots, error = {}, _error(codes.COMPILE_FAILED, str(exc), ())
+                snapshots, error = {}, rejection(codes.COMPILE_FAILED, str(exc), ())
             self.metrics.compile_seconds.observe(time.monotonic() - started)
             if error is not None:
                 self.state.last_error = error
@@ -153,8 +261,7 @@ class Reconciler:
             result = self.cache.publish(snapshots)
             self.state.last_applied = revision.id
             self.state.last_error = None
-            self.state.applied_meta = dict(revision.meta)
-            self.state.journal.appendleft(
+            self.state.applied.appendleft(
                 {"revision": revision.id, "time": time.time(), "changed": len(result.changed)}
             )
             self.metrics.reconciles.labels("applied").inc()
@@ -167,69 +274,62 @@ class Reconciler:
             )
             return Outcome(revision.id, True, len(result.changed), len(snapshots))
 
-    def _build(self, revision: Revision) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        with collector_paused():  # analysis, compile and snapshots only allocate
-            return self._build_paused(revision)
+    def _contents(self) -> dict[str, str]:
+        return {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
 
-    def _build_paused(self, revision: Revision) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        analysis = self.analyze(revision.files, revision.diagnostics)
-        if not analysis.ok:
-            return {}, _error(
-                codes.REVISION_REJECTED,
-                f"revision {revision.short_id} has errors; nothing was published",
-                analysis.diagnostics,
-            )
-        compiled = self.compile(analysis)
-        if any(d.severity == "error" for d in compiled.diagnostics):
-            return {}, _error(
-                codes.COMPILE_FAILED,
-                f"revision {revision.short_id} could not be compiled",
-                compiled.diagnostics,
-            )
-        snapshots, problems = self.build_snapshots(compiled.configs, revision)
-        if problems:
-            return {}, {
-                "code": codes.SNAPSHOT_INCONSISTENT,
-                "message": f"revision {revision.short_id}: inconsistent configuration, "
-                "nothing was published",
-                "diagnostics": [
-                    {"code": codes.SNAPSHOT_INCONSISTENT, "severity": "error", "message": str(p)}
-                    for p in problems
-                ],
-            }
-        return dict(snapshots), None
+    def _persist_soon(self) -> None:
+        """Write the analysis cache in the background, at most every PERSIST_EVERY_S."""
+        now = time.monotonic()
+        if self._persisting is not None and not self._persisting.done():
+            return
+        if self._persisted_at is not None and now - self._persisted_at < PERSIST_EVERY_S:
+            return
+        self._persisted_at = now
+        self._persisting = asyncio.ensure_future(asyncio.to_thread(self.analyzer.persist))
 
-    def build_snapshots(
-        self, configs: Mapping[str, ProxyConfig], revision: Revision
-    ) -> tuple[Mapping[str, Any], list[Any]]:
-        """Snapshots of ``configs`` or problems (a hook: subclasses may reuse unchanged ones)."""
-        return build_snapshots(configs, self.cache.interner)
-
+    # -- status ---------------------------------------------------------------------------
     def introduced_by(self, version: str) -> str | None:
-        """The revision that first served ``version`` (None: this loop keeps no record)."""
-        return None
+        """The revision that first served ``version`` (None without a journal)."""
+        return self.journal.introduced_by(version) if self.journal is not None else None
 
     def status_json(self) -> dict[str, Any]:
         state = self.state
-        return {
+        describe = self.source.describe()
+        status: dict[str, Any] = {
             "lastAttemptedRevision": state.last_attempted,
             "lastAppliedRevision": state.last_applied,
             "lastError": state.last_error,
             "source": {
-                **self.source.describe(),
+                **describe,
                 "lastSuccessTime": state.last_fetch_success,
                 "stale": state.stale,
                 "error": state.source_error,
+                "reason": state.source_reason,
+                "code": _reason_code(state.source_reason),
+                "lastReachedTime": describe.get("lastSuccessTime"),
             },
-            "journal": list(state.journal),
+            "journal": list(state.applied),
+            "following": self.pin is None,
+            "pinned": (
+                {"sha": self.pin.sha, "time": self.pin.time, "reason": self.pin.reason}
+                if self.pin
+                else None
+            ),
+            "restoredRevision": self.restored,
+            "history": (
+                [e.to_json() for e in reversed(self.journal.entries()[-5:])]
+                if self.journal is not None
+                else []
+            ),
         }
+        if self.drift_fn is not None:
+            status["drift"] = self.drift_fn()
+        return status
 
 
-def _error(code: str, message: str, diagnostics: Iterable[Diagnostic]) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": message,
-        "diagnostics": [
-            {**d.to_json(), "text": d.format_text()} for d in diagnostics if d.severity == "error"
-        ],
-    }
+def _reason_code(reason: str | None) -> str | None:
+    """The RC65x code explaining a source failure reason (``reconciler explain-code``)."""
+    try:
+        return reason_code(SourceReason(reason)) if reason else None
+    except ValueError:
+        return None

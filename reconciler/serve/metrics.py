@@ -69,3 +69,34 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class SourceMetrics:
+    """The reconcile loop's source and journal series, in the server's registry."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        r = metrics.registry
+        self.last_success = Gauge(
+            "reconciler_source_last_success_timestamp_seconds",
+            "Unix time the source was last fetched successfully (staleness = now - this)",
+            registry=r,
+        )
+        self.last_applied = Gauge(
+            "reconciler_source_last_applied_timestamp_seconds",
+            "Unix time a revision was last applied",
+            registry=r,
+        )
+        self.errors = Counter(
+            "reconciler_source_errors", "failed fetches by reason", ["reason"], registry=r
+        )
+        self.pinned = Gauge(
+            "reconciler_source_pinned", "1 while a rollback pins the served revision", registry=r
+        )
+        self.drifted = Gauge(
+            "reconciler_proxies_drifted",
+            "connected proxies whose ACKed configuration is not the current snapshot",
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "reconciler_webhook_requests", "POST /hooks/github by outcome", ["outcome"], registry=r
+        )

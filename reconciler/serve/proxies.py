@@ -42,7 +42,6 @@ class ProxyState:
     versions: dict[TypeUrl, TypeVersions] = field(default_factory=dict)
     last_nack: dict[str, Any] | None = None
     error: str | None = None
-    connected_at: float | None = None
     peer: str = ""
     on_ack: Callable[[ProxyState, TypeUrl], None] | None = None
     events: EventSink = NO_EVENTS

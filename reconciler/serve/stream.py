@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 
 from reconciler import codes
+from reconciler.identity.tokens import METADATA_KEY, TokenRejected
 from reconciler.resource_types import TypeUrl
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.proxies import ProxyRegistry, ProxyState
@@ -115,7 +116,6 @@ class AdsStream:
         proxy = self.proxy = self.ctx.registry.get(node_id)
         proxy.streams += 1
         proxy.protocol = self.protocol
-        proxy.connected_at = time.time()
         proxy.peer = str(self.context.peer() or "")
         self.ctx.metrics.connected.labels(self.protocol).inc()
         self._unwatch = self.ctx.cache.watch(node_id, self._on_change)
@@ -123,8 +123,6 @@ class AdsStream:
         log.info("%s connected (%s, %s)", node_id, self.protocol, proxy.peer)
 
     async def _authenticate(self, node_id: str) -> None:
-        from reconciler.identity.tokens import METADATA_KEY, TokenRejected
-
         metadata = dict(self.context.invocation_metadata() or ())
         try:
             self._claims = self.ctx.verifier.admit(metadata.get(METADATA_KEY), node_id)

@@ -29,7 +29,10 @@ class Revision:
 
 
 class Source(Protocol):
-    """A place revisions come from. ``fetch`` raises SourceError when it cannot be reached."""
+    """A place revisions come from: every method the reconcile loop calls.
+
+    ``fetch`` and ``read`` raise SourceError when the source cannot be reached or read.
+    """
 
     def describe(self) -> dict[str, Any]:
         """Non-secret description for status: ``{"url": ..., "branch": ...}``."""
@@ -37,4 +40,13 @@ class Source(Protocol):
 
     def fetch(self) -> Revision:
         """The newest revision (cheap when nothing changed)."""
+        ...
+
+    def read(self, revision_id: str) -> Revision | None:
+        """A revision served before (restart recovery, rollback pin), from local storage
+        without contacting the remote; None when this source keeps no history."""
+        ...
+
+    def keep(self, revision_ids: set[str]) -> None:
+        """Keep exactly ``revision_ids`` (the journal's) readable by :meth:`read`."""
         ...

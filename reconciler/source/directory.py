@@ -13,6 +13,8 @@ from reconciler.source import Revision
 
 
 class DirectorySource:
+    """Files as they are now: no history, so :meth:`read` has nothing to give back."""
+
     def __init__(
         self, paths: Sequence[str | os.PathLike[str]], *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
     ) -> None:
@@ -28,3 +30,9 @@ class DirectorySource:
         for f in files:
             digest.update(f.path.encode() + b"\0" + f.digest.encode() + b"\0")
         return Revision(id=digest.hexdigest()[:40], files=tuple(files), diagnostics=tuple(diags))
+
+    def read(self, revision_id: str) -> Revision | None:
+        return None
+
+    def keep(self, revision_ids: set[str]) -> None:
+        return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from reconciler import codes
 from reconciler.errors import SourceError
 
 
@@ -46,8 +47,6 @@ class UnsafeSourceError(GitSourceError):
 
 def reason_code(reason: SourceReason) -> str:
     """The RC65x diagnostic code that explains ``reason`` (``reconciler explain-code``)."""
-    from reconciler import codes
-
     return {
         SourceReason.UNREACHABLE: codes.SOURCE_UNREACHABLE,
         SourceReason.AUTH: codes.SOURCE_AUTH,

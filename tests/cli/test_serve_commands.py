@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from xds_harness import PlaneThread  # also puts tests/integration on the path
 
 from ads_client import AdsClient  # isort: skip
 from proxy_configs import outbound_proxy  # isort: skip
+from polling import until  # isort: skip
 from reconciler.cli.main import main
 from reconciler.cli.status import render
 from reconciler.resource_types import TypeUrl
@@ -93,11 +93,12 @@ def test_status_against_a_running_server(capsys: pytest.CaptureFixture[str]) -> 
             rds = await web.recv()
             await web.delta_request(TypeUrl.ROUTE, nonce=rds.nonce, error="rejected\nbad route")
             await ghost.delta_request(TypeUrl.CLUSTER)
-            for _ in range(200):
+
+            def seen() -> bool:
                 proxies = {p.node_id: p for p in plane.plane.registry.connected()}
-                if "default.ghost" in proxies and proxies["default.web-1"].last_nack:
-                    return
-                await asyncio.sleep(0.01)
+                return "default.ghost" in proxies and bool(proxies["default.web-1"].last_nack)
+
+            await until(seen, 2, "the ghost stream and the NACK")
 
         plane.call(drive())
         server = f"http://127.0.0.1:{plane.plane.http_port}"

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from xds_harness import App, Envoy, free_port, get, wait_for
+from polling import wait_for
+from xds_harness import App, Envoy, free_port, get
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from xds_harness import App, Envoy, Load, PlaneThread, free_port, get, wait_for
+from polling import wait_for
+from xds_harness import App, Envoy, Load, PlaneThread, free_port, get
 
 from proxy_configs import eds_cluster, inbound_proxy, outbound_proxy  # isort: skip
 from reconciler.resource_types import TypeUrl

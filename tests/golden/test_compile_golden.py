@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli.render import dump_yaml
-from reconciler.compile import CompileResult
 from reconciler.compile.bootstrap import static_bootstrap
+from reconciler.compile.compiler import CompileResult
 from reconciler.compile.render_dict import message_dict, proxy_dict
 from reconciler.kinds import CATALOG
 from reconciler.pipeline import analyze_paths, compile_analysis

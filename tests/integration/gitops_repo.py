@@ -8,12 +8,12 @@ from pathlib import Path
 
 from git_repo import Repo as _Repo
 
-from reconciler.compile import Compiler
+from reconciler.compile.compiler import Compiler
 from reconciler.journal import Journal
 from reconciler.pipeline import Analysis
+from reconciler.serve.build import Compiled, CompileFn
 from reconciler.serve.following import webhook_route
-from reconciler.serve.gitops import GitOpsReconciler
-from reconciler.serve.loop import Compiled, CompileFn
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.server import ControlPlane
 from reconciler.source.git import GitSource
 
@@ -100,14 +100,14 @@ async def serving(
     interval: float | None = None,
     start_loop: bool = False,
     secret: bytes | None = None,
-) -> AsyncIterator[tuple[ControlPlane, GitOpsReconciler]]:
+) -> AsyncIterator[tuple[ControlPlane, Reconciler]]:
     """A control plane on ephemeral ports following ``repo``'s main branch under ``mesh``.
 
     Without ``start_loop`` nothing polls on its own: tests call ``reconcile()``.
     """
     plane = ControlPlane()
     source = GitSource(str(repo), state_dir=state, branch="main", subpath="mesh")
-    loop = GitOpsReconciler(
+    loop = Reconciler(
         source, compiler(), plane.cache, plane.metrics, journal=Journal(state), interval=interval
     )
     if secret is not None:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from polling import until
+
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.server import ControlPlane
 from reconciler.snapshot import PublishResult, build_snapshots
@@ -41,9 +43,11 @@ def run(test: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
 
 async def acked(plane: ControlPlane, node_id: str, timeout: float = 5.0) -> None:
     """Wait until the server has processed ``node_id``'s ACKs of everything it sent."""
-    for _ in range(int(timeout / 0.01)):
+
+    def settled() -> bool:
         state = plane.registry.find(node_id)
-        if state is not None and all(v.sent and v.acked == v.sent for v in state.versions.values()):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{node_id} did not ACK everything within {timeout}s")
+        return state is not None and all(
+            v.sent and v.acked == v.sent for v in state.versions.values()
+        )
+
+    await until(settled, timeout, f"{node_id} to ACK everything sent")

@@ -6,24 +6,14 @@ import json
 import re
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from polling import wait_for
+
 RECONCILER = Path(sys.executable).parent / "reconciler"
-
-
-def wait(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll ``check`` every 0.1 s until it returns something true (bounded by ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 class Server:
@@ -52,8 +42,9 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        found = wait(
+        found = wait_for(
             lambda: re.search(r"xDS on port (\d+), status on http://([\d.:]+)/", self.text()),
+            60,
             "start",
         )
         self.xds_port = int(found.group(1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import grpc
+import pytest
 from ads_client import AdsClient
 from harness import acked, publish, run, running_plane
 from proxy_configs import outbound_proxy
@@ -62,7 +64,9 @@ def test_initial_push_ack_and_status() -> None:
     run(body)
 
 
-def test_change_pushes_only_changed_types_and_nack_is_not_resent() -> None:
+def test_change_pushes_only_changed_types_and_nack_is_not_resent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def body() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODE)
@@ -86,6 +90,7 @@ def test_change_pushes_only_changed_types_and_nack_is_not_resent() -> None:
             assert proxy["versions"]["RDS"]["nacked"] == rds.version_info
             assert proxy["versions"]["RDS"]["acked"] == got[RDS].version_info
             assert proxy["lastNack"]["message"] == "route rejected for the test"
+            assert f"error[RC603] {NODE} NACKed RDS" in caplog.text
             # publishing the same content again pushes nothing
             publish(plane, frontend({"backend": 1, "backend-v2": 1}))
             assert await client.nothing()
@@ -171,7 +176,7 @@ def test_reconnect_with_current_versions_gets_no_push() -> None:
     run(body)
 
 
-def test_unknown_node_gets_nothing_and_a_status_entry() -> None:
+def test_unknown_node_gets_nothing_and_a_status_entry(caplog: pytest.LogCaptureFixture) -> None:
     async def body() -> None:
         async with running_plane(frontend()) as plane:
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", "default.nobody")
@@ -179,6 +184,7 @@ def test_unknown_node_gets_nothing_and_a_status_entry() -> None:
             assert await client.nothing()
             proxies = {p["id"]: p for p in plane.status_json()["proxies"]}
             assert "names no Dataplane" in proxies["default.nobody"]["error"]
+            assert "error[RC601] " in caplog.text
             assert proxies["default.nobody"]["connected"]
             assert proxies[NODE]["connected"] is False
             # once a revision names it, it is served on the open stream
@@ -191,6 +197,21 @@ def test_unknown_node_gets_nothing_and_a_status_entry() -> None:
             )
             cds = await client.recv()
             assert cds.type_url == CDS and len(cds.resources) == 1
+            await client.close()
+
+    run(body)
+
+
+def test_a_stream_without_node_id_is_refused() -> None:
+    async def body() -> None:
+        async with running_plane(frontend()) as plane:
+            client = AdsClient(f"127.0.0.1:{plane.xds_port}", "")
+            await client.request(CDS)
+            with pytest.raises(EOFError):
+                await client.recv()
+            assert await client.call.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "[RC604] the first request must carry node.id" in await client.call.details()
+            assert plane.status_json()["proxies"][0]["id"] == NODE  # nothing registered
             await client.close()
 
     run(body)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from gitops_repo import Repo, timeout_policy
-from serve_process import Server, wait
+from polling import wait_for
+from serve_process import Server
 
 from reconciler.cli.main import main
 
@@ -25,14 +26,14 @@ def test_serve_history_rollback_resume_restart(
     state = tmp_path / "state"
     server = Server(repo.path, state, tmp_path / "serve.log")
     try:
-        wait(lambda: server.status()["lastAppliedRevision"] == first, "first commit")
+        wait_for(lambda: server.status()["lastAppliedRevision"] == first, 60, "first commit")
         second = repo.commit("faster", {"mesh/timeout.yaml": timeout_policy("2s")})
         server.process.send_signal(signal.SIGHUP)  # poll now
-        wait(lambda: server.status()["lastAppliedRevision"] == second, "second commit")
+        wait_for(lambda: server.status()["lastAppliedRevision"] == second, 60, "second commit")
 
         bad = repo.commit("typo", {"mesh/timeout.yaml": timeout_policy("1s", "requestTimout")})
         server.process.send_signal(signal.SIGHUP)
-        wait(lambda: server.status()["lastError"] is not None, "bad commit rejected")
+        wait_for(lambda: server.status()["lastError"] is not None, 60, "bad commit rejected")
         assert server.status()["lastAttemptedRevision"] == bad
         capsys.readouterr()
         assert main(["status", "--server", server.url]) == 1
@@ -45,14 +46,16 @@ def test_serve_history_rollback_resume_restart(
 
         assert main(["rollback", "--to", first[:10], "--state-dir", str(state)]) == 0
         assert "signalled" in capsys.readouterr().out
-        wait(lambda: server.status()["lastAppliedRevision"] == first, "rollback")
+        wait_for(lambda: server.status()["lastAppliedRevision"] == first, 60, "rollback")
         assert server.status()["pinned"]["sha"] == first
 
         assert main(["rollback", "--to", bad, "--state-dir", str(state)]) == 2  # never applied
 
         fixed = repo.commit("fix", {"mesh/timeout.yaml": timeout_policy("3s")})
         assert main(["resume", "--state-dir", str(state)]) == 0
-        wait(lambda: server.status()["lastAppliedRevision"] == fixed, "resume follows the branch")
+        wait_for(
+            lambda: server.status()["lastAppliedRevision"] == fixed, 60, "resume follows the branch"
+        )
         assert server.status()["following"] is True
         served = versions(server)
     finally:
@@ -61,7 +64,7 @@ def test_serve_history_rollback_resume_restart(
     shutil.rmtree(repo.path)  # the remote is gone: a restart serves the journal's revision
     restarted = Server(repo.path, state, tmp_path / "restart.log")
     try:
-        wait(lambda: server_status_ok(restarted, fixed), "restored revision")
+        wait_for(lambda: server_status_ok(restarted, fixed), 60, "restored revision")
         status = restarted.status()
         assert status["restoredRevision"] == fixed
         assert status["source"]["stale"] is True and status["source"]["reason"] == "unreachable"

@@ -15,13 +15,13 @@ import pytest
 from gitops_repo import FRONTEND, Repo, compiler, timeout_policy
 
 from reconciler.journal import Journal
-from reconciler.serve.gitops import GitOpsReconciler
-from reconciler.serve.loop import Outcome
+from reconciler.serve.loop import Outcome, Reconciler
 from reconciler.serve.server import ControlPlane
 from reconciler.source.git import GitSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from xds_harness import ENVOY, Envoy, wait_for
+from polling import wait_for
+from xds_harness import ENVOY, Envoy
 
 pytestmark = [
     pytest.mark.e2e,
@@ -40,7 +40,7 @@ class GitOpsThread:
         self.thread.start()
         self.plane = ControlPlane()
         source = GitSource(str(repo), state_dir=state, subpath="mesh")
-        self.gitops = GitOpsReconciler(
+        self.gitops = Reconciler(
             source,
             compiler(),
             self.plane.cache,

@@ -6,16 +6,15 @@ commits, the webhook trigger, rollback/resume, restart recovery, an unreachable 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
-import time
 from pathlib import Path
 
 import aiohttp
 from ads_client import AdsClient
 from gitops_repo import BACKEND, Repo, serving, timeout_policy
 from harness import acked, run
+from polling import until
 
 from reconciler.journal import Journal
 from reconciler.resource_types import TypeUrl
@@ -139,7 +138,7 @@ def test_webhook_triggers_a_poll(tmp_path: Path) -> None:
         async with serving(
             repo.path, tmp_path / "state", interval=3600, start_loop=True, secret=secret
         ) as (plane, loop):
-            await _until(lambda: loop.state.last_applied is not None)
+            await until(lambda: loop.state.last_applied is not None, 10, "the first commit applied")
             sha = repo.commit("faster", {"mesh/timeout.yaml": timeout_policy("2s")})
             payload = json.dumps({"ref": "refs/heads/main", "after": sha}).encode()
             url = f"http://127.0.0.1:{plane.http_port}/hooks/github"
@@ -148,12 +147,15 @@ def test_webhook_triggers_a_poll(tmp_path: Path) -> None:
                 bad = {**headers, "X-Hub-Signature-256": signature(payload, b"wrong")}
                 async with http.post(url, data=payload, headers=bad) as resp:
                     assert resp.status == 401
-                await asyncio.sleep(0.3)
-                assert loop.state.last_applied != sha  # an unsigned hook polls nothing
+                # an unsigned hook is answered before anything is scheduled: no poll
+                metrics = plane.metrics.render().decode()
+                assert 'reconciler_webhook_requests_total{outcome="unauthorized"} 1.0' in metrics
+                assert 'outcome="accepted"' not in metrics
+                assert loop.state.last_applied != sha
                 good = {**headers, "X-Hub-Signature-256": signature(payload, secret)}
                 async with http.post(url, data=payload, headers=good) as resp:
                     assert resp.status == 202
-                await _until(lambda: loop.state.last_applied == sha)
+                await until(lambda: loop.state.last_applied == sha, 10, "the pushed commit applied")
                 async with http.post(url, data=payload, headers=good) as resp:
                     assert resp.status == 200  # replayed delivery
                 async with http.get(f"http://127.0.0.1:{plane.http_port}/metrics") as resp:
@@ -257,14 +259,6 @@ def test_deleted_branch_keeps_serving(tmp_path: Path) -> None:
     run(body)
 
 
-async def _until(check: object, timeout: float = 10.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
 def test_drift_lists_proxies_that_have_not_acked_the_current_snapshot(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "origin")
     repo.initial()
@@ -276,13 +270,13 @@ def test_drift_lists_proxies_that_have_not_acked_the_current_snapshot(tmp_path: 
             client = AdsClient(f"127.0.0.1:{plane.xds_port}", FRONTEND)
             await client.request(LDS)
             lds = await client.recv()
-            await _until(lambda: bool(plane.status_json()["drift"]))
+            await until(lambda: plane.status_json()["drift"], 10, "drift listed")
             [entry] = plane.status_json()["drift"]
             assert entry["id"] == FRONTEND
             assert entry["types"]["LDS"] == {"acked": "", "current": lds.version_info}
             assert "reconciler_proxies_drifted 1.0" in plane.metrics.render().decode()
             await client.ack(lds)
-            await _until(lambda: not plane.status_json()["drift"])
+            await until(lambda: not plane.status_json()["drift"], 10, "drift cleared")
             assert "reconciler_proxies_drifted 0.0" in plane.metrics.render().decode()
             await client.close()
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 from gitops_repo import BACKEND, FRONTEND, MESH, compiler, timeout_policy
 from harness import run
+from polling import until
 
 from reconciler.journal import Journal
 from reconciler.serve.following import Following
-from reconciler.serve.gitops import GitOpsReconciler
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.server import ControlPlane
 from reconciler.source.choose import open_source
 from reconciler.source.directory import DirectorySource
@@ -33,7 +32,7 @@ def test_watch_rescans_the_tree_after_an_edit(tmp_path: Path) -> None:
 
     async def body() -> None:
         plane = ControlPlane()
-        loop = GitOpsReconciler(
+        loop = Reconciler(
             source, compiler(), plane.cache, plane.metrics, journal=Journal(state), interval=3600
         )
         plane.reconciler = loop
@@ -41,24 +40,14 @@ def test_watch_rescans_the_tree_after_an_edit(tmp_path: Path) -> None:
         following.install(plane)
         await plane.start("127.0.0.1:0", "127.0.0.1:0")
         try:
-            await _until(lambda: loop.state.last_applied is not None)
-            first = loop.state.last_applied
+            first = await until(lambda: loop.state.last_applied, 10, "the tree applied")
+            # git's bookkeeping is no resource (the watcher ignores .git, tests/unit/test_watch.py)
             (tree / ".git" / "index").write_text("git's own bookkeeping")
-            await asyncio.sleep(1.0)
-            assert loop.state.last_applied == first  # .git is ignored
             (tree / "timeout.yaml").write_text(timeout_policy("2s"))
-            await _until(lambda: loop.state.last_applied != first)
+            await until(lambda: loop.state.last_applied != first, 10, "the edit applied")
             assert Journal(state).last() is not None
         finally:
             await plane.stop(0)
             following.close()
 
     run(body)
-
-
-async def _until(check: object, timeout: float = 10.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)

@@ -11,12 +11,16 @@ from typing import Any
 
 from ads_client import AdsClient
 from harness import run
-from proxy_configs import inbound_proxy
+from polling import until
+from proxy_configs import inbound_proxy, outbound_proxy
 
-from reconciler.errors import SourceError
+from reconciler import codes
+from reconciler.diagnostics import at_resource
+from reconciler.errors import CompileError, SourceError
 from reconciler.pipeline import Analysis
 from reconciler.resource_types import TypeUrl
-from reconciler.serve.loop import Compiled, Reconciler
+from reconciler.serve.build import Compiled
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.server import ControlPlane
 from reconciler.snapshot import SnapshotCache
@@ -72,14 +76,6 @@ def make_plane(repo: Path) -> ControlPlane:
     return ControlPlane(cache=cache, metrics=metrics, reconciler=reconciler)
 
 
-async def until(check: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
     (tmp_path / "mesh.yaml").write_text(MESH)
     dataplane = tmp_path / "web.yaml"
@@ -90,7 +86,7 @@ def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
         await plane.start("127.0.0.1:0", "127.0.0.1:0")
         try:
             assert plane.reconciler is not None
-            await until(lambda: plane.cache.ready)
+            await until(lambda: plane.cache.ready, 5, "the first snapshot")
             status, text = await http_get(plane.http_port, "/readyz")
             assert status == 200
             first = plane.reconciler.state.last_applied
@@ -104,7 +100,7 @@ def test_loop_applies_rejects_and_keeps_serving(tmp_path: Path) -> None:
             # an invalid revision publishes nothing and says why, with file and line
             dataplane.write_text(DATAPLANE.format(port=99999))
             plane.reconciler.trigger()
-            await until(lambda: plane.reconciler.state.last_error is not None)
+            await until(lambda: plane.reconciler.state.last_error is not None, 5, "the rejection")
             _, text = await http_get(plane.http_port, "/status")
             status_json = json.loads(text)
             assert status_json["lastAppliedRevision"] == first
@@ -156,7 +152,9 @@ def test_not_ready_before_a_good_snapshot(tmp_path: Path) -> None:
         await plane.start("127.0.0.1:0", "127.0.0.1:0")
         try:
             assert plane.reconciler is not None
-            await until(lambda: plane.reconciler.state.last_attempted is not None)
+            await until(
+                lambda: plane.reconciler.state.last_attempted is not None, 5, "a first attempt"
+            )
             code, _ = await http_get(plane.http_port, "/readyz")
             assert code == 503
             status = json.loads((await http_get(plane.http_port, "/status"))[1])
@@ -183,6 +181,12 @@ class FlakySource:
             raise SourceError("connection refused", hint="retried with backoff")
         return self.inner.fetch()
 
+    def read(self, revision_id: str) -> Any:
+        return self.inner.read(revision_id)
+
+    def keep(self, revision_ids: set[str]) -> None:
+        self.inner.keep(revision_ids)
+
 
 def test_unreachable_source_keeps_serving_and_reports_stale(tmp_path: Path) -> None:
     (tmp_path / "mesh.yaml").write_text(MESH)
@@ -205,5 +209,38 @@ def test_unreachable_source_keeps_serving_and_reports_stale(tmp_path: Path) -> N
         source.down = False
         await reconciler.reconcile()
         assert reconciler.status_json()["source"]["stale"] is False
+
+    run(body)
+
+
+def test_a_revision_that_cannot_be_published_says_why(tmp_path: Path) -> None:
+    """Valid resources, but compile fails (RC606) or yields a dangling reference (RC602):
+    nothing is published, and ``lastError`` names the code."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "web.yaml").write_text(DATAPLANE.format(port=8080))
+
+    def failing(analysis: Analysis) -> Compiled:
+        raise CompileError("error[RC590] mtls: backend type 'provided' is not supported")
+
+    def error_diagnostic(analysis: Analysis) -> Compiled:
+        [dataplane] = [r for r in analysis.resources if r.kind == "Dataplane"]
+        problem = at_resource(codes.PROXY_COMPILE_FAILED, dataplane, (), "cannot compile")
+        return Compiled({}, (problem,))
+
+    def dangling(analysis: Analysis) -> Compiled:
+        route_to_nowhere = outbound_proxy(
+            "default.web-1", ("127.0.0.1", 15001), {"missing": 1}, {"backend": []}
+        )
+        return Compiled({"default.web-1": route_to_nowhere})
+
+    async def body() -> None:
+        for compile, code in ((failing, "RC606"), (error_diagnostic, "RC606"), (dangling, "RC602")):
+            cache = SnapshotCache()
+            loop = Reconciler(DirectorySource([tmp_path]), compile, cache, Metrics(), interval=None)
+            outcome = await loop.reconcile()
+            assert outcome is not None and not outcome.applied
+            assert outcome.error is not None and outcome.error["code"] == code, compile
+            assert loop.status_json()["lastError"]["code"] == code
+            assert cache.node_ids() == [] and not cache.ready
 
     run(body)

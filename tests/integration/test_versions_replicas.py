@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from git_repo import Repo
 from harness import run
-from serve_process import Server, wait
+from polling import wait_for
+from serve_process import Server
 
 from reconciler.identity.ca import create_ca, key_pem
 from reconciler.identity.tokens import load_signer
@@ -70,7 +71,7 @@ def test_three_starts_on_one_commit_serve_the_same_versions(tmp_path: Path) -> N
     for start in range(3):
         server = Server(repo.path, state, tmp_path / f"serve-{start}.log")
         try:
-            wait(lambda s=server: s.applied(sha), f"start {start} applies the commit")
+            wait_for(lambda s=server: s.applied(sha), 60, f"start {start} applies the commit")
             seen.append(versions(server))
         finally:
             server.stop()
@@ -110,14 +111,14 @@ def test_a_fresh_replica_serves_the_versions_of_one_with_history(
     try:
         history = Server(repo.path, tmp_path / "state-history", tmp_path / "history.log", args)
         servers.append(history)
-        wait(lambda: history.applied(c1), "the replica with history applies c1")
+        wait_for(lambda: history.applied(c1), 60, "the replica with history applies c1")
         before = versions(history)
         c2 = canary_50_50(repo)
         history.process.send_signal(signal.SIGHUP)  # poll now
-        wait(lambda: history.applied(c2), "the replica with history applies c2")
+        wait_for(lambda: history.applied(c2), 60, "the replica with history applies c2")
         fresh = Server(repo.path, tmp_path / "state-fresh", tmp_path / "fresh.log", args)
         servers.append(fresh)
-        wait(lambda: fresh.applied(c2), "the fresh replica applies c2")
+        wait_for(lambda: fresh.applied(c2), 60, "the fresh replica applies c2")
 
         old, new = history.served(), fresh.served()
         assert sorted(old) == sorted(new) and len(old) == 8
@@ -190,7 +191,7 @@ def failover(first: Server, second: Server, token_key: Path) -> None:
                     for t in (*FIRST_CALLS, TypeUrl.SECRET)
                 )
 
-            await asyncio.to_thread(wait, settled, "the second replica to record the ACKs", 20)
+            await asyncio.to_thread(wait_for, settled, 20, "the second replica to record the ACKs")
             pushes = {t: second.metric(f'reconciler_xds_pushes_total{{type="{t}"}}') for t in TYPES}
             assert {t: pushes[t] - pushes_before[t] for t in TYPES} == {
                 "CDS": 0,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
-from reconciler.compile import Compiler, CompileResult, compile_resources
+from reconciler.compile.compiler import Compiler, CompileResult, compile_resources
 from reconciler.compile.merge import Contribution, merge
 from reconciler.load import SourceFile
 from reconciler.model import Resource

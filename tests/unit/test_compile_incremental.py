@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.compile import Compiler, CompileResult
+from reconciler.compile.compiler import Compiler, CompileResult
 from reconciler.pipeline import analyze_paths
 from reconciler.resource_types import TypeUrl
 

@@ -9,12 +9,14 @@ from test_compile_core import (
     TWO_SERVICES,
     compile_yaml,
     dataplane,
+    load_resources,
     named,
     route_action,
 )
 
-from reconciler.compile import names
+from reconciler import names
 from reconciler.resource_types import TypeUrl
+from reconciler.validate import check_resource
 
 THREE = (
     MESH,
@@ -188,10 +190,11 @@ def test_a_rule_whose_backends_take_no_traffic_is_dropped() -> None:
         ({"prefix": "/"}, "api"),
     ]
     dropped = sorted(d.field or "" for d in result.diagnostics if "drops the rule" in d.message)
-    assert dropped == [
-        "spec.to[0].rules[0].default.backendRefs",
-        "spec.to[0].rules[1].default.backendRefs",
-    ]
+    assert dropped == ["spec.to[0].rules[0].default.backendRefs"]
+    # every weight 0 is known before compiling: validation warns (RC503), compile stays quiet
+    [route] = [r for r in load_resources(http_route("drop", rules)) if r.kind == "MeshHTTPRoute"]
+    warned = [(d.code, d.field) for d in check_resource(route) if d.code == "RC503"]
+    assert warned == [("RC503", "spec.to[0].rules[1].default.backendRefs")]
 
 
 def test_filters_redirect_rewrite_mirror_and_header_modifiers() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.compile import Compiler
+from reconciler.compile.compiler import Compiler
 from reconciler.diff import diff_proxies
 from reconciler.load import SourceFile
 from reconciler.pipeline import Side, analyze, compare, compile_analysis

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.compile import compile_resources
+from reconciler.compile.compiler import compile_resources
 from reconciler.compile.render_dict import proxy_dict
 from reconciler.load import SourceFile
 from reconciler.pipeline import analyze

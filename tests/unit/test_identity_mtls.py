@@ -22,8 +22,8 @@ from envoy.extensions.filters.network.rbac.v3 import rbac_pb2 as envoy_network_r
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2 as envoy_tls
 from google.protobuf import json_format
 
-from reconciler.compile import compile_resources
 from reconciler.compile import permissions as mtp
+from reconciler.compile.compiler import compile_resources
 from reconciler.load import SourceFile
 from reconciler.model import Resource
 from reconciler.pipeline import analyze

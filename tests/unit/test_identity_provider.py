@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from polling import wait_for
 
 from reconciler.identity.backend import MtlsBackend, MtlsMode
 from reconciler.identity.ca import ca_dir
@@ -90,9 +91,7 @@ def test_pool_serves_without_generation_and_counts_misses() -> None:
     pool.reserve(5)
     pool.start()
     try:
-        deadline = time.monotonic() + 10
-        while pool.stats().ready < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: pool.stats().ready >= 5, 10, "the pool filled", every=0.01)
         assert pool.stats().ready == 5
     finally:
         pool.stop()

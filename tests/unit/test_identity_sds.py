@@ -12,7 +12,9 @@ from google.protobuf.json_format import MessageToDict
 from reconciler.identity.ca import create_ca
 from reconciler.identity.issuer import issue
 from reconciler.identity.keypool import KeyAlgorithm, generate_key
-from reconciler.identity.sds import identity_secret, mesh_ca_secret, redacted, sds_secret_config
+from reconciler.identity.sds import identity_secret, mesh_ca_secret, sds_secret_config
+from reconciler.resource_types import ProxyConfig, TypeUrl
+from reconciler.snapshot import Interner, build_snapshot
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "identity" / "sds-secrets.golden.yaml"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,7 +58,8 @@ def test_sds_secrets_match_golden() -> None:
     assert text == GOLDEN.read_text()
 
 
-def test_redacted_secret_hides_the_private_key_only() -> None:
+def test_served_secrets_are_shown_without_the_private_key_only() -> None:
+    """``/config`` (``Snapshot.to_json``) hides the private key, nothing else."""
     ca = create_ca("m", rsa_bits=2048, expiration=timedelta(days=30), now=NOW)
     leaf = issue(
         ca,
@@ -66,13 +69,17 @@ def test_redacted_secret_hides_the_private_key_only() -> None:
         lifetime=timedelta(hours=1),
         now=NOW,
     )
-    secret = identity_secret(leaf)
-    shown = redacted(secret)
+    secret, ca_secret = identity_secret(leaf), mesh_ca_secret(ca)
+    config = ProxyConfig("m.a", {TypeUrl.SECRET: [secret, ca_secret]})
+    shown = build_snapshot(config, Interner()).to_json()["resources"][TypeUrl.SECRET.group]
     assert b"PRIVATE KEY" in secret.tls_certificate.private_key.inline_bytes
-    assert b"PRIVATE KEY" not in shown.SerializeToString()
-    assert shown.tls_certificate.certificate_chain == secret.tls_certificate.certificate_chain
-    ca_secret = mesh_ca_secret(ca)
-    assert redacted(ca_secret) == ca_secret
+    assert "PRIVATE KEY" not in str(shown)
+    by_name = {s["name"]: s for s in shown}
+    identity = by_name[secret.name]["tlsCertificate"]
+    assert identity["privateKey"] == {"inlineString": "[redacted]"}
+    chain = base64.b64decode(identity["certificateChain"]["inlineBytes"])
+    assert chain == secret.tls_certificate.certificate_chain.inline_bytes
+    assert by_name[ca_secret.name] == MessageToDict(ca_secret)
 
 
 def test_identity_modules_import_on_their_own() -> None:

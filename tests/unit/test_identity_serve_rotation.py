@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from reconciler.cli.serve import _reapply, pipeline_compile
+from polling import until
+
+from reconciler.cli.serve import pipeline_compile
 from reconciler.identity.provider import IdentityOptions, IdentityProvider
 from reconciler.identity.serving import rotate_forever, with_secrets
 from reconciler.resource_types import TypeUrl
@@ -53,18 +55,19 @@ def test_due_certificates_are_renewed_by_rebuilding_the_revision(tmp_path: Path)
     async def body() -> list[dict[TypeUrl, str]]:
         stop = asyncio.Event()
         loop_task = asyncio.create_task(reconciler.run(stop))
-        rotation = asyncio.create_task(rotate_forever(provider, lambda: _reapply(reconciler), stop))
+        rotation = asyncio.create_task(rotate_forever(provider, reconciler.rebuild, stop))
         seen: list[dict[TypeUrl, str]] = []
+
+        def renewed() -> bool:
+            snap = cache.get("default.web-01")
+            if snap is not None:
+                versions = {t: snap.version(t) for t in TypeUrl}
+                if not seen or versions != seen[-1]:
+                    seen.append(versions)
+            return len(seen) >= 2
+
         try:
-            for _ in range(200):  # at most 20 s
-                snap = cache.get("default.web-01")
-                if snap is not None:
-                    versions = {t: snap.version(t) for t in TypeUrl}
-                    if not seen or versions != seen[-1]:
-                        seen.append(versions)
-                if len(seen) >= 2:
-                    break
-                await asyncio.sleep(0.1)
+            await until(renewed, 20, "a renewed certificate published", every=0.1)
         finally:
             stop.set()
             await asyncio.gather(loop_task, rotation, return_exceptions=True)
@@ -113,15 +116,65 @@ def test_serve_identity_options(tmp_path: Path) -> None:
     assert set(provider.options.ca_files) == {"m1", "m2"}
 
 
-def test_renewal_rebuilds_a_pinned_revision_too() -> None:
-    from types import SimpleNamespace
+def test_renewal_rebuilds_a_pinned_revision_too(tmp_path: Path) -> None:
+    from reconciler.journal import Pin
 
-    triggered: list[bool] = []
-    state = SimpleNamespace(last_attempted="abc", last_applied="abc")
-    pinned = SimpleNamespace(state=state, pin=object(), trigger=lambda: triggered.append(True))
-    _reapply(pinned)  # type: ignore[arg-type]
-    assert state.last_attempted is None and state.last_applied is None and triggered
-    state = SimpleNamespace(last_attempted="abc", last_applied="abc")
-    following = SimpleNamespace(state=state, pin=None, trigger=lambda: triggered.append(True))
-    _reapply(following)  # type: ignore[arg-type]
-    assert state.last_attempted is None and state.last_applied == "abc"
+    reconciler = Reconciler(
+        DirectorySource([tmp_path]), pipeline_compile(), SnapshotCache(), Metrics(), interval=None
+    )
+    reconciler.state.last_attempted = reconciler.state.last_applied = "abc"
+    reconciler.pin = Pin("abc", 0.0, "")
+    reconciler.rebuild()
+    assert reconciler.state.last_attempted is None and reconciler.state.last_applied is None
+    assert reconciler._trigger.is_set()
+    reconciler.state.last_attempted = reconciler.state.last_applied = "abc"
+    reconciler.pin = None
+    reconciler.rebuild()
+    assert reconciler.state.last_attempted is None and reconciler.state.last_applied == "abc"
+
+
+def test_a_mesh_ca_that_cannot_be_used_publishes_nothing(tmp_path: Path) -> None:
+    """RC590 (a backend type the reconciler cannot run) and RC591 (CA files refused): the
+    revision is refused as a compile failure and the message names the identity code."""
+    import os
+    from datetime import timedelta
+
+    from reconciler.identity.ca import create_ca, key_pem
+    from reconciler.identity.provider import CaFiles, utc_now
+
+    provided = tmp_path / "provided"
+    provided.mkdir()
+    (provided / "mesh.yaml").write_text(
+        MESH.replace("type: builtin", "type: provided").replace(
+            "dpCert: { rotation: { expiration: 4s } }",
+            "conf: {cert: {secret: c}, key: {secret: k}}",
+        )
+    )
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    (builtin / "mesh.yaml").write_text(MESH)
+    ca = create_ca("default", rsa_bits=2048, expiration=timedelta(days=30), now=utc_now())
+    cert_file, key_file = tmp_path / "ca.crt", tmp_path / "ca.key"
+    cert_file.write_bytes(ca.cert_pem)
+    key_file.write_bytes(key_pem(ca.key))
+    os.chmod(key_file, 0o644)  # readable by others: refused
+    files = {"default": CaFiles(cert_file, key_file)}
+
+    async def body() -> None:
+        for repo, ca_files, code in ((provided, {}, "RC590"), (builtin, files, "RC591")):
+            options = IdentityOptions(
+                state_dir=tmp_path / "state", pool_target=4, ca_files=ca_files
+            )
+            reconciler = Reconciler(
+                DirectorySource([repo]),
+                with_secrets(pipeline_compile(), IdentityProvider(options)),
+                SnapshotCache(),
+                Metrics(),
+                interval=None,
+            )
+            outcome = await reconciler.reconcile()
+            assert outcome is not None and not outcome.applied and outcome.error is not None
+            assert outcome.error["code"] == "RC606"
+            assert f"error[{code}]" in outcome.error["message"], outcome.error
+
+    asyncio.run(asyncio.wait_for(body(), 60))

@@ -14,8 +14,9 @@ import grpc
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2 as envoy_secret
 from envoy.service.discovery.v3 import ads_pb2_grpc
 from envoy.service.discovery.v3 import discovery_pb2 as envoy_discovery
+from polling import until
 
-from reconciler.compile import compile_resources
+from reconciler.compile.compiler import compile_resources
 from reconciler.identity.provider import IdentityOptions, IdentityProvider, utc_now
 from reconciler.identity.serving import attach_secrets, make_verifier, proxy_identities
 from reconciler.identity.tokens import load_or_create_signer
@@ -227,7 +228,11 @@ def test_auto_mode_requires_tokens_only_where_private_keys_are_served(tmp_path: 
             early_channel, early = await open_stream(
                 plane.xds_port, "default.web-01", TypeUrl.CLUSTER
             )
-            await asyncio.sleep(0.5)
+            await until(
+                lambda: (s := plane.registry.find("default.web-01")) is not None and s.streams,
+                10,
+                "the token-less stream admitted",
+            )
             configs = attach_secrets(compiled, proxy_identities(resources), provider)
             snapshots, _ = build_snapshots(configs, plane.cache.interner)
             plane.cache.publish(snapshots)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler import codes
@@ -84,3 +86,16 @@ def test_a_broken_document_keeps_the_ones_before() -> None:
     names, diags = _load(b"type: Mesh\nname: a\n---\ntype: Mesh\nname: [\n")
     assert names == ["a"]
     assert [code for code, _ in diags] == [codes.YAML_SYNTAX]
+
+
+def test_a_file_that_cannot_be_read_is_a_diagnostic(tmp_path: Path) -> None:
+    """RC113: a file listed, then gone (or unreadable) when read: a diagnostic, no traceback."""
+    from reconciler.load import read_files
+
+    (tmp_path / "kept.yaml").write_text("type: Mesh\nname: default\n")
+    files, diags = read_files(
+        [("kept.yaml", tmp_path / "kept.yaml"), ("gone.yaml", tmp_path / "gone.yaml")]
+    )
+    assert [f.path for f in files] == ["kept.yaml"]
+    assert [(d.code, d.file) for d in diags] == [("RC113", "gone.yaml")]
+    assert "cannot read file" in diags[0].message

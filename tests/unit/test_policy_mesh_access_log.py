@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_compile_core import MESH, compile_yaml, dataplane, hcm_of, named
 
-from reconciler.compile import CompileResult
+from reconciler.compile.compiler import CompileResult
 from reconciler.errors import CompileError
 from reconciler.kinds.mesh_access_log.plugin import (
     DEFAULT_HTTP_FORMAT,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from test_compile_core import MESH, compile_yaml, dataplane, named
 
-from reconciler.compile import CompileResult
+from reconciler.compile.compiler import CompileResult
 from reconciler.resource_types import TypeUrl
 
 BARE_MESH = MESH + "skipCreatingInitialPolicies: ['*']\n"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_compile_core import MESH, compile_yaml, dataplane, named, route_action
 
-from reconciler.compile import CompileResult
+from reconciler.compile.compiler import CompileResult
 from reconciler.resource_types import TypeUrl
 
 BARE_MESH = MESH + "skipCreatingInitialPolicies: ['*']\n"

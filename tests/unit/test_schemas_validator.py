@@ -251,3 +251,15 @@ def test_alternatives_prefer_the_branch_named_by_the_discriminator() -> None:
     ]
     (error,) = validator.iter_errors({"type": "Udp"})
     assert diagnose(error) == [("RC208", (), "a mapping matches none of the allowed alternatives")]
+
+
+def test_a_schema_rule_without_its_own_message_is_still_reported() -> None:
+    """RC209: a keyword no message is written for (none of our schemas uses one today, so
+    a schema that adds one is still reported, never dropped)."""
+    from jsonschema import Draft202012Validator
+
+    from reconciler.validate.schema_errors import diagnose
+
+    validator = Draft202012Validator({"type": "array", "uniqueItems": True})
+    (error,) = validator.iter_errors(["a", "a"])
+    assert diagnose(error) == [("RC209", (), "value violates the schema rule 'uniqueItems'")]

@@ -14,7 +14,7 @@ from reconciler.load import SourceFile
 from reconciler.source.git import GitSource, read_commit_files, read_local_commit
 from reconciler.source.git_cache import KEEP_PREFIX, locked
 from reconciler.source.git_command import GitRunner
-from reconciler.source.git_errors import GitSourceError, SourceReason
+from reconciler.source.git_errors import GitSourceError, SourceReason, reason_code
 
 
 class Repo(_Repo):
@@ -73,17 +73,23 @@ def test_read_commit_files_reads_objects_relative_to_path(tmp_path: Path) -> Non
     assert SourceFile("a.yaml", MESH.encode()).digest == blob
 
 
-def test_read_commit_warns_for_symlinks_and_reads_meta(tmp_path: Path) -> None:
+def test_read_commit_warns_for_symlinks_and_submodules_and_reads_meta(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "r")
     repo.write("a.yaml", MESH)
     (repo.path / "link.yaml").symlink_to("/etc/passwd")
-    sha = repo.commit("with a link")
+    repo.git("add", "-A")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},vendor.yaml")
+    repo.git("commit", "-q", "-m", "with a link")  # not commit(): `add -A` drops the gitlink
+    sha = repo.git("rev-parse", "HEAD")
 
     commit = read_local_commit(repo.path, "main")
 
     assert commit.sha == sha
     assert [f.path for f in commit.files] == ["a.yaml"]
-    assert [(d.code, d.file) for d in commit.diagnostics] == [("RC650", "link.yaml")]
+    assert [(d.code, d.file) for d in commit.diagnostics] == [
+        ("RC650", "link.yaml"),
+        ("RC651", "vendor.yaml"),
+    ]
     assert commit.meta["author"] == "Ann Author"
     assert commit.meta["message"] == "with a link"
     assert commit.meta["time"] == "1767323045"
@@ -149,6 +155,7 @@ def test_deleted_branch_is_reported_then_recovers(repo: Repo, tmp_path: Path) ->
     with pytest.raises(GitSourceError) as err:
         source.fetch()
     assert err.value.reason is SourceReason.BRANCH_DELETED
+    assert reason_code(err.value.reason) == "RC654"
     assert err.value.retryable
 
     repo.git("checkout", "-q", "-b", "main")
@@ -236,6 +243,7 @@ def test_a_held_lock_is_reported(repo: Repo, tmp_path: Path) -> None:
     with locked(source.cache_dir, timeout_s=1), pytest.raises(GitSourceError) as err:
         source.fetch()
     assert err.value.reason is SourceReason.LOCKED
+    assert reason_code(err.value.reason) == "RC659"
 
 
 def test_timeout_kills_git(tmp_path: Path) -> None:
@@ -249,6 +257,7 @@ def test_timeout_kills_git(tmp_path: Path) -> None:
         with pytest.raises(GitSourceError) as err:
             source.fetch()
     assert err.value.reason is SourceReason.TIMEOUT
+    assert reason_code(err.value.reason) == "RC655"
     assert err.value.retryable
 
 

@@ -9,7 +9,12 @@ import pytest
 
 from reconciler.source.git import GitSource, read_commit_files
 from reconciler.source.git_command import GitRunner, classify, git_env
-from reconciler.source.git_errors import GitSourceError, SourceReason, UnsafeSourceError
+from reconciler.source.git_errors import (
+    GitSourceError,
+    SourceReason,
+    UnsafeSourceError,
+    reason_code,
+)
 from reconciler.source.git_safety import (
     check_branch,
     check_subpath,
@@ -140,26 +145,32 @@ def test_redaction() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stderr", "reason"),
+    ("stderr", "reason", "code"),
     [
-        ("fatal: Authentication failed for 'https://host/x'", SourceReason.AUTH),
+        ("fatal: Authentication failed for 'https://host/x'", SourceReason.AUTH, "RC653"),
         (
             "fatal: could not read Username for 'https://host': terminal prompts disabled",
             SourceReason.AUTH,
+            "RC653",
         ),
-        ("git@host: Permission denied (publickey).", SourceReason.AUTH),
+        ("git@host: Permission denied (publickey).", SourceReason.AUTH, "RC653"),
         (
             "fatal: unable to access 'https://host/': Could not resolve host: host",
             SourceReason.UNREACHABLE,
+            "RC652",
         ),
-        ("fatal: '/x' does not appear to be a git repository", SourceReason.UNREACHABLE),
+        ("fatal: '/x' does not appear to be a git repository", SourceReason.UNREACHABLE, "RC652"),
         (
             "error: object file .git/objects/ab/cd is empty\nfatal: loose object abcd is corrupt",
             SourceReason.CORRUPTED_CACHE,
+            "RC656",
         ),
-        ("fatal: transport 'ext' not allowed", SourceReason.REFUSED),
-        ("fatal: something else", SourceReason.GIT_FAILED),
+        ("fatal: transport 'ext' not allowed", SourceReason.REFUSED, "RC657"),
+        ("fatal: something else", SourceReason.GIT_FAILED, "RC658"),
     ],
 )
-def test_classify(stderr: str, reason: SourceReason) -> None:
-    assert classify("fetch", stderr).reason is reason
+def test_classify(stderr: str, reason: SourceReason, code: str) -> None:
+    """Each reason is shown in status with its code (``source.code``, explain-code)."""
+    error = classify("fetch", stderr)
+    assert error.reason is reason
+    assert reason_code(error.reason) == code

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 from reconciler.serve.watch import Debouncer, TreeWatcher, is_relevant
 
@@ -68,7 +69,7 @@ def test_a_burst_fires_once() -> None:
         for _ in range(200):
             d.poke()
         assert event.wait(5)
-        time.sleep(0.3)
+        assert d.deadline() is None  # nothing left pending: no second callback can come
     finally:
         d.stop()
     assert len(fired) == 1
@@ -101,9 +102,7 @@ def test_a_failing_callback_does_not_stop_the_watch(caplog: pytest.LogCaptureFix
     d.start()
     try:
         d.poke()
-        deadline = time.monotonic() + 5
-        while not calls and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: calls, 5, "the first (failing) rescan", every=0.01)
         d.poke()
         assert done.wait(5)
     finally:
@@ -122,12 +121,25 @@ def test_tree_watcher_sees_resource_writes_not_git_or_swap_files(tmp_path: Path)
         fired.set()
 
     watcher = TreeWatcher(tmp_path, on_change, quiet_s=0.1, max_wait_s=1.0)
+    pokes: list[str] = []
+    poke = watcher.debouncer.poke
+
+    def counted() -> None:  # every event the filter lets through
+        pokes.append("poke")
+        poke()
+
+    watcher.debouncer.poke = counted  # type: ignore[method-assign]
     watcher.start()
     try:
         (tmp_path / ".git" / "index").write_text("x")
+        (tmp_path / ".git" / "refs.yaml").write_text("x")  # a resource suffix, under .git
         (tmp_path / "mesh" / ".a.yaml.swp").write_text("x")
         (tmp_path / "notes.md").write_text("x")
-        assert not fired.wait(0.8)
+        # events arrive in order: once the new directory is seen, the writes above were too
+        (tmp_path / "mesh" / "new").mkdir()
+        assert fired.wait(5)
+        assert pokes == ["poke"], "only the new directory: .git, swap files, notes.md ignored"
+        fired.clear()
         (tmp_path / "mesh" / "a.yaml").write_text("type: Mesh\nname: default\n")
         assert fired.wait(5)
         fired.clear()
@@ -137,4 +149,4 @@ def test_tree_watcher_sees_resource_writes_not_git_or_swap_files(tmp_path: Path)
         assert fired.wait(5)
     finally:
         watcher.stop()
-    assert len(changes) == 2
+    assert len(changes) == 3

@@ -15,12 +15,6 @@ def set_duration(target: duration_pb2.Duration, seconds: float) -> None:
     target.FromNanoseconds(round(seconds * 1e9))
 
 
-def duration(seconds: float) -> duration_pb2.Duration:
-    out = duration_pb2.Duration()
-    set_duration(out, seconds)
-    return out
-
-
 def conf_seconds(value: Any) -> float | None:
     """A conf duration (``"1.5s"``, ``"1h30m"``) in seconds; None when unset or unparsable."""
     if value is None:

@@ -15,8 +15,6 @@ from reconciler import codes
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number, is_set
 from reconciler.validate.rules.targetrefs import check_tags
 
-LOGGING_TYPES = ("tcp", "file")
-TRACING_TYPES = ("zipkin", "datadog")
 METRICS_TYPES = ("prometheus",)
 ZIPKIN_API_VERSIONS = ("httpJsonV1", "httpJson", "httpProto")
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d+)$")

@@ -17,3 +17,12 @@ KIND = KindSpec(
     ),
     order=20,
 )
+
+
+def all_weights_zero(backend_refs: object) -> bool:
+    """Every backendRef weighs 0: Kuma accepts the rule, then leaves it out of the routes
+    (``MakeHTTPSplit`` gives no split). Validation warns (RC503); compile drops it quietly."""
+    if not isinstance(backend_refs, list) or not backend_refs:
+        return False
+    weights = [r.get("weight", 1) if isinstance(r, dict) else 1 for r in backend_refs]
+    return all(w == 0 and not isinstance(w, bool) for w in weights)

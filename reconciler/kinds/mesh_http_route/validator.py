@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from reconciler import codes
+from reconciler.kinds.mesh_http_route import all_weights_zero
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
@@ -45,14 +46,18 @@ def check_rule(f: Findings, path: Path, rule: dict[str, Any], top: str) -> None:
         if isinstance(flt, dict):
             _check_filter(f, (*path, "default", "filters", k), flt, matches, top)
     backends = as_list(default.get("backendRefs"))
-    if (
-        not backends
-        and top == t.MESH_GATEWAY
-        and not any(as_map(x).get("type") == "RequestRedirect" for x in filters)
-    ):
+    redirects = any(as_map(x).get("type") == "RequestRedirect" for x in filters)
+    if not backends and top == t.MESH_GATEWAY and not redirects:
         f.add(codes.SETTING_MISSING, (*path, "default", "backendRefs"), "must not be empty")
     for k, ref in enumerate(backends):
         check_backend_ref(f, (*path, "default", "backendRefs", k), ref, BACKEND_KINDS)
+    if all_weights_zero(backends):
+        f.add(
+            codes.ROUTE_NO_BACKEND,
+            (*path, "default", "backendRefs"),
+            "every backendRef has weight 0: Kuma drops this rule and its requests fall "
+            "through to the next matching route",
+        )
 
 
 def _check_match(f: Findings, path: Path, match: dict[str, Any]) -> None:

@@ -30,9 +30,6 @@ HTTP_RETRY_ON = frozenset(
         "HttpMethodTrace",
     }
 )
-GRPC_RETRY_ON = frozenset(
-    {"Canceled", "DeadlineExceeded", "Internal", "ResourceExhausted", "Unavailable"}
-)
 HTTP_FIELDS = (
     "numRetries",
     "perTryTimeout",

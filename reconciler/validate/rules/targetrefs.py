@@ -42,18 +42,6 @@ from reconciler.targetref import (
 )
 from reconciler.validate.rules.findings import Findings, Path, as_map, is_set
 
-ALL_KINDS = (
-    MESH,
-    MESH_SUBSET,
-    MESH_GATEWAY,
-    MESH_SERVICE,
-    MESH_EXTERNAL_SERVICE,
-    MESH_MULTI_ZONE_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_HTTP_ROUTE,
-    DATAPLANE,
-)
-
 BACKEND_KINDS = (
     MESH_SERVICE,
     MESH_SERVICE_SUBSET,

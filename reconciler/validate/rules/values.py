@@ -127,11 +127,6 @@ def bandwidth(f: Findings, path: Path, value: object) -> None:
         f.add(codes.VALUE_NOT_ALLOWED, path, "must be in kbps/Mbps/Gbps units")
 
 
-def string_defined(f: Findings, path: Path, value: object) -> None:
-    if value is None or value == "":
-        f.add(codes.SETTING_MISSING, path, "must be defined")
-
-
 def file_path(f: Findings, path: Path, value: object, message: str) -> None:
     if isinstance(value, str) and value and not FILE_PATH.match(value):
         f.add(codes.VALUE_NOT_ALLOWED, path, message)

@@ -1,7 +1,8 @@
-"""Every Envoy resource name the compiler emits: Kuma 2.x legacy naming, in one place.
+"""Node ids and every Envoy resource name: Kuma 2.x legacy naming, in one place.
 
 Source: Kuma ``v2.14.3:pkg/xds/envoy/names/resource_names.go`` (separator ``:``) and
-``pkg/xds/envoy/tags`` for tag-subset clusters. No other module builds a name by hand.
+``pkg/xds/envoy/tags`` for tag-subset clusters. It is in the bottom layer so the compiler,
+identity (SDS secret names) and the CLI share it; no other module builds a name by hand.
 """
 
 from __future__ import annotations

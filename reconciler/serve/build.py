@@ -1,0 +1,108 @@
+"""One revision -> a snapshot per proxy, or the reason nothing of it may be published.
+
+:class:`RevisionBuilder` is the reconcile loop's analysis and compile part: it analyses the
+revision's files (per-file results cached across revisions), compiles with the injected
+``compile`` (serve never imports the compiler), checks and serializes the snapshots, and
+reuses the snapshots of proxies a revision does not reach. It runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import codes
+from reconciler.diagnostics import Diagnostic, has_errors, only_errors
+from reconciler.pipeline import Analysis, collector_paused
+from reconciler.resource_types import ProxyConfig
+from reconciler.serve.analysis_cache import RevisionAnalyzer
+from reconciler.snapshot import Interner, Snapshot, build_snapshots
+from reconciler.source import Revision
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    configs: Mapping[str, ProxyConfig]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+CompileFn = Callable[[Analysis], Compiled]
+
+Rejection = dict[str, Any]
+"""``{code, message, diagnostics: [...]}``: why a revision was not published (``lastError``)."""
+
+
+class RevisionBuilder:
+    def __init__(
+        self,
+        analyzer: RevisionAnalyzer,
+        compile: CompileFn,
+        interner: Interner,
+    ) -> None:
+        self.analyzer = analyzer
+        self.compile = compile
+        self.interner = interner
+        self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
+
+    def build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
+        """Every proxy's snapshot, or ``({}, rejection)``: a revision publishes whole or not."""
+        with collector_paused():  # analysis, compile and snapshots only allocate
+            return self._build(revision)
+
+    def _build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
+        analysis = self.analyzer(revision.files, revision.diagnostics)
+        if not analysis.ok:
+            return {}, rejection(
+                codes.REVISION_REJECTED,
+                f"revision {revision.short_id} has errors; nothing was published",
+                analysis.diagnostics,
+            )
+        compiled = self.compile(analysis)
+        if has_errors(compiled.diagnostics):
+            return {}, rejection(
+                codes.COMPILE_FAILED,
+                f"revision {revision.short_id} could not be compiled",
+                compiled.diagnostics,
+            )
+        snapshots, problems = self.snapshots(compiled.configs, revision)
+        if problems:
+            return {}, {
+                "code": codes.SNAPSHOT_INCONSISTENT,
+                "message": f"revision {revision.short_id}: inconsistent configuration, "
+                "nothing was published",
+                "diagnostics": [
+                    {"code": codes.SNAPSHOT_INCONSISTENT, "severity": "error", "message": str(p)}
+                    for p in problems
+                ],
+            }
+        return snapshots, None
+
+    def snapshots(
+        self, configs: Mapping[str, ProxyConfig], revision: Revision
+    ) -> tuple[dict[str, Snapshot], list[Any]]:
+        """Only proxies whose compiled config is a new object are serialized again (the
+        incremental compiler hands back the same object for a proxy a commit does not
+        reach)."""
+        reused: dict[str, Snapshot] = {}
+        fresh: dict[str, ProxyConfig] = {}
+        for node, config in configs.items():
+            hit = self._built.get(node)
+            if hit is not None and hit[0] is config:
+                reused[node] = hit[1]
+            else:
+                fresh[node] = config
+        built, problems = build_snapshots(fresh, self.interner)
+        if problems:
+            return {}, problems
+        snapshots = {**reused, **built}
+        self._built = {node: (configs[node], snap) for node, snap in snapshots.items()}
+        return snapshots, []
+
+
+def rejection(code: str, message: str, diagnostics: Iterable[Diagnostic]) -> Rejection:
+    return {
+        "code": code,
+        "message": message,
+        "diagnostics": [{**d.to_json(), "text": d.format_text()} for d in only_errors(diagnostics)],
+    }
