@@ -507,11 +507,13 @@ _COMPILE: tuple[CodeInfo, ...] = (
         ROUTE_SHADOWED,
         Severity.WARNING,
         "route is never matched",
-        "Kuma orders MeshHTTPRoute matches with a path before matches without one (then Exact, "
-        "PathPrefix, RegularExpression; longer values first; then method, headers, query "
-        "parameters). A rule whose match has no path therefore comes after a `PathPrefix /` "
-        "rule, which takes every request. Add `path: {type: PathPrefix, value: /}` to the "
-        "match so it sorts before the catch-all.",
+        "Kuma sorts a MeshHTTPRoute's matches with a path before matches without one (then "
+        "Exact, PathPrefix, RegularExpression; longer values first; then method, headers, "
+        "query parameters) and appends its own implicit `PathPrefix /` route last. A rule "
+        "that a policy writes with exactly `path: {type: PathPrefix, value: /}` is sorted "
+        "like any other, before every match without a path, and takes all their requests. "
+        "Give the earlier rule a narrower match, or add `path: {type: PathPrefix, value: /}` "
+        "to the later match so it sorts before the catch-all.",
     ),
 )
 """RC5xx explanations."""
