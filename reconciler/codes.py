@@ -103,6 +103,7 @@ PROXY_NACK = "RC603"
 NODE_ID_MISSING = "RC604"
 REVISION_REJECTED = "RC605"
 COMPILE_FAILED = "RC606"
+REVISION_EMPTY = "RC607"
 # identity (proxy tokens on xDS streams): RC620-RC629
 PROXY_TOKEN_REJECTED = "RC620"
 # source (reconciler/source): RC650-RC669
@@ -558,6 +559,16 @@ _SERVE_AND_SOURCE: tuple[CodeInfo, ...] = (
         "revision not published",
         "The revision has errors (see its diagnostics), so nothing of it is published; the "
         "last applied revision keeps serving. Fix the errors and push a new revision.",
+    ),
+    CodeInfo(
+        REVISION_EMPTY,
+        Severity.ERROR,
+        "revision would empty the mesh",
+        "The revision has no resources, or it removes every proxy of a mesh that had some "
+        "(a moved folder, a wrong `--path`, a deleted branch's content). Like Argo CD's "
+        "`allowEmpty: false`, nothing is published and the last applied revision keeps "
+        "serving. Check `--path` and the commit; if emptying the mesh is what you want, "
+        "start `reconciler serve` with `--allow-empty`.",
     ),
     CodeInfo(
         COMPILE_FAILED,

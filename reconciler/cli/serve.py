@@ -66,6 +66,8 @@ class ServeOptions:
     leaf_key: str = "ecdsa-p256"
     notify: tuple[Target, ...] = ()
     notify_secret_file: Path | None = None
+    allow_empty: bool = False
+    """Publish a revision with no resources, or one that removes a mesh's every proxy."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,6 +125,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="DURATION",
         help="poll the source this often, ±10%% jitter (default: 30s; SIGHUP polls at once)",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="publish a revision that has no resources or removes every proxy of a mesh "
+        "(refused by default, like Argo CD's allowEmpty: false)",
     )
     parser.add_argument(
         "--expected-proxies",
@@ -207,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
         xds_address=args.xds_address,
         http_address=args.http_address,
         interval=args.interval,
+        allow_empty=args.allow_empty,
         expected_proxies=args.expected_proxies,
         log_level=args.log_level,
     )
@@ -214,8 +223,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(options: ServeOptions, compile: CompileFn | None = None) -> int:
-    if not is_url(options.repo or str(options.path)) and not options.path.exists():
-        raise UsageError(f"{options.path} does not exist", hint="pass a git URL or a directory")
+    if not is_url(options.repo or str(options.path)):
+        if not options.path.exists():
+            raise UsageError(f"{options.path} does not exist", hint="pass a git URL or a directory")
+        served = options.path / options.subpath if options.subpath else options.path
+        plain = options.watch or not (options.path / ".git").exists()
+        if plain and not served.exists():
+            raise UsageError(
+                f"--path {options.subpath}: {served} does not exist",
+                hint=f"give a directory inside {options.path}",
+            )
     if options.interval <= 0:
         raise UsageError("--interval must be positive")
     logging.basicConfig(
@@ -280,6 +297,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         metrics,
         journal=journal,
         interval=options.interval,
+        allow_empty=options.allow_empty,
     )
     if notifier is not None:
         reconciler.events = notifier

@@ -39,10 +39,14 @@ class RevisionBuilder:
         analyzer: RevisionAnalyzer,
         compile: CompileFn,
         interner: Interner,
+        *,
+        allow_empty: bool = False,
     ) -> None:
         self.analyzer = analyzer
         self.compile = compile
         self.interner = interner
+        self.allow_empty = allow_empty
+        """Publish a revision that has no resources or removes a mesh's every proxy."""
         self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
 
     def build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
@@ -52,6 +56,11 @@ class RevisionBuilder:
 
     def _build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
         analysis = self.analyzer(revision.files, revision.diagnostics)
+        if not analysis.resources and analysis.ok and not self.allow_empty:
+            return {}, _empty(
+                f"revision {revision.short_id} has no resources (no YAML file, or a wrong "
+                "`--path`?); nothing was published"
+            )
         if not analysis.ok:
             return {}, rejection(
                 codes.REVISION_REJECTED,
@@ -64,6 +73,13 @@ class RevisionBuilder:
                 codes.COMPILE_FAILED,
                 f"revision {revision.short_id} could not be compiled",
                 compiled.diagnostics,
+            )
+        emptied = self._emptied_meshes(compiled.configs)
+        if emptied and not self.allow_empty:
+            meshes = ", ".join(f"{mesh} (had {n})" for mesh, n in emptied)
+            return {}, _empty(
+                f"revision {revision.short_id} removes every proxy of mesh {meshes}; "
+                "nothing was published"
             )
         snapshots, problems = self.snapshots(compiled.configs, revision)
         if problems:
@@ -98,6 +114,24 @@ class RevisionBuilder:
         snapshots = {**reused, **built}
         self._built = {node: (configs[node], snap) for node, snap in snapshots.items()}
         return snapshots, []
+
+    def _emptied_meshes(self, configs: Mapping[str, ProxyConfig]) -> list[tuple[str, int]]:
+        """Meshes that had proxies in the last published revision and have none now."""
+        before: dict[str, int] = {}
+        for node in self._built:
+            mesh = node.split(".", 1)[0]
+            before[mesh] = before.get(mesh, 0) + 1
+        now = {node.split(".", 1)[0] for node in configs}
+        return [(mesh, count) for mesh, count in sorted(before.items()) if mesh not in now]
+
+
+def _empty(message: str) -> Rejection:
+    return {
+        "code": codes.REVISION_EMPTY,
+        "message": message,
+        "hint": "check --path and the commit; start serve with --allow-empty to publish it",
+        "diagnostics": [],
+    }
 
 
 def rejection(code: str, message: str, diagnostics: Iterable[Diagnostic]) -> Rejection:

@@ -54,7 +54,8 @@ async def readyz(request: web.Request) -> web.Response:
     plane = request.app[PLANE_KEY]
     if plane.cache.ready:
         return web.Response(text="ready\n")
-    return web.Response(text="no snapshot published yet\n", status=503)
+    why = plane.status_json().get("waitingFor") or "waiting for the first revision"
+    return web.Response(text=f"not ready: no revision applied yet ({why})\n", status=503)
 
 
 async def status(request: web.Request) -> web.Response:

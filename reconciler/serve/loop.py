@@ -89,6 +89,7 @@ class Reconciler:
         interval: float | None = 30.0,
         backoff: Backoff | None = None,
         analysis_cache: bool = True,
+        allow_empty: bool = False,
     ) -> None:
         self.source = source
         self.cache = cache
@@ -97,7 +98,9 @@ class Reconciler:
         self.interval = interval
         cached = journal.dir / "analysis" if journal is not None and analysis_cache else None
         self.analyzer = RevisionAnalyzer(cached)
-        self.builder = RevisionBuilder(self.analyzer, compile, cache.interner)
+        self.builder = RevisionBuilder(
+            self.analyzer, compile, cache.interner, allow_empty=allow_empty
+        )
         cap = max(300.0, interval or 0.0)
         self.backoff = backoff or Backoff(base_s=min(5.0, interval or 5.0), cap_s=cap)
         self.source_metrics = SourceMetrics(metrics)
@@ -141,8 +144,14 @@ class Reconciler:
                 try:
                     await self.reconcile()
                     failed = self.state.stale
-                except Exception:
-                    log.exception("reconcile failed unexpectedly; the last snapshot keeps serving")
+                except Exception as exc:  # a bug: say it in one line, the traceback in debug
+                    log.error(
+                        "reconcile failed unexpectedly (%s: %s); %s; please report this",
+                        type(exc).__name__,
+                        exc,
+                        self._what_serves(),
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )
                 if failed:
                     delay: float | None = self.backoff.next_delay()
                 else:
@@ -198,7 +207,7 @@ class Reconciler:
             self.state.source_error = str(exc)
             self.state.source_reason = str(reason)
             self.source_metrics.errors.labels(str(reason)).inc()
-            log.warning("source unavailable (%s), keeping the last snapshot: %s", reason, exc)
+            log.warning("source unavailable (%s): %s; %s", reason, exc, self._what_serves())
             return None
         now = time.time()
         self.state.last_fetch_success = now
@@ -274,6 +283,21 @@ class Reconciler:
             )
             return Outcome(revision.id, True, len(result.changed), len(snapshots))
 
+    def _what_serves(self) -> str:
+        if self.state.last_applied is None:
+            return "nothing has been applied yet (not ready); retrying"
+        return f"revision {self.state.last_applied[:8]} keeps serving; retrying"
+
+    def waiting_for(self) -> str | None:
+        """Why no revision is served yet (None once one is): what ``/readyz`` says."""
+        if self.state.last_applied is not None:
+            return None
+        if self.state.last_error is not None:
+            return str(self.state.last_error.get("message"))
+        if self.state.source_error is not None:
+            return f"source unavailable: {self.state.source_error}"
+        return "waiting for the first revision"
+
     def _contents(self) -> dict[str, str]:
         return {n: s.content for n in self.cache.node_ids() if (s := self.cache.get(n))}
 
@@ -316,6 +340,7 @@ class Reconciler:
                 else None
             ),
             "restoredRevision": self.restored,
+            "waitingFor": self.waiting_for(),
             "history": (
                 [e.to_json() for e in reversed(self.journal.entries()[-5:])]
                 if self.journal is not None

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reconciler.errors import SourceError, UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, discover, read_files
 from reconciler.source import Revision
 
@@ -25,7 +26,10 @@ class DirectorySource:
         return {"url": ", ".join(str(p) for p in self.paths), "branch": None, "kind": "directory"}
 
     def fetch(self) -> Revision:
-        files, diags = read_files(discover(self.paths), max_size=self.max_file_size)
+        try:
+            files, diags = read_files(discover(self.paths), max_size=self.max_file_size)
+        except UsageError as exc:  # the directory went away while serving: a source error
+            raise SourceError(str(exc)) from exc
         digest = hashlib.sha256()
         for f in files:
             digest.update(f.path.encode() + b"\0" + f.digest.encode() + b"\0")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ads_client import AdsClient
+from git_repo import Repo
 from harness import run
 from polling import until
 from proxy_configs import inbound_proxy, outbound_proxy
@@ -24,6 +25,7 @@ from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.server import ControlPlane
 from reconciler.snapshot import SnapshotCache
+from reconciler.source.choose import open_source
 from reconciler.source.directory import DirectorySource
 
 MESH = "type: Mesh\nname: default\n"
@@ -242,5 +244,106 @@ def test_a_revision_that_cannot_be_published_says_why(tmp_path: Path) -> None:
             assert outcome.error is not None and outcome.error["code"] == code, compile
             assert loop.status_json()["lastError"]["code"] == code
             assert cache.node_ids() == [] and not cache.ready
+
+    run(body)
+
+
+def test_a_revision_that_empties_the_mesh_is_refused_unless_allowed(tmp_path: Path) -> None:
+    """Argo CD's allowEmpty: false. A revision with no resources (a wrong path) or one that
+    removes every proxy of a mesh (a moved folder) publishes nothing (RC607); the last
+    applied revision keeps serving; ``allow_empty`` publishes it."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "web.yaml").write_text(DATAPLANE.format(port=8080))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    async def body() -> None:
+        nothing = Reconciler(
+            DirectorySource([empty]), compile_inbounds, SnapshotCache(), Metrics(), interval=None
+        )
+        outcome = await nothing.reconcile()
+        assert outcome is not None and not outcome.applied
+        error = nothing.status_json()["lastError"]
+        assert error["code"] == codes.REVISION_EMPTY and "no resources" in error["message"]
+
+        cache = SnapshotCache()
+        loop = Reconciler(
+            DirectorySource([tmp_path]), compile_inbounds, cache, Metrics(), interval=None
+        )
+        first = await loop.reconcile()
+        assert first is not None and first.applied and cache.node_ids() == ["default.web-1"]
+        (tmp_path / "web.yaml").unlink()
+        second = await loop.reconcile()
+        assert second is not None and not second.applied
+        error = loop.status_json()["lastError"]
+        assert error["code"] == codes.REVISION_EMPTY
+        assert "removes every proxy of mesh default (had 1)" in error["message"]
+        assert cache.node_ids() == ["default.web-1"], "the last applied revision keeps serving"
+
+        allowed = Reconciler(
+            DirectorySource([empty]),
+            compile_inbounds,
+            cache,
+            Metrics(),
+            interval=None,
+            allow_empty=True,
+        )
+        loop.builder.allow_empty = True  # as after a restart with --allow-empty
+        loop.state.last_attempted = None
+        third = await loop.reconcile()
+        assert third is not None and third.applied and cache.node_ids() == []
+        fourth = await allowed.reconcile()
+        assert fourth is not None and fourth.applied
+
+    run(body)
+
+
+def test_a_missing_branch_at_first_start_says_nothing_is_applied(tmp_path: Path) -> None:
+    """Before any revision is applied, a source error says so (not "keeps serving"):
+    ``/status`` ``waitingFor`` and ``/readyz`` give the reason; the loop keeps retrying."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit("mesh", {"mesh.yaml": MESH})
+    source = open_source(str(repo.path), state_dir=tmp_path / "state", branch="release")
+
+    async def body() -> None:
+        plane = ControlPlane()
+        loop = Reconciler(source, compile_inbounds, plane.cache, plane.metrics, interval=None)
+        plane.reconciler = loop
+        await plane.start("127.0.0.1:0", "127.0.0.1:0")
+        try:
+            assert await loop.reconcile() is None
+            status = loop.status_json()
+            assert status["lastAppliedRevision"] is None and status["source"]["stale"]
+            assert status["waitingFor"].startswith("source unavailable: ")
+            assert "release" in status["waitingFor"]
+            code, text = await http_get(plane.http_port, "/readyz")
+            assert code == 503 and text.startswith("not ready: no revision applied yet (source")
+        finally:
+            await plane.stop(0)
+
+    run(body)
+
+
+def test_a_served_directory_that_disappears_is_a_source_error(tmp_path: Path) -> None:
+    """While serving, a vanished directory is a status error, not an unexpected failure."""
+    served = tmp_path / "mesh"
+    served.mkdir()
+    (served / "mesh.yaml").write_text(MESH)
+    (served / "web.yaml").write_text(DATAPLANE.format(port=8080))
+
+    async def body() -> None:
+        cache = SnapshotCache()
+        loop = Reconciler(
+            DirectorySource([served]), compile_inbounds, cache, Metrics(), interval=None
+        )
+        first = await loop.reconcile()
+        assert first is not None and first.applied
+        for child in served.iterdir():
+            child.unlink()
+        served.rmdir()
+        assert await loop.reconcile() is None
+        status = loop.status_json()
+        assert status["source"]["stale"] and "path not found" in status["source"]["error"]
+        assert status["waitingFor"] is None and cache.node_ids() == ["default.web-1"]
 
     run(body)

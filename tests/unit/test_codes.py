@@ -46,6 +46,8 @@ EMITTED_BY: dict[str, str] = {
     "RC604": "integration/test_ads_sotw.py::test_a_stream_without_node_id_is_refused",
     "RC605": "integration/test_serve_loop.py::test_loop_applies_rejects_and_keeps_serving",
     "RC606": "integration/test_serve_loop.py::test_a_revision_that_cannot_be_published_says_why",
+    "RC607": "integration/test_serve_loop.py::"
+    "test_a_revision_that_empties_the_mesh_is_refused_unless_allowed",
     "RC620": "unit/test_identity_stream.py::test_streams_need_their_own_token_and_then_get_sds",
     "RC650": "unit/test_source_git.py::"
     "test_read_commit_warns_for_symlinks_and_submodules_and_reads_meta",
