@@ -30,4 +30,3 @@ def check(f: Findings, resource: Resource) -> None:
     extension = spec.get("extension")
     if isinstance(extension, dict) and extension.get("type") == "":
         f.add(codes.SETTING_MISSING, ("extension", "type"), "must not be empty")
-

@@ -54,7 +54,9 @@ def _check_tls(f: Findings, tls: Mapping[str, Any]) -> None:
         and high in TLS_VERSION_ORDER
         and TLS_VERSION_ORDER[low] > TLS_VERSION_ORDER[high]
     ):
-        f.add(codes.SETTINGS_CONFLICT, ("tls", "version", "min"), "min version must be lower than max")
+        f.add(
+            codes.SETTINGS_CONFLICT, ("tls", "version", "min"), "min version must be lower than max"
+        )
     verification = tls.get("verification")
     if not isinstance(verification, dict):
         return
@@ -65,9 +67,13 @@ def _check_tls(f: Findings, tls: Mapping[str, Any]) -> None:
     cert, key = verification.get("clientCert"), verification.get("clientKey")
     if cert is not None and key is None:
         f.add(
-            codes.SETTING_MISSING, (*path, "clientKey"), "must be defined when clientCert is defined"
+            codes.SETTING_MISSING,
+            (*path, "clientKey"),
+            "must be defined when clientCert is defined",
         )
     if cert is None and key is not None:
         f.add(
-            codes.SETTING_MISSING, (*path, "clientCert"), "must be defined when clientKey is defined"
+            codes.SETTING_MISSING,
+            (*path, "clientCert"),
+            "must be defined when clientKey is defined",
         )

@@ -215,7 +215,7 @@ class _Lexer:
         self.ignore()
         return True
 
-    def _inside_action(self) -> bool:  # noqa: C901 (one branch per character class, as Go's)
+    def _inside_action(self) -> bool:
         while True:
             delim, trim = self.at_right_delim()
             if delim:
@@ -513,7 +513,7 @@ class _Parser:
             return "comment"
         raise self.unexpected(item, "input")
 
-    def action(self) -> str:  # noqa: C901 (one branch per keyword, as Go's)
+    def action(self) -> str:
         item = self.next_non_space()
         if item.typ is T.KEYWORD:
             word = item.val
@@ -561,9 +561,7 @@ class _Parser:
                     continue
                 end = self.item_list(context)
                 if end == "else":
-                    raise self.fail(
-                        f"expected end; found {{{{else}}}}", self.items[self.i - 1]
-                    )
+                    raise self.fail("expected end; found {{else}}", self.items[self.i - 1])
         finally:
             del self.vars[depth:]
 

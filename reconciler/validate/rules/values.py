@@ -174,9 +174,7 @@ def display_name(f: Findings) -> str:
 def name_length(f: Findings, maximum: int) -> None:
     """Kuma ``ValidateLength(RootedAt("name"), maximum, displayName)``, at the resource's name."""
     if len(display_name(f)) > maximum:
-        f.add_at_root(
-            codes.NAME_FORMAT, ("name",), f"must not be longer than {maximum} characters"
-        )
+        f.add_at_root(codes.NAME_FORMAT, ("name",), f"must not be longer than {maximum} characters")
 
 
 def field_one_of(field: str, allowed: tuple[str, ...]) -> str:
