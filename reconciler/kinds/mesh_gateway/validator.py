@@ -153,7 +153,7 @@ def _check_collapsibility(f: Findings, path: Path, listeners: list[Mapping[str, 
     limited: dict[object, list[int]] = defaultdict(list)
     limits: dict[object, set[object]] = defaultdict(set)
     for i, listener in enumerate(listeners):
-        port = listener.get("port", 0)
+        port = listener.get("port") or 0
         if not is_number(port):
             continue
         protocol = enum_name(listener.get("protocol"), PROTOCOLS) or str(listener.get("protocol"))

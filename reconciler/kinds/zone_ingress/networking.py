@@ -54,9 +54,9 @@ def check_admin_port(f: Findings, networking: Mapping[str, Any], *pairs: tuple[s
     admin = networking.get("admin")
     if not isinstance(admin, dict):
         return
-    admin_port = admin.get("port", 0)
+    admin_port = admin.get("port") or 0
     for address_field, port_field in pairs:
-        port = networking.get(port_field, 0)
+        port = networking.get(port_field) or 0
         if port == admin_port and _overlaps_loopback(networking.get(address_field)):
             f.add(codes.ZONE_PROXY_NETWORKING, (*NET, "admin", "port"), "must differ from port")
             return
@@ -69,7 +69,8 @@ def check_networking(f: Findings, networking: object, *, advertised: bool) -> No
         pairs.append(("advertisedAddress", "advertisedPort"))
     check_admin_port(f, net, *pairs)
     if advertised:
-        adv_address, adv_port = net.get("advertisedAddress", ""), net.get("advertisedPort", 0)
+        adv_address = net.get("advertisedAddress") or ""  # null is "not set", as in protobuf
+        adv_port = net.get("advertisedPort") or 0
         if adv_address == "" and adv_port != 0:
             f.add(
                 codes.ZONE_PROXY_NETWORKING,
@@ -90,5 +91,5 @@ def check_networking(f: Findings, networking: object, *, advertised: bool) -> No
         if isinstance(adv, str) and adv:
             check_address(f, (*NET, "advertisedAddress"), adv)
     check_port(f, (*NET, "port"), net.get("port"))
-    if advertised and net.get("advertisedPort", 0) != 0:
+    if advertised and net.get("advertisedPort"):
         check_port(f, (*NET, "advertisedPort"), net.get("advertisedPort"))
