@@ -380,7 +380,7 @@ class _Lexer:
         if not self._scan_number():
             self.error(f"bad number syntax: {_go_quote(self.text[self.start : self.pos])}")
             return False
-        if self.peek() in ("+", "-") and self.peek():
+        if self.peek() in ("+", "-") and self.peek() != "":
             if not self._scan_number() or self.text[self.pos - 1] != "i":
                 self.error(f"bad number syntax: {_go_quote(self.text[self.start : self.pos])}")
                 return False

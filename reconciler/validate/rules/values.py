@@ -177,12 +177,6 @@ def name_length(f: Findings, maximum: int) -> None:
         f.add_at_root(codes.NAME_FORMAT, ("name",), f"must not be longer than {maximum} characters")
 
 
-def field_one_of(field: str, allowed: tuple[str, ...]) -> str:
-    """Kuma ``MakeFieldMustBeOneOfErr``: ``"field" must be one of ["a", "b"]``."""
-    quoted = ", ".join(f'"{value}"' for value in allowed)
-    return f'"{field}" must be one of [{quoted}]'
-
-
 def one_of(entity: str, allowed: tuple[str, ...]) -> str:
     """Kuma ``MustBeOneOf``: ``entity must be one of: a, b``."""
     return f"{entity} must be one of: {', '.join(allowed)}"
