@@ -4,11 +4,13 @@ validators decide beyond the cases, and how the stages treat global and mesh res
 
 from __future__ import annotations
 
+import copy
 import io
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler import codes
 from reconciler.cli.main import main
@@ -160,3 +162,49 @@ def test_gateway_protocol_names_and_numbers(protocol: object, errors: list[str])
     analysis = analyzed(("m.yaml", "type: Mesh\nname: default\n"), ("g.yaml", text))
     found = [d.message for d in analysis.diagnostics if d.severity == "error"]
     assert found == errors
+
+
+RESOURCE_PACKAGES = (
+    "mesh_service", "mesh_external_service", "mesh_multi_zone_service", "hostname_generator",
+    "mesh_open_telemetry_backend", "mesh_gateway", "mesh_identity", "mesh_trust", "workload",
+    "zone_ingress", "zone_egress",
+)  # fmt: skip
+ODD_VALUES: tuple[object, ...] = ({}, [None], "x", -1, None)
+
+
+def _paths(node: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found = [path] if path else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _paths(value, (*path, i))
+    return found
+
+
+@pytest.mark.parametrize("package", RESOURCE_PACKAGES)
+def test_rules_survive_values_of_any_type(package: str) -> None:
+    """Rules run on resources with schema errors: a value of any type is skipped, never raised on."""
+    root = Path(__file__).resolve().parents[2] / "reconciler" / "kinds" / package / "cases"
+    docs = [
+        doc
+        for case in sorted(root.glob("positive/*.yaml"))
+        for doc in yaml.safe_load_all(case.read_text())
+        if isinstance(doc, dict)
+    ]
+    runs = 0
+    for doc in docs:
+        for path in _paths(doc):
+            if path[0] in ("type", "name"):
+                continue
+            for value in ODD_VALUES:
+                odd = copy.deepcopy(doc)
+                target = odd
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = value
+                analysis = analyzed(("odd.yaml", yaml.safe_dump(odd)))
+                runs += 1
+                assert codes.NOT_APPLIED in codes_of(analysis)  # the rules ran to the end
+    assert runs >= 4 * len(ODD_VALUES)

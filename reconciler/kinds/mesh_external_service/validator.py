@@ -48,7 +48,7 @@ def _check_endpoints(f: Findings, endpoints: list[Any]) -> None:
 
 def _check_tls(f: Findings, tls: Mapping[str, Any]) -> None:
     version = as_map(tls.get("version"))
-    low, high = version.get("min"), version.get("max")
+    low, high = str(version.get("min")), str(version.get("max"))
     if (
         low in TLS_VERSION_ORDER
         and high in TLS_VERSION_ORDER
