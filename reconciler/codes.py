@@ -75,6 +75,10 @@ DATAPLANE_ADMIN_PORT = "RC312"
 MESH_MTLS = "RC313"
 MESH_BACKENDS = "RC314"
 NOT_APPLIED = "RC320"
+# resources that are not policies (reconciler/kinds: zone proxies, identities, services)
+ZONE_PROXY_NETWORKING = "RC340"
+TEMPLATE_INVALID = "RC341"
+CA_BUNDLE_INVALID = "RC342"
 
 # --- RC4xx: cross-resource checks (reconciler/validate/rules/cross_*.py) ------------------
 DUPLICATE_RESOURCE = "RC401"
@@ -411,6 +415,31 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "it to any proxy yet (e.g. Mesh `tracing`/`metrics`/`logging`, MeshGateway targets, "
         "MeshExternalService or MeshMultiZoneService references). The message says exactly "
         "what is ignored. The resource is otherwise used; `--fail-on warning` makes this fatal.",
+    ),
+    CodeInfo(
+        ZONE_PROXY_NETWORKING,
+        "error",
+        "invalid zone proxy networking",
+        "A ZoneIngress or ZoneEgress `networking` section is invalid for Kuma 2.14: `address` "
+        "and `advertisedAddress` must be IP addresses or DNS names other than 0.0.0.0 or ::; "
+        "`port` (and `advertisedPort`) must be 1-65535; `advertisedAddress` and "
+        "`advertisedPort` go together; the admin port must differ from the listener port.",
+    ),
+    CodeInfo(
+        TEMPLATE_INVALID,
+        "error",
+        "invalid Go template",
+        "A template field (HostnameGenerator `template`, MeshIdentity `spiffeID.trustDomain` "
+        "and `spiffeID.path`) does not parse as a Go text/template. The message quotes Go's "
+        "parser error (e.g. an unclosed action, a bad character, an unknown function; only "
+        "Go's built-in functions and `label` are available).",
+    ),
+    CodeInfo(
+        CA_BUNDLE_INVALID,
+        "error",
+        "invalid CA bundle",
+        "A MeshTrust `caBundles[]` entry is not a usable CA bundle: a `Pem` bundle needs "
+        "`pem.value` holding a PEM-encoded certificate (a PEM private key is rejected).",
     ),
 )
 """RC3xx explanations, one per code defined above."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from reconciler import codes
 from reconciler.cli.exit_codes import Exit
 from reconciler.diagnostics import Diagnostic, has_errors, only_errors
 from reconciler.errors import UsageError
@@ -88,7 +89,10 @@ def render(options: RenderOptions) -> Rendered:
     if errors:
         return Rendered("", _text(errors) + "render: fix the errors above first\n", Exit.FINDINGS)
     result = compile_analysis(analysis)
-    stderr = _text(result.diagnostics)
+    # what the repository declares but the compiler ignores (RC320: kinds and fields Kuma
+    # applies and the reconciler does not yet), then what compiling found
+    ignored = [d for d in analysis.diagnostics if d.code == codes.NOT_APPLIED]
+    stderr = _text([*ignored, *result.diagnostics])
     configs = result.configs
     if options.proxy is not None:
         if options.proxy not in configs:

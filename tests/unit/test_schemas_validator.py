@@ -180,7 +180,7 @@ def test_export_timestamps_are_checked() -> None:
 
 
 def test_unknown_kind_is_left_to_the_loader() -> None:
-    assert check_schema(resource_of({"type": "MeshGateway", "name": "g"})) == []
+    assert check_schema(resource_of({"type": "MeshWidget", "name": "g"})) == []
 
 
 def test_validators_are_built_lazily_and_cached(monkeypatch: pytest.MonkeyPatch) -> None:

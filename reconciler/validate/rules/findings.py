@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
-from reconciler.diagnostics import Diagnostic, Severity, at_spec
+from reconciler.diagnostics import Diagnostic, Severity, at_resource, at_spec
 from reconciler.model import FieldPath, Resource
 
 Path = tuple[str | int, ...]
@@ -50,6 +50,12 @@ class Findings:
         self, code: str, path: FieldPath, message: str, *, severity: Severity | None = None
     ) -> None:
         self.diagnostics.append(at_spec(code, self.resource, path, message, severity=severity))
+
+    def add_at_root(
+        self, code: str, path: FieldPath, message: str, *, severity: Severity | None = None
+    ) -> None:
+        """Like :meth:`add` with ``path`` from the document root (``name``, ``labels``)."""
+        self.diagnostics.append(at_resource(code, self.resource, path, message, severity=severity))
 
     def extend(self, diags: Sequence[Diagnostic]) -> None:
         self.diagnostics.extend(diags)

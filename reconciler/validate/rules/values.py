@@ -140,3 +140,38 @@ def is_ip(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+_GO_DNS_NAME = re.compile(
+    r"^([a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$"
+)
+DISPLAY_NAME_LABEL = "kuma.io/display-name"
+
+
+def is_go_ip(value: object) -> bool:
+    """Go ``net.ParseIP`` (govalidator ``IsIP``): an IPv4 or IPv6 address, no zone."""
+    return isinstance(value, str) and "%" not in value and is_ip(value)
+
+
+def is_dns_name(value: object) -> bool:
+    """govalidator ``IsDNSName``: labels of letters, digits, '_' and '-'; never an IP."""
+    if not isinstance(value, str) or value == "" or len(value.replace(".", "")) > 255:
+        return False
+    return not is_go_ip(value) and _GO_DNS_NAME.match(value) is not None
+
+
+def display_name(f: Findings) -> str:
+    """Kuma ``GetDisplayName``: the ``kuma.io/display-name`` label, else the name."""
+    label = f.resource.labels.get(DISPLAY_NAME_LABEL)
+    return label if isinstance(label, str) and label else f.resource.name
+
+
+def name_length(f: Findings, maximum: int) -> None:
+    """Kuma ``ValidateLength(RootedAt("name"), maximum, displayName)``, at the resource's name."""
+    if len(display_name(f)) > maximum:
+        f.add_at_root(codes.NAME_FORMAT, ("name",), f"must not be longer than {maximum} characters")
+
+
+def one_of(entity: str, allowed: tuple[str, ...]) -> str:
+    """Kuma ``MustBeOneOf``: ``entity must be one of: a, b``."""
+    return f"{entity} must be one of: {', '.join(allowed)}"

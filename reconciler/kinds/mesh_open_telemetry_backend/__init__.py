@@ -1,0 +1,14 @@
+"""MeshOpenTelemetryBackend: an OpenTelemetry collector policies send signals to."""
+
+from reconciler.kinds.spec import Category, KindSpec
+
+KIND = KindSpec(
+    name="MeshOpenTelemetryBackend",
+    package="mesh_open_telemetry_backend",
+    category=Category.RESOURCE,
+    summary="An OpenTelemetry collector (endpoint, protocol) that observability policies name.",
+    not_applied=(
+        "the collector definition: policies that reference it (backendRef of MeshAccessLog, "
+        "MeshTrace, MeshMetric) get no OpenTelemetry exporter from the reconciler yet"
+    ),
+)

@@ -1,0 +1,14 @@
+"""MeshService: a service of the mesh (its ports and the proxies behind it); ``spec`` fields."""
+
+from reconciler.kinds.spec import Category, KindSpec
+
+KIND = KindSpec(
+    name="MeshService",
+    package="mesh_service",
+    category=Category.RESOURCE,
+    summary="A service of the mesh: its ports, protocols and the data plane proxies behind it.",
+    not_applied=(
+        "the MeshService resource itself (its ports, selector, identities and VIPs): outbounds "
+        "and targetRefs name services by their kuma.io/service tag"
+    ),
+)
