@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from reconciler.diagnostics import Diagnostic, at_file
 from reconciler.kinds import CATALOG, KNOWN_KINDS, Scope
 from reconciler.load.yaml_documents import ParsedDocument, is_invalid, locate
 from reconciler.model import DEFAULT_MESH, FieldPath, Position, Resource
+from reconciler.suggest import suggest
 
 
 def to_resource(
@@ -102,8 +102,6 @@ def to_resource(
 def _unknown_kind_message(kind: object) -> str:
     if not isinstance(kind, str):
         return f"`type` must be a string naming a kind, got {kind!r}"
-    close = difflib.get_close_matches(kind, sorted(KNOWN_KINDS), n=1, cutoff=0.6)
-    if not close:
-        close = [k for k in KNOWN_KINDS if k.lower() == kind.lower()]
-    suggestion = f"; did you mean {close[0]!r}?" if close else ""
+    close = suggest(kind, KNOWN_KINDS)
+    suggestion = f"; did you mean {close!r}?" if close else ""
     return f"unknown type {kind!r}{suggestion} (`reconciler schema --list` shows the kinds)"

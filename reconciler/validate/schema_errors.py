@@ -7,13 +7,13 @@ become one message, or the errors of the one branch the value was clearly meant 
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler import codes
 from reconciler.model import FieldPath
+from reconciler.suggest import suggest
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -104,11 +104,8 @@ def _unknown_fields(error: ValidationError, path: FieldPath) -> Iterator[Finding
         if key in allowed:
             continue
         message = f"unknown field {key!r}"
-        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-        if not close:
-            lowered = {a.lower(): a for a in allowed}
-            hit = lowered.get(str(key).lower())
-            close = [hit] if hit else []
+        hit = suggest(str(key), allowed)
+        close = [hit] if hit else []
         if close:
             message += f"; did you mean {close[0]!r}?"
         elif allowed:
@@ -133,9 +130,9 @@ def _not_allowed(instance: Any, allowed: Sequence[Any]) -> str:
     message = f"value {describe(instance)} is not supported; allowed: {_listing(shown)}"
     if isinstance(instance, str):
         strings = [a for a in allowed if isinstance(a, str)]
-        close = difflib.get_close_matches(instance, strings, n=1, cutoff=0.6)
-        if close and close[0] != instance:
-            message += f" (did you mean {close[0]!r}?)"
+        close = suggest(instance, strings)
+        if close and close != instance:
+            message += f" (did you mean {close!r}?)"
     return message
 
 
