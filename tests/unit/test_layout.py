@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "resource_types",
         "diagnostics",
         "targetref",
+        "suggest",
     ),
     # the catalogue of kinds: each folder's spec (plain data), found by the registries
     ("kinds",),
