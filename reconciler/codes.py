@@ -79,6 +79,9 @@ NOT_APPLIED = "RC320"
 ZONE_PROXY_NETWORKING = "RC340"
 TEMPLATE_INVALID = "RC341"
 CA_BUNDLE_INVALID = "RC342"
+# legacy kinds (reconciler/kinds/<legacy kind>, validate/rules/selectors.py): RC360-RC379
+LEGACY_SELECTOR = "RC360"
+ENVOY_RESOURCE_INVALID = "RC361"
 
 # --- RC4xx: cross-resource checks (reconciler/validate/rules/cross_*.py) ------------------
 DUPLICATE_RESOURCE = "RC401"
@@ -440,6 +443,25 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "invalid CA bundle",
         "A MeshTrust `caBundles[]` entry is not a usable CA bundle: a `Pem` bundle needs "
         "`pem.value` holding a PEM-encoded certificate (a PEM private key is rejected).",
+    ),
+    CodeInfo(
+        LEGACY_SELECTOR,
+        "error",
+        "invalid selector of a legacy policy",
+        "A legacy policy (TrafficRoute, TrafficPermission, HealthCheck, ...) selects proxies "
+        "and services with `sources`, `destinations` or `selectors`: lists of "
+        "`{match: {tag: value}}`. Kuma 2.14 requires at least one selector, at least one tag "
+        "in each, `kuma.io/service` where the kind needs it, and for destinations of most "
+        "kinds exactly one tag, `kuma.io/service`. The message says which rule is broken.",
+    ),
+    CodeInfo(
+        ENVOY_RESOURCE_INVALID,
+        "error",
+        "invalid native Envoy resource",
+        "A ProxyTemplate carries Envoy configuration as YAML text (`conf.resources[].resource`, "
+        "`conf.modifications[].*.value`). The text must parse as the Envoy message its place "
+        "expects (a Cluster, Listener, network or HTTP filter, virtual host, or an `Any` with "
+        "`@type` for raw resources), as Kuma 2.14 checks. The message quotes the parser.",
     ),
 )
 """RC3xx explanations, one per code defined above."""
