@@ -258,8 +258,9 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
         Severity.ERROR,
         "value has the wrong format",
         "The value does not match the expected format: a pattern (header names, a protobuf "
-        "duration in seconds like `10s` in Mesh and Dataplane fields, ...) or a format such as "
-        "the RFC 3339 `date-time` of `creationTime`.",
+        "duration in seconds like `10s` in Mesh and Dataplane fields, a Go duration like "
+        "`300ms` or `1m30s` in legacy kinds, ...) or a format such as the RFC 3339 "
+        "`date-time` of `creationTime`.",
     ),
     CodeInfo(
         SCHEMA_RANGE,
