@@ -99,6 +99,8 @@ def _listing(items: Sequence[Any]) -> str:
 
 def _types(value: Any) -> str:
     names = [value] if isinstance(value, str) else list(value)
+    if len(names) > 1 and "null" in names:
+        names.remove("null")  # `null` there means "not set" (protobuf JSON), not a value to offer
     return " or ".join(_TYPE_NAMES.get(n, n) for n in names)
 
 
