@@ -12,8 +12,8 @@ from reconciler.model import Resource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 from reconciler.validate.rules.selectors import SOURCES, check_selectors
 
-PROFILES = ("default-proxy", "gateway-proxy")
-"""The profiles Kuma's control plane registers (sorted, as Kuma lists them)."""
+PROFILES = ("default-proxy", "egress-proxy", "gateway-proxy", "ingress-proxy")
+"""The profiles Kuma's control plane registers (``RegisterProfile``), sorted as Kuma lists them."""
 EMPTY = "cannot be empty"
 RESOURCE_OPERATIONS = ("add", "patch", "remove")
 FILTER_OPERATIONS = ("addFirst", "addLast", "addBefore", "addAfter", "patch", "remove")

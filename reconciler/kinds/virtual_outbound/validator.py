@@ -30,6 +30,8 @@ DEFINED = "has to be defined"
 PARAMETER_NAME = re.compile(r"^[a-zA-Z0-9]+$")
 ACTION = re.compile(r"\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}", re.S)
 FIELD = re.compile(r"^\.([A-Za-z0-9_]+)$")
+NO_VALUE = "<no value>"
+"""What Go's ``text/template`` prints for a key the map does not have."""
 
 
 class TemplateError(Exception):
@@ -131,7 +133,7 @@ def _template(
 
 
 def evaluate(text: str, values: Mapping[str, str]) -> str:
-    """Go's ``text/template`` with ``missingkey=error`` for plain text and ``{{.key}}``."""
+    """Go's ``text/template`` (default options) for plain text and ``{{.key}}`` actions."""
     out: list[str] = []
     position = 0
     for match in ACTION.finditer(text):
@@ -143,15 +145,7 @@ def evaluate(text: str, values: Mapping[str, str]) -> str:
         if field is None:
             raise Unsupported(match.group(2))
         key = field.group(1)
-        if key not in values:
-            offset = match.start(2)
-            line = text.count("\n", 0, offset) + 1
-            column = offset - (text.rfind("\n", 0, offset) + 1)
-            raise TemplateError(
-                f'failed evaluating template error="template: :{line}:{column}: executing \\"\\" '
-                f'at <.{key}>: map has no entry for key \\"{key}\\""'
-            )
-        out.append(values[key])
+        out.append(values.get(key, NO_VALUE))
         position = match.end()
         if match.group(3):
             rest = text[position:]
@@ -173,12 +167,15 @@ def _host_result(host: str) -> str:
 
 
 def _port_result(port: str) -> str:
-    if not re.fullmatch(r"[+-]?[0-9]+", port) or abs(int(port)) > 2**31:
+    if not re.fullmatch(r"[+-]?[0-9]+", port) or not -(2**63) <= int(port) < 2**63:
         return (
             "evaluation of template with parameters didn't evaluate to a parsable number "
             f"result={go_quote(port)}"
         )
     number = int(port)
     if number <= 0 or number > 65535:
-        return f"evaluation of template with parameters didn't return a valid port result={number}"
+        return (
+            "evaluation of template returned a port outside of the range [1..65535] "
+            f"result={number}"
+        )
     return ""
