@@ -7,6 +7,7 @@ import pytest
 from reconciler.kinds.external_service.validator import split_host_port
 from reconciler.kinds.proxy_template import envoy_yaml
 from reconciler.kinds.virtual_outbound.validator import TemplateError, Unsupported, evaluate
+from reconciler.model import MapKey, format_path
 from reconciler.validate.rules.selectors import is_dns_name, proto_field
 
 
@@ -80,3 +81,10 @@ def test_raw_resources_need_a_known_type() -> None:
     assert envoy_yaml.problem("name: c\n", None) == "the resource must name its type in '@type'"
     # a type this build does not know cannot be judged: accepted, not guessed
     assert envoy_yaml.problem("'@type': type.googleapis.com/acme.Custom\n", None) is None
+
+
+def test_map_keys_are_written_as_kuma_writes_them() -> None:
+
+    assert format_path(("sources", 0, "match", MapKey("region"))) == 'sources[0].match["region"]'
+    assert format_path(("tags", MapKey("kuma.io/service"))) == 'tags["kuma.io/service"]'
+    assert format_path(("sources", 0, "match", "region")) == "sources[0].match.region"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import codes
-from reconciler.model import Resource
+from reconciler.model import MapKey, Resource
 from reconciler.validate.rules.findings import Findings, Path
 from reconciler.validate.rules.selectors import (
     PROTOCOL_TAG,
@@ -108,7 +108,7 @@ def _tags(f: Findings, tags: Mapping[str, Any], networking: Mapping[str, Any]) -
     if isinstance(protocol, str) and protocol.lower() not in PROTOCOLS:
         f.add(
             codes.VALUE_NOT_ALLOWED,
-            ("tags", PROTOCOL_TAG),
+            ("tags", MapKey(PROTOCOL_TAG)),
             f"tag {go_quote(PROTOCOL_TAG)} has an invalid value {go_quote(protocol)}. "
             f"Allowed values: {', '.join(PROTOCOLS)}",
         )
@@ -119,6 +119,6 @@ def _tags(f: Findings, tags: Mapping[str, Any], networking: Mapping[str, Any]) -
         if parts is not None and parts[0] == service:
             f.add(
                 codes.SETTINGS_CONFLICT,
-                ("tags", SERVICE_TAG),
+                ("tags", MapKey(SERVICE_TAG)),
                 "cannot be the same as networking.address",
             )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import codes
-from reconciler.model import Resource
+from reconciler.model import MapKey, Resource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 from reconciler.validate.rules.selectors import ANY_TAGS, check_selectors
 
@@ -35,7 +35,7 @@ def _http(f: Findings, path: Path, http: Mapping[str, Any]) -> None:
     for i, header in enumerate(as_list(on_limit.get("headers"))):
         header = as_map(header)
         # Kuma reports these at onRateLimit.header["<index>"]
-        where = (*path, "onRateLimit", "header", str(i))
+        where = (*path, "onRateLimit", "header", MapKey(str(i)))
         if header.get("key") in (None, ""):
             f.add(codes.SETTING_MISSING, where, "key must be set")
         if header.get("value") in (None, ""):

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler import codes
-from reconciler.model import Resource
+from reconciler.model import MapKey, Resource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number
 from reconciler.validate.rules.selectors import (
     ONLY_SERVICE,
@@ -114,9 +114,9 @@ def _match(f: Findings, path: Path, match: Mapping[str, Any]) -> None:
         f.add(codes.SETTING_MISSING, (*path, "headers"), "must contain at least one element")
     for key in sorted(headers):
         if key == "":
-            f.add(codes.SETTING_MISSING, (*path, "headers", key), EMPTY)
+            f.add(codes.SETTING_MISSING, (*path, "headers", MapKey(key)), EMPTY)
         if isinstance(headers[key], dict):
-            _string_matcher(f, (*path, "headers", key), headers[key])
+            _string_matcher(f, (*path, "headers", MapKey(key)), headers[key])
 
 
 def _string_matcher(f: Findings, path: Path, matcher: Mapping[str, Any]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.durations import parse_duration
+from reconciler.model import MapKey
 from reconciler.validate.rules.findings import Findings, Path
 
 SERVICE_TAG = "kuma.io/service"
@@ -113,27 +114,29 @@ def _check_tags(
         if not TAG_NAME.match(key):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag name must consist of alphanumeric characters, dots, dashes, slashes and "
                 "underscores",
             )
         if rules.only_service and key != SERVICE_TAG:
-            f.add(codes.LEGACY_SELECTOR, (*path, key), f'tag "{key}" is not allowed')
+            f.add(codes.LEGACY_SELECTOR, (*path, MapKey(key)), f'tag "{key}" is not allowed')
+        if value is None:
+            value = ""  # Kuma reads a null tag value as the empty string
         if not isinstance(value, str):
             continue  # the schema reports the type
         if value == "":
-            f.add(codes.NAME_FORMAT, (*path, key), "tag value must be non-empty")
+            f.add(codes.NAME_FORMAT, (*path, MapKey(key)), "tag value must be non-empty")
         if selector and not SELECTOR_VALUE.match(value):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag value must consist of alphanumeric characters, dots, dashes, slashes and "
                 'underscores or be "*"',
             )
         if not selector and not TAG_VALUE.match(value):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag value must consist of alphanumeric characters, dots, dashes and underscores",
             )
     if rules.require_service and SERVICE_TAG not in tags:
@@ -149,7 +152,7 @@ def _check_http_protocol(f: Findings, path: Path, tags: Mapping[str, Any]) -> No
     if isinstance(value, str) and value.lower() not in HTTP_PROTOCOLS:
         f.add(
             codes.VALUE_NOT_ALLOWED,
-            (*path, PROTOCOL_TAG),
+            (*path, MapKey(PROTOCOL_TAG)),
             f"must be one of the [{', '.join(HTTP_PROTOCOLS)}]",
         )
 
