@@ -88,3 +88,19 @@ def test_map_keys_are_written_as_kuma_writes_them() -> None:
     assert format_path(("sources", 0, "match", MapKey("region"))) == 'sources[0].match["region"]'
     assert format_path(("tags", MapKey("kuma.io/service"))) == 'tags["kuma.io/service"]'
     assert format_path(("sources", 0, "match", "region")) == "sources[0].match.region"
+
+
+def test_any_types_resolve_like_kumas_envoy_api() -> None:
+    http_filter = envoy_yaml.MESSAGES["httpFilter"]
+    router = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+    # the package of a nested Any is loaded on demand, then its fields are checked
+    assert envoy_yaml.problem(f"name: r\ntypedConfig:\n  '@type': {router}\n", http_filter) is None
+    bad = f"name: r\ntypedConfig:\n  '@type': {router}\n  dynamicStats: 5\n"
+    assert "dynamicStats" in str(envoy_yaml.problem(bad, http_filter))
+    # Envoy's v2 API is gone from Kuma 2.14, and a made-up Envoy type does not exist
+    v2 = "'@type': type.googleapis.com/envoy.api.v2.Cluster\nname: c\n"
+    assert envoy_yaml.problem(v2, None) == (
+        'unable to resolve "type.googleapis.com/envoy.api.v2.Cluster": "not found"'
+    )
+    made_up = "name: r\ntypedConfig:\n  '@type': type.googleapis.com/envoy.extensions.nope.v3.X\n"
+    assert "not found" in str(envoy_yaml.problem(made_up, http_filter))
