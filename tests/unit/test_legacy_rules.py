@@ -104,3 +104,12 @@ def test_any_types_resolve_like_kumas_envoy_api() -> None:
     )
     made_up = "name: r\ntypedConfig:\n  '@type': type.googleapis.com/envoy.extensions.nope.v3.X\n"
     assert "not found" in str(envoy_yaml.problem(made_up, http_filter))
+
+
+def test_undefined_template_functions_fail_as_go_parses_them() -> None:
+    with pytest.raises(TemplateError, match=r'function \\"mesh\\" not defined'):
+        evaluate("foo.{{mesh", {})
+    with pytest.raises(TemplateError, match=r'function \\"upper\\" not defined'):
+        evaluate("{{upper .service}}", {"service": "a"})
+    with pytest.raises(Unsupported):
+        evaluate("{{if .service}}a{{end}}", {"service": "a"})

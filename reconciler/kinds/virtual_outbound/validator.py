@@ -143,6 +143,7 @@ def evaluate(text: str, values: Mapping[str, str]) -> str:
         out.append(literal)
         field = FIELD.match(match.group(2))
         if field is None:
+            _undefined_function(text, match.start(2), match.group(2))
             raise Unsupported(match.group(2))
         key = field.group(1)
         out.append(values.get(key, NO_VALUE))
@@ -152,9 +153,67 @@ def evaluate(text: str, values: Mapping[str, str]) -> str:
             position += len(rest) - len(rest.lstrip())
     tail = text[position:]
     if "{{" in tail:
-        raise TemplateError('failed compiling gotemplate error="template: :1: unclosed action"')
+        start = position + tail.index("{{") + 2
+        action = text[start:].removeprefix("- ").lstrip()
+        _undefined_function(text, start, action)
+        line = text.count("\n", 0, start) + 1
+        raise TemplateError(_compile_error(f"template: :{line}: unclosed action"))
     out.append(tail)
     return "".join(out)
+
+
+GO_TEMPLATE_WORDS = frozenset(
+    [
+        "and",
+        "break",
+        "call",
+        "continue",
+        "define",
+        "else",
+        "end",
+        "eq",
+        "false",
+        "ge",
+        "gt",
+        "html",
+        "if",
+        "index",
+        "js",
+        "le",
+        "len",
+        "lt",
+        "ne",
+        "nil",
+        "not",
+        "or",
+        "print",
+        "printf",
+        "println",
+        "range",
+        "slice",
+        "template",
+        "true",
+        "urlquery",
+        "with",
+        "block",
+    ]
+)
+"""Go ``text/template`` builtins and keywords: any other leading identifier is a function
+Kuma's templates do not define."""
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _compile_error(message: str) -> str:
+    return f"failed compiling gotemplate error={go_quote(message)}"
+
+
+def _undefined_function(text: str, start: int, action: str) -> None:
+    """Go's parse error for an action that calls a function no template defines."""
+    word = IDENTIFIER.match(action)
+    if word is not None and word.group(0) not in GO_TEMPLATE_WORDS:
+        line = text.count("\n", 0, start) + 1
+        name = go_quote(word.group(0))
+        raise TemplateError(_compile_error(f"template: :{line}: function {name} not defined"))
 
 
 def _host_result(host: str) -> str:
