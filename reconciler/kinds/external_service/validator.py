@@ -22,7 +22,12 @@ from reconciler.validate.rules.selectors import (
 
 PROTOCOLS = ("grpc", "http", "http2", "kafka", "tcp")
 """Kuma's ``SupportedProtocols``."""
-DATA_SOURCES = (("file", "file"), ("secret", "secret"), ("inline", "inline"))
+DATA_SOURCES = (
+    ("file", "file"),
+    ("secret", "secret"),
+    ("inline", "inline"),
+    ("inlineString", "inline_string"),
+)
 ADDRESS: Path = ("networking", "address")
 
 
@@ -96,15 +101,17 @@ def _address(f: Findings, address: str) -> None:
 
 
 def _data_source(f: Findings, path: Path, source: Mapping[str, Any]) -> None:
-    """Kuma's ``system.ValidateDataSource`` for a set source: its value may not be empty."""
-    for json_name, proto_name in (*DATA_SOURCES, ("inlineString", "inline_string")):
-        if proto_field(source, json_name, proto_name) == "":
-            f.add(codes.SETTING_MISSING, (*path, json_name), "cannot be empty")
+    """Kuma's ``system.ValidateDataSource``: a given source must hold a non-empty value."""
+    values = [proto_field(source, json_name, proto_name) for json_name, proto_name in DATA_SOURCES]
+    if all(value in (None, "") for value in values):
+        f.add(codes.SETTING_MISSING, path, "data source cannot be empty")
 
 
 def _tags(f: Findings, tags: Mapping[str, Any], networking: Mapping[str, Any]) -> None:
     check_tags(f, ("tags",), tags, TagRules(require_service=True))
     protocol = tags.get(PROTOCOL_TAG)
+    if protocol is None and PROTOCOL_TAG in tags:
+        protocol = ""  # Kuma reads a null tag value as the empty string
     if isinstance(protocol, str) and protocol.lower() not in PROTOCOLS:
         f.add(
             codes.VALUE_NOT_ALLOWED,
