@@ -447,7 +447,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         LEGACY_SELECTOR,
-        "error",
+        Severity.ERROR,
         "invalid selector of a legacy policy",
         "A legacy policy (TrafficRoute, TrafficPermission, HealthCheck, ...) selects proxies "
         "and services with `sources`, `destinations` or `selectors`: lists of "
@@ -457,12 +457,13 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         ENVOY_RESOURCE_INVALID,
-        "error",
+        Severity.ERROR,
         "invalid native Envoy resource",
         "A ProxyTemplate carries Envoy configuration as YAML text (`conf.resources[].resource`, "
-        "`conf.modifications[].*.value`). The text must parse as the Envoy message its place "
-        "expects (a Cluster, Listener, network or HTTP filter, virtual host, or an `Any` with "
-        "`@type` for raw resources), as Kuma 2.14 checks. The message quotes the parser.",
+        "`conf.modifications[].*.value`). The text must be a YAML mapping; a raw resource "
+        "names its type in `@type`, and no `@type` may name Envoy's v2 API (Kuma 2.14 knows "
+        "the v3 API only). Kuma also reads the fields against Envoy's protos; validation does "
+        "not (it works on plain data).",
     ),
 )
 """RC3xx explanations, one per code defined above."""

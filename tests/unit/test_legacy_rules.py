@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.kinds.external_service.validator import split_host_port
-from reconciler.kinds.proxy_template import envoy_yaml
+from reconciler.kinds.proxy_template import envoy_text
 from reconciler.kinds.virtual_outbound.validator import TemplateError, Unsupported, evaluate
 from reconciler.model import MapKey, format_path
 from reconciler.validate.rules.selectors import is_dns_name, proto_field
@@ -65,22 +65,30 @@ def test_virtual_outbound_templates_evaluate_fields_as_go_does() -> None:
         evaluate('{{ printf "%s" .service }}', values)
 
 
-def test_envoy_values_parse_as_their_message() -> None:
-    cluster = envoy_yaml.MESSAGES["cluster"]
-    assert envoy_yaml.problem("name: c\nconnectTimeout: 5s\n", cluster) is None
-    assert envoy_yaml.problem("unknownField: 1\n", cluster) is None  # Kuma drops unknown fields
-    problem = envoy_yaml.problem("connectTimeout: 5\n", cluster)
-    assert problem is not None and "connectTimeout" in problem
-    assert envoy_yaml.problem("", cluster) == "the resource must be a YAML mapping"
-    assert envoy_yaml.problem("name: [", cluster) is not None
+def test_envoy_values_are_yaml_mappings() -> None:
+    assert envoy_text.problem("name: c\nconnectTimeout: 5s\n", raw=False) is None
+    assert envoy_text.problem("", raw=False) == "the resource must be a YAML mapping"
+    assert envoy_text.problem("- a\n", raw=False) == "the resource must be a YAML mapping"
+    assert str(envoy_text.problem("name: [", raw=False)).startswith("invalid YAML: ")
 
 
-def test_raw_resources_need_a_known_type() -> None:
+def test_raw_resources_name_a_type_of_envoys_v3_api() -> None:
     good = "'@type': type.googleapis.com/envoy.config.cluster.v3.Cluster\nname: c\n"
-    assert envoy_yaml.problem(good, None) is None
-    assert envoy_yaml.problem("name: c\n", None) == "the resource must name its type in '@type'"
-    # a type this build does not know cannot be judged: accepted, not guessed
-    assert envoy_yaml.problem("'@type': type.googleapis.com/acme.Custom\n", None) is None
+    assert envoy_text.problem(good, raw=True) is None
+    assert envoy_text.problem("name: c\n", raw=True) == (
+        "the resource must name its type in '@type'"
+    )
+    v2 = "'@type': type.googleapis.com/envoy.api.v2.Cluster\nname: c\n"
+    assert envoy_text.problem(v2, raw=True) == (
+        'unable to resolve "type.googleapis.com/envoy.api.v2.Cluster": "not found"'
+    )
+    nested = (
+        "name: tcp\ntypedConfig:\n"
+        "  '@type': type.googleapis.com/envoy.config.filter.network.tcp_proxy.v2.TcpProxy\n"
+    )
+    assert "not found" in str(envoy_text.problem(nested, raw=False))
+    # a type outside Envoy's API may be an extension Kuma was built with: accepted
+    assert envoy_text.problem("'@type': type.googleapis.com/acme.Custom\n", raw=True) is None
 
 
 def test_map_keys_are_written_as_kuma_writes_them() -> None:
@@ -88,22 +96,6 @@ def test_map_keys_are_written_as_kuma_writes_them() -> None:
     assert format_path(("sources", 0, "match", MapKey("region"))) == 'sources[0].match["region"]'
     assert format_path(("tags", MapKey("kuma.io/service"))) == 'tags["kuma.io/service"]'
     assert format_path(("sources", 0, "match", "region")) == "sources[0].match.region"
-
-
-def test_any_types_resolve_like_kumas_envoy_api() -> None:
-    http_filter = envoy_yaml.MESSAGES["httpFilter"]
-    router = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-    # the package of a nested Any is loaded on demand, then its fields are checked
-    assert envoy_yaml.problem(f"name: r\ntypedConfig:\n  '@type': {router}\n", http_filter) is None
-    bad = f"name: r\ntypedConfig:\n  '@type': {router}\n  dynamicStats: 5\n"
-    assert "dynamicStats" in str(envoy_yaml.problem(bad, http_filter))
-    # Envoy's v2 API is gone from Kuma 2.14, and a made-up Envoy type does not exist
-    v2 = "'@type': type.googleapis.com/envoy.api.v2.Cluster\nname: c\n"
-    assert envoy_yaml.problem(v2, None) == (
-        'unable to resolve "type.googleapis.com/envoy.api.v2.Cluster": "not found"'
-    )
-    made_up = "name: r\ntypedConfig:\n  '@type': type.googleapis.com/envoy.extensions.nope.v3.X\n"
-    assert "not found" in str(envoy_yaml.problem(made_up, http_filter))
 
 
 def test_undefined_template_functions_fail_as_go_parses_them() -> None:

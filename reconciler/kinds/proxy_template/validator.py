@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler import codes
-from reconciler.kinds.proxy_template import envoy_yaml
+from reconciler.kinds.proxy_template import envoy_text
 from reconciler.model import Resource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 from reconciler.validate.rules.selectors import SOURCES, check_selectors
@@ -57,17 +57,17 @@ def _resources(f: Findings, resources: Sequence[Any]) -> None:
         if text in (None, ""):
             f.add(codes.SETTING_MISSING, (*path, "resource"), EMPTY)
         elif isinstance(text, str):
-            problem = envoy_yaml.problem(text, None)
+            problem = envoy_text.problem(text, raw=True)
             if problem is not None:
                 f.add(codes.ENVOY_RESOURCE_INVALID, (*path, "resource"), INVALID + problem)
 
 
 def _modification(f: Findings, path: Path, modification: Mapping[str, Any]) -> None:
-    for kind, message in envoy_yaml.MESSAGES.items():
+    for kind in envoy_text.OPERATION_KINDS:
         body = modification.get(kind)
         if isinstance(body, dict):
             filters = kind in ("networkFilter", "httpFilter")
-            _operation(f, (*path, kind), kind, body, message, filters=filters)
+            _operation(f, (*path, kind), kind, body, filters=filters)
             return
 
 
@@ -76,7 +76,6 @@ def _operation(
     path: Path,
     kind: str,
     body: Mapping[str, Any],
-    message: Any,
     *,
     filters: bool,
 ) -> None:
@@ -90,7 +89,7 @@ def _operation(
     if operation == "patch":
         if filters and match_name in (None, ""):
             f.add(codes.SETTING_MISSING, (*path, "match", "name"), EMPTY)
-        _value(f, path, text, message)
+        _value(f, path, text)
         return
     if filters and operation in ("addFirst", "addLast", "addBefore", "addAfter"):
         if operation in ("addBefore", "addAfter") and match_name in (None, ""):
@@ -100,7 +99,7 @@ def _operation(
                 (*path, "match", "name"),
                 f"cannot be empty. You need to pick a filter {where} which this one will be added",
             )
-        _value(f, path, text, message)
+        _value(f, path, text)
         return
     if not filters and operation == "add":
         if kind == "virtualHost":
@@ -108,7 +107,7 @@ def _operation(
                 f.add(codes.SETTINGS_CONFLICT, (*path, "match", "name"), "cannot be defined")
         elif match is not None:
             f.add(codes.SETTINGS_CONFLICT, (*path, "match"), "cannot be defined")
-        _value(f, path, text, message)
+        _value(f, path, text)
         return
     allowed = FILTER_OPERATIONS if filters else RESOURCE_OPERATIONS
     f.add(
@@ -118,7 +117,7 @@ def _operation(
     )
 
 
-def _value(f: Findings, path: Path, text: str, message: Any) -> None:
-    problem = envoy_yaml.problem(text, message)
+def _value(f: Findings, path: Path, text: str) -> None:
+    problem = envoy_text.problem(text, raw=False)
     if problem is not None:
         f.add(codes.ENVOY_RESOURCE_INVALID, (*path, "value"), INVALID + problem)
