@@ -422,7 +422,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         ZONE_PROXY_NETWORKING,
-        "error",
+        Severity.ERROR,
         "invalid zone proxy networking",
         "A ZoneIngress or ZoneEgress `networking` section is invalid for Kuma 2.14: `address` "
         "and `advertisedAddress` must be IP addresses or DNS names other than 0.0.0.0 or ::; "
@@ -431,7 +431,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         TEMPLATE_INVALID,
-        "error",
+        Severity.ERROR,
         "invalid Go template",
         "A template field (HostnameGenerator `template`, MeshIdentity `spiffeID.trustDomain` "
         "and `spiffeID.path`) does not parse as a Go text/template. The message quotes Go's "
@@ -440,7 +440,7 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
     ),
     CodeInfo(
         CA_BUNDLE_INVALID,
-        "error",
+        Severity.ERROR,
         "invalid CA bundle",
         "A MeshTrust `caBundles[]` entry is not a usable CA bundle: a `Pem` bundle needs "
         "`pem.value` holding a PEM-encoded certificate (a PEM private key is rejected).",

@@ -9,12 +9,12 @@ from typing import Any
 from reconciler import codes
 from reconciler.model import MapKey, Resource
 from reconciler.validate.rules.findings import Findings, Path
+from reconciler.validate.rules.gotemplate_lexer import go_quote
 from reconciler.validate.rules.selectors import (
     PROTOCOL_TAG,
     SERVICE_TAG,
     TagRules,
     check_tags,
-    go_quote,
     is_dns_name,
     is_ip,
     proto_field,

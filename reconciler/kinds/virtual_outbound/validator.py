@@ -2,9 +2,10 @@
 parameters, and the host and port templates pre-evaluated with placeholder tags.
 
 Kuma evaluates ``conf.host`` and ``conf.port`` as Go templates over the parameters. The
-templates Kuma's documentation uses are plain text with ``{{.name}}`` (or ``{{ .name }}``)
-actions; those are evaluated here as Go does. A template with any other action (functions,
-pipelines, conditionals) is not evaluated: it is accepted, never rejected by guesswork.
+templates are parsed as Go parses them (``validate/rules/gotemplate.py``); those of Kuma's
+documentation, plain text with ``{{.name}}`` actions, are also evaluated as Go does. A
+template with any other action (pipelines, conditionals) is not evaluated: once it parses,
+it is accepted, never rejected by guesswork.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any
 from reconciler import codes
 from reconciler.model import Resource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
+from reconciler.validate.rules.gotemplate import parse_error
+from reconciler.validate.rules.gotemplate_lexer import go_quote
 from reconciler.validate.rules.selectors import (
     ANY_TAGS,
     SERVICE_TAG,
     TAG_NAME,
     check_selectors,
-    go_quote,
     is_dns_name,
     proto_field,
 )
@@ -133,7 +135,11 @@ def _template(
 
 
 def evaluate(text: str, values: Mapping[str, str]) -> str:
-    """Go's ``text/template`` (default options) for plain text and ``{{.key}}`` actions."""
+    """Go's ``text/template`` (default options): parse as Go does, then run plain text and
+    ``{{.key}}`` actions (any other action raises :class:`Unsupported`)."""
+    problem = parse_error(text, frozenset())
+    if problem is not None:
+        raise TemplateError(_compile_error(problem))
     out: list[str] = []
     position = 0
     for match in ACTION.finditer(text):
@@ -143,77 +149,18 @@ def evaluate(text: str, values: Mapping[str, str]) -> str:
         out.append(literal)
         field = FIELD.match(match.group(2))
         if field is None:
-            _undefined_function(text, match.start(2), match.group(2))
             raise Unsupported(match.group(2))
-        key = field.group(1)
-        out.append(values.get(key, NO_VALUE))
+        out.append(values.get(field.group(1), NO_VALUE))
         position = match.end()
         if match.group(3):
             rest = text[position:]
             position += len(rest) - len(rest.lstrip())
-    tail = text[position:]
-    if "{{" in tail:
-        start = position + tail.index("{{") + 2
-        action = text[start:].removeprefix("- ").lstrip()
-        _undefined_function(text, start, action)
-        line = text.count("\n", 0, start) + 1
-        raise TemplateError(_compile_error(f"template: :{line}: unclosed action"))
-    out.append(tail)
+    out.append(text[position:])
     return "".join(out)
-
-
-GO_TEMPLATE_WORDS = frozenset(
-    [
-        "and",
-        "break",
-        "call",
-        "continue",
-        "define",
-        "else",
-        "end",
-        "eq",
-        "false",
-        "ge",
-        "gt",
-        "html",
-        "if",
-        "index",
-        "js",
-        "le",
-        "len",
-        "lt",
-        "ne",
-        "nil",
-        "not",
-        "or",
-        "print",
-        "printf",
-        "println",
-        "range",
-        "slice",
-        "template",
-        "true",
-        "urlquery",
-        "with",
-        "block",
-    ]
-)
-"""Go ``text/template`` builtins and keywords: any other leading identifier is a function
-Kuma's templates do not define."""
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _compile_error(message: str) -> str:
     return f"failed compiling gotemplate error={go_quote(message)}"
-
-
-def _undefined_function(text: str, start: int, action: str) -> None:
-    """Go's parse error for an action that calls a function no template defines."""
-    word = IDENTIFIER.match(action)
-    if word is not None and word.group(0) not in GO_TEMPLATE_WORDS:
-        line = text.count("\n", 0, start) + 1
-        name = go_quote(word.group(0))
-        raise TemplateError(_compile_error(f"template: :{line}: function {name} not defined"))
 
 
 def _host_result(host: str) -> str:

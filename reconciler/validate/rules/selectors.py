@@ -10,7 +10,6 @@ messages the way protojson does (a field under its JSON name or its protobuf nam
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,8 +175,3 @@ def is_ip(value: str) -> bool:
     except ValueError:
         return False
     return "%" not in value
-
-
-def go_quote(text: str) -> str:
-    """Go's ``%q`` of a string (as Kuma quotes values in its messages)."""
-    return json.dumps(text, ensure_ascii=False)
