@@ -79,6 +79,9 @@ NOT_APPLIED = "RC320"
 ZONE_PROXY_NETWORKING = "RC340"
 TEMPLATE_INVALID = "RC341"
 CA_BUNDLE_INVALID = "RC342"
+# legacy kinds (reconciler/kinds/<legacy kind>, validate/rules/selectors.py): RC360-RC379
+LEGACY_SELECTOR = "RC360"
+ENVOY_RESOURCE_INVALID = "RC361"
 
 # --- RC4xx: cross-resource checks (reconciler/validate/rules/cross_*.py) ------------------
 DUPLICATE_RESOURCE = "RC401"
@@ -255,8 +258,9 @@ _FILES_AND_SCHEMA: tuple[CodeInfo, ...] = (
         Severity.ERROR,
         "value has the wrong format",
         "The value does not match the expected format: a pattern (header names, a protobuf "
-        "duration in seconds like `10s` in Mesh and Dataplane fields, ...) or a format such as "
-        "the RFC 3339 `date-time` of `creationTime`.",
+        "duration in seconds like `10s` in Mesh and Dataplane fields, a Go duration like "
+        "`300ms` or `1m30s` in legacy kinds, ...) or a format such as the RFC 3339 "
+        "`date-time` of `creationTime`.",
     ),
     CodeInfo(
         SCHEMA_RANGE,
@@ -440,6 +444,26 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "invalid CA bundle",
         "A MeshTrust `caBundles[]` entry is not a usable CA bundle: a `Pem` bundle needs "
         "`pem.value` holding a PEM-encoded certificate (a PEM private key is rejected).",
+    ),
+    CodeInfo(
+        LEGACY_SELECTOR,
+        Severity.ERROR,
+        "invalid selector of a legacy policy",
+        "A legacy policy (TrafficRoute, TrafficPermission, HealthCheck, ...) selects proxies "
+        "and services with `sources`, `destinations` or `selectors`: lists of "
+        "`{match: {tag: value}}`. Kuma 2.14 requires at least one selector, at least one tag "
+        "in each, `kuma.io/service` where the kind needs it, and for destinations of most "
+        "kinds exactly one tag, `kuma.io/service`. The message says which rule is broken.",
+    ),
+    CodeInfo(
+        ENVOY_RESOURCE_INVALID,
+        Severity.ERROR,
+        "invalid native Envoy resource",
+        "A ProxyTemplate carries Envoy configuration as YAML text (`conf.resources[].resource`, "
+        "`conf.modifications[].*.value`). The text must be a YAML mapping; a raw resource "
+        "names its type in `@type`, and no `@type` may name Envoy's v2 API (Kuma 2.14 knows "
+        "the v3 API only). Kuma also reads the fields against Envoy's protos; validation does "
+        "not (it works on plain data).",
     ),
 )
 """RC3xx explanations, one per code defined above."""

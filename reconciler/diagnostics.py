@@ -147,8 +147,16 @@ def at_file(
     )
 
 
-def sort_key(diag: Diagnostic) -> tuple[str, int, int, str, str]:
-    return (diag.file or "", diag.line or 0, diag.col or 0, diag.code, diag.message)
+def sort_key(diag: Diagnostic) -> tuple[str, int, int, str, str, str]:
+    """Position, code, message, then field: a total order (ties would follow set order)."""
+    return (
+        diag.file or "",
+        diag.line or 0,
+        diag.col or 0,
+        diag.code,
+        diag.message,
+        diag.field or "",
+    )
 
 
 def sorted_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:

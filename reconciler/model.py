@@ -16,12 +16,25 @@ FieldPath = tuple[str | int, ...]
 """A path into a document: ``("spec", "to", 0, "default")``."""
 
 
+class MapKey(str):
+    """A key of a map (tags, headers) in a :data:`FieldPath`, as opposed to a field name.
+
+    Kuma writes map keys as ``match["version"]`` whatever their characters
+    (``PathBuilder.Key``); :func:`format_path` does the same for a ``MapKey``. It is a
+    ``str``, so locating the path in the document is unchanged.
+    """
+
+    __slots__ = ()
+
+
 def format_path(path: Sequence[str | int]) -> str:
     """Kuma-style field path: ``spec.to[0].default.http.requestTimeout``."""
     out: list[str] = []
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
+        elif isinstance(part, MapKey):
+            out.append(f'["{part}"]')
         elif out:
             out.append(f".{part}" if _is_plain_key(part) else f'["{part}"]')
         else:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 Finding = tuple[str, FieldPath, str]
 
 PROTO_DURATION_PATTERN = r"^-?[0-9]+(\.[0-9]{1,9})?s$"
+GO_DURATION_PATTERN = r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"
+"""A Go duration (``time.ParseDuration``), as the legacy kinds take them."""
+INTEGER_STRING_PATTERNS = (r"^[0-9]+$", r"^-?[0-9]+$")
+"""Integers written as strings, which protobuf JSON accepts (legacy kinds)."""
 _DISCRIMINATORS = ("type", "kind")
 _TYPE_NAMES = {
     "string": "a string",
@@ -48,6 +52,10 @@ def diagnose(error: ValidationError) -> list[Finding]:
             return [
                 (codes.SCHEMA_TYPE, path, f"expected {_types(value)}, got {describe(instance)}")
             ]
+        case "enum" if value == []:
+            # a field excluded by another one (a protobuf oneof): the node says why
+            reason = error.schema.get("description") if isinstance(error.schema, dict) else None
+            return [(codes.SCHEMA_ONE_OF, path, str(reason or "this field cannot be set here"))]
         case "enum" | "const":
             allowed = value if keyword == "enum" else [value]
             return [(codes.SCHEMA_ENUM, path, _not_allowed(instance, allowed))]
@@ -91,6 +99,8 @@ def _listing(items: Sequence[Any]) -> str:
 
 def _types(value: Any) -> str:
     names = [value] if isinstance(value, str) else list(value)
+    if len(names) > 1 and "null" in names:
+        names.remove("null")  # `null` there means "not set" (protobuf JSON), not a value to offer
     return " or ".join(_TYPE_NAMES.get(n, n) for n in names)
 
 
@@ -139,6 +149,10 @@ def _not_allowed(instance: Any, allowed: Sequence[Any]) -> str:
 def _pattern(instance: Any, pattern: str) -> str:
     if pattern == PROTO_DURATION_PATTERN:
         return f"{describe(instance)} is not a duration in seconds such as '10s' or '0.5s'"
+    if pattern in INTEGER_STRING_PATTERNS:
+        return f"{describe(instance)} is not an integer"
+    if pattern == GO_DURATION_PATTERN:
+        return f"{describe(instance)} is not a duration such as '300ms', '10s' or '1m30s'"
     return f"{describe(instance)} does not match the pattern {pattern}"
 
 
