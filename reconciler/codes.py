@@ -462,8 +462,9 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "A ProxyTemplate carries Envoy configuration as YAML text (`conf.resources[].resource`, "
         "`conf.modifications[].*.value`). The text must be a YAML mapping; a raw resource "
         "names its type in `@type`, and no `@type` may name Envoy's v2 API (Kuma 2.14 knows "
-        "the v3 API only). Kuma also reads the fields against Envoy's protos; validation does "
-        "not (it works on plain data).",
+        "the v3 API only). A MeshProxyPatch `value` (a Cluster, Listener, VirtualHost, network "
+        "Filter or HttpFilter) must likewise parse as YAML or JSON into a mapping. Kuma also "
+        "reads the fields against Envoy's protos; validation does not (it works on plain data).",
     ),
 )
 """RC3xx explanations, one per code defined above."""

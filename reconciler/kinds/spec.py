@@ -44,6 +44,8 @@ class Shape:
     are present; the kind's validator checks the entries (their allowed kinds depend on more
     than the top-level kind). ``default_needs``: a ``default`` block must set one of these
     fields (else ``default_needs_message``, and the block is not checked further).
+    ``gateway_listener_tags``: a top-level ``MeshGateway`` targetRef may select listeners by
+    ``tags`` (Kuma's ``GatewayListenerTagsAllowed``).
     """
 
     top: tuple[str, ...]
@@ -57,6 +59,7 @@ class Shape:
     own_sections: bool = False
     default_needs: tuple[str, ...] = ()
     default_needs_message: str = ""
+    gateway_listener_tags: bool = True
 
     @property
     def sections(self) -> tuple[str, ...]:

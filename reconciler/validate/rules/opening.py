@@ -39,6 +39,7 @@ def check_opening(
         spec.get("targetRef"),
         shape.top,
         inbound_policy=s.affects_inbounds(spec),
+        gateway_tags_allowed=shape.gateway_listener_tags,
         where="as top-level targetRef",
     )
     _exclusive(f, spec, shape)

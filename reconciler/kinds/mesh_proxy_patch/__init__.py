@@ -1,0 +1,30 @@
+"""MeshProxyPatch: edits of the generated Envoy resources (clusters, listeners, filters, hosts)."""
+
+from reconciler.kinds.spec import Category, KindSpec, Shape
+from reconciler.targetref import (
+    DATAPLANE,
+    MESH,
+    MESH_GATEWAY,
+    MESH_SERVICE,
+    MESH_SERVICE_SUBSET,
+    MESH_SUBSET,
+)
+
+KIND = KindSpec(
+    name="MeshProxyPatch",
+    package="mesh_proxy_patch",
+    category=Category.POLICY,
+    summary="Edits of the generated Envoy config: add, patch or remove clusters, listeners, "
+    "filters and virtual hosts.",
+    # Kuma's validator.go, system policy role (every policy of a universal control plane)
+    shape=Shape(
+        top=(MESH, MESH_SUBSET, MESH_SERVICE, MESH_SERVICE_SUBSET, MESH_GATEWAY, DATAPLANE),
+        required=False,
+        gateway_listener_tags=False,
+    ),
+    not_applied=(
+        "MeshProxyPatch: its modifications are not applied to the generated Envoy "
+        "configuration yet"
+    ),
+    order=200,
+)

@@ -1,0 +1,93 @@
+"""Native Envoy resources in a MeshProxyPatch ``value``: do they parse as their proto?
+
+Kuma (``mesh.ValidateResourceYAML``) converts the YAML to JSON and unmarshals it with
+protojson into the resource's message, discarding unknown fields; a ``google.protobuf.Any``
+must name a type Envoy knows. Messages of typed configs are loaded on demand from the
+Envoy proto package their type URL names, so only what a patch uses is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from enum import StrEnum
+
+import yaml
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
+from envoy.config.route.v3 import route_components_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm,
+)
+from google.protobuf import json_format, symbol_database
+from google.protobuf.message import Message
+
+_MAX_TYPE_LOADS = 8
+"""Any types nested in one value loaded before giving up (each is one import)."""
+
+
+class Resource(StrEnum):
+    """What a modification edits: the field name in ``appendModifications[]``."""
+
+    CLUSTER = "cluster"
+    LISTENER = "listener"
+    VIRTUAL_HOST = "virtualHost"
+    NETWORK_FILTER = "networkFilter"
+    HTTP_FILTER = "httpFilter"
+
+
+_MESSAGES: dict[Resource, Callable[[], Message]] = {
+    Resource.CLUSTER: cluster_pb2.Cluster,
+    Resource.LISTENER: listener_pb2.Listener,
+    Resource.VIRTUAL_HOST: route_components_pb2.VirtualHost,
+    Resource.NETWORK_FILTER: listener_components_pb2.Filter,
+    Resource.HTTP_FILTER: hcm.HttpFilter,
+}
+
+
+def parse_error(resource: Resource, value: str) -> str | None:
+    """Why ``value`` is not a valid ``resource`` (Kuma's wording follows), or None."""
+    try:
+        document = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        return f"invalid YAML: {str(exc).splitlines()[0]}"
+    if not isinstance(document, dict):
+        return "expected a mapping of the resource's fields"
+    tried: set[str] = set()
+    for _ in range(_MAX_TYPE_LOADS + 1):
+        try:
+            json_format.ParseDict(document, _MESSAGES[resource](), ignore_unknown_fields=True)
+        except json_format.ParseError as exc:
+            missing = _unknown_type(str(exc))
+            if missing is None or missing in tried or not _load(missing):
+                return str(exc)
+            tried.add(missing)
+        else:
+            return None
+    return "too many typed configs"
+
+
+def _unknown_type(message: str) -> str | None:
+    marker = "Can not find message descriptor by type_url: "
+    if marker not in message:
+        return None
+    url = message.split(marker, 1)[1].split()[0].rstrip(".,")
+    return url.rsplit("/", 1)[-1]
+
+
+def _load(full_name: str) -> bool:
+    """Import the ``*_pb2`` modules of the proto package defining ``full_name``."""
+    package = full_name.rsplit(".", 1)[0]
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return False
+    for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+        if info.name.endswith("_pb2"):
+            importlib.import_module(f"{package}.{info.name}")
+    try:
+        symbol_database.Default().pool.FindMessageTypeByName(full_name)
+    except KeyError:
+        return False
+    return True

@@ -1,0 +1,26 @@
+"""MeshTrace: distributed tracing of the proxies' HTTP traffic (Zipkin, Datadog, OpenTelemetry)."""
+
+from reconciler.kinds.spec import Category, KindSpec, Shape
+from reconciler.targetref import (
+    DATAPLANE,
+    MESH,
+    MESH_GATEWAY,
+    MESH_SERVICE,
+    MESH_SERVICE_SUBSET,
+    MESH_SUBSET,
+)
+
+KIND = KindSpec(
+    name="MeshTrace",
+    package="mesh_trace",
+    category=Category.POLICY,
+    summary="Distributed tracing: backend (Zipkin, Datadog, OpenTelemetry), sampling, span tags.",
+    # Kuma's validator.go, system policy role (every policy of a universal control plane)
+    shape=Shape(
+        top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
+        required=False,
+        gateway_listener_tags=False,
+    ),
+    not_applied="MeshTrace: tracing is not configured on the proxies yet (no spans are sent)",
+    order=140,
+)
