@@ -9,12 +9,15 @@ from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy
 from reconciler.compile.matching import Matcher
 from reconciler.compile.mtls import mesh_mtls, permission_notes
+from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace
-from reconciler.model import Kind
+from reconciler.kinds import CATALOG
+from reconciler.model import Kind, Resource
 from reconciler.resource_types import ProxyConfig, TypeUrl
+from reconciler.targetref import selects
 
 
 class MeshCompiler:
@@ -26,9 +29,14 @@ class MeshCompiler:
         self.outbounds = OutboundBuilder(index, self.matcher, shared)
         self.inbounds = InboundBuilder(index, self.matcher, shared)
         self.mtls = mesh_mtls(index, self.matcher.policies)
-        self.unknown_kinds = sorted(
-            k for k, v in index.policies.items() if v and k not in plugins()
-        )
+        present = sorted(k for k, v in index.policies.items() if v and k not in plugins())
+        self.not_applied: list[tuple[str, list[Resource]]] = [
+            (k, sorted(index.policies[k], key=lambda p: p.name))
+            for k in present
+            if k in CATALOG and CATALOG[k].not_applied is not None
+        ]
+        declared = {k for k, _ in self.not_applied}
+        self.unknown_kinds = [k for k in present if k not in declared]
 
     def compile(self, proxy: Proxy) -> tuple[ProxyConfig, ProxyTrace]:
         selected = self.matcher.selected(proxy)
@@ -68,8 +76,21 @@ class MeshCompiler:
             if plugin_note and policies:
                 notes.append(f"{plugin_note} (selected by {', '.join(p.name for p in policies)})")
         notes.extend(permission_notes(self.mtls, selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())))
+        notes.extend(self._not_applied_notes(proxy))
         for kind in self.unknown_kinds:
             notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
         return config, trace
+
+    def _not_applied_notes(self, proxy: Proxy) -> list[str]:
+        """Kinds Kuma accepts and the compiler does not apply: one note per kind naming the
+        policies that select this proxy (their top-level targetRef), and what is ignored."""
+        notes = []
+        for kind, policies in self.not_applied:
+            names = [p.name for p in policies if selects(target_ref(p), proxy.resource)]
+            if names:
+                notes.append(
+                    f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
+                )
+        return notes

@@ -21,10 +21,25 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm,
 )
 from google.protobuf import json_format, symbol_database
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 _MAX_TYPE_LOADS = 8
 """Any types nested in one value loaded before giving up (each is one import)."""
+
+_JSON_SCALAR_MESSAGES = frozenset(
+    {
+        "google.protobuf.Duration",
+        "google.protobuf.Timestamp",
+        "google.protobuf.FieldMask",
+        "google.protobuf.Struct",
+        "google.protobuf.Value",
+        "google.protobuf.ListValue",
+        "google.protobuf.Any",
+        "google.protobuf.Empty",
+    }
+)
+"""Messages whose JSON form is not a plain mapping of fields (or is checked by the parser)."""
 
 
 class Resource(StrEnum):
@@ -54,6 +69,10 @@ def parse_error(resource: Resource, value: str) -> str | None:
         return f"invalid YAML: {str(exc).splitlines()[0]}"
     if not isinstance(document, dict):
         return "expected a mapping of the resource's fields"
+    message = _MESSAGES[resource]()
+    shape = _shape_error(message.DESCRIPTOR, document, message.DESCRIPTOR.name)
+    if shape is not None:
+        return shape
     tried: set[str] = set()
     for _ in range(_MAX_TYPE_LOADS + 1):
         try:
@@ -66,6 +85,48 @@ def parse_error(resource: Resource, value: str) -> str | None:
         else:
             return None
     return "too many typed configs"
+
+
+def _shape_error(descriptor: Descriptor, value: dict[object, object], where: str) -> str | None:
+    """A message field given something other than a mapping (protojson rejects it; Python's
+    parser would read a string as an empty message)."""
+    fields = {**descriptor.fields_by_name, **{f.json_name: f for f in descriptor.fields}}
+    for key, item in value.items():
+        field = fields.get(str(key))
+        if field is None or field.type != FieldDescriptor.TYPE_MESSAGE or item is None:
+            continue
+        sub = field.message_type
+        path = f"{where}.{key}"
+        if sub.GetOptions().map_entry:
+            if not isinstance(item, dict):
+                return f"expected a mapping for field {path}"
+            entry = sub.fields_by_name["value"]
+            if entry.type == FieldDescriptor.TYPE_MESSAGE:
+                for name, element in item.items():
+                    error = _message_error(entry.message_type, element, f"{path}[{name}]")
+                    if error is not None:
+                        return error
+            continue
+        repeated = field.is_repeated
+        if repeated and not isinstance(item, list):
+            return f"expected a list for field {path}"
+        elements = item if repeated else [item]
+        for i, element in enumerate(elements):
+            where_i = f"{path}[{i}]" if repeated else path
+            error = _message_error(sub, element, where_i)
+            if error is not None:
+                return error
+    return None
+
+
+def _message_error(descriptor: Descriptor, value: object, where: str) -> str | None:
+    if descriptor.full_name in _JSON_SCALAR_MESSAGES or descriptor.full_name.startswith(
+        "google.protobuf."
+    ):
+        return None  # well-known types: their JSON forms are the parser's to check
+    if not isinstance(value, dict):
+        return f"expected a mapping for field {where}"
+    return _shape_error(descriptor, value, where)
 
 
 def _unknown_type(message: str) -> str | None:
