@@ -23,8 +23,7 @@ KIND = KindSpec(
         gateway_listener_tags=False,
     ),
     not_applied=(
-        "MeshProxyPatch: its modifications are not applied to the generated Envoy "
-        "configuration yet"
+        "MeshProxyPatch: its modifications are not applied to the generated Envoy configuration yet"
     ),
     order=200,
 )

@@ -27,20 +27,6 @@ from google.protobuf.message import Message
 _MAX_TYPE_LOADS = 8
 """Any types nested in one value loaded before giving up (each is one import)."""
 
-_JSON_SCALAR_MESSAGES = frozenset(
-    {
-        "google.protobuf.Duration",
-        "google.protobuf.Timestamp",
-        "google.protobuf.FieldMask",
-        "google.protobuf.Struct",
-        "google.protobuf.Value",
-        "google.protobuf.ListValue",
-        "google.protobuf.Any",
-        "google.protobuf.Empty",
-    }
-)
-"""Messages whose JSON form is not a plain mapping of fields (or is checked by the parser)."""
-
 
 class Resource(StrEnum):
     """What a modification edits: the field name in ``appendModifications[]``."""
@@ -110,7 +96,7 @@ def _shape_error(descriptor: Descriptor, value: dict[object, object], where: str
         repeated = field.is_repeated
         if repeated and not isinstance(item, list):
             return f"expected a list for field {path}"
-        elements = item if repeated else [item]
+        elements: list[object] = item if isinstance(item, list) else [item]
         for i, element in enumerate(elements):
             where_i = f"{path}[{i}]" if repeated else path
             error = _message_error(sub, element, where_i)
@@ -120,10 +106,8 @@ def _shape_error(descriptor: Descriptor, value: dict[object, object], where: str
 
 
 def _message_error(descriptor: Descriptor, value: object, where: str) -> str | None:
-    if descriptor.full_name in _JSON_SCALAR_MESSAGES or descriptor.full_name.startswith(
-        "google.protobuf."
-    ):
-        return None  # well-known types: their JSON forms are the parser's to check
+    if descriptor.full_name.startswith("google.protobuf."):
+        return None  # well-known types (Duration, Struct, Any...): special JSON forms
     if not isinstance(value, dict):
         return f"expected a mapping for field {where}"
     return _shape_error(descriptor, value, where)
