@@ -144,3 +144,36 @@ typedConfig:
     assert parse_error(Resource.HTTP_FILTER, value) is None
     bad = value.replace("memoryLevel: 3", "memoryLevel: lots")
     assert parse_error(Resource.HTTP_FILTER, bad) is not None
+
+
+@pytest.mark.parametrize(
+    ("resource", "value", "problem"),
+    [
+        (Resource.CLUSTER, "name: c\nconnectTimeout: 5s\ntype: STATIC\n", None),
+        (Resource.CLUSTER, "connectTimeout: 5s", "Cluster.name: value length must be at least 1"),
+        (Resource.CLUSTER, "name: c\nconnectTimeout: -1s", "Cluster.connect_timeout"),
+        (Resource.CLUSTER, "name: c\ntype: 99", "defined enum values"),
+        (Resource.VIRTUAL_HOST, "name: b", "VirtualHost.domains"),
+        (
+            Resource.VIRTUAL_HOST,
+            "name: b\ndomains: [b]\nroutes: [{match: {prefix: /}}]",
+            "Route.action",
+        ),
+        (Resource.HTTP_FILTER, "typedConfig: {}", "HttpFilter.name"),
+        (
+            Resource.LISTENER,
+            "name: l\naddress: {socketAddress: {address: 10.0.0.1}}",
+            "SocketAddress.port_specifier: value is required",
+        ),
+    ],
+)
+def test_added_resources_follow_the_protos_validate_rules(
+    resource: Resource, value: str, problem: str | None
+) -> None:
+    """Kuma runs protoc-gen-validate's ``Validate()`` on an added resource; not on a patch."""
+    error = parse_error(resource, value, rules=True)
+    if problem is None:
+        assert error is None
+    else:
+        assert error is not None and problem in error
+        assert parse_error(resource, value) is None  # a (partial) patch value passes

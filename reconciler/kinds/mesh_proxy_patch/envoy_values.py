@@ -24,6 +24,8 @@ from google.protobuf import json_format, symbol_database
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from reconciler.kinds.mesh_proxy_patch import envoy_rules
+
 _MAX_TYPE_LOADS = 8
 """Any types nested in one value loaded before giving up (each is one import)."""
 
@@ -47,8 +49,12 @@ _MESSAGES: dict[Resource, Callable[[], Message]] = {
 }
 
 
-def parse_error(resource: Resource, value: str) -> str | None:
-    """Why ``value`` is not a valid ``resource`` (Kuma's wording follows), or None."""
+def parse_error(resource: Resource, value: str, *, rules: bool = False) -> str | None:
+    """Why ``value`` is not a valid ``resource`` (Kuma's wording follows), or None.
+
+    ``rules``: also check the protos' ``validate.rules`` (Kuma does for an added resource,
+    not for a patch, which is partial by nature).
+    """
     try:
         document = yaml.safe_load(value)
     except yaml.YAMLError as exc:
@@ -61,15 +67,16 @@ def parse_error(resource: Resource, value: str) -> str | None:
         return shape
     tried: set[str] = set()
     for _ in range(_MAX_TYPE_LOADS + 1):
+        parsed = _MESSAGES[resource]()
         try:
-            json_format.ParseDict(document, _MESSAGES[resource](), ignore_unknown_fields=True)
+            json_format.ParseDict(document, parsed, ignore_unknown_fields=True)
         except json_format.ParseError as exc:
             missing = _unknown_type(str(exc))
             if missing is None or missing in tried or not _load(missing):
                 return str(exc)
             tried.add(missing)
         else:
-            return None
+            return envoy_rules.violation(parsed) if rules else None
     return "too many typed configs"
 
 

@@ -78,14 +78,15 @@ def _check_operation(f: Findings, path: Path, kind: Resource, mod: Mapping[str, 
 
 
 def _check_value(f: Findings, path: Path, kind: Resource, value: object) -> None:
+    """Kuma ``validateResourceValue``: a whole resource, parsed and checked by its rules."""
     if value is None:
         f.add(codes.SETTING_MISSING, path, "must be defined")
     elif isinstance(value, str):
-        _parse(f, path, kind, value)
+        _parse(f, path, kind, value, rules=True)
 
 
-def _parse(f: Findings, path: Path, kind: Resource, value: str) -> None:
-    error = parse_error(kind, value)
+def _parse(f: Findings, path: Path, kind: Resource, value: str, *, rules: bool = False) -> None:
+    error = parse_error(kind, value, rules=rules)
     if error is not None:
         f.add(codes.ENVOY_RESOURCE_INVALID, path, f"native Envoy resource is not valid: {error}")
 
