@@ -1,14 +1,7 @@
 """MeshMetric: which proxy and application metrics are exposed, and where (Prometheus, OTel)."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_GATEWAY,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshMetric",
@@ -17,7 +10,7 @@ KIND = KindSpec(
     summary="Metrics of proxies and applications: Prometheus scraping or OpenTelemetry push.",
     # Kuma's validator.go, system policy role (every policy of a universal control plane)
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_SERVICE, MESH_SERVICE_SUBSET, MESH_GATEWAY, DATAPLANE),
+        top=TOP_LEVEL,
         required=False,
     ),
     not_applied=(

@@ -1,14 +1,7 @@
 """MeshProxyPatch: edits of the generated Envoy resources (clusters, listeners, filters, hosts)."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_GATEWAY,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshProxyPatch",
@@ -18,7 +11,7 @@ KIND = KindSpec(
     "filters and virtual hosts.",
     # Kuma's validator.go, system policy role (every policy of a universal control plane)
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_SERVICE, MESH_SERVICE_SUBSET, MESH_GATEWAY, DATAPLANE),
+        top=TOP_LEVEL,
         required=False,
         gateway_listener_tags=False,
     ),

@@ -1,14 +1,7 @@
 """MeshTrace: distributed tracing of the proxies' HTTP traffic (Zipkin, Datadog, OpenTelemetry)."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import (
-    DATAPLANE,
-    MESH,
-    MESH_GATEWAY,
-    MESH_SERVICE,
-    MESH_SERVICE_SUBSET,
-    MESH_SUBSET,
-)
+from reconciler.targetref import TOP_LEVEL
 
 KIND = KindSpec(
     name="MeshTrace",
@@ -17,7 +10,7 @@ KIND = KindSpec(
     summary="Distributed tracing: backend (Zipkin, Datadog, OpenTelemetry), sampling, span tags.",
     # Kuma's validator.go, system policy role (every policy of a universal control plane)
     shape=Shape(
-        top=(MESH, MESH_SUBSET, MESH_GATEWAY, MESH_SERVICE, MESH_SERVICE_SUBSET, DATAPLANE),
+        top=TOP_LEVEL,
         required=False,
         gateway_listener_tags=False,
     ),
