@@ -19,9 +19,9 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from validate import validate_pb2
 
-_HEADER_NAME = re.compile(r"^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$")
-_HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0A-\x1F\x7F]*$")
-_HEADER_LOOSE = re.compile(r"^[^\x00\n\r]*$")
+_HEADER_NAME = re.compile(r"^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+\Z")
+_HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0A-\x1F\x7F]*\Z")
+_HEADER_LOOSE = re.compile(r"^[^\x00\n\r]*\Z")
 _NUMBERS = [
     "float",
     "double",

@@ -156,7 +156,8 @@ def _unescapes(text: str) -> bool:
 
 
 # govalidator v11 patterns.go, with `(W+-?-?)*W+` written as the equivalent `W+(-{1,2}W+)*`
-# (Python's backtracking engine would take exponential time on the original).
+# (Python's backtracking engine would take exponential time on the original) and `$` as `\Z`
+# (Python's `$` also matches before a final newline, Go's does not).
 _IP6 = (
     r"(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|"
     r"([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|"
@@ -182,10 +183,10 @@ _URL = re.compile(
     rf"^{_URL_SCHEMA}?{_URL_USERNAME}?(({_URL_IP}|(\[{_IP6}\])|"
     rf"(([a-zA-Z0-9]([a-zA-Z0-9-_]+)?[a-zA-Z0-9]([-\.][a-zA-Z0-9]+)*)|({_URL_SUBDOMAIN}?))?"
     rf"({_WORD}+(-{{1,2}}{_WORD}+)*)(?:\.([a-zA-Z\u00a1-\uffff]{{1,}}))?))\.?"
-    rf"{_URL_PORT}?{_URL_PATH}?$"
+    rf"{_URL_PORT}?{_URL_PATH}?\Z"
 )
 _DNS_NAME = re.compile(
-    r"^([a-zA-Z0-9_]{1}[a-zA-Z0-9_-]{0,62}){1}(\.[a-zA-Z0-9_]{1}[a-zA-Z0-9_-]{0,62})*[\._]?$"
+    r"^([a-zA-Z0-9_]{1}[a-zA-Z0-9_-]{0,62}){1}(\.[a-zA-Z0-9_]{1}[a-zA-Z0-9_-]{0,62})*[\._]?\Z"
 )
 
 
