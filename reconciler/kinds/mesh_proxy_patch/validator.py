@@ -2,20 +2,36 @@
 
 The top-level targetRef is the shared opening; this is ``validateDefault``: at least one
 modification, exactly one resource per modification, and per operation what must and must
-not be set (``match``, ``value``, ``jsonPatches``). ``value`` must parse as the native Envoy
-resource; ``jsonPatches`` follow Kuma's JSON Patch block rules
-(``core/jsonpatch/validators``). Operations outside the enum are the schema's to report.
+not be set (``match``, ``value``, ``jsonPatches``); ``jsonPatches`` follow Kuma's JSON Patch
+block rules (``core/jsonpatch/validators``). Operations outside the enum are the schema's.
+
+A ``value`` is a native Envoy resource in YAML or JSON: here it must parse and be a mapping
+of fields, as protojson needs. Kuma also unmarshals it into the Envoy message and runs its
+``validate`` rules; rules work on plain data, so that part waits for the kind's compile step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
+import yaml
+
 from reconciler import codes
-from reconciler.kinds.mesh_proxy_patch.envoy_values import Resource, parse_error
 from reconciler.model import Resource as KumaResource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
+
+
+class Resource(StrEnum):
+    """What a modification edits: its field name in ``appendModifications[]``."""
+
+    CLUSTER = "cluster"
+    LISTENER = "listener"
+    VIRTUAL_HOST = "virtualHost"
+    NETWORK_FILTER = "networkFilter"
+    HTTP_FILTER = "httpFilter"
+
 
 FILTER_BEFORE = "must be defined. You need to pick a filter before which this one will be added"
 FILTER_AFTER = "must be defined. You need to pick a filter after which this one will be added"
@@ -68,27 +84,40 @@ def _check_operation(f: Findings, path: Path, kind: Resource, mod: Mapping[str, 
                 f.add(codes.VALUE_NOT_ALLOWED, (*path, "match", "name"), "must not be defined")
         elif match is not None:
             f.add(codes.VALUE_NOT_ALLOWED, (*path, "match"), "must not be defined")
-        _check_value(f, (*path, "value"), kind, value)
+        _check_value(f, (*path, "value"), value)
     elif operation in ("AddFirst", "AddLast", "AddBefore", "AddAfter") and kind in _FILTERS:
         if operation in ("AddBefore", "AddAfter") and as_map(match).get("name") is None:
             message = FILTER_BEFORE if operation == "AddBefore" else FILTER_AFTER
             f.add(codes.SETTING_MISSING, (*path, "match", "name"), message)
-        _check_value(f, (*path, "value"), kind, value)
+        _check_value(f, (*path, "value"), value)
     # another operation is reported by the schema's enum
 
 
-def _check_value(f: Findings, path: Path, kind: Resource, value: object) -> None:
-    """Kuma ``validateResourceValue``: a whole resource, parsed and checked by its rules."""
+def _check_value(f: Findings, path: Path, value: object) -> None:
+    """Kuma ``validateResourceValue``: a whole resource must be given, and parse."""
     if value is None:
         f.add(codes.SETTING_MISSING, path, "must be defined")
     elif isinstance(value, str):
-        _parse(f, path, kind, value, rules=True)
+        _parse(f, path, value)
 
 
-def _parse(f: Findings, path: Path, kind: Resource, value: str, *, rules: bool = False) -> None:
-    error = parse_error(kind, value, rules=rules)
+def _parse(f: Findings, path: Path, value: str) -> None:
+    error = value_error(value)
     if error is not None:
         f.add(codes.ENVOY_RESOURCE_INVALID, path, f"native Envoy resource is not valid: {error}")
+
+
+def value_error(value: str) -> str | None:
+    """Why ``value`` cannot be a native Envoy resource (Kuma: YAML, else JSON, then protojson
+    of an object), or None."""
+    try:
+        document = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"invalid YAML: {first}"
+    if not isinstance(document, dict):
+        return "expected a mapping of the resource's fields"
+    return None
 
 
 def _check_patch(f: Findings, path: Path, kind: Resource, value: object, patches: object) -> None:
@@ -101,7 +130,7 @@ def _check_patch(f: Findings, path: Path, kind: Resource, value: object, patches
                 f"{kind.value} must have only one type defined: value, jsonPatches",
             )
         elif isinstance(value, str):
-            _parse(f, (*path, "value"), kind, value)
+            _parse(f, (*path, "value"), value)
     elif has_patches:
         for i, patch in enumerate(as_list(patches)):
             if isinstance(patch, dict):
