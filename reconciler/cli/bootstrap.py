@@ -13,9 +13,6 @@ from string import Template
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import UsageError
 
-NAME = "bootstrap"
-HELP = "print an Envoy bootstrap (YAML) for one proxy that connects to `reconciler serve`"
-
 TEMPLATE = Path(__file__).resolve().parents[2] / "xds" / "envoy-bootstrap.yaml"
 DEFAULT_XDS_ADDRESS = "127.0.0.1:5678"
 

@@ -19,10 +19,9 @@ from reconciler.cli.options import add_input_arguments, cache_dir_of, parse_size
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.pipeline import Comparison, Live, Side, compare, read_commit, read_directory
+from reconciler.report import diff_json, diff_markdown, diff_text
 from reconciler.report.diff_markdown import DEFAULT_MAX_CHARS
 
-NAME = "diff"
-HELP = "show what changes between two revisions, per source resource and per proxy"
 FORMATS = ("text", "json", "markdown")
 
 
@@ -95,8 +94,6 @@ def diff(options: DiffOptions) -> tuple[str, int]:
 
 
 def render(comparison: Comparison, fmt: str, *, max_size: int = DEFAULT_MAX_CHARS) -> str:
-    from reconciler.report import diff_json, diff_markdown, diff_text
-
     diags = comparison.diagnostics
     if fmt == "json":
         return diff_json.as_json(comparison.changes, diags)

@@ -7,9 +7,6 @@ import argparse
 from reconciler.cli.exit_codes import Exit
 from reconciler.codes import CODES, explain
 
-NAME = "explain-code"
-HELP = "explain a diagnostic code (e.g. RC201); --list prints every code"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("code", nargs="?", help="a code such as RC201")

@@ -11,9 +11,6 @@ from pathlib import Path
 from reconciler.cli.exit_codes import Exit
 from reconciler.journal import Journal, default_state_dir
 
-NAME = "history"
-HELP = "list the last revisions the server applied (from its --state-dir journal)"
-
 
 def add_state_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

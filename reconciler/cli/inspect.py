@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.cli.exit_codes import Exit
+from reconciler.compile.mtls import explain_permissions
+from reconciler.compile.provenance import proxy_provenance
 from reconciler.diagnostics import only_errors
 from reconciler.errors import UsageError
 from reconciler.model import DEFAULT_MESH, Kind
 from reconciler.names import node_id
-
-NAME = "inspect"
-HELP = "show, for each inbound, outbound and route of a proxy, the policies that set each value"
+from reconciler.pipeline import analyze_paths, compile_analysis
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +49,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def inspect(options: InspectOptions) -> tuple[str, int]:
-    from reconciler.compile.provenance import proxy_provenance
-    from reconciler.pipeline import analyze_paths, compile_analysis
-
     analysis = analyze_paths(options.paths)
     errors = only_errors(analysis.diagnostics)
     if errors:
@@ -71,8 +68,6 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
     )
     data = proxy_provenance(trace, dataplane)
     if options.source:
-        from reconciler.compile.mtls import explain_permissions
-
         data["permissions"] = explain_permissions(
             analysis.resources, options.proxy, _source_tags(options.source)
         )

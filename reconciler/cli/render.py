@@ -14,11 +14,12 @@ import yaml
 
 from reconciler import codes
 from reconciler.cli.exit_codes import Exit
+from reconciler.compile.bootstrap import static_bootstrap
+from reconciler.compile.render_dict import message_dict, proxy_dict
 from reconciler.diagnostics import Diagnostic, has_errors, only_errors
 from reconciler.errors import UsageError
+from reconciler.pipeline import analyze_paths, compile_analysis
 
-NAME = "render"
-HELP = "render the Envoy resources (listeners, routes, clusters, endpoints) of each proxy"
 FORMATS = ("yaml", "json", "bootstrap")
 _SUFFIX = {"yaml": ".yaml", "json": ".json", "bootstrap": ".bootstrap.json"}
 
@@ -80,10 +81,6 @@ def _sorted(value: Any) -> Any:
 
 def render(options: RenderOptions) -> Rendered:
     """Render without printing (tests call this directly)."""
-    from reconciler.compile.bootstrap import static_bootstrap
-    from reconciler.compile.render_dict import message_dict, proxy_dict
-    from reconciler.pipeline import analyze_paths, compile_analysis
-
     analysis = analyze_paths(options.paths)
     errors = only_errors(analysis.diagnostics)
     if errors:

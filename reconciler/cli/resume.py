@@ -11,9 +11,6 @@ from reconciler.cli.history import add_state_dir
 from reconciler.cli.rollback import notify_server
 from reconciler.journal import Journal, default_state_dir
 
-NAME = "resume"
-HELP = "undo `reconciler rollback`: follow the branch again"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)

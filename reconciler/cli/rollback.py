@@ -20,9 +20,6 @@ from reconciler.cli.history import add_state_dir
 from reconciler.errors import UsageError
 from reconciler.journal import Journal, default_state_dir
 
-NAME = "rollback"
-HELP = "pin the server to an earlier applied revision; it stops following until `resume`"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

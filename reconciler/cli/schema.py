@@ -13,9 +13,6 @@ from reconciler.cli.exit_codes import Exit
 from reconciler.kinds import CATALOG
 from reconciler.validate.schema_files import combined_schema_text, schema_text
 
-NAME = "schema"
-HELP = "print the JSON Schema of a kind; --all: one schema for every kind; --list: the kinds"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", nargs="?", help="a kind such as MeshTimeout")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.cli.exit_codes import Exit
+from reconciler.compile.compiler import Compiler
 from reconciler.errors import UsageError
 from reconciler.identity.keypool import KeyAlgorithm
 from reconciler.identity.provider import CaFiles, IdentityOptions, IdentityProvider
@@ -35,9 +36,6 @@ from reconciler.source.backoff import parse_duration
 from reconciler.source.choose import is_url, open_source
 from reconciler.source.git import GitSource
 from reconciler.source.git_safety import redact
-
-NAME = "serve"
-HELP = "serve a mesh repository to Envoy proxies over xDS (ADS, SotW and Delta)"
 
 log = logging.getLogger("reconciler.serve")
 
@@ -380,8 +378,6 @@ def _host(address: str, port: int) -> str:
 
 def pipeline_compile() -> CompileFn:
     """The compiler as the loop expects it (``Analysis -> Compiled``)."""
-    from reconciler.compile.compiler import Compiler  # `reconciler --help` skips the compiler
-
     compiler = Compiler()  # kept: a later revision recompiles only the proxies it affects
 
     def compile(analysis: Analysis) -> Compiled:

@@ -11,9 +11,6 @@ from typing import Any
 from reconciler.cli.exit_codes import Exit
 from reconciler.serve.client import DEFAULT_SERVER, fetch_status
 
-NAME = "status"
-HELP = "show a running server's revision and every proxy's versions (sent/ACKed/NACKed)"
-
 _TYPES = ("CDS", "EDS", "LDS", "RDS", "SDS")
 
 

@@ -30,9 +30,6 @@ from reconciler.identity.tokens import (
 )
 from reconciler.journal import default_state_dir
 
-NAME = "token"
-HELP = "issue, revoke or inspect the tokens proxies present to the xDS server"
-
 _PROXY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,252}\.[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 

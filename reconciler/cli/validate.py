@@ -14,9 +14,6 @@ from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.pipeline import analyze_paths
 from reconciler.report.diagnostics import FORMATS, RENDERERS
 
-NAME = "validate"
-HELP = "validate mesh resources (schemas, Kuma semantics, cross-resource checks)"
-
 
 @dataclass(frozen=True, slots=True)
 class ValidateOptions:
