@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import UsageError
+from reconciler.serve.bootstrap import AdsBootstrap, bootstrap_yaml
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "xds" / "envoy-bootstrap.yaml"
 DEFAULT_XDS_ADDRESS = "127.0.0.1:5678"
 
 
@@ -86,41 +84,17 @@ def render(options: BootstrapOptions) -> str:
         raise UsageError(f"--xds-address {options.xds_address!r} is not HOST:PORT")
     if not 0 <= options.admin_port < 65536:
         raise UsageError(f"--admin-port {options.admin_port} is not a port (0-65535)")
-    try:
-        ipaddress.ip_address(host)
-        cluster_type = "STATIC"
-    except ValueError:
-        cluster_type = "STRICT_DNS"
-    try:
-        template = Template(TEMPLATE.read_text())
-    except OSError as exc:
-        raise UsageError(f"bootstrap template missing: {TEMPLATE}") from exc
-    text = template.substitute(
-        node_id=options.proxy,
-        mesh=mesh,
-        dataplane=dataplane,
-        service=dataplane,
-        admin_address="127.0.0.1",
-        admin_port=options.admin_port,
-        api_type="GRPC" if options.sotw else "DELTA_GRPC",
-        xds_cluster_type=cluster_type,
-        xds_host=host,
-        xds_port=int(port_text),
+    return bootstrap_yaml(
+        AdsBootstrap(
+            mesh=mesh,
+            dataplane=dataplane,
+            xds_host=host,
+            xds_port=int(port_text),
+            admin_port=options.admin_port,
+            sotw=options.sotw,
+            token=options.token,
+        )
     )
-    return _with_token(text, options.token) if options.token else text
-
-
-_GRPC_SERVICE = "    - envoy_grpc: { cluster_name: xds_cluster }\n"
-
-
-def _with_token(text: str, token: str) -> str:
-    """Add ``authorization: Bearer <token>`` to the ADS gRPC service's initial metadata."""
-    if text.count(_GRPC_SERVICE) != 1:
-        raise UsageError(f"bootstrap template {TEMPLATE} has no single ADS grpc_services entry")
-    metadata = (
-        f'      initial_metadata:\n      - {{ key: authorization, value: "Bearer {token}" }}\n'
-    )
-    return text.replace(_GRPC_SERVICE, _GRPC_SERVICE + metadata)
 
 
 def _read_token(path: Path) -> str:

@@ -149,7 +149,7 @@ def test_bootstrap_is_accepted_by_envoy(
     assert main(["bootstrap", "--proxy", "default.web-1", "--admin-port", "0", *flags]) == 0
     text = capsys.readouterr().out
     assert ("api_type: GRPC" if flags else "api_type: DELTA_GRPC") in text
-    assert 'id: "default.web-1"' in text
+    assert "id: default.web-1\n" in text
     path = tmp_path / "bootstrap.yaml"
     path.write_text(text)
     result = subprocess.run(

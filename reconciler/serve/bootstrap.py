@@ -1,0 +1,112 @@
+"""The Envoy bootstrap that connects one proxy to this server over ADS (the xDS contract).
+
+A typed ``Bootstrap`` message, so every value is a proto field (a host name or a token cannot
+change the document's structure), and :func:`bootstrap_yaml` turns it into the YAML that
+``reconciler bootstrap`` prints (proto field names, ``envoy -c FILE`` reads it).
+The fields are described in the repository's ``xds/README.md``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+
+import yaml
+from envoy.config.bootstrap.v3 import bootstrap_pb2 as envoy_bootstrap
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
+from envoy.config.core.v3 import config_source_pb2 as envoy_config_source
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_http_options
+from google.protobuf import json_format
+
+XDS_CLUSTER = "xds_cluster"
+ADMIN_ADDRESS = "127.0.0.1"
+CONNECT_TIMEOUT_S = 1
+KEEPALIVE_INTERVAL_S = 30
+KEEPALIVE_TIMEOUT_S = 5
+_HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+
+@dataclass(frozen=True, slots=True)
+class AdsBootstrap:
+    """What varies between proxies; everything else is fixed by the contract."""
+
+    mesh: str
+    dataplane: str
+    xds_host: str
+    xds_port: int
+    admin_port: int = 9901
+    sotw: bool = False
+    token: str | None = None
+    """Proxy token, sent as ``authorization: Bearer <token>`` on the ADS stream."""
+
+    @property
+    def node_id(self) -> str:
+        return f"{self.mesh}.{self.dataplane}"
+
+
+def ads_bootstrap(spec: AdsBootstrap) -> envoy_bootstrap.Bootstrap:
+    bootstrap = envoy_bootstrap.Bootstrap()
+    bootstrap.node.id = spec.node_id
+    bootstrap.node.cluster = spec.dataplane
+    bootstrap.node.metadata.update({"mesh": spec.mesh, "dataplane": spec.dataplane})
+    admin = bootstrap.admin.address.socket_address
+    admin.address = ADMIN_ADDRESS
+    admin.port_value = spec.admin_port
+    dynamic = bootstrap.dynamic_resources
+    ads = dynamic.ads_config
+    ads.api_type = (
+        envoy_config_source.ApiConfigSource.GRPC
+        if spec.sotw
+        else envoy_config_source.ApiConfigSource.DELTA_GRPC
+    )
+    ads.transport_api_version = envoy_config_source.V3
+    ads.set_node_on_first_message_only = True
+    service = ads.grpc_services.add()
+    service.envoy_grpc.cluster_name = XDS_CLUSTER
+    if spec.token is not None:
+        service.initial_metadata.add(key="authorization", value=f"Bearer {spec.token}")
+    for source in (dynamic.cds_config, dynamic.lds_config):
+        source.ads.SetInParent()
+        source.resource_api_version = envoy_config_source.V3
+    bootstrap.static_resources.clusters.append(_xds_cluster(spec.xds_host, spec.xds_port))
+    return bootstrap
+
+
+def _xds_cluster(host: str, port: int) -> envoy_cluster.Cluster:
+    """HTTP/2 to the server: STATIC for an IP address, STRICT_DNS for a host name."""
+    cluster = envoy_cluster.Cluster(name=XDS_CLUSTER)
+    cluster.type = (
+        envoy_cluster.Cluster.STATIC if _is_ip(host) else envoy_cluster.Cluster.STRICT_DNS
+    )
+    cluster.connect_timeout.FromSeconds(CONNECT_TIMEOUT_S)
+    options = envoy_http_options.HttpProtocolOptions()
+    keepalive = options.explicit_http_config.http2_protocol_options.connection_keepalive
+    keepalive.interval.FromSeconds(KEEPALIVE_INTERVAL_S)
+    keepalive.timeout.FromSeconds(KEEPALIVE_TIMEOUT_S)
+    cluster.typed_extension_protocol_options[_HTTP_OPTIONS].Pack(options)
+    cluster.load_assignment.cluster_name = XDS_CLUSTER
+    endpoint = cluster.load_assignment.endpoints.add().lb_endpoints.add().endpoint
+    endpoint.address.socket_address.address = host
+    endpoint.address.socket_address.port_value = port
+    return cluster
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def bootstrap_yaml(spec: AdsBootstrap) -> str:
+    """The bootstrap as YAML: proto field names, in field-number order, with a header."""
+    message = ads_bootstrap(spec)
+    data = json.loads(json_format.MessageToJson(message, preserving_proto_field_name=True))
+    header = (
+        f"# Envoy bootstrap for proxy {spec.node_id} (mesh {spec.mesh}, Dataplane "
+        f"{spec.dataplane}), made by `reconciler bootstrap`.\n"
+        "# It connects to the reconciler's xDS server over ADS; run: envoy -c FILE\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
