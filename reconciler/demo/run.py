@@ -15,12 +15,16 @@ from typing import Any
 
 from reconciler.demo.apps import App, request
 from reconciler.demo.processes import Envoy, Serve, issue_token, wait_for
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.model import DEFAULT_MESH
 from reconciler.names import node_id
 from reconciler.pipeline import analyze_paths
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
+CHECKOUT_SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
+"""The sample mesh of a source checkout. A wheel does not ship it (it is the repository's
+example and test fixture, not part of the program): an installed demo is given --repo."""
+ROUTES = Path("policies") / "routes.yaml"
+"""The file the demo edits (the backend canary's weights)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +93,25 @@ def main(argv: list[str] | None = None) -> int:
         help="keep everything running this long at the end (max 600)",
     )
     parser.add_argument("--requests", type=int, default=100, help="requests per tally")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the repository's sample-repo/ (default: the one of this source checkout; "
+        "needed when reconciler is installed from a wheel)",
+    )
     args = parser.parse_args(argv)
+    try:
+        sample = sample_repo(args.repo)
+    except UsageError as exc:
+        print(f"demo: error: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
     running: list[Any] = []
     try:
-        return _demo(workdir, running, args, started)
+        return _demo(sample, workdir, running, args, started)
     except KeyboardInterrupt:
         say("\ninterrupted: stopping everything")
         return 130
@@ -110,11 +127,31 @@ def main(argv: list[str] | None = None) -> int:
         say(f"stopped {len(running)} processes and apps; logs kept in {workdir}")
 
 
-def _demo(workdir: Path, running: list[Any], args: argparse.Namespace, started: float) -> int:
+def sample_repo(given: Path | None) -> Path:
+    """The sample mesh to copy: ``--repo``, else the checkout's; UsageError if it is neither."""
+    repo = given if given is not None else CHECKOUT_SAMPLE
+    if not (repo / ROUTES).is_file():
+        where = "--repo" if given is not None else "this installation (no source checkout)"
+        raise UsageError(
+            f"no sample mesh at {repo} ({where}): the demo needs {ROUTES} of sample-repo/",
+            hint="run `make demo` in a checkout, or pass --repo PATH/TO/sample-repo",
+        )
+    return repo
+
+
+def _demo(
+    sample: Path, workdir: Path, running: list[Any], args: argparse.Namespace, started: float
+) -> int:
     repo = workdir / "repo"
-    shutil.copytree(SAMPLE, repo)
+    shutil.copytree(sample, repo)
     say(f"1. serving a scratch copy of sample-repo: {repo}")
     planes = dataplanes(repo)
+    frontend = next((p for p in planes if p.node_id.endswith("frontend-1")), None)
+    if frontend is None or "backend" not in frontend.outbounds:
+        raise UsageError(
+            f"{sample} is not sample-repo/: the demo sends traffic from the Dataplane "
+            "frontend-1 to its `backend` outbound"
+        )
     for plane in planes:  # each Envoy proves its node id (mTLS proxies receive keys)
         issue_token(plane.node_id, workdir)
     serve = Serve(repo, workdir)
@@ -136,7 +173,6 @@ def _demo(workdir: Path, running: list[Any], args: argparse.Namespace, started: 
         f"({time.monotonic() - started:.1f} s)"
     )
 
-    frontend = next(p for p in planes if p.node_id.endswith("frontend-1"))
     host, port = frontend.outbounds["backend"]
     say(f"3. {args.requests} requests through frontend-1's outbound for `backend` ({host}:{port}):")
     show(
@@ -156,7 +192,7 @@ def _demo(workdir: Path, running: list[Any], args: argparse.Namespace, started: 
     say(f"   frontend Envoy retried {retries} upstream requests (faults hidden by MeshRetry)")
 
     say("4. editing policies/routes.yaml in the scratch copy: canary 90/10 -> 50/50, then SIGHUP")
-    routes = repo / "policies" / "routes.yaml"
+    routes = repo / ROUTES
     text = re.sub(r"weight: 90\b", "weight: 50", routes.read_text())
     routes.write_text(re.sub(r"weight: 10\b", "weight: 50", text))
     served = serve.status()
