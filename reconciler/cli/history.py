@@ -9,17 +9,8 @@ import time
 from pathlib import Path
 
 from reconciler.cli.exit_codes import Exit
+from reconciler.cli.server_state import add_state_dir
 from reconciler.journal import Journal, default_state_dir
-
-
-def add_state_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help=f"the server's state directory (default: {default_state_dir()})",
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

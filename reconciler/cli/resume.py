@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.cli.history import add_state_dir
-from reconciler.cli.rollback import notify_server
+from reconciler.cli.server_state import add_state_dir, notify_server
 from reconciler.journal import Journal, default_state_dir
 
 

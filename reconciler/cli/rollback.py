@@ -10,13 +10,11 @@ valid and their commits are kept in the local cache, so a rollback works with th
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 from pathlib import Path
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.cli.history import add_state_dir
+from reconciler.cli.server_state import add_state_dir, notify_server
 from reconciler.errors import UsageError
 from reconciler.journal import Journal, default_state_dir
 
@@ -50,24 +48,3 @@ def rollback(state_dir: Path, sha: str, *, reason: str = "") -> str:
         f"pinned to {entry.sha[:12]} ({entry.message or 'no message'}); following is suspended "
         f"until `reconciler resume`\n{told}"
     )
-
-
-def notify_server(journal: Journal) -> str:
-    """SIGHUP the server recorded in the state dir, if it is a running `reconciler serve`."""
-    pid = journal.server_pid()
-    if pid is None or not _is_reconciler(pid):
-        return "no running server found for this state directory: applies at its next start\n"
-    try:
-        os.kill(pid, signal.SIGHUP)
-    except OSError as exc:
-        return f"could not signal server pid {pid} ({exc.strerror}): applies at its next poll\n"
-    return f"server pid {pid} signalled: applies now\n"
-
-
-def _is_reconciler(pid: int) -> bool:
-    """Guards against a stale pid file naming an unrelated, recycled process."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(b"reconciler" in part for part in cmdline) and b"serve" in cmdline
