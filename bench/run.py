@@ -15,7 +15,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ("validate", "rules", "compile", "xds", "identity", "identity_push", "gitops", "action")
+AREAS = (
+    "startup",
+    "validate",
+    "rules",
+    "compile",
+    "xds",
+    "identity",
+    "identity_push",
+    "gitops",
+    "action",
+)
 
 
 def main(argv: list[str]) -> int:
