@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: venv test test-fast check image-install golden bench demo clean
+.PHONY: venv test test-fast check image-install golden bench demo wheel-smoke clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,10 @@ bench: venv
 
 demo: venv
 	$(BIN)/python -m reconciler.demo $(DEMO_ARGS)
+
+# The wheel, installed (not editable) in a fresh venv outside the repo: every subcommand once.
+wheel-smoke:
+	PYTHON=$(PYTHON) .ci/wheel-smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
