@@ -1,6 +1,7 @@
 """``make demo``: the sample mesh served to real Envoys, traffic through it, a live route edit.
 
-Starts ``reconciler serve`` on a scratch copy of ``sample-repo/``, one real Envoy per
+Starts ``reconciler serve`` on a scratch copy of ``sample-repo/`` (this checkout's, or ``--repo
+DIR`` when installed from a wheel, which does not ship it), one real Envoy per
 Dataplane (bootstrapped with ``reconciler bootstrap``), a tiny HTTP app behind every inbound
 that answers with its service, version and Dataplane; sends requests through the frontend's
 outbound listeners and prints who answered; then edits the canary route in the scratch copy,
