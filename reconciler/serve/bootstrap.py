@@ -84,7 +84,7 @@ def _xds_cluster(host: str, port: int) -> envoy_cluster.Cluster:
     keepalive = options.explicit_http_config.http2_protocol_options.connection_keepalive
     keepalive.interval.FromSeconds(KEEPALIVE_INTERVAL_S)
     keepalive.timeout.FromSeconds(KEEPALIVE_TIMEOUT_S)
-    cluster.typed_extension_protocol_options[_HTTP_OPTIONS].Pack(options)
+    cluster.typed_extension_protocol_options[_HTTP_OPTIONS].Pack(options, deterministic=True)
     cluster.load_assignment.cluster_name = XDS_CLUSTER
     endpoint = cluster.load_assignment.endpoints.add().lb_endpoints.add().endpoint
     endpoint.address.socket_address.address = host
