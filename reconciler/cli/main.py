@@ -9,26 +9,18 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from types import ModuleType
 
 from reconciler import __version__
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import ReconcilerError, UsageError
 
 
-class CommandModule(Protocol):
-    """What every subcommand module defines."""
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace) -> int: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Command:
     help: str
     module: str
-    """The module defining ``add_arguments(parser)`` and ``run(args) -> int``."""
+    """The module defining ``add_arguments(parser) -> None`` and ``run(args) -> int``."""
 
 
 COMMANDS: dict[str, Command] = {
@@ -92,7 +84,7 @@ LONG_RUNNING = frozenset({"serve"})
 """Commands that keep running: they keep Python's cyclic garbage collector on."""
 
 
-def load_command(name: str) -> CommandModule:
+def load_command(name: str) -> ModuleType:
     """Import the module of subcommand ``name``: the one place a subcommand is imported.
 
     Start-up speed, not an import cycle, is why this is an import by name at run time: the
@@ -100,8 +92,7 @@ def load_command(name: str) -> CommandModule:
     and only the command being run should pay for its own imports (`reconciler --version`
     imports none of them). A test checks that it stays that way.
     """
-    module: CommandModule = importlib.import_module(COMMANDS[name].module)
-    return module
+    return importlib.import_module(COMMANDS[name].module)
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
