@@ -37,6 +37,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("validate", "sample-repo", "--no-cache"),
     ("validate", "sample-repo"),
     ("bootstrap", "--proxy", "default.frontend-1"),
+    ("serve", "--help"),
 )
 
 
