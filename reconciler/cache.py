@@ -58,7 +58,7 @@ def code_fingerprint() -> str:
     """Changes whenever the loader, the validators or the schemas change."""
     root = Path(__file__).parent
     digest = hashlib.sha1(usedforsecurity=False)
-    for sub in ("load", "validate", "schemas"):
+    for sub in ("load", "validate", "kinds", "schemas"):
         for path in sorted((root / sub).rglob("*")):
             if path.suffix in (".py", ".json"):
                 st = path.stat()
