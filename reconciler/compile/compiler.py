@@ -158,6 +158,12 @@ def _affected_by(
                 if any(o.upstreams & services for o in trace.outbounds)
             )
         return out
+    if (
+        resource.kind == Kind.MESH_FAULT_INJECTION
+        and len(index.policies.get(Kind.MESH_FAULT_INJECTION, ())) == 1
+    ):
+        # the mesh's first (or last) one turns x-kuma-tags on (off) on every outbound
+        return [p.node_id for p in proxies]
     ref = target_ref(resource)
     selected = [p for p in proxies if selects(ref, p.resource)]
     scope = to_scope(resource)

@@ -62,7 +62,9 @@ class InboundBuilder:
         notes: list[Skip] = []
         for plugin in self.plugins:
             policies = selected.get(plugin.kind, ())
-            merged, skipped = self.matcher.inbound(policies, proxy, inbound)
+            merged, skipped = self.matcher.inbound(
+                policies, proxy, inbound, peer_rules=plugin.peer_rules
+            )
             notes.extend(skipped)
             if merged is None and plugin.inbound_defaults and policies:
                 merged = NO_CONF

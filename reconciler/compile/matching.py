@@ -10,8 +10,11 @@ Kuma behaviours reproduced (``pkg/plugins/policies/core/rules``):
 * ``to[]`` entry applies to service S when its targetRef is ``Mesh``, or ``MeshService`` /
   ``MeshServiceSubset`` named S; entries merge in :func:`ordering.sort_entries` order.
 * ``from[]`` entries with targetRef ``Mesh`` and ``rules[]`` without ``matches`` apply to
-  all incoming traffic. Entries naming a peer (``MeshService``, ``spiffeID``) need the mesh
-  identity, which is not compiled yet: they are skipped and reported in the proxy's notes.
+  all incoming traffic.
+* MeshFaultInjection ``from[]`` entries naming clients (``MeshService``, ``MeshSubset``,
+  ``MeshServiceSubset``) become Kuma's subset rules (:mod:`subsets`), matched on the
+  ``x-kuma-tags`` header clients send; a policy set with ``rules[]`` uses only ``rules[]``.
+* ``rules[].matches`` (``spiffeID``) need the peer identity: skipped, reported in the notes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from reconciler.compile.merge import (
     Contribution,
     KeyedRule,
     Merged,
+    Origin,
     canonical,
     mapping,
     merge,
@@ -33,12 +37,23 @@ from reconciler.compile.merge import (
 )
 from reconciler.compile.ordering import sort_entries, sort_policies, target_ref
 from reconciler.compile.plugins import plugins
+from reconciler.compile.subsets import (
+    SUBSET_RULES,
+    Subset,
+    SubsetRule,
+    build_rules,
+    ref_subset,
+)
 from reconciler.compile.trace import Skip
-from reconciler.model import Resource
+from reconciler.model import FieldPath, Resource
 from reconciler.targetref import selected_inbounds, selects
 
 _SERVICE_KINDS = frozenset({"MeshService", "MeshServiceSubset"})
 _TO_KINDS = frozenset({"Mesh", *_SERVICE_KINDS})
+FROM_WITH_RULES = (
+    "from[] is ignored: a policy selecting this inbound uses rules[], and then Kuma applies "
+    "only rules[]"
+)
 NEEDS_IDENTITY = (
     "selects peers: needs the mesh identity (mTLS), which is not compiled yet; not applied"
 )
@@ -307,39 +322,96 @@ class Matcher:
         return not single_inbound
 
     def inbound(
-        self, policies: PolicySet, proxy: Proxy, inbound: Inbound
+        self, policies: PolicySet, proxy: Proxy, inbound: Inbound, *, peer_rules: bool = False
     ) -> tuple[Merged | None, tuple[Skip, ...]]:
-        """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and the parts skipped."""
+        """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and the parts skipped.
+
+        With ``peer_rules`` (a kind whose ``from[]`` may name clients, MeshFaultInjection),
+        ``from[]`` entries are cut into Kuma's subset rules (:func:`peer_rules_conf`), and a
+        policy set using ``rules[]`` ignores ``from[]`` (Kuma reads ``InboundRules`` then).
+        """
         chosen = self._inbound_policies(policies, proxy, inbound)
         if chosen is policies and self._sets_by_id.get(id(policies)) is policies:
-            memo_key: tuple[Any, ...] = ("set", id(policies))
+            memo_key: tuple[Any, ...] = ("set", id(policies), peer_rules)
         else:
-            memo_key = tuple(id(p) for p in chosen)
+            memo_key = (peer_rules, *(id(p) for p in chosen))
         hit = self._from.get(memo_key)
         if hit is not None:
             return hit
-        notes: list[Skip] = []
-        contributions: list[Contribution] = []
-        # Only ``Mesh`` from-entries apply, so entry ranks are equal: policy order decides.
-        for p in chosen:
-            for _, i, e in _entries(p, Section.FROM):
-                ref = mapping(e.get("targetRef"))
-                if ref.get("kind", "Mesh") != "Mesh":
-                    notes.append(Skip(p, (*p.spec_path, "from", i, "targetRef"), NEEDS_IDENTITY))
-                elif "default" in e:
-                    contributions.append(
-                        Contribution(p, (*p.spec_path, "from", i, "default"), _default(e))
-                    )
-            for _, i, rule in _entries(p, Section.RULES):
-                if rule.get("matches"):
-                    notes.append(Skip(p, (*p.spec_path, "rules", i, "matches"), NEEDS_IDENTITY))
-                else:
-                    contributions.append(
-                        Contribution(p, (*p.spec_path, "rules", i, "default"), _default(rule))
-                    )
-        result = (merge(contributions) if contributions else None, tuple(notes))
+        result = _peer_inbound(chosen) if peer_rules else _mesh_inbound(chosen)
         self._from[memo_key] = result
         return result
+
+
+def _mesh_inbound(chosen: PolicySet) -> tuple[Merged | None, tuple[Skip, ...]]:
+    """``from[]`` entries targeting ``Mesh`` and ``rules[]`` without matches, merged."""
+    notes: list[Skip] = []
+    contributions: list[Contribution] = []
+    # Only ``Mesh`` from-entries apply, so entry ranks are equal: policy order decides.
+    for p in chosen:
+        for _, i, e in _entries(p, Section.FROM):
+            ref = mapping(e.get("targetRef"))
+            if ref.get("kind", "Mesh") != "Mesh":
+                notes.append(Skip(p, (*p.spec_path, "from", i, "targetRef"), NEEDS_IDENTITY))
+            elif "default" in e:
+                contributions.append(
+                    Contribution(p, (*p.spec_path, "from", i, "default"), _default(e))
+                )
+        _rule_contributions(p, contributions, notes)
+    return (merge(contributions) if contributions else None, tuple(notes))
+
+
+def _rule_contributions(p: Resource, contributions: list[Contribution], notes: list[Skip]) -> None:
+    for _, i, rule in _entries(p, Section.RULES):
+        if rule.get("matches"):
+            notes.append(Skip(p, (*p.spec_path, "rules", i, "matches"), NEEDS_IDENTITY))
+        else:
+            contributions.append(
+                Contribution(p, (*p.spec_path, "rules", i, "default"), _default(rule))
+            )
+
+
+def _peer_inbound(chosen: PolicySet) -> tuple[Merged | None, tuple[Skip, ...]]:
+    """Kuma 2.14 (meshfaultinjection ``applyToInbounds``): with ``rules[]`` in any selecting
+    policy only ``rules[]`` count; else the ``from[]`` entries' subset rules."""
+    notes: list[Skip] = []
+    contributions: list[Contribution] = []
+    if any(_entries(p, Section.RULES) for p in chosen):
+        for p in chosen:
+            for _, i, _e in _entries(p, Section.FROM):
+                notes.append(Skip(p, (*p.spec_path, "from", i), FROM_WITH_RULES))
+            _rule_contributions(p, contributions, notes)
+        return (merge(contributions) if contributions else None, tuple(notes))
+    items: list[tuple[Subset, Contribution]] = []
+    for p in chosen:
+        for _, i, e in _entries(p, Section.FROM):
+            subset = ref_subset(mapping(e.get("targetRef")))
+            if subset is not None and "default" in e:
+                items.append(
+                    (subset, Contribution(p, (*p.spec_path, "from", i, "default"), _default(e)))
+                )
+    if not items:
+        return None, ()
+    if all(not subset for subset, _ in items):
+        return merge([c for _, c in items]), ()
+    return peer_rules_conf(build_rules(items)), ()
+
+
+def peer_rules_conf(rules: Sequence[SubsetRule[Contribution]]) -> Merged:
+    """One conf holding Kuma's subset rules: ``{subsetRules: [{subset, default}]}`` in rule
+    order, ``subset`` a list of ``[tag, value, negated]``; provenance kept per rule."""
+    out: list[dict[str, Any]] = []
+    origins: dict[FieldPath, tuple[Origin, ...]] = {}
+    contributions: dict[tuple[int, FieldPath], Contribution] = {}
+    for n, rule in enumerate(rules):
+        merged = merge(rule.items)
+        out.append({"subset": [list(t) for t in rule.subset], "default": dict(merged.conf)})
+        for path, where in merged.origins.items():
+            origins[(SUBSET_RULES, n, "default", *path)] = where
+        for c in rule.items:
+            contributions.setdefault((id(c.resource), c.path), c)
+    conf = {SUBSET_RULES: out}
+    return Merged(conf, origins, tuple(contributions.values()), canonical(conf))
 
 
 def _default(entry: Mapping[str, Any]) -> Mapping[str, Any]:

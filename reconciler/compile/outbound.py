@@ -18,6 +18,7 @@ from envoy.config.route.v3 import route_pb2 as envoy_route_config
 
 from reconciler import codes, names
 from reconciler.compile import http_routes as http_route
+from reconciler.compile import kuma_tags
 from reconciler.compile import tcp_routes as tcp_route
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import endpoints as endpoint_builders
@@ -30,6 +31,7 @@ from reconciler.compile.context import (
     OutboundContext,
     Section,
     Source,
+    TagSet,
 )
 from reconciler.compile.inventory import HTTP_PROTOCOLS, MeshIndex, Outbound
 from reconciler.compile.matching import Matcher, PolicySet
@@ -228,6 +230,7 @@ class OutboundBuilder:
     ]:
         hooked = {k: m for k, m in confs.items() if plugins()[k] in self.route_plugins}
         routable = self._routable
+        tags = self._tags_header(ctx)
         key = (
             "outbound-routes",
             ctx.route_config_name,
@@ -235,6 +238,7 @@ class OutboundBuilder:
             tuple((r.key, r.default.key) for r in rules),
             tuple(sorted(s for s in _referenced(rules) if routable(s))),
             _key(hooked),
+            tags,
         )
 
         def build() -> tuple[Any, list[http_route.Backend], list[RouteTrace], list[Skip]]:
@@ -263,10 +267,20 @@ class OutboundBuilder:
             config = route_builders.route_configuration(
                 ctx.route_config_name, names.virtual_host(ctx.service), routes
             )
+            if tags:
+                config.request_headers_to_add.append(kuma_tags.header_option(tags))
             return config, backends, traces, skips
 
         config, backends, traces, skips = self.shared.routes.get(key, build)
         return config, backends, traces, skips
+
+    def _tags_header(self, ctx: OutboundContext) -> TagSet:
+        """The calling proxy's tags for ``x-kuma-tags`` (Kuma ``generateFromService``:
+        ``dpTags`` only when ``meshCtx.IsXKumaTagsUsed()``, i.e. the mesh has a
+        MeshFaultInjection, whose ``from[]`` may match callers on the header)."""
+        if ctx.source is None or not self.index.policies.get(Kind.MESH_FAULT_INJECTION):
+            return ()
+        return ctx.source.tags
 
     def _routable(self, service: str) -> bool:
         """Kuma's ``MakeHTTPSplit`` keeps a backend whose service is HTTP, HTTP/2 or gRPC."""

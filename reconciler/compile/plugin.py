@@ -49,6 +49,12 @@ class PolicyPlugin(Protocol):
         defaults, even if no ``from``/``rules`` entry applies there (Kuma's MeshTimeout)."""
 
     @property
+    def peer_rules(self) -> bool:
+        """True when ``from[]`` entries may name clients and are applied per client group
+        (Kuma's subset rules, matched on ``x-kuma-tags``): the inbound conf is then
+        ``{subsetRules: [{subset, default}]}`` when some entry names clients."""
+
+    @property
     def per_proxy(self) -> bool:
         """True when its output names the calling proxy: outbound listeners it hooks are then
         keyed by ``OutboundContext.source``, inbound listeners by the node, and outbound
@@ -88,6 +94,7 @@ class PolicyBase:
     hooks: frozenset[Hook] = frozenset()
     note: str | None = None
     inbound_defaults: bool = False
+    peer_rules: bool = False
     per_proxy: bool = False
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:

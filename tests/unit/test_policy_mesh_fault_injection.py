@@ -36,6 +36,9 @@ spec:
     )
 
 
+FAULT = "envoy.filters.http.fault"
+
+
 def http_filters(result: CompileResult) -> list[dict[str, Any]]:
     listener = named(result.configs["default.api-1"], TypeUrl.LISTENER, "inbound:127.0.0.3:8080")
     return list(hcm_of(listener)["http_filters"])
@@ -98,11 +101,133 @@ def test_tcp_inbounds_get_no_fault_filter() -> None:
     assert network["name"] == "envoy.filters.network.tcp_proxy"
 
 
-def test_peer_selecting_from_entry_is_skipped_with_a_note() -> None:
-    """from[] naming a peer needs the caller's mTLS identity: skipped, and said so."""
+WEB_REGEX = ".*&kuma.io/service=[^&]*web[,&].*"
+
+
+def test_from_a_mesh_service_matches_the_callers_x_kuma_tags() -> None:
+    """Kuma's legacy from[] path (meshfaultinjection ``plugin.go`` ``configure``, rules from
+    ``core/rules/rules.go`` ``BuildRules`` with negations): entries [Mesh: 503/20,
+    MeshService web: 500/100] give the rules [{service=web}: merge -> 500/100,
+    {service!=web}: 503/20], most positive tags first; ``legacy_configurer.go``
+    ``createHeaders`` puts a ``x-kuma-tags`` regex (``tags.MatchingRegex``) on each fault,
+    inverted for the negated subset."""
+    policy = """
+type: MeshFaultInjection
+name: chaos
+mesh: default
+spec:
+  targetRef: {kind: MeshService, name: api}
+  from:
+    - targetRef: {kind: Mesh}
+      default:
+        http:
+          - abort: {httpStatus: 503, percentage: 20}
+    - targetRef: {kind: MeshService, name: web}
+      default:
+        http:
+          - abort: {httpStatus: 500, percentage: 100}
+"""
+    result = compile_yaml(BARE_MESH, dataplane("api-1", "127.0.0.3", "api"), policy)
+    filters = http_filters(result)
+    assert [f["name"] for f in filters] == [FAULT, FAULT, "envoy.filters.http.router"]
+    web, others = (f["typed_config"] for f in filters[:2])
+    assert web["abort"] == {"http_status": 500, "percentage": {"numerator": 100}}
+    assert web["headers"] == [
+        {"name": "x-kuma-tags", "string_match": {"safe_regex": {"regex": WEB_REGEX}}}
+    ]
+    assert others["abort"] == {"http_status": 503, "percentage": {"numerator": 20}}
+    assert others["headers"] == [
+        {
+            "name": "x-kuma-tags",
+            "string_match": {"safe_regex": {"regex": WEB_REGEX}},
+            "invert_match": True,
+        }
+    ]
+    assert not result.configs["default.api-1"].notes
+
+
+def test_mesh_subset_tags_escape_dots_and_sort_keys() -> None:
+    """``tags.MatchingRegex``: keys sorted, ``[^&]*value[,&]`` per key with dots escaped."""
     result = compiled(
-        "          - abort: {httpStatus: 503, percentage: 20}",
-        from_ref="{kind: MeshService, name: web}",
+        "          - abort: {httpStatus: 418, percentage: 100}",
+        from_ref="{kind: MeshSubset, tags: {zone: eu.west, team: a}}",
     )
-    assert [f["name"] for f in http_filters(result)] == ["envoy.filters.http.router"]
-    assert any("from[0].targetRef" in n for n in result.configs["default.api-1"].notes)
+    (fault,) = (f["typed_config"] for f in http_filters(result)[:-1])
+    # only the positive rule: the negated combinations match no entry (no Mesh entry)
+    assert fault["headers"] == [
+        {
+            "name": "x-kuma-tags",
+            "string_match": {
+                "safe_regex": {"regex": ".*&team=[^&]*a[,&].*&zone=[^&]*eu\\.west[,&].*"}
+            },
+        }
+    ]
+
+
+def test_clients_send_x_kuma_tags_only_in_a_mesh_with_a_fault_injection() -> None:
+    """meshhttproute ``generateFromService``: ``dpTags`` when ``IsXKumaTagsUsed`` (a
+    MeshFaultInjection exists in the mesh); ``TagsHeaderConfigurer`` adds
+    ``x-kuma-tags: tags.Serialize(dataplane.TagSet())`` to the outbound route config."""
+    web = dataplane("web-1", "127.0.0.2", "web", tags={"version": "v1"}, outbounds=[("api", 10001)])
+    api = dataplane("api-1", "127.0.0.3", "api")
+    plain = compile_yaml(BARE_MESH, web, api).configs["default.web-1"]
+    rc = named(plain, TypeUrl.ROUTE, "outbound:api")
+    assert "request_headers_to_add" not in rc
+    with_fault = compile_yaml(
+        BARE_MESH,
+        web,
+        api,
+        """
+type: MeshFaultInjection
+name: chaos
+mesh: default
+spec:
+  targetRef: {kind: MeshService, name: other}
+  from:
+    - targetRef: {kind: Mesh}
+      default:
+        http: [{abort: {httpStatus: 500, percentage: 1}}]
+""",
+    ).configs["default.web-1"]
+    rc = named(with_fault, TypeUrl.ROUTE, "outbound:api")
+    assert rc["request_headers_to_add"] == [
+        {
+            "header": {
+                "key": "x-kuma-tags",
+                "value": "&kuma.io/protocol=http&&kuma.io/service=web&&version=v1&",
+            }
+        }
+    ]
+
+
+def test_rules_in_a_selecting_policy_make_kuma_ignore_from_entries() -> None:
+    """meshfaultinjection ``applyToInbounds``: with ``InboundRules`` (some policy has
+    ``rules[]``) the legacy ``from[]`` rules are not used."""
+    result = compile_yaml(
+        BARE_MESH,
+        dataplane("api-1", "127.0.0.3", "api"),
+        """
+type: MeshFaultInjection
+name: by-from
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  from:
+    - targetRef: {kind: MeshService, name: web}
+      default:
+        http: [{abort: {httpStatus: 500, percentage: 100}}]
+""",
+        """
+type: MeshFaultInjection
+name: by-rules
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  rules:
+    - default:
+        http: [{abort: {httpStatus: 503, percentage: 50}}]
+""",
+    )
+    (fault,) = (f["typed_config"] for f in http_filters(result)[:-1])
+    assert fault["abort"]["http_status"] == 503 and "headers" not in fault
+    assert any("uses rules[]" in n for n in result.configs["default.api-1"].notes)

@@ -10,10 +10,14 @@ of the merged ``http[]`` becomes its own fault filter, in order, before the rout
 
 Percentages are Kuma int-or-string numbers (``20``, ``"20.5"``) converted by Kuma's
 ``ConvertPercentage`` (:func:`decimals.fractional_percent`). A ``from[]`` entry with
-``kind: Mesh`` applies to every caller, so the filter has no ``x-kuma-tags`` header match;
-entries selecting a peer need the caller's identity and are reported as skipped by the
-core. TCP inbounds are left alone (fault injection is HTTP only). ``to[]`` applies to
-gateways, which are not compiled.
+``kind: Mesh`` applies to every caller, so the filter has no header match. Entries naming
+clients (``MeshService``, ``MeshSubset``, ``MeshServiceSubset``) follow Kuma's legacy path
+(``plugin.go`` ``configure`` + ``legacy_configurer.go``): the core cuts them into subset
+rules (:mod:`reconciler.compile.subsets`), most positive tags first, and each rule's faults
+become filters with ``headers`` matching the ``x-kuma-tags`` header the clients' sidecars
+send (:mod:`reconciler.compile.kuma_tags`): one regex matcher for the positive tags, one
+inverted for the negated ones. TCP inbounds are left alone (fault injection is HTTP only).
+``to[]`` applies to gateways, which are not compiled.
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from envoy.config.route.v3 import route_components_pb2 as envoy_route
 from envoy.extensions.filters.http.fault.v3 import fault_pb2 as envoy_fault
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as envoy_hcm,
 )
 
+from reconciler.compile import kuma_tags
 from reconciler.compile.builders.values import conf_seconds, set_duration
 from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section
 from reconciler.compile.decimals import fractional_percent
-from reconciler.compile.merge import Merged
+from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.plugin import PolicyBase
+from reconciler.compile.subsets import SUBSET_RULES
 from reconciler.errors import CompileError
 from reconciler.model import Kind
 
@@ -69,12 +76,30 @@ def http_fault(conf: Mapping[str, Any]) -> envoy_fault.HTTPFault:
     return fault
 
 
-def fault_filters(entries: Any) -> list[envoy_hcm.HttpFilter]:
+def subset_headers(subset: Any) -> list[envoy_route.HeaderMatcher]:
+    """Kuma ``createHeaders``: the positive tags in one ``x-kuma-tags`` regex, the negated
+    ones in another with ``invert_match`` (one value kept per key, the last one)."""
+    positive: dict[str, str] = {}
+    negated: dict[str, str] = {}
+    for key, value, is_negated in subset if isinstance(subset, list) else ():
+        (negated if is_negated else positive)[str(key)] = str(value)
+    out = []
+    if positive:
+        out.append(kuma_tags.header_matcher(positive, invert=False))
+    if negated:
+        out.append(kuma_tags.header_matcher(negated, invert=True))
+    return out
+
+
+def fault_filters(entries: Any, subset: Any = None) -> list[envoy_hcm.HttpFilter]:
+    headers = subset_headers(subset)
     out: list[envoy_hcm.HttpFilter] = []
     for entry in entries if isinstance(entries, list) else ():
         if isinstance(entry, Mapping):
+            fault = http_fault(entry)
+            fault.headers.extend(headers)
             http_filter = envoy_hcm.HttpFilter(name=FAULT_FILTER)
-            http_filter.typed_config.Pack(http_fault(entry), deterministic=True)
+            http_filter.typed_config.Pack(fault, deterministic=True)
             out.append(http_filter)
     return out
 
@@ -83,11 +108,20 @@ class MeshFaultInjection(PolicyBase):
     kind = Kind.MESH_FAULT_INJECTION
     sections = frozenset({Section.FROM, Section.RULES})
     hooks = frozenset({Hook.INBOUND_LISTENER})
+    peer_rules = True
 
     def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
         if parts.hcm is None:
             return
-        parts.http_filters.extend(fault_filters(conf.get("http")))
+        rules = conf.get(SUBSET_RULES)
+        if not isinstance(rules, list):
+            parts.http_filters.extend(fault_filters(conf.get("http")))
+            return
+        for rule in rules:
+            default = mapping(mapping(rule).get("default"))
+            parts.http_filters.extend(
+                fault_filters(default.get("http"), mapping(rule).get("subset"))
+            )
 
 
 PLUGIN = MeshFaultInjection()

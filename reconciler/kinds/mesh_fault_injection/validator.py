@@ -6,14 +6,12 @@ may select gateways; ``rules`` replace ``from`` and exclude ``to``.
 
 from __future__ import annotations
 
-from reconciler import codes
 from reconciler.kinds.mesh_fault_injection import SHAPE
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules import values as v
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
-from reconciler.validate.rules.not_applied import NOT_APPLIED, PEER_KINDS, PEER_SELECTION
 
 FROM_KINDS = SHAPE.from_
 
@@ -30,14 +28,6 @@ def check(f: Findings, resource: Resource) -> None:
     else:
         s.check_entries(f, spec, "to", (t.MESH,), _conf)
     s.check_rules(f, spec, _conf)
-    for i, entry in enumerate(s.section(spec, "from")):
-        ref_kind = as_map(as_map(entry).get("targetRef")).get("kind")
-        if ref_kind in PEER_KINDS:
-            f.add(
-                codes.NOT_APPLIED,
-                ("from", i, "targetRef", "kind"),
-                f"{NOT_APPLIED}: from[] entry of kind {ref_kind} ({PEER_SELECTION})",
-            )
 
 
 def _conf(f: Findings, path: Path, value: object) -> None:

@@ -34,6 +34,7 @@ from envoy.config.core.v3 import health_check_pb2 as envoy_health_check
 from envoy.extensions.health_check.event_sinks.file.v3 import file_pb2 as envoy_event_file
 from envoy.type.v3 import http_pb2 as envoy_http
 
+from reconciler.compile import kuma_tags
 from reconciler.compile.builders.values import conf_seconds, set_duration
 from reconciler.compile.context import ClusterContext, ClusterParts, Hook, Section, TagSet
 from reconciler.compile.decimals import percent
@@ -47,7 +48,6 @@ DEFAULT_UNHEALTHY_THRESHOLD = 5
 DEFAULT_HEALTHY_THRESHOLD = 1
 DEFAULT_HTTP_PATH = "/"
 EVENT_SINK = "envoy.health_check.event_sinks.file"
-TAGS_HEADER = "x-kuma-tags"
 
 
 def _enabled(conf: Any) -> bool:
@@ -112,18 +112,10 @@ def base_check(conf: Merged) -> envoy_health_check.HealthCheck:
     return check
 
 
-def serialize_tags(tags: TagSet) -> str:
-    """Kuma ``tags.Serialize``: ``&key=values&`` per tag, keys sorted."""
-    return "".join(f"&{key}={values}&" for key, values in tags)
-
-
 def _headers(modifier: Mapping[str, Any], tags: TagSet) -> list[envoy_base.HeaderValueOption]:
     out: list[envoy_base.HeaderValueOption] = []
     if tags:
-        option = envoy_base.HeaderValueOption()
-        option.header.key = TAGS_HEADER
-        option.header.value = serialize_tags(tags)
-        out.append(option)
+        out.append(kuma_tags.header_option(tags))
     actions = (
         ("add", envoy_base.HeaderValueOption.APPEND_IF_EXISTS_OR_ADD),
         ("set", envoy_base.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD),
