@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from reconciler import codes
 from reconciler.compile.defaults import DEFAULT_FILE_PREFIX
 from reconciler.compile.inventory import MeshIndex, Proxy, index_meshes, proxy_of
-from reconciler.compile.ordering import target_ref
+from reconciler.compile.matching import selection_ref
 from reconciler.compile.proxy import MeshCompiler
 from reconciler.compile.shared import Counter, Shared
 from reconciler.compile.trace import ProxyTrace, Skip
@@ -164,7 +164,7 @@ def _affected_by(
     ):
         # the mesh's first (or last) one turns x-kuma-tags on (off) on every outbound
         return [p.node_id for p in proxies]
-    ref = target_ref(resource)
+    ref = selection_ref(resource, index)  # a MeshHTTPRoute target: that route's selection
     selected = [p for p in proxies if selects(ref, p.resource)]
     scope = to_scope(resource)
     if scope is None:

@@ -46,7 +46,7 @@ from reconciler.compile.subsets import (
 )
 from reconciler.compile.trace import Skip
 from reconciler.model import FieldPath, Resource
-from reconciler.targetref import selected_inbounds, selects
+from reconciler.targetref import MESH_HTTP_ROUTE, selected_inbounds, selects
 
 _SERVICE_KINDS = frozenset({"MeshService", "MeshServiceSubset"})
 _TO_KINDS = frozenset({"Mesh", *_SERVICE_KINDS})
@@ -122,9 +122,16 @@ class Matcher:
             if kind in by_kind and not present:
                 by_kind[kind].append(resource)
         self.policies: dict[str, list[Resource]] = {k: sort_policies(v) for k, v in by_kind.items()}
-        self._refs: dict[int, Mapping[str, Any]] = {
-            id(p): target_ref(p) for ps in self.policies.values() for p in ps
+        self._route_targets: dict[int, Resource | None] = {
+            id(p): route_target(p, index)
+            for ps in self.policies.values()
+            for p in ps
+            if target_ref(p).get("kind") == MESH_HTTP_ROUTE
         }
+        self._refs: dict[int, Mapping[str, Any]] = {
+            id(p): selection_ref(p, index) for ps in self.policies.values() for p in ps
+        }
+        self._routes: dict[tuple[tuple[int, ...], str], dict[str, Merged]] = {}
         self._ref_keys: dict[int, str] = {i: canonical(r) for i, r in self._refs.items()}
         self._to: dict[tuple[int, ...], dict[str, Merged | None]] = {}
         self._from: dict[tuple[Any, ...], tuple[Merged | None, tuple[Skip, ...]]] = {}
@@ -241,7 +248,11 @@ class Matcher:
         if service in per_service:
             return per_service[service]
         entries = [
-            e for p in policies for e in _entries(p, Section.TO) if to_applies(e[2], service)
+            e
+            for p in policies
+            if id(p) not in self._route_targets
+            for e in _entries(p, Section.TO)
+            if to_applies(e[2], service)
         ]
         contributions = [
             Contribution(p, (*p.spec_path, Section.TO.value, i, "default"), _default(e))
@@ -251,6 +262,45 @@ class Matcher:
         merged = merge(contributions) if contributions else None
         per_service[service] = merged
         return merged
+
+    def route_confs(self, policies: PolicySet, service: str) -> dict[str, Merged]:
+        """Per-route confs for ``service`` from policies whose top-level targetRef is a
+        MeshHTTPRoute, keyed by the route rule's ``matches`` key (:class:`KeyedRule.key`).
+
+        Kuma 2.14 ``core/rules/rules.go`` ``buildToListWithRoutes``: every ``to[].default``
+        of such a policy becomes an item for ``{kuma.io/service: S, __rule-matches-hash__:
+        H}`` per rule (matches hash H) of each MeshHTTPRoute ``to[]`` entry (S its service;
+        a ``Mesh`` entry: any service); the route named H then takes the merge of every item
+        its element contains (``DeprecatedListenerConfigurer`` / ``DeprecatedConfigurer``
+        ``getConf(element.WithKeyValue(RuleMatchesHashTag, route.Name))``): the service's
+        conf followed by these items, in policy order (MeshHTTPRoute ranks last).
+        """
+        per_route = tuple(p for p in policies if self._route_targets.get(id(p)) is not None)
+        if not per_route:
+            return {}
+        key = (tuple(id(p) for p in policies), service)
+        hit = self._routes.get(key)
+        if hit is not None:
+            return hit
+        by_route: dict[str, list[Contribution]] = {}
+        for p in per_route:
+            route = self._route_targets[id(p)]
+            assert route is not None
+            defaults = [
+                Contribution(p, (*p.spec_path, Section.TO.value, i, "default"), _default(e))
+                for _, i, e in _entries(p, Section.TO)
+                if "default" in e
+            ]
+            for _, _, entry in _entries(route, Section.TO):
+                if not to_applies(entry, service):
+                    continue
+                for rule in _rules(entry):
+                    by_route.setdefault(rule_key(mapping(rule).get("matches")), []).extend(defaults)
+        base = self.outbound(policies, service)
+        base_contributions = base.contributions if base is not None else ()
+        result = {k: merge([*base_contributions, *c]) for k, c in by_route.items()}
+        self._routes[key] = result
+        return result
 
     def http_rules(self, policies: PolicySet, service: str) -> list[KeyedRule]:
         """MeshHTTPRoute rules for ``service``, merged by ``matches`` (most specific first)."""
@@ -412,6 +462,35 @@ def peer_rules_conf(rules: Sequence[SubsetRule[Contribution]]) -> Merged:
             contributions.setdefault((id(c.resource), c.path), c)
     conf = {SUBSET_RULES: out}
     return Merged(conf, origins, tuple(contributions.values()), canonical(conf))
+
+
+def rule_key(matches: Any) -> str:
+    """The key of a MeshHTTPRoute rule's ``matches`` (as :func:`merge_rules_by_matches`)."""
+    return canonical(
+        [m for m in matches if isinstance(m, Mapping)] if isinstance(matches, list) else []
+    )
+
+
+def route_target(policy: Resource, index: MeshIndex) -> Resource | None:
+    """The MeshHTTPRoute a top-level ``targetRef: {kind: MeshHTTPRoute, name}`` names, if
+    the mesh has it (Kuma ``resolveMeshHTTPRouteRef``)."""
+    ref = target_ref(policy)
+    if ref.get("kind") != MESH_HTTP_ROUTE:
+        return None
+    return next(
+        (r for r in index.policies.get(MESH_HTTP_ROUTE, ()) if r.name == ref.get("name")), None
+    )
+
+
+def selection_ref(policy: Resource, index: MeshIndex) -> Mapping[str, Any]:
+    """The targetRef deciding which proxies ``policy`` selects: its own, or for a
+    MeshHTTPRoute target that route's top-level targetRef (Kuma ``DppSelectedByPolicy``
+    recursing on the resolved route; an unresolved route selects nothing)."""
+    ref = target_ref(policy)
+    if ref.get("kind") != MESH_HTTP_ROUTE:
+        return ref
+    route = route_target(policy, index)
+    return target_ref(route) if route is not None else ref
 
 
 def _default(entry: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -33,14 +33,18 @@ from reconciler.compile.context import (
     Source,
     TagSet,
 )
+from reconciler.compile.http_matching import ROOT_MATCH
 from reconciler.compile.inventory import HTTP_PROTOCOLS, MeshIndex, Outbound
 from reconciler.compile.matching import Matcher, PolicySet
+from reconciler.compile.matching import rule_key as matches_key
 from reconciler.compile.merge import KeyedRule, Merged
 from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
+
+CATCH_ALL_KEY = matches_key([ROOT_MATCH])
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,14 @@ class OutboundBuilder:
         # Kuma 2.14 (meshtcproute listeners_backendrefs.go): an HTTP outbound is routed by
         # MeshTCPRoute, as a tcp_proxy, when one applies and no MeshHTTPRoute does.
         if protocol in HTTP_PROTOCOLS and (tcp_conf is None or rules):
-            route_config, backends, route_traces, skipped = self._routes(ctx, confs, rules)
+            per_route = {
+                p.kind: found
+                for p in self.route_plugins
+                if (found := self.matcher.route_confs(selected.get(p.kind, ()), service))
+            }
+            route_config, backends, route_traces, skipped = self._routes(
+                ctx, confs, rules, per_route
+            )
             listener = self._listener(ctx, outbound, confs, None)
         else:
             refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
@@ -222,6 +233,7 @@ class OutboundBuilder:
         ctx: OutboundContext,
         confs: Mapping[str, Merged],
         rules: Sequence[KeyedRule],
+        per_route: Mapping[str, Mapping[str, Merged]],
     ) -> tuple[
         envoy_route_config.RouteConfiguration,
         list[http_route.Backend],
@@ -238,12 +250,16 @@ class OutboundBuilder:
             tuple((r.key, r.default.key) for r in rules),
             tuple(sorted(s for s in _referenced(rules) if routable(s))),
             _key(hooked),
+            tuple(
+                (k, tuple((r, m.key) for r, m in sorted(c.items()))) for k, c in per_route.items()
+            ),
             tags,
         )
 
         def build() -> tuple[Any, list[http_route.Backend], list[RouteTrace], list[Skip]]:
             skips: list[Skip] = []
             routes: list[envoy_route.Route] = []
+            route_keys: list[str] = []
             backends: list[http_route.Backend] = []
             traces: list[RouteTrace] = []
             shadowed_by: str | None = None
@@ -258,12 +274,21 @@ class OutboundBuilder:
                 if shadowed_by is None and http_route.catches_all(plan.match):
                     shadowed_by = name
                 routes.extend(built)
+                route_keys.extend([rule_key(plan) for _ in built])
                 backends.extend(needed)
                 traces.append(RouteTrace(name, plan.match, plan.rule))
             for plugin in self.route_plugins:
-                if plugin.kind in hooked:
-                    for route in routes:
-                        plugin.outbound_route(route, hooked[plugin.kind], ctx)
+                base = hooked.get(plugin.kind)
+                own = per_route.get(plugin.kind, {})
+                for route, key in zip(routes, route_keys, strict=True):
+                    # Kuma: the route's conf (its merge includes the service's) when a
+                    # policy targets the MeshHTTPRoute it came from, else the service's;
+                    # applying the service's first keeps what the route's leaves unset
+                    # (MeshRetry's fallback to the default retry policy).
+                    if base is not None:
+                        plugin.outbound_route(route, base, ctx)
+                    if key in own:
+                        plugin.outbound_route(route, own[key], ctx)
             config = route_builders.route_configuration(
                 ctx.route_config_name, names.virtual_host(ctx.service), routes
             )
@@ -321,6 +346,12 @@ class OutboundBuilder:
             return endpoint_builders.load_assignment(backend.cluster, endpoints)
 
         return self.shared.assignments.get((self.index.name, backend.cluster), build)
+
+
+def rule_key(plan: http_route.RoutePlan) -> str:
+    """The matches key of the rule a route came from (Kuma names legacy routes by the hash
+    of their rule's matches; the implicit catch-all by the hash of ``[PathPrefix /]``)."""
+    return plan.rule.key if plan.rule is not None else CATCH_ALL_KEY
 
 
 def _referenced(rules: Sequence[KeyedRule]) -> set[str]:

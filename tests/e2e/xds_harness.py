@@ -159,15 +159,20 @@ class Envoy:
 
 
 class App:
-    """An HTTP server that answers every GET with its name."""
+    """An HTTP server that answers every GET with its name (after ``slow_seconds`` for
+    paths starting with ``/slow``: an upstream slower than a timeout under test)."""
 
-    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, name: str, host: str = "127.0.0.1", port: int = 0, *, slow_seconds: float = 0.0
+    ) -> None:
         body = name.encode()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                if slow_seconds and self.path.startswith("/slow"):
+                    time.sleep(slow_seconds)
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

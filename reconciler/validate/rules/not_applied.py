@@ -32,9 +32,16 @@ def check_kind(f: Findings, spec: KindSpec) -> None:
         f.add(codes.NOT_APPLIED, (), f"{NOT_APPLIED}: {spec.not_applied}")
 
 
+PER_ROUTE_KINDS = frozenset({"MeshTimeout", "MeshRetry"})
+"""Kinds whose top-level ``targetRef: MeshHTTPRoute`` is compiled (per-route confs)."""
+
+
 def check_policy(f: Findings, resource: Resource) -> None:
     spec = resource.spec
-    _ref(f, ("targetRef",), spec.get("targetRef"), top=True)
+    top = spec.get("targetRef")
+    per_route = resource.kind in PER_ROUTE_KINDS and as_map(top).get("kind") == t.MESH_HTTP_ROUTE
+    if not per_route:
+        _ref(f, ("targetRef",), top, top=True)
     for section in ("to", "from"):
         for i, entry in enumerate(as_list(spec.get(section))):
             _ref(f, (section, i, "targetRef"), as_map(entry).get("targetRef"), top=False)

@@ -1,10 +1,13 @@
-"""Policies that tell callers apart, proven with real Envoys and real traffic (Kuma 2.14).
+"""Policies scoped to some callers or some routes, proven with real Envoys and traffic.
 
 Two client proxies, ``web`` and ``other``, each with an outbound to ``api``; ``api`` answers
-with its name. No mTLS: MeshFaultInjection ``from[]`` entries naming a service match the
-``x-kuma-tags`` header the callers' sidecars add (Kuma ``IsXKumaTagsUsed`` +
-``TagsHeaderConfigurer`` on the client, ``legacy_configurer.go`` header matchers on the
-server).
+with its name (paths under ``/slow`` after 2 s). Kuma 2.14 behaviours:
+
+* no mTLS: MeshFaultInjection ``from[]`` entries naming a service match the ``x-kuma-tags``
+  header the callers' sidecars add (``IsXKumaTagsUsed`` + ``TagsHeaderConfigurer`` on the
+  client, ``legacy_configurer.go`` header matchers on the server);
+* a MeshTimeout whose top-level targetRef is a MeshHTTPRoute times out only the routes of
+  that route's rules (``buildToListWithRoutes``, ``configureRequestTimeout``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from reconciler.load import SourceFile
 from reconciler.pipeline import analyze
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+SLOW_SECONDS = 2.0
 
 
 class Mesh:
@@ -30,7 +34,7 @@ class Mesh:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.items: list[Any] = []
-        self.api = self.add(App("api"))
+        self.api = self.add(App("api", slow_seconds=SLOW_SECONDS))
         self.outbound = {
             "web": ("127.0.0.2", free_port("127.0.0.2")),
             "other": ("127.0.0.5", free_port("127.0.0.5")),
@@ -157,3 +161,39 @@ spec:
     assert wait_for(lambda: request(mesh.outbound["other"]) == "HTTP 418", 20, "other aborted")
     assert {request(mesh.outbound["web"]) for _ in range(10)} == {"api"}
     assert {request(mesh.outbound["other"]) for _ in range(10)} == {"HTTP 418"}
+
+
+def test_timeout_targeting_a_route_times_out_only_that_routes_requests(mesh: Mesh) -> None:
+    mesh.serve(
+        """
+type: MeshHTTPRoute
+mesh: default
+name: api-paths
+spec:
+  targetRef: {kind: MeshService, name: web}
+  to:
+    - targetRef: {kind: MeshService, name: api}
+      rules:
+        - matches: [{path: {type: PathPrefix, value: /slow/guarded}}]
+          default: {}
+""",
+        """
+type: MeshTimeout
+mesh: default
+name: guarded-timeout
+spec:
+  targetRef: {kind: MeshHTTPRoute, name: api-paths}
+  to:
+    - targetRef: {kind: Mesh}
+      default:
+        http: {requestTimeout: 300ms}
+""",
+    )
+    web = mesh.outbound["web"]
+    assert wait_for(lambda: request(web, "/fast") == "api", 20, "web reaches api")
+    # the route's rule: Envoy answers 504 after 300ms, before the 2s upstream
+    assert request(web, "/slow/guarded") == "HTTP 504"
+    # the same slow upstream through the implicit catch-all route: no such timeout
+    assert request(web, "/slow/other") == "api"
+    # other is not selected by the MeshHTTPRoute, so neither by the timeout
+    assert request(mesh.outbound["other"], "/slow/guarded") == "api"
