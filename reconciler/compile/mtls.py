@@ -15,7 +15,7 @@ once per distinct original within one mesh compile.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
@@ -32,10 +32,12 @@ from envoy.extensions.transport_sockets.tls.v3 import tls_pb2 as envoy_tls
 from envoy.type.matcher.v3 import string_pb2 as envoy_string
 
 from reconciler import codes, names
+from reconciler.compile import permission_rules
 from reconciler.compile import permissions as mtp
 from reconciler.compile.inventory import Inbound, MeshIndex, Proxy, index_meshes
 from reconciler.errors import CompileError
 from reconciler.identity.backend import BackendError, MtlsBackend, MtlsMode, enabled_backend
+from reconciler.identity.issuer import identity_uris
 from reconciler.identity.sds import sds_secret_config
 from reconciler.identity.spiffe import KUMA_ALPN, mesh_spiffe_prefix, spiffe_id
 from reconciler.model import Kind, Resource
@@ -117,7 +119,7 @@ class MeshMtls:
         self.mesh = index.name
         self.policies = list(policies)
         self._clusters: dict[int, tuple[Any, envoy_cluster.Cluster]] = {}
-        self._listeners: dict[tuple[int, bytes], tuple[Any, envoy_listener.Listener]] = {}
+        self._listeners: dict[tuple[Any, ...], tuple[Any, envoy_listener.Listener]] = {}
 
     def permissions(
         self, proxy: Proxy, inbound: Inbound, candidates: Sequence[Resource] | None = None
@@ -131,6 +133,14 @@ class MeshMtls:
         chosen = [p for p in pool if inbound.index in selected_inbounds(_ref(p), proxy.resource)]
         return mtp.from_entries(chosen)
 
+    def rules(
+        self, proxy: Proxy, inbound: Inbound, candidates: Sequence[Resource] | None = None
+    ) -> list[permission_rules.PermissionRule]:
+        """``rules[]`` of the permissions selecting ``inbound`` (empty: the from[] path)."""
+        pool = self.policies if candidates is None else candidates
+        chosen = [p for p in pool if inbound.index in selected_inbounds(_ref(p), proxy.resource)]
+        return permission_rules.inbound_rules(chosen)
+
     def inbound(
         self,
         listener: envoy_listener.Listener,
@@ -138,14 +148,32 @@ class MeshMtls:
         inbound: Inbound,
         candidates: Sequence[Resource] | None = None,
     ) -> envoy_listener.Listener:
-        entries = self.permissions(proxy, inbound, candidates)
-        rules, shadow = mtp.rbac_rules(self.mesh, mtp.subset_rules(entries))
-        shadow_bytes = shadow.SerializeToString(deterministic=True) if shadow else b""
-        key = (id(listener), rules.SerializeToString(deterministic=True) + b"|" + shadow_bytes)
+        pool = self.policies if candidates is None else candidates
+        chosen = [p for p in pool if inbound.index in selected_inbounds(_ref(p), proxy.resource)]
+        inbound_rules = permission_rules.inbound_rules(chosen)
+        rbac: dict[str, Any]
+        if inbound_rules:
+            # Kuma Apply: with inbound rules the RBACConfigurer takes over, from[] is ignored
+            matcher, shadow_matcher = permission_rules.rbac_matchers(inbound_rules)
+            rbac = {"matcher": matcher, "shadow_matcher": shadow_matcher}
+        else:
+            rules, shadow = mtp.rbac_rules(self.mesh, mtp.subset_rules(mtp.from_entries(chosen)))
+            rbac = {"rules": rules, "shadow_rules": shadow}
+        inspector = bool(inbound_rules) and permission_rules.has_sni_match(inbound_rules)
+        key = (
+            id(listener),
+            inspector,
+            tuple(
+                (k, v.SerializeToString(deterministic=True) if v is not None else b"")
+                for k, v in rbac.items()
+            ),
+        )
         hit = self._listeners.get(key)
         if hit is not None:
             return hit[1]
-        out = secure_listener(listener, self.mesh, self.backend.mode, rules, shadow)
+        out = secure_listener(listener, self.mesh, self.backend.mode, rbac)
+        if inspector and not any(f.name == TLS_INSPECTOR for f in out.listener_filters):
+            _add_inspector(out)
         self._listeners[key] = (listener, out)
         return out
 
@@ -181,9 +209,10 @@ def secure_listener(
     listener: envoy_listener.Listener,
     mesh: str,
     mode: MtlsMode,
-    rules: Any,
-    shadow: Any,
+    rbac: Mapping[str, Any],
 ) -> envoy_listener.Listener:
+    """A copy of ``listener`` behind mesh mTLS, with an RBAC filter whose fields are
+    ``rbac`` (``rules`` / ``shadow_rules``, or ``matcher`` / ``shadow_matcher``)."""
     out = envoy_listener.Listener()
     out.CopyFrom(listener)
     plain = envoy_listener_components.FilterChain()
@@ -191,13 +220,11 @@ def secure_listener(
     chain = out.filter_chains[0]
     chain.transport_socket.name = TLS_SOCKET
     chain.transport_socket.typed_config.Pack(downstream_tls_context(mesh), deterministic=True)
-    _add_rbac(chain, listener.name, rules, shadow)
+    _add_rbac(chain, listener.name, rbac)
     if mode is MtlsMode.PERMISSIVE:
         # Kuma: plaintext, the application's own TLS (passed through) and mesh mTLS (ALPN
         # ``kuma``, the only chain with RBAC), told apart by the TLS inspector.
-        inspector = out.listener_filters.add()
-        inspector.name = TLS_INSPECTOR
-        inspector.typed_config.Pack(tls_inspector_pb2.TlsInspector(), deterministic=True)
+        _add_inspector(out)
         mtls_chain = envoy_listener_components.FilterChain()
         mtls_chain.CopyFrom(chain)
         mtls_chain.filter_chain_match.transport_protocol = "tls"
@@ -211,13 +238,24 @@ def secure_listener(
     return out
 
 
-def _add_rbac(chain: Any, stat_name: str, rules: Any, shadow: Any) -> None:
+def _add_inspector(listener: envoy_listener.Listener) -> None:
+    inspector = listener.listener_filters.add()
+    inspector.name = TLS_INSPECTOR
+    inspector.typed_config.Pack(tls_inspector_pb2.TlsInspector(), deterministic=True)
+
+
+def _fill(message: Any, rbac: Mapping[str, Any]) -> None:
+    for field, value in rbac.items():
+        if value is not None:
+            getattr(message, field).CopyFrom(value)
+
+
+def _add_rbac(chain: Any, stat_name: str, rbac: Mapping[str, Any]) -> None:
     network = chain.filters[-1]  # the HCM or tcp_proxy; other network filters come first
     hcm = envoy_hcm.HttpConnectionManager()
     if network.typed_config.Unpack(hcm):
-        http = envoy_http_rbac.RBAC(rules=rules)
-        if shadow is not None:
-            http.shadow_rules.CopyFrom(shadow)
+        http = envoy_http_rbac.RBAC()
+        _fill(http, rbac)
         rbac_filter = envoy_hcm.HttpFilter(name=HTTP_RBAC)
         rbac_filter.typed_config.Pack(http, deterministic=True)
         filters = [rbac_filter, *hcm.http_filters]
@@ -225,11 +263,10 @@ def _add_rbac(chain: Any, stat_name: str, rules: Any, shadow: Any) -> None:
         hcm.http_filters.extend(filters)
         network.typed_config.Pack(hcm, deterministic=True)
         return
-    rbac = envoy_network_rbac.RBAC(stat_prefix=f"{names.stat_prefix(stat_name)}.", rules=rules)
-    if shadow is not None:
-        rbac.shadow_rules.CopyFrom(shadow)
+    network_rbac = envoy_network_rbac.RBAC(stat_prefix=f"{names.stat_prefix(stat_name)}.")
+    _fill(network_rbac, rbac)
     first = envoy_listener_components.Filter(name=NETWORK_RBAC)
-    first.typed_config.Pack(rbac, deterministic=True)
+    first.typed_config.Pack(network_rbac, deterministic=True)
     filters = [first, *chain.filters]
     del chain.filters[:]
     chain.filters.extend(filters)
@@ -294,6 +331,10 @@ def explain_permissions(
                     {"inbound": where, "action": "Allow", "decidedBy": None, "reason": NOT_ENFORCED}
                 )
                 continue
+            by_rules = secured.rules(proxy, inbound)
+            if by_rules:
+                out.append(_explain_rules(where, index.name, by_rules, source))
+                continue
             decided = mtp.decide(secured.permissions(proxy, inbound), source)
             if decided is None:
                 out.append(
@@ -319,6 +360,28 @@ def explain_permissions(
     return out
 
 
+def _explain_rules(
+    where: str, mesh: str, rules: Sequence[permission_rules.PermissionRule], source: dict[str, str]
+) -> dict[str, Any]:
+    uri_san = ",".join(identity_uris(mesh, [source]))
+    action, rule = permission_rules.decide(rules, uri_san)
+    if rule is None:
+        return {
+            "inbound": where,
+            "action": "Deny",
+            "decidedBy": None,
+            "reason": f"no rules[] match on the peer URI SAN {uri_san!r}: the default deny",
+        }
+    pos = rule.policy.locate((*rule.policy.spec_path, "rules", rule.index))
+    return {
+        "inbound": where,
+        "action": action,
+        "decidedBy": f"{rule.policy.kind} {rule.policy.mesh}/{rule.policy.name} rules[{rule.index}]",
+        "at": f"{rule.policy.file}:{pos.line}:{pos.col}",
+        "reason": "rules[] match the peer URI SAN, deny lists first (from[] is ignored)",
+    }
+
+
 def permission_notes(secured: MeshMtls | None, policies: Sequence[Resource]) -> list[str]:
     """What of the MeshTrafficPermissions selecting a proxy is not enforced, and why."""
     if not policies:
@@ -327,11 +390,11 @@ def permission_notes(secured: MeshMtls | None, policies: Sequence[Resource]) -> 
         return [f"{NOT_ENFORCED} (selected by {', '.join(p.name for p in policies)})"]
     notes: list[str] = []
     for policy in policies:
-        if policy.spec.get("rules"):
+        if policy.spec.get("from") and any(p.spec.get("rules") for p in policies):
             notes.append(
-                f"MeshTrafficPermission {policy.name}: rules[] (MeshIdentity spiffeID/SNI "
-                "matches) are not compiled; with a Mesh mTLS backend Kuma 2.14 enforces from[] "
-                "only, and so does the reconciler"
+                f"MeshTrafficPermission {policy.name}: from[] is ignored on the inbounds "
+                "a MeshTrafficPermission with rules[] also selects (Kuma 2.14 then builds "
+                "RBAC from rules[] only)"
             )
         entries = policy.spec.get("from")
         for i, entry in enumerate(entries if isinstance(entries, list) else []):

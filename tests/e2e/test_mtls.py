@@ -92,8 +92,16 @@ class MeshEnvoy(Envoy):
 class MeshStack:
     """Apps, a mesh YAML with ephemeral ports, the control plane and its identity."""
 
-    def __init__(self, tmp_path: Path, *, mode: str = "STRICT", rotation: str = "1d") -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        mode: str = "STRICT",
+        rotation: str = "1d",
+        backend_permission: str | None = None,
+    ) -> None:
         self.tmp_path = tmp_path
+        self.backend_permission = backend_permission
         self.items: list[Any] = []
         self.app = self.add(App("backend-app"))
         self.echo = self.add(Echo())
@@ -194,6 +202,9 @@ mtls:
             ),
         ]
         for target in ("backend", "db"):
+            if target == "backend" and self.backend_permission is not None:
+                docs.append(self.backend_permission)
+                continue
             docs.append(f"""
 type: MeshTrafficPermission
 mesh: default
@@ -348,3 +359,30 @@ def test_permissive_inbound_accepts_plaintext_and_mtls(make_stack: Any) -> None:
     assert wait_for(lambda: get(stack.backend_inbound) == "backend-app", 30, "plaintext caller")
     handshakes = backend.stats("ssl.handshake")
     assert any(v > 0 for k, v in handshakes.items() if k.startswith("listener.")), handshakes
+
+
+RULES_ONLY_WEB = """
+type: MeshTrafficPermission
+mesh: default
+name: backend-by-identity
+spec:
+  targetRef: { kind: MeshService, name: backend }
+  rules:
+    - default:
+        allow:
+          - spiffeID: { type: Prefix, value: "spiffe://default/web" }
+"""
+
+
+def test_permission_rules_allow_by_spiffe_id_and_deny_the_rest(make_stack: Any) -> None:
+    """MeshTrafficPermission rules[] (Kuma 2.14 RBACConfigurer): the peer certificate's URI
+    SAN is matched; our certificates also carry kuma:// tag SANs (as Kuma's builtin CA), so
+    the URI SAN input holds several values and the example uses a Prefix match."""
+    stack = make_stack(backend_permission=RULES_ONLY_WEB)
+    plane = stack.plane()
+    for name in ("web-01", "backend-01", "db-01", "other-01"):
+        stack.envoy(plane, name)
+    out = stack.out
+    assert wait_for(lambda: get(out["web_backend"]) == "backend-app", 30, "web allowed by rule")
+    assert wait_for(lambda: _status(get(out["other_backend"])) == "HTTP 403", 30, "other denied")
+    assert {get(out["web_backend"]) for _ in range(5)} == {"backend-app"}

@@ -24,6 +24,7 @@ from google.protobuf import json_format
 
 from reconciler.compile import permissions as mtp
 from reconciler.compile.compiler import compile_resources
+from reconciler.compile.mtls import explain_permissions
 from reconciler.load import SourceFile
 from reconciler.model import Resource
 from reconciler.pipeline import analyze
@@ -349,8 +350,9 @@ def test_inspect_source_names_the_deciding_permission(tmp_path: Path) -> None:
     assert "Deny: no MeshTrafficPermission entry matches" in text
 
 
-def test_rules_of_a_permission_are_reported_not_enforced() -> None:
-    """Kuma 2.14 with a Mesh mTLS backend builds RBAC from ``from[]`` only (``FromRules``)."""
+def test_inspect_explains_permission_rules_on_the_peer_uri_san() -> None:
+    """With rules[] Kuma 2.14 builds RBAC matchers on the peer URI SAN (``plugin.go``
+    ``Apply``); ``explain_permissions`` evaluates them like Envoy: deny lists first."""
     rules = """
 type: MeshTrafficPermission
 mesh: default
@@ -359,10 +361,15 @@ spec:
   targetRef: { kind: MeshService, name: backend }
   rules:
     - default:
+        deny:
+          - spiffeID: { type: Prefix, value: spiffe://default/db }
         allow:
-          - spiffeID: { type: Exact, value: spiffe://default/web }
+          - spiffeID: { type: Prefix, value: spiffe://default/web }
 """
-    config = compile_resources(load(mesh(), *BASE, rules)).configs["default.backend-01"]
-    assert any("rules[]" in n and "by-spiffe" in n for n in config.notes), config.notes
-    rbac = http_rbac(next(x for x in config.of(TypeUrl.LISTENER) if x.name.startswith("inbound:")))
-    assert rbac is not None and not rbac.rules.policies
+    resources = load(mesh(), *BASE, rules)
+    [web] = explain_permissions(resources, "default.backend-01", {"kuma.io/service": "web"})
+    assert web["action"] == "Allow" and web["decidedBy"].endswith("by-spiffe rules[0]")
+    [db] = explain_permissions(resources, "default.backend-01", {"kuma.io/service": "db"})
+    assert db["action"] == "Deny" and db["decidedBy"].endswith("rules[0]")
+    [other] = explain_permissions(resources, "default.backend-01", {"kuma.io/service": "x"})
+    assert other["action"] == "Deny" and other["decidedBy"] is None

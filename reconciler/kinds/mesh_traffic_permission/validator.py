@@ -7,7 +7,6 @@ from reconciler.kinds.mesh_traffic_permission import SHAPE
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
-from reconciler.validate.rules.not_applied import NOT_APPLIED, PEER_SELECTION
 
 MATCH_LISTS = ("allow", "allowWithShadowDeny", "deny")
 
@@ -23,12 +22,6 @@ def check(f: Findings, resource: Resource) -> None:
     spec = resource.spec
     for i, rule in enumerate(s.section(spec, "rules")):
         check_rule(f, ("rules", i), rule)
-    if s.has(spec, "rules"):
-        f.add(
-            codes.NOT_APPLIED,
-            ("rules",),
-            f"{NOT_APPLIED}: MeshTrafficPermission rules ({PEER_SELECTION}); use from[]",
-        )
     s.check_entries(f, spec, "from", SHAPE.from_, check_from_default)
 
 
