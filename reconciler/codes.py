@@ -543,10 +543,12 @@ _COMPILE: tuple[CodeInfo, ...] = (
         Severity.WARNING,
         "policy part not applied",
         "Kuma 2.14 would apply this part of the policy, but the reconciler does not compile it "
-        "yet: a from[] or rules[] entry that selects peers (needs the mesh identity, mTLS), a "
-        "to[] targetRef kind such as MeshExternalService, or a backendRef to a kind other than "
-        "MeshService/MeshServiceSubset. The rest of the policy applies. `reconciler render` "
-        "lists the affected proxies in their notes.",
+        "yet: a rules[] entry with spiffeID matches in MeshTimeout, MeshRateLimit or "
+        "MeshFaultInjection, a to[] targetRef kind such as MeshExternalService, or a backendRef "
+        "to a kind other than MeshService/MeshServiceSubset; or a part Kuma itself ignores in "
+        "this context (a MeshFaultInjection from[] where a selecting policy has rules[]). The "
+        "rest of the policy applies. `reconciler render` lists the affected proxies in their "
+        "notes.",
     ),
     CodeInfo(
         ROUTE_NO_BACKEND,

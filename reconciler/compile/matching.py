@@ -55,7 +55,8 @@ FROM_WITH_RULES = (
     "only rules[]"
 )
 NEEDS_IDENTITY = (
-    "selects peers: needs the mesh identity (mTLS), which is not compiled yet; not applied"
+    "rules[] with matches: matching the peer's spiffeID (or SNI) per request is not compiled "
+    "yet; not applied"
 )
 
 PolicySet = tuple[Resource, ...]

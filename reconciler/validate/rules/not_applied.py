@@ -15,8 +15,9 @@ from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
 
 NOT_APPLIED = "not applied by the reconciler"
-PEER_KINDS = (t.MESH_SUBSET, t.MESH_SERVICE, t.MESH_SERVICE_SUBSET)
-PEER_SELECTION = "selecting peers needs the mesh identity, which is not compiled yet"
+MATCHES_NOT_COMPILED = (
+    "matching the peer's spiffeID (or SNI) per request is not compiled yet; the rule has no effect"
+)
 
 REF_KINDS_NOT_APPLIED = {
     t.MESH_GATEWAY: "MeshGateway targets (builtin gateways are not served)",
@@ -55,7 +56,7 @@ def check_policy(f: Findings, resource: Resource) -> None:
             f.add(
                 codes.NOT_APPLIED,
                 ("rules", i, "matches"),
-                f"{NOT_APPLIED}: rules with matches ({PEER_SELECTION})",
+                f"{NOT_APPLIED}: rules with matches ({MATCHES_NOT_COMPILED})",
             )
 
 
