@@ -63,7 +63,11 @@ class InboundBuilder:
         for plugin in self.plugins:
             policies = selected.get(plugin.kind, ())
             merged, skipped = self.matcher.inbound(
-                policies, proxy, inbound, peer_rules=plugin.peer_rules
+                policies,
+                proxy,
+                inbound,
+                peer_rules=plugin.peer_rules,
+                matched_rules=plugin.matched_rules,
             )
             notes.extend(skipped)
             if merged is None and plugin.inbound_defaults and policies:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.compile import matched_routes
 from reconciler.compile.context import Section
 from reconciler.compile.defaults import initial_policies
 from reconciler.compile.inventory import Inbound, MeshIndex, Proxy
@@ -53,6 +54,10 @@ _TO_KINDS = frozenset({"Mesh", *_SERVICE_KINDS})
 FROM_WITH_RULES = (
     "from[] is ignored: a policy selecting this inbound uses rules[], and then Kuma applies "
     "only rules[]"
+)
+SNI_ONLY = (
+    "a match without spiffeID (SNI only) applies to zone proxies in Kuma, not to sidecar "
+    "inbounds; not applied"
 )
 NEEDS_IDENTITY = (
     "rules[] with matches: matching the peer's spiffeID (or SNI) per request is not compiled "
@@ -373,7 +378,13 @@ class Matcher:
         return not single_inbound
 
     def inbound(
-        self, policies: PolicySet, proxy: Proxy, inbound: Inbound, *, peer_rules: bool = False
+        self,
+        policies: PolicySet,
+        proxy: Proxy,
+        inbound: Inbound,
+        *,
+        peer_rules: bool = False,
+        matched_rules: bool = False,
     ) -> tuple[Merged | None, tuple[Skip, ...]]:
         """Merged ``from[]`` / ``rules[]`` conf for ``inbound``, and the parts skipped.
 
@@ -383,21 +394,30 @@ class Matcher:
         """
         chosen = self._inbound_policies(policies, proxy, inbound)
         if chosen is policies and self._sets_by_id.get(id(policies)) is policies:
-            memo_key: tuple[Any, ...] = ("set", id(policies), peer_rules)
+            memo_key: tuple[Any, ...] = ("set", id(policies), peer_rules, matched_rules)
         else:
-            memo_key = (peer_rules, *(id(p) for p in chosen))
+            memo_key = (peer_rules, matched_rules, *(id(p) for p in chosen))
         hit = self._from.get(memo_key)
         if hit is not None:
             return hit
-        result = _peer_inbound(chosen) if peer_rules else _mesh_inbound(chosen)
+        result = (
+            _peer_inbound(chosen)
+            if peer_rules
+            else _mesh_inbound(chosen, matched_rules=matched_rules)
+        )
         self._from[memo_key] = result
         return result
 
 
-def _mesh_inbound(chosen: PolicySet) -> tuple[Merged | None, tuple[Skip, ...]]:
-    """``from[]`` entries targeting ``Mesh`` and ``rules[]`` without matches, merged."""
+def _mesh_inbound(
+    chosen: PolicySet, *, matched_rules: bool = False
+) -> tuple[Merged | None, tuple[Skip, ...]]:
+    """``from[]`` entries targeting ``Mesh`` and ``rules[]`` without matches, merged; with
+    ``matched_rules`` the rules with ``spiffeID`` matches are listed alongside
+    (:mod:`matched_routes`)."""
     notes: list[Skip] = []
     contributions: list[Contribution] = []
+    matched: list[tuple[Mapping[str, Any], Contribution]] = []
     # Only ``Mesh`` from-entries apply, so entry ranks are equal: policy order decides.
     for p in chosen:
         for _, i, e in _entries(p, Section.FROM):
@@ -408,8 +428,34 @@ def _mesh_inbound(chosen: PolicySet) -> tuple[Merged | None, tuple[Skip, ...]]:
                 contributions.append(
                     Contribution(p, (*p.spec_path, "from", i, "default"), _default(e))
                 )
-        _rule_contributions(p, contributions, notes)
-    return (merge(contributions) if contributions else None, tuple(notes))
+        for _, i, rule in _entries(p, Section.RULES):
+            where = (*p.spec_path, "rules", i)
+            matches = rule.get("matches")
+            if not matches:
+                contributions.append(Contribution(p, (*where, "default"), _default(rule)))
+            elif not matched_rules:
+                notes.append(Skip(p, (*where, "matches"), NEEDS_IDENTITY))
+            else:
+                for k, m in enumerate(matches if isinstance(matches, list) else ()):
+                    if isinstance(m, Mapping) and isinstance(m.get("spiffeID"), Mapping):
+                        c = Contribution(p, (*where, "default"), _default(rule))
+                        matched.append((m, c))
+                    else:
+                        notes.append(Skip(p, (*where, "matches", k), SNI_ONLY))
+    merged = merge(contributions) if contributions else None
+    if not matched:
+        return merged, tuple(notes)
+    matched.sort(key=lambda mc: matched_routes.sort_key(mc[0]))
+    conf: dict[str, Any] = dict(merged.conf) if merged is not None else {}
+    conf[matched_routes.MATCHED_RULES] = [
+        {"match": dict(m), "default": dict(c.conf)} for m, c in matched
+    ]
+    if not contributions:
+        conf[matched_routes.SKIP_COMMON] = True
+    by_rule = {c.path: c for _, c in matched}  # a rule with several matches counts once
+    everything = (*contributions, *by_rule.values())
+    origins = merged.origins if merged is not None else {}
+    return Merged(conf, origins, tuple(everything), canonical(conf)), tuple(notes)
 
 
 def _rule_contributions(p: Resource, contributions: list[Contribution], notes: list[Skip]) -> None:

@@ -145,6 +145,30 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def merge_plain(confs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The same merge on plain confs, without provenance (Kuma ``merge.Confs``)."""
+    out: dict[str, Any] = {}
+    for conf in confs:
+        _merge_plain(out, conf)
+    return out
+
+
+def _merge_plain(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
+    for key, value in patch.items():
+        previous = target.get(key)
+        if value is None:
+            target.pop(key, None)
+        elif key.startswith(APPEND_PREFIX) and isinstance(value, list):
+            target[key] = (list(previous) if isinstance(previous, list) else []) + list(value)
+        elif isinstance(value, Mapping):
+            if not isinstance(previous, dict):
+                previous = {}
+                target[key] = previous
+            _merge_plain(previous, value)
+        else:
+            target[key] = _copy(value)
+
+
 def merge(contributions: Sequence[Contribution]) -> Merged:
     """RFC 7396 merge of ``contributions`` in order (the last one wins)."""
     conf: dict[str, Any] = {}

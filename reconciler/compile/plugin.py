@@ -55,6 +55,11 @@ class PolicyPlugin(Protocol):
         ``{subsetRules: [{subset, default}]}`` when some entry names clients."""
 
     @property
+    def matched_rules(self) -> bool:
+        """True when ``rules[]`` with ``spiffeID`` matches are applied per peer: the inbound
+        conf then carries them under ``matchedRules`` (:mod:`matched_routes`)."""
+
+    @property
     def per_proxy(self) -> bool:
         """True when its output names the calling proxy: outbound listeners it hooks are then
         keyed by ``OutboundContext.source``, inbound listeners by the node, and outbound
@@ -95,6 +100,7 @@ class PolicyBase:
     note: str | None = None
     inbound_defaults: bool = False
     peer_rules: bool = False
+    matched_rules: bool = False
     per_proxy: bool = False
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:

@@ -7,6 +7,7 @@ from the in-process server. Addresses are 127.0.0.2-127.0.0.6; every wait is bou
 
 from __future__ import annotations
 
+import http.client
 import socket
 import socketserver
 import textwrap
@@ -99,11 +100,13 @@ class MeshStack:
         mode: str = "STRICT",
         rotation: str = "1d",
         backend_permission: str | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.tmp_path = tmp_path
         self.backend_permission = backend_permission
+        self.extra = extra
         self.items: list[Any] = []
-        self.app = self.add(App("backend-app"))
+        self.app = self.add(App("backend-app", slow_seconds=2.0))
         self.echo = self.add(Echo())
         self.ports = {
             name: free_port(f"127.0.0.{i}")
@@ -217,6 +220,7 @@ spec:
     - targetRef: {{ kind: MeshService, name: web }}
       default: {{ action: Allow }}
 """)
+        docs.extend(self.extra)
         return "\n---\n".join(textwrap.dedent(d).strip() for d in docs) + "\n"
 
     def configs(self) -> dict[str, ProxyConfig]:
@@ -386,3 +390,54 @@ def test_permission_rules_allow_by_spiffe_id_and_deny_the_rest(make_stack: Any) 
     assert wait_for(lambda: get(out["web_backend"]) == "backend-app", 30, "web allowed by rule")
     assert wait_for(lambda: _status(get(out["other_backend"])) == "HTTP 403", 30, "other denied")
     assert {get(out["web_backend"]) for _ in range(5)} == {"backend-app"}
+
+
+TIMEOUT_FOR_WEB = """
+type: MeshTimeout
+mesh: default
+name: web-impatient
+spec:
+  targetRef: { kind: MeshService, name: backend }
+  rules:
+    - matches:
+        - spiffeID: { type: Prefix, value: "spiffe://default/web" }
+      default:
+        http: { requestTimeout: 300ms }
+"""
+ALLOW_OTHER = """
+type: MeshTrafficPermission
+mesh: default
+name: backend-for-all
+spec:
+  targetRef: { kind: MeshService, name: backend }
+  from:
+    - targetRef: { kind: Mesh }
+      default: { action: Allow }
+"""
+
+
+def test_timeout_rules_by_spiffe_id_time_out_only_that_peers_requests(make_stack: Any) -> None:
+    """MeshTimeout rules[] with a spiffeID match (Kuma ConfigureMatchedRoutes): the backend's
+    inbound route is copied for peers whose URI SAN starts with spiffe://default/web (the
+    set_filter_state filter reads it after the TLS handshake), with a 300ms timeout."""
+    stack = make_stack(backend_permission=ALLOW_OTHER, extra=(TIMEOUT_FOR_WEB,))
+    plane = stack.plane()
+    for name in ("web-01", "backend-01", "db-01", "other-01"):
+        stack.envoy(plane, name)
+    out = stack.out
+    assert wait_for(lambda: get(out["web_backend"]) == "backend-app", 30, "web reaches backend")
+    assert wait_for(lambda: get(out["other_backend"]) == "backend-app", 30, "other reaches it")
+    # the slow path: web's requests hit the 300ms copy of the route, other's the original
+    assert _status(get_path(out["web_backend"], "/slow")) == "HTTP 504"
+    assert get_path(out["other_backend"], "/slow") == "backend-app"
+
+
+def get_path(endpoint: tuple[str, int], path: str) -> str:
+    conn = http.client.HTTPConnection(*endpoint, timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read().decode()
+        return body if response.status == 200 else f"HTTP {response.status}: {body}"
+    finally:
+        conn.close()

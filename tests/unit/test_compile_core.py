@@ -89,6 +89,12 @@ def hcm_of(listener: dict[str, Any]) -> dict[str, Any]:
     return listener["filter_chains"][0]["filters"][0]["typed_config"]
 
 
+def hcm_of_chain(listener: dict[str, Any]) -> dict[str, Any]:
+    """The HCM of the first chain, wherever it sits among the network filters."""
+    filters = listener["filter_chains"][0]["filters"]
+    return next(f["typed_config"] for f in filters if f["name"].endswith("connection_manager"))
+
+
 TWO_SERVICES = (
     MESH,
     dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)]),
@@ -373,8 +379,9 @@ def _dump(config: ProxyConfig) -> list[tuple[str, bytes]]:
     ]
 
 
-def test_from_mesh_applies_and_peer_matching_rules_are_reported() -> None:
-    """from[] Mesh entries apply to the inbound; rules[] matching peers need mTLS (RC502)."""
+def test_from_mesh_applies_and_peer_matching_rules_copy_the_inbound_route() -> None:
+    """from[] Mesh entries apply to the inbound; a rules[] entry matching a peer's spiffeID
+    adds a copy of the inbound route for that peer (Kuma ``ConfigureMatchedRoutes``)."""
     from_mesh = """
 type: MeshTimeout
 name: inbound
@@ -399,9 +406,11 @@ spec:
     result = compile_yaml(*TWO_SERVICES, from_mesh, by_peer)
     config = result.configs["default.api-1"]
     assert named(config, TypeUrl.CLUSTER, "localhost:18080")["connect_timeout"] == "3s"
-    assert any("by-peer" in n and "mTLS" in n for n in config.notes)
-    assert [d.code for d in result.diagnostics] == ["RC502"]
-    assert result.diagnostics[0].field == "spec.rules[0].matches"
+    listener = named(config, TypeUrl.LISTENER, "inbound:127.0.0.3:8080")
+    routes = hcm_of_chain(listener)["route_config"]["virtual_hosts"][0]["routes"]
+    # the copy for the peer, then the original (mesh-timeout-all-default: inbound 0s)
+    assert [r["route"]["timeout"] for r in routes] == ["1s", "0s"]
+    assert not result.diagnostics
 
 
 def test_mesh_traffic_permission_compiles_to_nothing_with_a_note() -> None:

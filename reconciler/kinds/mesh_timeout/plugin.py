@@ -17,13 +17,19 @@ taking Kuma's plugin default:
 Inbound (``from[]``/``rules[]``) uses the same mapping on the inbound listener, its inline
 route and the local application cluster. When a MeshTimeout selects the proxy but none of
 its ``from``/``rules`` apply to an inbound (a ``to``-only policy), Kuma still configures that
-inbound with the defaults above (``applyToInbounds`` with no inbound rules).
+inbound with the defaults above (``applyToInbounds`` with no inbound rules). ``rules[]``
+with ``spiffeID`` matches copy the inbound routes per peer (:mod:`reconciler.compile.
+matched_routes`); with no catch-all rule the common values above are not set at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
 
+from reconciler.compile import matched_routes
 from reconciler.compile.builders.values import conf_seconds, set_duration
 from reconciler.compile.context import (
     ClusterContext,
@@ -52,10 +58,28 @@ def _seconds(conf: Merged, default: float, *path: str) -> float:
     return default if value is None else value
 
 
+def _sets_route_values(default: Mapping[str, Any]) -> bool:
+    http = default.get("http")
+    return isinstance(http, Mapping) and (
+        http.get("requestTimeout") is not None or http.get("streamIdleTimeout") is not None
+    )
+
+
+def _matched_action(action: envoy_route.RouteAction, conf: Mapping[str, Any]) -> None:
+    """Kuma ``ConfigureMatchedRouteAction``: only the values the rule sets."""
+    raw = conf.get("http")
+    http: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    for field, name in (("timeout", "requestTimeout"), ("idle_timeout", "streamIdleTimeout")):
+        seconds = conf_seconds(http.get(name))
+        if seconds is not None:
+            set_duration(getattr(action, field), seconds)
+
+
 class MeshTimeout(PolicyBase):
     kind = Kind.MESH_TIMEOUT
     sections = frozenset({Section.TO, Section.FROM, Section.RULES})
     inbound_defaults = True
+    matched_rules = True
     hooks = frozenset(
         {
             Hook.OUTBOUND_CLUSTER,
@@ -116,13 +140,23 @@ class MeshTimeout(PolicyBase):
         self._route(route, conf)
 
     def inbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: InboundContext) -> None:
-        self._cluster(parts, conf, ctx.protocol)
+        if not conf.get(matched_routes.SKIP_COMMON):
+            self._cluster(parts, conf, ctx.protocol)
 
     def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
-        self._listener(parts, conf)
+        if not conf.get(matched_routes.SKIP_COMMON):
+            self._listener(parts, conf)
+        matched = matched_routes.matched(matched_routes.rules_of(conf.conf), _sets_route_values)
+        if matched:
+            parts.network_filters.insert(0, matched_routes.filter_state_filter(matched))
+            if parts.hcm is not None:
+                matched_routes.duplicate_routes(
+                    parts.hcm.route_config, matched_routes.effective_rules(matched), _matched_action
+                )
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
-        self._route(route, conf)
+        if not conf.get(matched_routes.SKIP_COMMON):
+            self._route(route, conf)
 
 
 PLUGIN = MeshTimeout()

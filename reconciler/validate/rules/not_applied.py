@@ -33,6 +33,8 @@ def check_kind(f: Findings, spec: KindSpec) -> None:
         f.add(codes.NOT_APPLIED, (), f"{NOT_APPLIED}: {spec.not_applied}")
 
 
+SPIFFE_MATCHES_APPLIED = frozenset({"MeshTimeout"})
+"""Kinds whose ``rules[].matches[].spiffeID`` are compiled (per-peer route copies)."""
 PER_ROUTE_KINDS = frozenset({"MeshTimeout", "MeshRetry"})
 """Kinds whose top-level ``targetRef: MeshHTTPRoute`` is compiled (per-route confs)."""
 
@@ -52,7 +54,11 @@ def check_policy(f: Findings, resource: Resource) -> None:
                 ):
                     _ref(f, (section, i, "rules", j, "default", "backendRefs", k), ref, top=False)
     for i, rule in enumerate(as_list(spec.get("rules"))):
-        if as_list(as_map(rule).get("matches")):
+        matches = as_list(as_map(rule).get("matches"))
+        if resource.kind in SPIFFE_MATCHES_APPLIED:
+            # spiffeID matches are compiled; an SNI-only match is for zone proxies
+            matches = [m for m in matches if as_map(m).get("spiffeID") is None]
+        if matches:
             f.add(
                 codes.NOT_APPLIED,
                 ("rules", i, "matches"),
