@@ -49,9 +49,8 @@ from reconciler.compile.merge import merge_plain
 MATCHED_RULES = "matchedRules"
 SKIP_COMMON = "skipCommon"
 SET_FILTER_STATE = "envoy.filters.network.set_filter_state"
-SET_FILTER_STATE_TYPE = (
-    "type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config"
-)
+SET_FILTER_STATE_TYPE = f"type.googleapis.com/{envoy_set_filter_state.Config.DESCRIPTOR.full_name}"
+"""The filter's type (its module imported so ``render`` can resolve the ``Any``)."""
 ON_DOWNSTREAM_TLS_HANDSHAKE = 2
 SPIFFE_KEY = "kuma.mesh_timeout.match.spiffe_id"
 SNI_KEY = "kuma.mesh_timeout.match.sni"
