@@ -52,8 +52,9 @@ SET_FILTER_STATE = "envoy.filters.network.set_filter_state"
 SET_FILTER_STATE_TYPE = f"type.googleapis.com/{envoy_set_filter_state.Config.DESCRIPTOR.full_name}"
 """The filter's type (its module imported so ``render`` can resolve the ``Any``)."""
 ON_DOWNSTREAM_TLS_HANDSHAKE = 2
-SPIFFE_KEY = "kuma.mesh_timeout.match.spiffe_id"
-SNI_KEY = "kuma.mesh_timeout.match.sni"
+TIMEOUT_KEYS = ("kuma.mesh_timeout.match.spiffe_id", "kuma.mesh_timeout.match.sni")
+RATE_LIMIT_KEYS = ("kuma.mesh_rate_limit.match.spiffe_id", "kuma.mesh_rate_limit.match.sni")
+"""The filter-state keys (peer URI SAN, SNI) of each kind's ``configurer.go``."""
 
 Rule = tuple[Mapping[str, Any], Mapping[str, Any]]
 """``(match, default)``."""
@@ -119,8 +120,11 @@ def matched(rules: Sequence[Rule], wanted: Callable[[Mapping[str, Any]], bool]) 
     )
 
 
-def effective_rules(matched: Sequence[Rule]) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
-    """Kuma ``effectiveMatchedRouteRules`` over :func:`matched` rules."""
+def effective_rules(
+    matched: Sequence[Rule], base: Mapping[str, Any] | None = None
+) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Kuma ``effectiveMatchedRouteRules`` over :func:`matched` rules; ``base`` (MeshRateLimit:
+    the catch-all conf, when it limits HTTP) is merged first."""
     out: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for match, _ in matched:
         if any(_same(m, match) for m, _ in out):
@@ -130,7 +134,8 @@ def effective_rules(matched: Sequence[Rule]) -> list[tuple[Mapping[str, Any], di
             (r for r in matched if _covers(r[0], match)),
             key=lambda r: tuple(-x for x in _specificity(r[0])),
         )
-        out.append((match, merge_plain([d for _, d in applicable])))
+        confs = [base] if base is not None else []
+        out.append((match, merge_plain([*confs, *(d for _, d in applicable)])))
     return out
 
 
@@ -142,21 +147,21 @@ def _string_matcher(spiffe: Mapping[str, Any]) -> envoy_string.StringMatcher:
 
 
 def _route_matchers(
-    match: Mapping[str, Any],
+    match: Mapping[str, Any], keys: tuple[str, str]
 ) -> list[envoy_filter_state_matcher.FilterStateMatcher]:
     out = []
     spiffe = _spiffe(match)
     if spiffe is not None:
         out.append(
             envoy_filter_state_matcher.FilterStateMatcher(
-                key=SPIFFE_KEY, string_match=_string_matcher(spiffe)
+                key=keys[0], string_match=_string_matcher(spiffe)
             )
         )
     sni = match.get("sni")
     if isinstance(sni, Mapping):
         out.append(
             envoy_filter_state_matcher.FilterStateMatcher(
-                key=SNI_KEY,
+                key=keys[1],
                 string_match=envoy_string.StringMatcher(exact=str(sni.get("value", ""))),
             )
         )
@@ -182,7 +187,8 @@ def _routes_to_a_cluster(route: envoy_route.Route) -> bool:
 def duplicate_routes(
     config: envoy_route_config.RouteConfiguration,
     effective: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-    configure: Callable[[envoy_route.RouteAction, Mapping[str, Any]], None],
+    configure: Callable[[envoy_route.Route, Mapping[str, Any]], None],
+    keys: tuple[str, str],
 ) -> None:
     """Kuma ``ConfigureMatchedRoutes``: before each route, one copy per effective rule with
     the rule's filter-state matchers and ``configure(route_action, rule conf)`` applied."""
@@ -195,8 +201,8 @@ def duplicate_routes(
                     continue
                 clone = envoy_route.Route()
                 clone.CopyFrom(route)
-                clone.match.filter_state.extend(_route_matchers(match))
-                configure(clone.route, conf)
+                clone.match.filter_state.extend(_route_matchers(match, keys))
+                configure(clone, conf)
                 routes.append(clone)
             routes.append(route)
         del vhost.routes[:]
@@ -224,19 +230,65 @@ def _value(key: str, format_string: str) -> bytes:
     return data
 
 
-def filter_state_filter(rules: Sequence[Rule]) -> envoy_listener_components.Filter:
-    """Kuma ``ensureMatchFilterStateFilter`` for ``rules`` (those with a spiffeID)."""
+def filter_state_values(payload: bytes) -> list[bytes]:
+    """The ``on_downstream_tls_handshake`` values of a payload built here."""
+    out, at = [], 0
+    while at < len(payload):
+        at += 1  # the tag: always field 2, length-delimited (one byte)
+        size, shift = 0, 0
+        while True:
+            byte = payload[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        out.append(payload[at : at + size])
+        at += size
+    return out
+
+
+def ensure_filter_state(
+    filters: list[envoy_listener_components.Filter],
+    rules: Sequence[Rule],
+    keys: tuple[str, str],
+    *,
+    extend: bool,
+) -> None:
+    """Kuma ``ensureMatchFilterStateFilter``: a ``set_filter_state`` filter first in the
+    chain with the peer URI SAN (and the SNI when a rule matches it) under ``keys``. When
+    the chain has one already, MeshTimeout leaves it as it is (``extend=False``) and
+    MeshRateLimit adds its missing values (``appendMissingFilterStateValues``)."""
     values = []
     if any(_spiffe(m) is not None for m, _ in rules):
-        values.append(_value(SPIFFE_KEY, "%DOWNSTREAM_PEER_URI_SAN%"))
+        values.append(_value(keys[0], "%DOWNSTREAM_PEER_URI_SAN%"))
     if any(m.get("sni") is not None for m, _ in rules):
-        values.append(_value(SNI_KEY, "%REQUESTED_SERVER_NAME%"))
-    tag = _varint(ON_DOWNSTREAM_TLS_HANDSHAKE << 3 | 2)
-    payload = b"".join(tag + _varint(len(v)) + v for v in values)
+        values.append(_value(keys[1], "%REQUESTED_SERVER_NAME%"))
+    existing = next((f for f in filters if f.name == SET_FILTER_STATE), None)
+    if existing is not None:
+        if extend:
+            present = filter_state_values(existing.typed_config.value)
+            known = {_key_of(v) for v in present}
+            added = [v for v in values if _key_of(v) not in known]
+            existing.typed_config.value = _payload([*present, *added])
+        return
+    if not values:
+        return
     out = envoy_listener_components.Filter(name=SET_FILTER_STATE)
     out.typed_config.type_url = SET_FILTER_STATE_TYPE
-    out.typed_config.value = payload
-    return out
+    out.typed_config.value = _payload(values)
+    filters.insert(0, out)
+
+
+def _key_of(value: bytes) -> str:
+    parsed = envoy_filter_state.FilterStateValue()
+    parsed.ParseFromString(value)
+    return str(parsed.object_key)
+
+
+def _payload(values: Sequence[bytes]) -> bytes:
+    tag = _varint(ON_DOWNSTREAM_TLS_HANDSHAKE << 3 | 2)
+    return b"".join(tag + _varint(len(v)) + v for v in values)
 
 
 def sort_key(match: Mapping[str, Any]) -> tuple[int, int]:

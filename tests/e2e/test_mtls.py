@@ -441,3 +441,32 @@ def get_path(endpoint: tuple[str, int], path: str) -> str:
         return body if response.status == 200 else f"HTTP {response.status}: {body}"
     finally:
         conn.close()
+
+
+LIMIT_FOR_WEB = """
+type: MeshRateLimit
+mesh: default
+name: web-limited
+spec:
+  targetRef: { kind: MeshService, name: backend }
+  rules:
+    - matches:
+        - spiffeID: { type: Prefix, value: "spiffe://default/web" }
+      default:
+        local:
+          http: { requestRate: { num: 1, interval: 60s } }
+"""
+
+
+def test_rate_limit_rules_by_spiffe_id_limit_only_that_peer(make_stack: Any) -> None:
+    """MeshRateLimit rules[] with a spiffeID match (Kuma ConfigureMatchedRoutesOnFilterChain):
+    web's copy of the route allows one request a minute; other has no limit."""
+    stack = make_stack(backend_permission=ALLOW_OTHER, extra=(LIMIT_FOR_WEB,))
+    plane = stack.plane()
+    for name in ("web-01", "backend-01", "db-01", "other-01"):
+        stack.envoy(plane, name)
+    out = stack.out
+    assert wait_for(lambda: get(out["other_backend"]) == "backend-app", 30, "other reaches it")
+    assert wait_for(lambda: _status(get(out["web_backend"])) == "HTTP 429", 30, "web limited")
+    assert {_status(get(out["web_backend"])) for _ in range(3)} == {"HTTP 429"}
+    assert {get(out["other_backend"]) for _ in range(5)} == {"backend-app"}

@@ -117,3 +117,67 @@ def test_effective_rules_merge_covering_prefixes_least_specific_first() -> None:
         ("spiffe://a/b", {"http": {"requestTimeout": "3s", "streamIdleTimeout": "4s"}}),
         ("spiffe://a/", {"http": {"requestTimeout": "3s"}}),
     ]
+
+
+RATE_LIMITS = """
+type: MeshRateLimit
+name: limits
+mesh: default
+spec:
+  targetRef: {kind: MeshService, name: api}
+  rules:
+    - default:
+        local:
+          http: {requestRate: {num: 100, interval: 1s}}
+    - matches:
+        - spiffeID: {type: Exact, value: "spiffe://default/web"}
+      default:
+        local:
+          http: {requestRate: {num: 5, interval: 10s}}
+"""
+
+
+def test_rate_limit_rules_copy_routes_with_the_peers_limit() -> None:
+    """meshratelimit ``ConfigureMatchedRoutesOnFilterChain``: the web copy carries the merge
+    of the catch-all conf and its rule (5 per 10s), the original the catch-all's 100 per 1s;
+    filter state under ``kuma.mesh_rate_limit.match.spiffe_id``; one local_ratelimit filter."""
+    config = compile_yaml(BARE, API, RATE_LIMITS).configs["default.api-1"]
+    listener = named(config, TypeUrl.LISTENER, "inbound:127.0.0.3:8080")
+    chain = listener["filter_chains"][0]["filters"]
+    assert [f["name"] for f in chain] == [
+        "envoy.filters.network.set_filter_state",
+        "envoy.filters.network.http_connection_manager",
+    ]
+    manager = hcm(listener)
+    routes = manager["route_config"]["virtual_hosts"][0]["routes"]
+    limit = "envoy.filters.http.local_ratelimit"
+    buckets = [r["typed_per_filter_config"][limit]["token_bucket"] for r in routes]
+    assert buckets == [
+        {"max_tokens": 5, "tokens_per_fill": 5, "fill_interval": "10s"},
+        {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "1s"},
+    ]
+    assert routes[0]["match"]["filter_state"] == [
+        {
+            "key": "kuma.mesh_rate_limit.match.spiffe_id",
+            "string_match": {"exact": "spiffe://default/web"},
+        }
+    ]
+    assert [f["name"] for f in manager["http_filters"]].count(limit) == 1
+
+
+def test_timeout_and_rate_limit_rules_share_one_filter_state_filter() -> None:
+    """MeshTimeout creates the set_filter_state filter; MeshRateLimit appends its missing
+    value (``appendMissingFilterStateValues``)."""
+    config = compile_yaml(BARE, API, RULES, RATE_LIMITS).configs["default.api-1"]
+    listener = config.by_name()[TypeUrl.LISTENER]["inbound:127.0.0.3:8080"]
+    states = [f for f in listener.filter_chains[0].filters if f.name.endswith("set_filter_state")]
+    assert len(states) == 1
+    keys = []
+    for value in matched_routes.filter_state_values(states[0].typed_config.value):
+        parsed = envoy_filter_state.FilterStateValue()
+        parsed.ParseFromString(value)
+        keys.append(parsed.object_key)
+    assert sorted(keys) == [
+        "kuma.mesh_rate_limit.match.spiffe_id",
+        "kuma.mesh_timeout.match.spiffe_id",
+    ]

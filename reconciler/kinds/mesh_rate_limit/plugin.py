@@ -16,8 +16,10 @@ Kuma 2.14 (``pkg/plugins/policies/meshratelimit/plugin/xds/configurer.go``, gold
   ``stat_prefix: tcp_rate_limit`` and the token bucket, placed first in the filter chain.
   Kuma applies it to any inbound listener, HTTP ones included.
 
-``from[]`` entries with ``kind: Mesh`` apply to every caller; peer-selecting ones need the
-caller's identity (skipped by the core, with a note).
+``from[]`` entries with ``kind: Mesh`` apply to every caller. ``rules[]`` with ``spiffeID``
+matches copy the inbound routes per peer with their own limit (Kuma
+``ConfigureMatchedRoutesOnFilterChain``, :mod:`reconciler.compile.matched_routes`); with no
+catch-all rule the common filter and route limit are not set.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from envoy.extensions.filters.network.local_ratelimit.v3 import (
 )
 from envoy.type.v3 import token_bucket_pb2 as envoy_token_bucket
 
+from reconciler.compile import matched_routes
 from reconciler.compile.builders.values import conf_seconds, set_duration
 from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section
 from reconciler.compile.merge import Merged, mapping
@@ -107,29 +110,85 @@ def tcp_filter(rate: Mapping[str, Any]) -> envoy_listener_components.Filter:
     return out
 
 
+_RULE_KEYS = frozenset({matched_routes.MATCHED_RULES, matched_routes.SKIP_COMMON})
+
+
+def _limits_http(conf: Mapping[str, Any]) -> bool:
+    """Kuma ``conf.Local != nil && conf.Local.HTTP != nil``."""
+    return mapping(conf.get("local")).get("http") is not None
+
+
+def _route_limit_of(conf: Mapping[str, Any]) -> envoy_local_ratelimit.LocalRateLimit | None:
+    """Kuma ``routeRateLimit``: None when ``local.http`` limits nothing."""
+    http = mapping(conf.get("local")).get("http")
+    if not isinstance(http, Mapping) or _active(http, "requestRate") is None:
+        return None
+    return route_limit(http)
+
+
+def _set_route_limit(route: envoy_route.Route, conf: Mapping[str, Any]) -> None:
+    """Kuma ``setRateLimitOnRoute``: the copy's limit, or none."""
+    limit = _route_limit_of(conf)
+    if limit is None:
+        route.typed_per_filter_config.pop(HTTP_FILTER, None)
+    else:
+        route.typed_per_filter_config[HTTP_FILTER].Pack(limit, deterministic=True)
+
+
+def _http_filter() -> envoy_hcm.HttpFilter:
+    http_filter = envoy_hcm.HttpFilter(name=HTTP_FILTER)
+    http_filter.typed_config.Pack(
+        envoy_local_ratelimit.LocalRateLimit(stat_prefix=HTTP_STAT_PREFIX), deterministic=True
+    )
+    return http_filter
+
+
 class MeshRateLimit(PolicyBase):
     kind = Kind.MESH_RATE_LIMIT
     sections = frozenset({Section.FROM, Section.RULES})
     hooks = frozenset({Hook.INBOUND_LISTENER, Hook.INBOUND_ROUTE})
+    matched_rules = True
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
         http = conf.get("local", "http")
+        if conf.get(matched_routes.SKIP_COMMON):
+            return
         if not ctx.is_http or _active(http, "requestRate") is None:
             return
         if HTTP_FILTER not in route.typed_per_filter_config:
             route.typed_per_filter_config[HTTP_FILTER].Pack(route_limit(http), deterministic=True)
 
     def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
-        if parts.hcm is not None and _active(conf.get("local", "http"), "requestRate"):
-            http_filter = envoy_hcm.HttpFilter(name=HTTP_FILTER)
-            http_filter.typed_config.Pack(
-                envoy_local_ratelimit.LocalRateLimit(stat_prefix=HTTP_STAT_PREFIX),
-                deterministic=True,
-            )
-            parts.http_filters.append(http_filter)
-        rate = _active(conf.get("local", "tcp"), "connectionRate")
-        if rate is not None:
-            parts.network_filters.insert(0, tcp_filter(rate))
+        if not conf.get(matched_routes.SKIP_COMMON):
+            if parts.hcm is not None and _active(conf.get("local", "http"), "requestRate"):
+                parts.http_filters.append(_http_filter())
+            rate = _active(conf.get("local", "tcp"), "connectionRate")
+            if rate is not None:
+                parts.network_filters.insert(0, tcp_filter(rate))
+        self._matched(parts, conf)
+
+    def _matched(self, parts: ListenerParts, conf: Merged) -> None:
+        """Kuma ``ConfigureMatchedRoutesOnFilterChain``: route copies per peer, each with the
+        merge of the catch-all conf (when it limits HTTP) and the rules covering the peer."""
+        matched = matched_routes.matched(matched_routes.rules_of(conf.conf), _limits_http)
+        if not matched:
+            return
+        base = {k: v for k, v in conf.conf.items() if k not in _RULE_KEYS}
+        effective = matched_routes.effective_rules(matched, base if _limits_http(base) else None)
+        limited = [(m, _route_limit_of(c)) for m, c in effective]
+        if _route_limit_of(base) is None and all(limit is None for _, limit in limited):
+            return
+        keys = matched_routes.RATE_LIMIT_KEYS
+        matched_routes.ensure_filter_state(
+            parts.network_filters, [(m, c) for m, c in effective], keys, extend=True
+        )
+        if parts.hcm is None:
+            return
+        if any(limit is not None for _, limit in limited) and not any(
+            f.name == HTTP_FILTER for f in parts.http_filters
+        ):
+            parts.http_filters.append(_http_filter())
+        matched_routes.duplicate_routes(parts.hcm.route_config, effective, _set_route_limit, keys)
 
 
 PLUGIN = MeshRateLimit()

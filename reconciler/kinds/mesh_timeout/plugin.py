@@ -65,8 +65,9 @@ def _sets_route_values(default: Mapping[str, Any]) -> bool:
     )
 
 
-def _matched_action(action: envoy_route.RouteAction, conf: Mapping[str, Any]) -> None:
+def _matched_action(route: envoy_route.Route, conf: Mapping[str, Any]) -> None:
     """Kuma ``ConfigureMatchedRouteAction``: only the values the rule sets."""
+    action = route.route
     raw = conf.get("http")
     http: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     for field, name in (("timeout", "requestTimeout"), ("idle_timeout", "streamIdleTimeout")):
@@ -148,10 +149,12 @@ class MeshTimeout(PolicyBase):
             self._listener(parts, conf)
         matched = matched_routes.matched(matched_routes.rules_of(conf.conf), _sets_route_values)
         if matched:
-            parts.network_filters.insert(0, matched_routes.filter_state_filter(matched))
+            keys = matched_routes.TIMEOUT_KEYS
+            matched_routes.ensure_filter_state(parts.network_filters, matched, keys, extend=False)
             if parts.hcm is not None:
+                effective = matched_routes.effective_rules(matched)
                 matched_routes.duplicate_routes(
-                    parts.hcm.route_config, matched_routes.effective_rules(matched), _matched_action
+                    parts.hcm.route_config, effective, _matched_action, keys
                 )
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
