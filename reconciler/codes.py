@@ -543,8 +543,8 @@ _COMPILE: tuple[CodeInfo, ...] = (
         Severity.WARNING,
         "policy part not applied",
         "Kuma 2.14 would apply this part of the policy, but the reconciler does not compile it "
-        "yet: a rules[] entry with spiffeID matches in MeshFaultInjection (or an SNI-only "
-        "match, for zone proxies), a to[] targetRef kind such as MeshExternalService, or a backendRef "
+        "yet: rules[] matches of a kind that does not compile them (MeshAccessLog, "
+        "MeshCircuitBreaker) or an SNI-only match (for zone proxies), a to[] targetRef kind such as MeshExternalService, or a backendRef "
         "to a kind other than MeshService/MeshServiceSubset; or a part Kuma itself ignores in "
         "this context (a MeshFaultInjection from[] where a selecting policy has rules[]). The "
         "rest of the policy applies. `reconciler render` lists the affected proxies in their "

@@ -14,7 +14,10 @@ Kuma behaviours reproduced (``pkg/plugins/policies/core/rules``):
 * MeshFaultInjection ``from[]`` entries naming clients (``MeshService``, ``MeshSubset``,
   ``MeshServiceSubset``) become Kuma's subset rules (:mod:`subsets`), matched on the
   ``x-kuma-tags`` header clients send; a policy set with ``rules[]`` uses only ``rules[]``.
-* ``rules[].matches`` (``spiffeID``) need the peer identity: skipped, reported in the notes.
+* MeshFaultInjection ``rules[]``: one rule per match, each with its own ``default``
+  (``{inboundRules: [...]}``, Kuma's ``inbound.BuildRules``).
+* ``rules[].matches`` (``spiffeID``) of MeshTimeout / MeshRateLimit: listed under
+  ``matchedRules`` (:mod:`matched_routes`); other kinds skip them with a note.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from reconciler.compile import matched_routes
 from reconciler.compile.context import Section
 from reconciler.compile.defaults import initial_policies
 from reconciler.compile.inventory import Inbound, MeshIndex, Proxy
+from reconciler.compile.kri import kri
 from reconciler.compile.merge import (
     Contribution,
     KeyedRule,
@@ -39,6 +43,7 @@ from reconciler.compile.merge import (
 from reconciler.compile.ordering import sort_entries, sort_policies, target_ref
 from reconciler.compile.plugins import plugins
 from reconciler.compile.subsets import (
+    INBOUND_RULES,
     SUBSET_RULES,
     Subset,
     SubsetRule,
@@ -458,27 +463,50 @@ def _mesh_inbound(
     return Merged(conf, origins, tuple(everything), canonical(conf)), tuple(notes)
 
 
-def _rule_contributions(p: Resource, contributions: list[Contribution], notes: list[Skip]) -> None:
-    for _, i, rule in _entries(p, Section.RULES):
-        if rule.get("matches"):
-            notes.append(Skip(p, (*p.spec_path, "rules", i, "matches"), NEEDS_IDENTITY))
-        else:
-            contributions.append(
-                Contribution(p, (*p.spec_path, "rules", i, "default"), _default(rule))
-            )
+def _inbound_rules(chosen: PolicySet) -> tuple[Merged | None, tuple[Skip, ...]]:
+    """Kuma ``inbound.BuildRules``: each ``rules[]`` entry of the policies (least specific
+    first), one rule per match, stable-sorted by ``CompareMatch`` (spiffeID Exact, Prefix,
+    then rules without match); each rule keeps its own ``default`` (not merged):
+    ``{inboundRules: [{match, default, kri}]}``."""
+    notes: list[Skip] = []
+    rules: list[tuple[Mapping[str, Any] | None, Contribution]] = []
+    for p in chosen:
+        for _, i, _e in _entries(p, Section.FROM):
+            notes.append(Skip(p, (*p.spec_path, "from", i), FROM_WITH_RULES))
+        for _, i, rule in _entries(p, Section.RULES):
+            where = (*p.spec_path, "rules", i)
+            c = Contribution(p, (*where, "default"), _default(rule))
+            matches = rule.get("matches")
+            if not matches:
+                rules.append((None, c))
+                continue
+            for k, m in enumerate(matches if isinstance(matches, list) else ()):
+                if isinstance(m, Mapping) and isinstance(m.get("spiffeID"), Mapping):
+                    rules.append((m, c))
+                else:
+                    notes.append(Skip(p, (*where, "matches", k), SNI_ONLY))
+    if not rules:
+        return None, tuple(notes)
+    rules.sort(key=lambda r: matched_routes.sort_key(r[0]) if r[0] is not None else (2, 2))
+    conf = {
+        INBOUND_RULES: [
+            {
+                "match": dict(m) if m is not None else None,
+                "default": dict(c.conf),
+                "kri": kri(c.resource),
+            }
+            for m, c in rules
+        ]
+    }
+    by_rule = {c.path: c for _, c in rules}
+    return Merged(conf, {}, tuple(by_rule.values()), canonical(conf)), tuple(notes)
 
 
 def _peer_inbound(chosen: PolicySet) -> tuple[Merged | None, tuple[Skip, ...]]:
     """Kuma 2.14 (meshfaultinjection ``applyToInbounds``): with ``rules[]`` in any selecting
     policy only ``rules[]`` count; else the ``from[]`` entries' subset rules."""
-    notes: list[Skip] = []
-    contributions: list[Contribution] = []
     if any(_entries(p, Section.RULES) for p in chosen):
-        for p in chosen:
-            for _, i, _e in _entries(p, Section.FROM):
-                notes.append(Skip(p, (*p.spec_path, "from", i), FROM_WITH_RULES))
-            _rule_contributions(p, contributions, notes)
-        return (merge(contributions) if contributions else None, tuple(notes))
+        return _inbound_rules(chosen)
     items: list[tuple[Subset, Contribution]] = []
     for p in chosen:
         for _, i, e in _entries(p, Section.FROM):

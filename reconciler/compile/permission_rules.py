@@ -31,15 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from envoy.config.rbac.v3 import rbac_pb2 as envoy_rbac
-from envoy.extensions.matching.common_inputs.ssl.v3 import ssl_inputs_pb2 as envoy_ssl_inputs
 from xds.type.matcher.v3 import matcher_pb2 as xds_matcher
-from xds.type.matcher.v3 import string_pb2 as xds_string
 
+from reconciler.compile.builders.peer_matchers import matches_predicate
+from reconciler.compile.kri import kri
 from reconciler.compile.ordering import sort_policies
 from reconciler.model import Resource
 
 RBAC_ACTION = "envoy.filters.rbac.action"
-URI_SAN_INPUT = "envoy.matching.inputs.uri_san"
 DEFAULT_ACTION = "default"
 
 
@@ -72,12 +71,6 @@ def inbound_rules(policies: Sequence[Resource]) -> list[PermissionRule]:
     return out
 
 
-def kri(policy: Resource) -> str:
-    """Kuma ``kri.FromResourceMeta(..., MeshTrafficPermissionType).String()`` on a
-    universal zone-less control plane: ``kri_mtp_<mesh>_<zone>_<namespace>_<name>_<section>``."""
-    return f"kri_mtp_{policy.mesh or 'default'}___{policy.name}_"
-
-
 def _action(name: str, action: int) -> xds_matcher.Matcher.OnMatch:
     on_match = xds_matcher.Matcher.OnMatch()
     on_match.action.name = RBAC_ACTION
@@ -87,35 +80,15 @@ def _action(name: str, action: int) -> xds_matcher.Matcher.OnMatch:
     return on_match
 
 
-def _predicate(spiffe: Mapping[str, Any]) -> xds_matcher.Matcher.MatcherList.Predicate:
-    value = str(spiffe.get("value", ""))
-    string = (
-        xds_string.StringMatcher(prefix=value)
-        if spiffe.get("type") == "Prefix"
-        else xds_string.StringMatcher(exact=value)
-    )
-    predicate = xds_matcher.Matcher.MatcherList.Predicate()
-    single = predicate.single_predicate
-    single.input.name = URI_SAN_INPUT
-    single.input.typed_config.Pack(envoy_ssl_inputs.UriSanInput(), deterministic=True)
-    single.value_match.CopyFrom(string)
-    return predicate
-
-
 def field_matcher(
     matches: Sequence[Mapping[str, Any]], action: int, name: str
 ) -> xds_matcher.Matcher.MatcherList.FieldMatcher | None:
     """Kuma ``buildMatchers``: None when no match names a ``spiffeID``."""
-    predicates = [
-        _predicate(m["spiffeID"]) for m in matches if isinstance(m.get("spiffeID"), Mapping)
-    ]
-    if not predicates:
+    predicate = matches_predicate(matches)
+    if predicate is None:
         return None
     out = xds_matcher.Matcher.MatcherList.FieldMatcher()
-    if len(predicates) == 1:
-        out.predicate.CopyFrom(predicates[0])
-    else:
-        out.predicate.or_matcher.predicate.extend(predicates)
+    out.predicate.CopyFrom(predicate)
     out.on_match.CopyFrom(_action(name, action))
     return out
 

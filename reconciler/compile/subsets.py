@@ -29,6 +29,10 @@ from reconciler.targetref import SERVICE_TAG
 SUBSET_RULES = "subsetRules"
 """The key of an inbound conf holding subset rules (``{subsetRules: [{subset, default}]}``)."""
 
+INBOUND_RULES = "inboundRules"
+"""The key of an inbound conf holding Kuma's inbound rules (``{inboundRules: [{match,
+default, kri}]}``): MeshFaultInjection when a selecting policy has ``rules[]``."""
+
 Tag = tuple[str, str, bool]
 """``(key, value, negated)``: a client has ``key: value`` (or not, when negated)."""
 Subset = tuple[Tag, ...]

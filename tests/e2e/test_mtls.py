@@ -470,3 +470,34 @@ def test_rate_limit_rules_by_spiffe_id_limit_only_that_peer(make_stack: Any) -> 
     assert wait_for(lambda: _status(get(out["web_backend"])) == "HTTP 429", 30, "web limited")
     assert {_status(get(out["web_backend"])) for _ in range(3)} == {"HTTP 429"}
     assert {get(out["other_backend"]) for _ in range(5)} == {"backend-app"}
+
+
+FAULT_FOR_WEB = """
+type: MeshFaultInjection
+mesh: default
+name: web-chaos
+spec:
+  targetRef: { kind: MeshService, name: backend }
+  rules:
+    - default:
+        http:
+          - delay: { value: 1ms, percentage: 100 }
+    - matches:
+        - spiffeID: { type: Prefix, value: "spiffe://default/web" }
+      default:
+        http:
+          - abort: { httpStatus: 418, percentage: 100 }
+"""
+
+
+def test_fault_rules_by_spiffe_id_abort_only_that_peers_requests(make_stack: Any) -> None:
+    """MeshFaultInjection rules[] (Kuma Configurer): the spiffeID rule's fault is skipped for
+    other peers; the catch-all rule's filter (an empty matcher) runs for everyone."""
+    stack = make_stack(backend_permission=ALLOW_OTHER, extra=(FAULT_FOR_WEB,))
+    plane = stack.plane()
+    for name in ("web-01", "backend-01", "db-01", "other-01"):
+        stack.envoy(plane, name)
+    out = stack.out
+    assert wait_for(lambda: get(out["other_backend"]) == "backend-app", 30, "other reaches it")
+    assert wait_for(lambda: _status(get(out["web_backend"])) == "HTTP 418", 30, "web aborted")
+    assert {get(out["other_backend"]) for _ in range(5)} == {"backend-app"}

@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf import json_format
 from test_identity_mtls import BASE, http_rbac, inbound, load, mesh, permission
 
-from reconciler.compile.permission_rules import kri
+from reconciler.compile.kri import kri
 
 RULES = """
 type: MeshTrafficPermission

@@ -228,6 +228,72 @@ spec:
         http: [{abort: {httpStatus: 503, percentage: 50}}]
 """,
     )
-    (fault,) = (f["typed_config"] for f in http_filters(result)[:-1])
-    assert fault["abort"]["http_status"] == 503 and "headers" not in fault
+    (only,) = http_filters(result)[:-1]
+    assert only["name"] == "kri_mfi_default___by-rules_"
+    wrapped = only["typed_config"]
+    assert wrapped["extension_config"]["typed_config"]["abort"]["http_status"] == 503
     assert any("uses rules[]" in n for n in result.configs["default.api-1"].notes)
+
+
+def test_rules_with_a_spiffe_match_skip_the_fault_for_other_peers() -> None:
+    """meshfaultinjection ``Configurer.addFaultFilters`` + Kuma's matchers builder: rules
+    sorted by ``CompareMatch`` (the spiffeID rule first), each fault a filter named by the
+    policy's KRI, an ``ExtensionWithMatcher`` whose matcher skips it (``SkipFilter``) when
+    the URI SAN does not match (``NotMatches``); the rule without match has an empty
+    matcher: the fault always runs. Each rule keeps its own default (not merged)."""
+    policy = """
+type: MeshFaultInjection
+name: chaos
+mesh: default
+spec:
+  targetRef: {kind: MeshService, name: api}
+  rules:
+    - default:
+        http: [{abort: {httpStatus: 503, percentage: 50}}]
+    - matches:
+        - spiffeID: {type: Exact, value: "spiffe://default/web"}
+      default:
+        http: [{abort: {httpStatus: 500, percentage: 100}}]
+"""
+    result = compile_yaml(BARE_MESH, dataplane("api-1", "127.0.0.3", "api"), policy)
+    filters = http_filters(result)
+    assert [f["name"] for f in filters] == [
+        "kri_mfi_default___chaos_",
+        "kri_mfi_default___chaos_",
+        "envoy.filters.http.router",
+    ]
+    web, everyone = (f["typed_config"] for f in filters[:2])
+    assert web["@type"].endswith("envoy.extensions.common.matching.v3.ExtensionWithMatcher")
+    assert web["xds_matcher"] == {
+        "matcher_list": {
+            "matchers": [
+                {
+                    "predicate": {
+                        "not_matcher": {
+                            "single_predicate": {
+                                "input": {
+                                    "name": "envoy.matching.inputs.uri_san",
+                                    "typed_config": {
+                                        "@type": "type.googleapis.com/envoy.extensions.matching.common_inputs.ssl.v3.UriSanInput"
+                                    },
+                                },
+                                "value_match": {"exact": "spiffe://default/web"},
+                            }
+                        }
+                    },
+                    "on_match": {
+                        "action": {
+                            "name": "skip",
+                            "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter"
+                            },
+                        }
+                    },
+                }
+            ]
+        }
+    }
+    assert web["extension_config"]["name"] == FAULT
+    assert web["extension_config"]["typed_config"]["abort"]["http_status"] == 500
+    assert "xds_matcher" not in everyone or everyone["xds_matcher"] == {}
+    assert everyone["extension_config"]["typed_config"]["abort"]["http_status"] == 503

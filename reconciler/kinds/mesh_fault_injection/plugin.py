@@ -18,6 +18,12 @@ become filters with ``headers`` matching the ``x-kuma-tags`` header the clients'
 send (:mod:`reconciler.compile.kuma_tags`): one regex matcher for the positive tags, one
 inverted for the negated ones. TCP inbounds are left alone (fault injection is HTTP only).
 ``to[]`` applies to gateways, which are not compiled.
+
+When a policy selecting the inbound has ``rules[]`` (Kuma's ``InboundRules``; ``from[]`` is
+then ignored), Kuma's ``Configurer`` applies: each rule (one per match, its own ``default``,
+not merged) gives per fault a filter named by the policy's KRI (``kri_mfi_<mesh>___<name>_``)
+whose config is an ``ExtensionWithMatcher`` around the fault: a ``spiffeID`` match skips the
+filter (``SkipFilter``) for peers whose certificate URI SAN does not match it.
 """
 
 from __future__ import annotations
@@ -27,18 +33,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
+from envoy.extensions.common.matching.v3 import extension_matcher_pb2 as envoy_extension_matcher
 from envoy.extensions.filters.http.fault.v3 import fault_pb2 as envoy_fault
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as envoy_hcm,
 )
 
 from reconciler.compile import kuma_tags
+from reconciler.compile.builders import peer_matchers
 from reconciler.compile.builders.values import conf_seconds, set_duration
 from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section
 from reconciler.compile.decimals import fractional_percent
 from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.plugin import PolicyBase
-from reconciler.compile.subsets import SUBSET_RULES
+from reconciler.compile.subsets import INBOUND_RULES, SUBSET_RULES
 from reconciler.errors import CompileError
 from reconciler.model import Kind
 
@@ -104,6 +112,27 @@ def fault_filters(entries: Any, subset: Any = None) -> list[envoy_hcm.HttpFilter
     return out
 
 
+def matched_fault_filters(rule: Mapping[str, Any]) -> list[envoy_hcm.HttpFilter]:
+    """Kuma ``Configurer.addFaultFilters``: per fault of the rule, a filter named by the
+    policy's KRI wrapping ``envoy.filters.http.fault`` in an ``ExtensionWithMatcher`` that
+    skips it for peers the rule's match does not name (no match: it always runs)."""
+    match = rule.get("match")
+    matcher = peer_matchers.skip_unless([match] if isinstance(match, Mapping) else [])
+    out: list[envoy_hcm.HttpFilter] = []
+    faults = mapping(rule.get("default")).get("http")
+    for entry in faults if isinstance(faults, list) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        wrapped = envoy_extension_matcher.ExtensionWithMatcher()
+        wrapped.xds_matcher.CopyFrom(matcher)
+        wrapped.extension_config.name = FAULT_FILTER
+        wrapped.extension_config.typed_config.Pack(http_fault(entry), deterministic=True)
+        http_filter = envoy_hcm.HttpFilter(name=str(rule.get("kri", "")))
+        http_filter.typed_config.Pack(wrapped, deterministic=True)
+        out.append(http_filter)
+    return out
+
+
 class MeshFaultInjection(PolicyBase):
     kind = Kind.MESH_FAULT_INJECTION
     sections = frozenset({Section.FROM, Section.RULES})
@@ -112,6 +141,11 @@ class MeshFaultInjection(PolicyBase):
 
     def inbound_listener(self, parts: ListenerParts, conf: Merged, ctx: InboundContext) -> None:
         if parts.hcm is None:
+            return
+        inbound_rules = conf.get(INBOUND_RULES)
+        if isinstance(inbound_rules, list):
+            for rule in inbound_rules:
+                parts.http_filters.extend(matched_fault_filters(mapping(rule)))
             return
         rules = conf.get(SUBSET_RULES)
         if not isinstance(rules, list):

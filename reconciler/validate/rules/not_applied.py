@@ -33,7 +33,7 @@ def check_kind(f: Findings, spec: KindSpec) -> None:
         f.add(codes.NOT_APPLIED, (), f"{NOT_APPLIED}: {spec.not_applied}")
 
 
-SPIFFE_MATCHES_APPLIED = frozenset({"MeshTimeout", "MeshRateLimit"})
+SPIFFE_MATCHES_APPLIED = frozenset({"MeshTimeout", "MeshRateLimit", "MeshFaultInjection"})
 """Kinds whose ``rules[].matches[].spiffeID`` are compiled (per-peer route copies)."""
 PER_ROUTE_KINDS = frozenset({"MeshTimeout", "MeshRetry"})
 """Kinds whose top-level ``targetRef: MeshHTTPRoute`` is compiled (per-route confs)."""
