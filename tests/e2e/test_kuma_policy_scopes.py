@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from xds_harness import App, Envoy, PlaneThread, free_port, wait_for
 
-from reconciler.compile import compile_resources
+from reconciler.compile.compiler import compile_resources
 from reconciler.load import SourceFile
 from reconciler.pipeline import analyze
 
