@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler import codes
+from reconciler.compile import kuma_tags
 from reconciler.compile.defaults import DEFAULT_FILE_PREFIX
 from reconciler.compile.inventory import MeshIndex, Proxy, index_meshes, proxy_of
 from reconciler.compile.matching import selection_ref
@@ -120,10 +121,20 @@ class Compiler:
         meshes: Mapping[str, MeshIndex],
     ) -> set[str]:
         affected: set[str] = set()
+        toggled: set[str] = set()
         for old, new in changed:
             for resource, index in ((old, self._meshes), (new, meshes)):
                 if resource is not None:
                     affected.update(_affected_by(resource, index, self._result))
+                    if resource.kind in kuma_tags.USING_KINDS:
+                        toggled.add(_mesh_of(resource))
+        for mesh in sorted(toggled):
+            before, after = self._meshes.get(mesh), meshes.get(mesh)
+            if before is None or after is None:
+                continue  # a new or removed mesh: all its proxies are compiled anyway
+            if bool(kuma_tags.users(before)) != bool(kuma_tags.users(after)):
+                # x-kuma-tags turned on (off) on every outbound route config of the mesh
+                affected.update(p.node_id for p in after.proxies.values())
         return affected
 
 
@@ -158,12 +169,6 @@ def _affected_by(
                 if any(o.upstreams & services for o in trace.outbounds)
             )
         return out
-    if (
-        resource.kind == Kind.MESH_FAULT_INJECTION
-        and len(index.policies.get(Kind.MESH_FAULT_INJECTION, ())) == 1
-    ):
-        # the mesh's first (or last) one turns x-kuma-tags on (off) on every outbound
-        return [p.node_id for p in proxies]
     ref = selection_ref(resource, index)  # a MeshHTTPRoute target: that route's selection
     selected = [p for p in proxies if selects(ref, p.resource)]
     scope = to_scope(resource)

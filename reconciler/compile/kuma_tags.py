@@ -9,7 +9,8 @@ Kuma 2.14 sources:
 * ``pkg/xds/envoy/routes`` ``TagsHeaderConfigurer``: a route configuration of an outbound
   adds the header (``request_headers_to_add``) when the proxy has tags;
 * ``xds_context.MeshContext.IsXKumaTagsUsed``: only in a mesh with a ``MeshFaultInjection``
-  (or the legacy RateLimit / FaultInjection kinds, which this project does not read).
+  or one of the legacy ``FaultInjection`` / ``RateLimit`` kinds (accepted, not applied here,
+  but they still turn the header on, as in Kuma).
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ from envoy.type.matcher.v3 import regex_pb2 as envoy_regex
 from envoy.type.matcher.v3 import string_pb2 as envoy_string
 
 from reconciler.compile.context import TagSet
+from reconciler.compile.inventory import MeshIndex
 
 TAGS_HEADER = "x-kuma-tags"
+USING_KINDS = ("MeshFaultInjection", "FaultInjection", "RateLimit")
+"""The kinds whose presence in a mesh makes clients send the header (``IsXKumaTagsUsed``)."""
+
+
+def users(index: MeshIndex) -> int:
+    """How many resources of the mesh make its clients send ``x-kuma-tags``."""
+    return sum(
+        len(index.policies.get(k, ())) + len(index.resources.get(k, ())) for k in USING_KINDS
+    )
 
 
 def serialize(tags: TagSet) -> str:

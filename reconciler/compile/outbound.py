@@ -301,9 +301,8 @@ class OutboundBuilder:
 
     def _tags_header(self, ctx: OutboundContext) -> TagSet:
         """The calling proxy's tags for ``x-kuma-tags`` (Kuma ``generateFromService``:
-        ``dpTags`` only when ``meshCtx.IsXKumaTagsUsed()``, i.e. the mesh has a
-        MeshFaultInjection, whose ``from[]`` may match callers on the header)."""
-        if ctx.source is None or not self.index.policies.get(Kind.MESH_FAULT_INJECTION):
+        ``dpTags`` only when ``meshCtx.IsXKumaTagsUsed()``: :func:`kuma_tags.users`)."""
+        if ctx.source is None or not kuma_tags.users(self.index):
             return ()
         return ctx.source.tags
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_compile_core import MESH, compile_yaml, dataplane, hcm_of, named
+from test_compile_core import MESH, compile_yaml, dataplane, hcm_of, load_resources, named
 
-from reconciler.compile.compiler import CompileResult
+from reconciler.compile.compiler import Compiler, CompileResult, compile_resources
 from reconciler.compile.decimals import fractional_percent
 from reconciler.errors import CompileError
 from reconciler.kinds.mesh_fault_injection.plugin import bandwidth_kbps
@@ -297,3 +297,51 @@ spec:
     assert web["extension_config"]["typed_config"]["abort"]["http_status"] == 500
     assert "xds_matcher" not in everyone or everyone["xds_matcher"] == {}
     assert everyone["extension_config"]["typed_config"]["abort"]["http_status"] == 503
+
+
+def test_a_legacy_fault_injection_also_makes_clients_send_x_kuma_tags() -> None:
+    """``IsXKumaTagsUsed`` counts the legacy RateLimit and FaultInjection kinds too (accepted,
+    not applied by the reconciler, but Kuma still turns the header on)."""
+    legacy = """
+type: FaultInjection
+mesh: default
+name: fi1
+sources:
+  - match: {kuma.io/service: web}
+destinations:
+  - match: {kuma.io/service: api, kuma.io/protocol: http}
+conf:
+  abort: {httpStatus: 500, percentage: 50}
+"""
+    web = dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)])
+    config = compile_yaml(BARE_MESH, web, dataplane("api-1", "127.0.0.3", "api"), legacy)
+    rc = named(config.configs["default.web-1"], TypeUrl.ROUTE, "outbound:api")
+    assert rc["request_headers_to_add"][0]["header"]["key"] == "x-kuma-tags"
+
+
+def test_the_first_fault_injection_recompiles_every_client() -> None:
+    """Adding the mesh's first MeshFaultInjection changes the route configs of proxies it
+    does not select (they start sending x-kuma-tags): the incremental compile must rebuild
+    them, so its output equals a full compile; removing it again turns the header off."""
+    docs = (BARE_MESH, dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)]))
+    api = dataplane("api-1", "127.0.0.3", "api")
+    fault = """
+type: MeshFaultInjection
+name: chaos
+mesh: default
+spec:
+  targetRef: {kind: MeshService, name: api}
+  from:
+    - targetRef: {kind: Mesh}
+      default:
+        http: [{abort: {httpStatus: 500, percentage: 1}}]
+"""
+    compiler = Compiler()
+    compiler.compile(load_resources(*docs, api))
+    for step in ((*docs, api, fault), (*docs, api)):
+        resources = load_resources(*step)
+        incremental = compiler.compile(resources).configs["default.web-1"]
+        full = compile_resources(resources).configs["default.web-1"]
+        assert named(incremental, TypeUrl.ROUTE, "outbound:api") == named(
+            full, TypeUrl.ROUTE, "outbound:api"
+        )
