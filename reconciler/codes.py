@@ -29,6 +29,9 @@ class CodeInfo:
     """The default severity; a diagnostic may state another (``at_spec(..., severity=)``)."""
     title: str
     explanation: str
+    refuses_serving: bool = False
+    """A finding `serve` refuses to publish although its severity is below error: Kuma accepts
+    the resource, but Envoy would reject the configuration made from it."""
 
 
 # --- RC1xx: files and YAML (reconciler/load) ---------------------------------------------
@@ -74,6 +77,7 @@ DATAPLANE_SERVICE_TAG = "RC311"
 DATAPLANE_ADMIN_PORT = "RC312"
 MESH_MTLS = "RC313"
 MESH_BACKENDS = "RC314"
+REGEX_REJECTED_BY_ENVOY = "RC315"
 NOT_APPLIED = "RC320"
 # resources that are not policies (reconciler/kinds: zone proxies, identities, services)
 ZONE_PROXY_NETWORKING = "RC340"
@@ -410,6 +414,20 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "invalid mesh backends",
         "A Mesh `logging`, `tracing` or `metrics` section is inconsistent: backend names must "
         "be unique and the default or enabled backend must be one of them.",
+    ),
+    CodeInfo(
+        REGEX_REJECTED_BY_ENVOY,
+        Severity.WARNING,
+        "regular expression Envoy rejects",
+        "Kuma accepts any string as a `RegularExpression` value (MeshHTTPRoute path, header "
+        "and query parameter matches; MeshRetry retriable request and response headers), but "
+        "Envoy compiles it with RE2 and rejects the whole route or listener configuration if "
+        "it does not parse (RE2 has no lookaround or backreferences) or if its compiled "
+        "program is larger than 100 (Envoy's default `re2.max_program_size.error_level`). "
+        "`validate` warns, since Kuma accepts the resource; `serve` refuses such a revision "
+        "(nothing is published, `/status` shows this diagnostic), because every proxy it "
+        "reaches would NACK it. Fix the expression at the position shown.",
+        refuses_serving=True,
     ),
     CodeInfo(
         NOT_APPLIED,

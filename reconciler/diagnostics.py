@@ -32,6 +32,15 @@ class Diagnostic:
     field: str | None = None
     resource: ResourceKey | None = None
 
+    @property
+    def refuses_serving(self) -> bool:
+        """True if `serve` must not publish a revision with this finding: an error, or a
+        finding Kuma accepts but Envoy would reject (its code says so)."""
+        if self.severity is Severity.ERROR:
+            return True
+        info = CODES.get(self.code)
+        return info is not None and info.refuses_serving
+
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -179,6 +188,12 @@ def count(diags: Sequence[Diagnostic]) -> Counts:
 def only_errors(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics of severity error, in their order."""
     return [d for d in diags if d.severity is Severity.ERROR]
+
+
+def refusing_serving(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics that make `serve` refuse a revision: errors, and findings Kuma
+    accepts that Envoy would reject (:attr:`Diagnostic.refuses_serving`)."""
+    return [d for d in diags if d.refuses_serving]
 
 
 def has_errors(diags: Iterable[Diagnostic]) -> bool:

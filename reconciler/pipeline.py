@@ -49,7 +49,8 @@ class Analysis:
 
     @property
     def ok(self) -> bool:
-        return not has_errors(self.diagnostics)
+        """True if the revision may be served: no error, and nothing Envoy would reject."""
+        return not any(d.refuses_serving for d in self.diagnostics)
 
 
 def read_paths(

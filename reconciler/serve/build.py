@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import codes
-from reconciler.diagnostics import Diagnostic, has_errors, only_errors
+from reconciler.diagnostics import Diagnostic, has_errors, refusing_serving
 from reconciler.pipeline import Analysis, collector_paused
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
@@ -138,5 +138,7 @@ def rejection(code: str, message: str, diagnostics: Iterable[Diagnostic]) -> Rej
     return {
         "code": code,
         "message": message,
-        "diagnostics": [{**d.to_json(), "text": d.format_text()} for d in only_errors(diagnostics)],
+        "diagnostics": [
+            {**d.to_json(), "text": d.format_text()} for d in refusing_serving(diagnostics)
+        ],
     }

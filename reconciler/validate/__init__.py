@@ -4,6 +4,7 @@ Two layers, as Kuma has them, plus what Kuma lacks:
 
 * :func:`check_resource`: the kind's JSON Schema (``schema.py``), then the semantic rules of
   one resource (its kind's folder, ``kind_rules.py``). Depends only on the resource, so results are cached per file.
+  Every kind's regular expressions are compiled with RE2, as Envoy will (``regexes.py``).
 * :func:`check_mesh`: cross-resource rules over everything loaded (duplicates, references,
   port collisions, policies selecting nothing).
 
@@ -17,13 +18,13 @@ from collections.abc import Sequence
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
-from reconciler.validate import kind_rules
+from reconciler.validate import kind_rules, regexes
 from reconciler.validate.rules import CROSS_RESOURCE_RULES
 from reconciler.validate.schema import check_schema
 
 
 def check_resource(resource: Resource) -> list[Diagnostic]:
-    return check_schema(resource) + kind_rules.check_rules(resource)
+    return check_schema(resource) + kind_rules.check_rules(resource) + regexes.check(resource)
 
 
 def check_mesh(resources: Sequence[Resource]) -> list[Diagnostic]:
