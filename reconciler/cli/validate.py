@@ -10,6 +10,7 @@ from pathlib import Path
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import add_input_arguments, cache_dir_of
 from reconciler.diagnostics import FAIL_ON, fails
+from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
 from reconciler.pipeline import analyze_paths
 from reconciler.report.diagnostics import FORMATS, RENDERERS
@@ -22,6 +23,8 @@ class ValidateOptions:
     fail_on: str = "error"
     cache_dir: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    allow_empty: bool = False
+    """Exit 0 when no file was found (otherwise a usage error: a wrong path stays green)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="error",
         help="lowest severity that makes the exit code 1 (default: error)",
     )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="succeed when PATH holds no *.yaml, *.yml or *.json file (default: exit 2)",
+    )
     add_input_arguments(parser)
 
 
@@ -51,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         fail_on=args.fail_on,
         cache_dir=cache_dir_of(args),
         max_file_size=args.max_file_size,
+        allow_empty=args.allow_empty,
     )
     output, code = validate(options)
     sys.stdout.write(output)
@@ -62,6 +71,12 @@ def validate(options: ValidateOptions) -> tuple[str, int]:
     analysis = analyze_paths(
         options.paths, cache_dir=options.cache_dir, max_file_size=options.max_file_size
     )
+    if analysis.files == 0 and not options.allow_empty:
+        raise UsageError(
+            f"no *.yaml, *.yml or *.json file in {' '.join(options.paths)}: nothing to validate",
+            hint="check the path (hidden files and directories are skipped), "
+            "or pass --allow-empty if an empty repository is expected",
+        )
     render = RENDERERS[options.format]
     output = render(
         list(analysis.diagnostics), files=analysis.files, resources=len(analysis.resources)

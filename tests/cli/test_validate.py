@@ -195,3 +195,15 @@ def test_every_diagnostic_of_the_corpus_uses_a_documented_code() -> None:
         for line in expected.read_text().splitlines():
             code = line.split("[", 1)[1].split("]", 1)[0]
             assert code in CODES, (expected, line)
+
+
+def test_no_input_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a resource\n")
+    (tmp_path / ".hidden.yaml").write_text(CLEAN)
+    assert main(["validate", "--no-cache", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"no *.yaml, *.yml or *.json file in {tmp_path}" in err and "--allow-empty" in err
+    assert main(["validate", "--no-cache", "--allow-empty", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "ok: 0 files, 0 resources, 0 errors, 0 warnings\n"
