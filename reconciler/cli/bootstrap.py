@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.cli.addresses import parse_host_port
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import UsageError
 from reconciler.serve.bootstrap import AdsBootstrap, bootstrap_yaml
@@ -78,10 +79,8 @@ def render(options: BootstrapOptions) -> str:
             f"--proxy {options.proxy!r} is not MESH.NAME",
             hint="e.g. --proxy default.frontend-1 (the node id is '<mesh>.<dataplane name>')",
         )
-    host, _, port_text = options.xds_address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"--xds-address {options.xds_address!r} is not HOST:PORT")
+    address = parse_host_port("--xds-address", options.xds_address)
+    host = address.host
     if not 0 <= options.admin_port < 65536:
         raise UsageError(f"--admin-port {options.admin_port} is not a port (0-65535)")
     return bootstrap_yaml(
@@ -89,7 +88,7 @@ def render(options: BootstrapOptions) -> str:
             mesh=mesh,
             dataplane=dataplane,
             xds_host=host,
-            xds_port=int(port_text),
+            xds_port=address.port,
             admin_port=options.admin_port,
             sotw=options.sotw,
             token=options.token,

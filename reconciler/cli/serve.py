@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.cli.addresses import parse_host_port
 from reconciler.cli.exit_codes import Exit
 from reconciler.compile.compiler import Compiler
 from reconciler.errors import UsageError
@@ -233,6 +234,12 @@ def serve(options: ServeOptions, compile: CompileFn | None = None) -> int:
             )
     if options.interval <= 0:
         raise UsageError("--interval must be positive")
+    xds = parse_host_port("--xds-address", options.xds_address, allow_zero=True)
+    http = parse_host_port("--http-address", options.http_address, allow_zero=True)
+    if xds.port == http.port != 0 and xds.host == http.host:
+        raise UsageError(
+            f"--xds-address and --http-address are both {xds}", hint="give them different ports"
+        )
     logging.basicConfig(
         level=options.log_level.upper(),
         stream=sys.stderr,

@@ -9,6 +9,7 @@ are parsed by the generated message classes. The servicer subclasses the generat
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import grpc
@@ -30,6 +31,9 @@ _SERVER_OPTIONS = (
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    # gRPC sets SO_REUSEPORT by default: a second server on the same port would start and
+    # share the connections with the first instead of failing.
+    ("grpc.so_reuseport", 0),
 )
 
 
@@ -68,21 +72,36 @@ async def start_ads_server(ctx: ServerContext, address: str) -> tuple[Any, int]:
     """Start serving ADS on ``address`` (``host:port``, port 0 picks one); returns the port."""
     server = grpc.aio.server(options=_SERVER_OPTIONS)
     add_ads_servicer(AdsServicer(ctx), server)
+    # Probe first: gRPC's own bind failure says only "failed" and logs to stderr.
+    problem = bind_problem(address)
     try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise ServeError(
-            f"cannot listen for xDS on {address}: {exc}",
-            hint="is another server using the port? pick another with --xds-address",
-        ) from exc
+        port = 0 if problem else server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
     if port == 0:
         raise ServeError(
-            f"cannot listen for xDS on {address}",
+            f"--xds-address {address}: cannot listen: {problem or 'gRPC could not bind it'}",
             hint="is another server using the port? pick another with --xds-address",
         )
     await server.start()
     log.info("xDS (ADS, SotW and Delta) listening on %s", _with_port(address, port))
     return server, port
+
+
+def bind_problem(address: str) -> str | None:
+    """Why ``address`` cannot be bound, in the system's words; None if it can be."""
+    host, _, port_text = address.rpartition(":")
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), int(port_text), type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as exc:
+        return f"cannot resolve the host: {exc}"
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+    return None
 
 
 def _with_port(address: str, port: int) -> str:

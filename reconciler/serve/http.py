@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -112,10 +113,15 @@ async def start_http(app: web.Application, address: str) -> tuple[web.AppRunner,
     except OSError as exc:
         await runner.cleanup()
         raise ServeError(
-            f"cannot listen for HTTP on {address}: {exc.strerror}",
-            hint="pick another with --http-address",
+            f"--http-address {address}: cannot listen: {_reason(exc)}",
+            hint="is another server using the port? pick another with --http-address",
         ) from exc
     addresses = runner.addresses
     bound = addresses[0][1] if addresses else port
     log.info("HTTP (status, metrics) listening on http://%s:%d", host, bound)
     return runner, int(bound)
+
+
+def _reason(exc: OSError) -> str:
+    """The system's words for a bind failure (aiohttp wraps them in a long sentence)."""
+    return os.strerror(exc.errno).lower() if exc.errno else str(exc)

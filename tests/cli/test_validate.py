@@ -197,9 +197,7 @@ def test_every_diagnostic_of_the_corpus_uses_a_documented_code() -> None:
             assert code in CODES, (expected, line)
 
 
-def test_no_input_file_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_no_input_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "notes.txt").write_text("not a resource\n")
     (tmp_path / ".hidden.yaml").write_text(CLEAN)
     assert main(["validate", "--no-cache", str(tmp_path)]) == 2
