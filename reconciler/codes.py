@@ -755,8 +755,12 @@ _IDENTITY: tuple[CodeInfo, ...] = (
         "An xDS stream was refused because its token does not prove the node id it claims: "
         "the token is missing, malformed, signed by an unknown key, expired, revoked, or "
         "issued for another proxy. The proxy gets no configuration and no private key. Issue "
-        "a token with `reconciler token issue --proxy MESH.NAME` and make the bootstrap with "
-        "`reconciler bootstrap --token-file FILE`; `/status` shows the reason.",
+        "a token with `reconciler token issue --proxy MESH.NAME --state-dir DIR`, where DIR is "
+        "the server's `--state-dir` (or `--key FILE` with the server's `--token-key FILE`): a "
+        "token signed with another state dir's key is refused, and the message names the key "
+        "that signed it and the key the server knows (`reconciler token inspect` shows a "
+        "token's key). Make the bootstrap with `reconciler bootstrap --token-file FILE`; "
+        "`/status` shows the reason.",
     ),
 )
 """Identity explanations (RC59x compile, RC62x serve)."""

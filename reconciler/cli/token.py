@@ -19,9 +19,11 @@ from reconciler.cli.exit_codes import Exit
 from reconciler.errors import UsageError
 from reconciler.identity import storage
 from reconciler.identity.expiration import ExpirationError, format_expiration, parse_expiration
+from reconciler.identity.revocation import FILE_NAME as REVOCATIONS_FILE
 from reconciler.identity.revocation import RevocationList
 from reconciler.identity.tokens import (
     DEFAULT_TTL,
+    SIGNING_KEY_FILE,
     TokenClaims,
     TokenRejected,
     load_or_create_signer,
@@ -48,7 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--token-file", type=Path, help="the token to revoke ('-' for stdin)")
     target.add_argument("--id", dest="token_id", help="the token id (jti) to revoke")
     target.add_argument("--proxy", metavar="MESH.NAME", help="revoke every token issued so far")
-    inspect = sub.add_parser("inspect", help="show a token's claims (signature not checked)")
+    inspect = sub.add_parser(
+        "inspect",
+        help="show a token's proxy, times (ISO 8601 UTC), key and whether it is revoked "
+        "(per --state-dir; the signature is not checked)",
+    )
     inspect.add_argument("token_file", type=Path, help="the token file ('-' for stdin)")
     for p in (issue, revoke, inspect):
         p.add_argument(
@@ -110,15 +116,16 @@ def execute(options: TokenOptions, *, now: datetime | None = None) -> int:
         if options.output:
             storage.write_atomic(options.output, (token + "\n").encode(), private=True)
             print(
-                f"token {claims.token_id} for {proxy} written to {options.output}", file=sys.stderr
+                f"token {claims.token_id} for {proxy} (key {claims.key_id}, expires "
+                f"{iso_utc(claims.expires_at)}) written to {options.output}",
+                file=sys.stderr,
             )
         else:
             print(token)
         return Exit.OK
     if options.action == "inspect":
         claims = _parse(_read_token(options.token_file))
-        for key, value in claims.to_json().items():
-            print(f"{key}: {value}")
+        sys.stdout.write(describe(claims, options, moment))
         return Exit.OK
     revocations = RevocationList.in_state_dir(options.state_dir)
     if options.proxy:
@@ -134,6 +141,57 @@ def execute(options: TokenOptions, *, now: datetime | None = None) -> int:
         revocations.revoke_token(claims.token_id, claims.expires_at, now=int(moment.timestamp()))
         print(f"token {claims.token_id} for {claims.proxy_id} is revoked", file=sys.stderr)
     return Exit.OK
+
+
+def iso_utc(seconds: int) -> str:
+    """Unix seconds as ISO 8601 UTC, e.g. ``2026-12-02T11:36:29Z``."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def describe(claims: TokenClaims, options: TokenOptions, now: datetime) -> str:
+    """What ``token inspect`` prints: the claims, then what the state dir says of them (its
+    key signed the token? revoked?). The signature itself is not checked."""
+    left = claims.expires_at - int(now.timestamp())
+    expiry = f"in {_rounded(left)}" if left > 0 else "EXPIRED"
+    lines = [
+        f"proxy:    {claims.proxy_id}",
+        f"token id: {claims.token_id}",
+        f"issued:   {iso_utc(claims.issued_at)}",
+        f"expires:  {iso_utc(claims.expires_at)} ({expiry})",
+        f"key:      {claims.key_id} ({_key_verdict(claims, options)})",
+        f"revoked:  {_revocation_verdict(claims, options)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _rounded(seconds: int) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def _key_verdict(claims: TokenClaims, options: TokenOptions) -> str:
+    if options.key is not None:
+        where, path = f"--key {options.key}", options.key
+    else:
+        where = f"--state-dir {options.state_dir}"
+        path = options.state_dir / "identity" / SIGNING_KEY_FILE
+    if not path.exists():
+        return f"{where} has no signing key: a server using it refuses this token"
+    known = load_signer(path).key_id
+    if known == claims.key_id:
+        return f"the signing key of {where}"
+    return f"NOT the key of {where}, which is {known}: a server using it refuses this token"
+
+
+def _revocation_verdict(claims: TokenClaims, options: TokenOptions) -> str:
+    path = options.state_dir / "identity" / REVOCATIONS_FILE
+    if not path.exists():
+        return f"no (--state-dir {options.state_dir} has no revocations)"
+    if RevocationList(path).is_revoked(claims):
+        return f"YES, by `reconciler token revoke` (--state-dir {options.state_dir})"
+    return f"no (per --state-dir {options.state_dir})"
 
 
 def _proxy(value: str | None) -> str:

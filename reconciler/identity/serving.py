@@ -128,11 +128,15 @@ def make_verifier(
     """Verifier for tokens signed by ``key_file`` (shared by replicas) or the state dir key;
     ``required`` limits which node ids must present one (default: all)."""
     signer = load_signer(key_file) if key_file else load_or_create_signer(state_dir)
+    source = (
+        f"--token-key {key_file}" if key_file else f"the signing key of --state-dir {state_dir}"
+    )
     return TokenVerifier(
         [signer.public_key],
         revocations=RevocationList.in_state_dir(state_dir),
         clock=utc_now,
         required=required,
+        key_source=source,
     )
 
 

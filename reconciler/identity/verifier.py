@@ -31,8 +31,11 @@ class TokenVerifier:
         revocations: RevocationList | None,
         clock: Callable[[], datetime],
         required: Callable[[str], bool] | None = None,
+        key_source: str = "its signing key",
     ) -> None:
         self._keys = {key_id(k): k for k in public_keys}
+        self._key_source = key_source
+        """Where the server's key comes from, as the operator set it (for the refusal hint)."""
         self._revocations = revocations
         self._clock = clock
         self._required = required
@@ -58,10 +61,13 @@ class TokenVerifier:
         claims, signed, signature = parse_unverified(token)
         key = self._keys.get(claims.key_id)
         if key is None:
+            known = ", ".join(sorted(self._keys)) or "none"
             raise TokenRejected(
                 TokenProblem.UNKNOWN_KEY,
-                f"token {claims.token_id} was signed by key {claims.key_id}, which this server "
-                "does not know (another state dir or a rotated signing key)",
+                f"token {claims.token_id} was signed by key {claims.key_id}; this server knows "
+                f"key {known} ({self._key_source}): issue the token with the server's key, "
+                "`reconciler token issue --state-dir DIR` with the server's --state-dir (or "
+                "`--key FILE` with its --token-key)",
             )
         try:
             key.verify(signature, signed)

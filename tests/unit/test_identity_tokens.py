@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli.main import main
+from reconciler.cli.token import TokenOptions, execute
 from reconciler.identity.revocation import RevocationList
+from reconciler.identity.serving import make_verifier
 from reconciler.identity.tokens import (
     TokenProblem,
     TokenRejected,
@@ -137,9 +139,58 @@ def test_cli_issue_inspect_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert verifier(Path(state), clock).verify(token, "default.web-01")
     capsys.readouterr()
     assert main(["token", "inspect", str(out)]) == 0
-    assert "sub: default.web-01" in capsys.readouterr().out
+    assert "proxy:    default.web-01" in capsys.readouterr().out
     assert main(["token", "revoke", "--token-file", str(out), "--state-dir", state]) == 0
     assert problem(verifier(Path(state), clock), token, "default.web-01") is TokenProblem.REVOKED
     assert main(["token", "issue", "--proxy", "nodot", "--state-dir", state]) == 2
     assert "MESH.NAME" in capsys.readouterr().err
     assert main(["token", "issue", "--proxy", "a.b", "--ttl", "forever", "--state-dir", state]) == 2
+
+
+def test_inspect_shows_iso_times_key_and_revocation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, other, token_file = tmp_path / "state", tmp_path / "other", tmp_path / "t.token"
+    signer = load_or_create_signer(state)
+    token, claims = signer.issue(
+        "default.web-01", ttl=timedelta(days=30), now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    )
+    token_file.write_text(token + "\n")
+    at = datetime(2026, 1, 12, 3, 4, 5, tzinfo=UTC)
+    inspect = TokenOptions("inspect", state_dir=state, token_file=token_file)
+    assert execute(inspect, now=at) == 0
+    assert capsys.readouterr().out == (
+        "proxy:    default.web-01\n"
+        f"token id: {claims.token_id}\n"
+        "issued:   2026-01-02T03:04:05Z\n"
+        "expires:  2026-02-01T03:04:05Z (in 20 days)\n"
+        f"key:      {signer.key_id} (the signing key of --state-dir {state})\n"
+        f"revoked:  no (--state-dir {state} has no revocations)\n"
+    )
+    revoke = TokenOptions("revoke", state_dir=state, token_file=token_file)
+    assert execute(revoke, now=at) == 0
+    assert execute(inspect, now=at) == 0
+    assert f"revoked:  YES, by `reconciler token revoke` (--state-dir {state})" in (
+        capsys.readouterr().out
+    )
+    other_key = load_or_create_signer(other).key_id
+    assert execute(TokenOptions("inspect", state_dir=other, token_file=token_file), now=at) == 0
+    out = capsys.readouterr().out
+    assert f"NOT the key of --state-dir {other}, which is {other_key}" in out
+    assert "revoked:  no" in out
+
+
+def test_a_token_of_another_state_dir_is_refused_naming_both_keys_and_the_flag(
+    tmp_path: Path,
+) -> None:
+    server = make_verifier(tmp_path / "server", None)
+    token, claims = load_or_create_signer(tmp_path / "default").issue(
+        "default.web-01", ttl=timedelta(hours=1), now=datetime.now(UTC)
+    )
+    with pytest.raises(TokenRejected) as info:
+        server.verify(token, "default.web-01")
+    message = str(info.value)
+    server_key = load_or_create_signer(tmp_path / "server").key_id
+    assert f"signed by key {claims.key_id}; this server knows key {server_key}" in message
+    assert f"--state-dir {tmp_path / 'server'}" in message
+    assert "reconciler token issue --state-dir DIR" in message
