@@ -18,7 +18,9 @@ from reconciler.compile.bootstrap import static_bootstrap
 from reconciler.compile.render_dict import message_dict, proxy_dict
 from reconciler.diagnostics import Diagnostic, has_errors, only_errors
 from reconciler.errors import UsageError
+from reconciler.identity.serving import proxy_identities
 from reconciler.pipeline import analyze_paths, compile_analysis
+from reconciler.resource_types import TypeUrl
 
 FORMATS = ("yaml", "json", "bootstrap")
 _SUFFIX = {"yaml": ".yaml", "json": ".json", "bootstrap": ".bootstrap.json"}
@@ -99,14 +101,16 @@ def render(options: RenderOptions) -> Rendered:
             )
         configs = {options.proxy: configs[options.proxy]}
     code = Exit.FINDINGS if has_errors(result.diagnostics) else Exit.OK
+    identities = proxy_identities(analysis.resources)
     documents: dict[str, Any] = {}
     for node in sorted(configs):
         config = configs[node]
-        documents[node] = (
-            message_dict(static_bootstrap(config))
-            if options.format == "bootstrap"
-            else proxy_dict(config)
-        )
+        if options.format == "bootstrap":
+            documents[node] = message_dict(static_bootstrap(config))
+            continue
+        documents[node] = proxy_dict(config)
+        if node in identities and not config.of(TypeUrl.SECRET):
+            documents[node]["notes"].append(certificates_note(node))
     if options.out is not None:
         options.out.mkdir(parents=True, exist_ok=True)
         lines = []
@@ -131,6 +135,16 @@ def render(options: RenderOptions) -> Rendered:
         )
     return Rendered(
         json.dumps(next(iter(documents.values())), indent=2, sort_keys=True) + "\n", stderr, code
+    )
+
+
+def certificates_note(node: str) -> str:
+    """Why an mTLS proxy's ``secrets`` are empty in a render."""
+    mesh = node.partition(".")[0]
+    return (
+        f"mesh {mesh} has mTLS: its certificates (SDS secrets identity_cert:secret:{mesh} and "
+        f"mesh_ca:secret:{mesh}) are issued by `reconciler serve` from the mesh CA in its "
+        "state dir, not by render"
     )
 
 

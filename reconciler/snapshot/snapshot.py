@@ -141,7 +141,8 @@ class Snapshot:
         return digest.hexdigest()
 
     def to_json(self) -> dict[str, Any]:
-        """What this proxy is served, as JSON (for ``/config``)."""
+        """What this proxy is served, as JSON (for ``/config``), with proto field names as
+        ``reconciler render`` prints them, so the two can be diffed."""
         from google.protobuf import json_format
 
         out: dict[str, Any] = {"node": self.node_id, "versions": {}, "resources": {}}
@@ -151,7 +152,11 @@ class Snapshot:
                 continue
             out["versions"][type_url.short] = found.version
             out["resources"][type_url.group] = [
-                _redact(json_format.MessageToDict(found.resources[name].message()))
+                _redact(
+                    json_format.MessageToDict(
+                        found.resources[name].message(), preserving_proto_field_name=True
+                    )
+                )
                 for name in sorted(found.resources)
             ]
         return out
@@ -159,9 +164,9 @@ class Snapshot:
 
 def _redact(resource: dict[str, Any]) -> dict[str, Any]:
     """Private keys of SDS secrets never leave the process (``/config``, status, logs)."""
-    certificate = resource.get("tlsCertificate")
-    if isinstance(certificate, dict) and "privateKey" in certificate:
-        certificate["privateKey"] = {"inlineString": "[redacted]"}
+    certificate = resource.get("tls_certificate")
+    if isinstance(certificate, dict) and "private_key" in certificate:
+        certificate["private_key"] = {"inline_string": "[redacted]"}
     return resource
 
 

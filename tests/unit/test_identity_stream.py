@@ -119,6 +119,7 @@ def test_streams_need_their_own_token_and_then_get_sds(tmp_path: Path) -> None:
             shown = json.dumps(plane.cache.get("default.web-01").to_json())
             assert "identity_cert:secret:default" in shown and key not in shown
             assert "[redacted]" in shown and key not in json.dumps(plane.status_json())
+            assert '"private_key": {"inline_string": "[redacted]"}' in shown  # proto names
             status = {p["id"]: p for p in plane.status_json()["proxies"]}
             assert status["default.db-01"]["authError"]["problem"] == "wrong-proxy"
             assert status["default.web-01"]["authError"] is None
