@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +15,10 @@ from reconciler.compile.mtls import explain_permissions
 from reconciler.compile.provenance import proxy_provenance
 from reconciler.diagnostics import only_errors
 from reconciler.errors import UsageError
-from reconciler.model import DEFAULT_MESH, Kind
+from reconciler.model import DEFAULT_MESH, Kind, Resource
 from reconciler.names import node_id
 from reconciler.pipeline import analyze_paths, compile_analysis
+from reconciler.targetref import inbound_tags, inbounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +70,39 @@ def inspect(options: InspectOptions) -> tuple[str, int]:
         if r.kind == Kind.DATAPLANE and node_id(r.mesh or DEFAULT_MESH, r.name) == options.proxy
     )
     data = proxy_provenance(trace, dataplane)
+    warning = None
     if options.source:
-        data["permissions"] = explain_permissions(
-            analysis.resources, options.proxy, _source_tags(options.source)
-        )
+        tags = _source_tags(options.source)
+        data["permissions"] = explain_permissions(analysis.resources, options.proxy, tags)
+        warning = unknown_source(analysis.resources, dataplane.mesh or DEFAULT_MESH, tags)
+        if warning:
+            data["sourceWarning"] = warning
     if options.format == "json":
         return json.dumps(data, indent=2) + "\n", Exit.OK
-    return format_text(data) + _permissions_text(data.get("permissions"), options.source), Exit.OK
+    text = format_text(data) + _permissions_text(data.get("permissions"), options.source)
+    return text + (f"warning: {warning}\n" if warning else ""), Exit.OK
+
+
+def unknown_source(resources: Sequence[Resource], mesh: str, tags: dict[str, str]) -> str | None:
+    """Why ``--source`` names no caller of ``mesh`` (a typo answers "denied"), or None."""
+    service = tags["kuma.io/service"]
+    provided = sorted(
+        {
+            str(inbound_tags(ib).get("kuma.io/service"))
+            for r in resources
+            if r.kind == "Dataplane" and (r.mesh or DEFAULT_MESH) == mesh
+            for ib in inbounds(r)
+            if inbound_tags(ib).get("kuma.io/service")
+        }
+    )
+    if service in provided:
+        return None
+    close = difflib.get_close_matches(service, provided, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f"--source {service!r}: no Dataplane of mesh {mesh} provides this service, so no proxy "
+        f"makes such calls; {hint}services: {', '.join(provided) or 'none'}"
+    )
 
 
 def _source_tags(text: str) -> dict[str, str]:
@@ -104,6 +133,9 @@ def _refs(refs: list[dict[str, Any]]) -> str:
 def _policies(lines: list[str], blocks: list[dict[str, Any]], indent: str) -> None:
     for block in blocks:
         lines.append(f"{indent}{block['kind']}: merged in order: {_refs(block['policies'])}")
+        if "notApplied" in block:
+            ignored = ", ".join(f"{s}.*" for s in block["notApplied"]["sections"])
+            lines.append(f"{indent}  ({ignored}: not applied to {block['notApplied']['protocol']})")
         for value in block["values"]:
             sources = "; ".join(f"{o['policy']} {o['field']} at {o['at']}" for o in value["from"])
             lines.append(f"{indent}  {value['field']} = {json.dumps(value['value'])}  <- {sources}")
@@ -111,7 +143,10 @@ def _policies(lines: list[str], blocks: list[dict[str, Any]], indent: str) -> No
 
 def format_text(data: dict[str, Any]) -> str:
     lines = [f"proxy {data['proxy']} (Dataplane at {data['dataplane']['at']})", ""]
-    lines.append("policies selecting this proxy (merge order, least specific first):")
+    lines.append(
+        "policies selecting this proxy (by name; each place below lists the ones that apply "
+        "there in merge order, least specific first):"
+    )
     for kind, refs in data["selected"].items():
         lines.append(f"  {kind}: {_refs(refs)}")
     for ib in data["inbounds"]:

@@ -44,8 +44,20 @@ def leaves(conf: Mapping[str, Any], prefix: FieldPath = ()) -> Iterator[tuple[Fi
             yield path, value
 
 
-def merged_data(kind: str, merged: Merged) -> dict[str, Any]:
-    return {
+NOT_APPLIED: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("MeshTimeout", "tcp"): ("http",),
+    ("MeshRetry", "tcp"): ("grpc", "http"),
+    ("MeshRetry", "http"): ("grpc", "tcp"),
+    ("MeshRetry", "http2"): ("grpc", "tcp"),
+    ("MeshRetry", "grpc"): ("http", "tcp"),
+}
+"""(kind, protocol) -> sections of the conf that the compiler does not apply to traffic of
+that protocol (a TCP listener has no HTTP timeouts; an HTTP route retries per its protocol)."""
+
+
+def merged_data(kind: str, merged: Merged, protocol: str | None = None) -> dict[str, Any]:
+    skipped = NOT_APPLIED.get((kind, protocol or ""), ())
+    data: dict[str, Any] = {
         "kind": kind,
         "policies": [policy_ref(p) for p in merged.policies],
         "values": [
@@ -55,8 +67,13 @@ def merged_data(kind: str, merged: Merged) -> dict[str, Any]:
                 "from": [_origin(o) for o in merged.origin(*path)],
             }
             for path, value in leaves(merged.conf)
+            if str(path[0]) not in skipped
         ],
     }
+    ignored = [s for s in skipped if s in merged.conf]
+    if ignored:
+        data["notApplied"] = {"protocol": protocol, "sections": ignored}
+    return data
 
 
 def _inbound(trace: InboundTrace) -> dict[str, Any]:
@@ -66,7 +83,7 @@ def _inbound(trace: InboundTrace) -> dict[str, Any]:
         "service": ib.service,
         "protocol": ib.protocol,
         "cluster": trace.cluster,
-        "policies": [merged_data(k, m) for k, m in trace.confs.items()],
+        "policies": [merged_data(k, m, ib.protocol) for k, m in trace.confs.items()],
     }
 
 
@@ -83,10 +100,13 @@ def _outbound(trace: OutboundTrace) -> dict[str, Any]:
         "listener": trace.listener,
         "service": trace.outbound.service,
         "protocol": trace.protocol,
-        "policies": [merged_data(k, m) for k, m in trace.confs.items()],
+        "policies": [merged_data(k, m, trace.protocol) for k, m in trace.confs.items()],
         "routes": routes,
         "clusters": [
-            {"name": name, "policies": [merged_data(k, m) for k, m in confs.items()]}
+            {
+                "name": name,
+                "policies": [merged_data(k, m, trace.protocol) for k, m in confs.items()],
+            }
             for name, confs in trace.clusters.items()
         ],
     }
@@ -100,7 +120,7 @@ def proxy_provenance(trace: ProxyTrace, dataplane: Resource) -> dict[str, Any]:
         "proxy": trace.node_id,
         "dataplane": policy_ref(dataplane),
         "selected": {
-            kind: [policy_ref(p) for p in policies]
+            kind: sorted((policy_ref(p) for p in policies), key=lambda ref: ref["name"])
             for kind, policies in trace.selected.items()
             if policies
         },
