@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.cli.colour import write
 from reconciler.cli.diff_live import live_side
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import add_input_arguments, cache_dir_of, parse_size
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", metavar="REV", help="old commit (with --repo)")
     parser.add_argument("--head", metavar="REV", help="new commit (with --repo; default HEAD)")
     parser.add_argument("--path", metavar="SUBDIR", help="resources under SUBDIR (with --repo)")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
+    parser.add_argument("-o", "--format", choices=FORMATS, default="text", help="default: text")
     parser.add_argument(
         "--max-size",
         type=parse_size,
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         server=args.server,
     )
     output, code = diff(options)
-    sys.stdout.write(output)
+    write(sys.stdout, output, plain=options.format != "text")
     return code
 
 

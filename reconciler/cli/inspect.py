@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.cli.colour import write
 from reconciler.cli.exit_codes import Exit
 from reconciler.compile.mtls import explain_permissions
 from reconciler.compile.provenance import proxy_provenance
@@ -36,7 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--proxy", required=True, metavar="MESH.NAME", help="the proxy (node id)")
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+        "-o",
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format (default: text)",
     )
     parser.add_argument(
         "--source",
@@ -47,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     output, code = inspect(InspectOptions(tuple(args.paths), args.proxy, args.format, args.source))
-    sys.stdout.write(output)
+    write(sys.stdout, output, plain=args.format != "text")
     return code
 
 

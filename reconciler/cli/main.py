@@ -75,6 +75,9 @@ COMMANDS: dict[str, Command] = {
     "resume": Command(
         "undo `reconciler rollback`: follow the branch again", "reconciler.cli.resume"
     ),
+    "completion": Command(
+        "print a shell completion script (bash, zsh or fish)", "reconciler.cli.completion"
+    ),
 }
 """Subcommand -> its one-line help and its module. The help lives here so that `reconciler
 --version`, `--help` or a mistyped command import no subcommand module at all."""
@@ -95,8 +98,9 @@ def load_command(name: str) -> ModuleType:
     return importlib.import_module(COMMANDS[name].module)
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser, with the arguments of the subcommand named in ``argv`` (if any) only."""
+def build_parser(argv: Sequence[str] = (), *, every: bool = False) -> argparse.ArgumentParser:
+    """The parser, with the arguments of the subcommand named in ``argv`` (if any) only, or
+    of ``every`` subcommand (shell completion needs them all)."""
     parser = argparse.ArgumentParser(
         prog="reconciler",
         description="GitOps control plane for an Envoy service mesh (Kuma 2.14 universal YAML).",
@@ -107,7 +111,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     chosen = next((a for a in argv if a in COMMANDS), None)
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
-        if name != chosen:
+        if name != chosen and not every:
             continue
         p.add_argument(
             "--debug",
@@ -117,7 +121,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         )
         module = load_command(name)
         module.add_arguments(p)
-        p.set_defaults(run=module.run)
+        p.set_defaults(run=module.run, build_parser=build_parser)
     return parser
 
 

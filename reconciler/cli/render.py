@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from reconciler import codes
+from reconciler.cli.colour import write
 from reconciler.cli.exit_codes import Exit
 from reconciler.compile.bootstrap import static_bootstrap
 from reconciler.compile.render_dict import message_dict, proxy_dict
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--proxy", metavar="MESH.NAME", help="only this proxy (node id)")
     parser.add_argument(
+        "-o",
         "--format",
         choices=FORMATS,
         default="yaml",
@@ -59,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     options = RenderOptions(tuple(args.paths), args.proxy, args.format, args.out)
     result = render(options)
-    sys.stderr.write(result.stderr)
+    write(sys.stderr, result.stderr)
     sys.stdout.write(result.stdout)
     return result.code
 

@@ -7,12 +7,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.cli.colour import write
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import add_input_arguments, cache_dir_of
 from reconciler.diagnostics import FAIL_ON, fails
 from reconciler.errors import UsageError
-from reconciler.load import DEFAULT_MAX_FILE_SIZE
-from reconciler.pipeline import analyze_paths
+from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
+from reconciler.pipeline import analyze, analyze_paths
 from reconciler.report.diagnostics import FORMATS, RENDERERS
 
 
@@ -33,10 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         default=["."],
         metavar="PATH",
-        help="files or directories to validate (default: .)",
+        help="files or directories to validate (default: .); `-` reads one stream of YAML "
+        "documents from standard input",
     )
     parser.add_argument(
-        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+        "-o", "--format", choices=FORMATS, default="text", help="output format (default: text)"
     )
     parser.add_argument(
         "--fail-on",
@@ -62,15 +64,21 @@ def run(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
     )
     output, code = validate(options)
-    sys.stdout.write(output)
+    write(sys.stdout, output, plain=options.format != "text")
     return code
 
 
 def validate(options: ValidateOptions) -> tuple[str, int]:
     """The report text and the exit code, without printing (tests call this directly)."""
-    analysis = analyze_paths(
-        options.paths, cache_dir=options.cache_dir, max_file_size=options.max_file_size
-    )
+    if "-" in options.paths:
+        if len(options.paths) > 1:
+            raise UsageError("`-` (standard input) cannot be combined with other paths")
+        stdin = SourceFile(STDIN, read_stdin())
+        analysis = analyze([stdin], max_file_size=options.max_file_size)
+    else:
+        analysis = analyze_paths(
+            options.paths, cache_dir=options.cache_dir, max_file_size=options.max_file_size
+        )
     if analysis.files == 0 and not options.allow_empty:
         raise UsageError(
             f"no *.yaml, *.yml or *.json file in {' '.join(options.paths)}: nothing to validate",
@@ -82,3 +90,12 @@ def validate(options: ValidateOptions) -> tuple[str, int]:
         list(analysis.diagnostics), files=analysis.files, resources=len(analysis.resources)
     )
     return output, Exit.FINDINGS if fails(analysis.diagnostics, options.fail_on) else Exit.OK
+
+
+STDIN = "<stdin>"
+"""The file name diagnostics give to ``validate -``'s input."""
+
+
+def read_stdin() -> bytes:
+    """All of standard input: one stream of YAML (or JSON) documents."""
+    return sys.stdin.buffer.read()

@@ -137,3 +137,11 @@ def test_the_validate_example_is_what_validate_prints(
     monkeypatch.chdir(ROOT)
     assert main(["validate", "--no-cache", "sample-repo"]) == 0
     assert capsys.readouterr().out == example.group(1) + "\n"
+
+
+def test_the_completion_install_lines_are_the_commands_own() -> None:
+    from reconciler.cli.completion import INSTALL
+
+    for shell, how in INSTALL.items():
+        command = how.split("  (")[0]
+        assert f"\n{command}\n" in README, shell
