@@ -12,13 +12,15 @@ from typing import Any
 
 from reconciler.cli.colour import write
 from reconciler.cli.exit_codes import Exit
+from reconciler.cli.inspect_policy import PolicyOptions, inspect_policy
+from reconciler.cli.offline import Revision, add_revision_arguments, read, revision_of
 from reconciler.compile.mtls import explain_permissions
 from reconciler.compile.provenance import proxy_provenance
 from reconciler.diagnostics import only_errors
 from reconciler.errors import UsageError
 from reconciler.model import DEFAULT_MESH, Kind, Resource
 from reconciler.names import node_id
-from reconciler.pipeline import analyze_paths, compile_analysis
+from reconciler.pipeline import compile_analysis
 from reconciler.targetref import inbound_tags, inbounds
 
 
@@ -29,13 +31,27 @@ class InspectOptions:
     format: str = "text"
     source: str | None = None
     """``SERVICE[,tag=value...]``: also explain which MeshTrafficPermission decides for it."""
+    revision: Revision | None = None
+    """Where to read (a commit with ``--repo``); None: ``paths``."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths", nargs="*", default=["."], metavar="PATH", help="mesh repository (default: .)"
+    parser.usage = (
+        "reconciler inspect [PATH ...] --proxy MESH.NAME [--source SERVICE[,TAG=VALUE...]]\n"
+        "       reconciler inspect policy KIND NAME [PATH ...] [--mesh MESH]\n"
+        "       (either form: --repo DIR [--rev REV] [--path SUBDIR] instead of PATH; "
+        "-o text|json)"
     )
-    parser.add_argument("--proxy", required=True, metavar="MESH.NAME", help="the proxy (node id)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        default=[],
+        metavar="PATH",
+        help="mesh repository (default: .); `policy KIND NAME [PATH ...]` inspects a policy",
+    )
+    parser.add_argument("--proxy", metavar="MESH.NAME", help="the proxy (node id)")
+    parser.add_argument("--mesh", metavar="MESH", help="with `policy`: the policy's mesh")
+    add_revision_arguments(parser)
     parser.add_argument(
         "-o",
         "--format",
@@ -51,13 +67,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    output, code = inspect(InspectOptions(tuple(args.paths), args.proxy, args.format, args.source))
+    paths = list(args.paths)
+    if args.proxy is None and paths[:1] == ["policy"]:
+        if len(paths) < 3:
+            raise UsageError("inspect policy needs KIND NAME, e.g. inspect policy MeshTimeout t")
+        options = PolicyOptions(
+            paths[1], paths[2], revision_of(args, paths[3:]), args.mesh, args.format
+        )
+        output, code = inspect_policy(options)
+    else:
+        if args.proxy is None:
+            raise UsageError(
+                "give --proxy MESH.NAME, or `policy KIND NAME`",
+                hint="e.g. inspect --proxy default.web-1, inspect policy MeshTimeout payments",
+            )
+        revision = revision_of(args, paths)
+        output, code = inspect(
+            InspectOptions(revision.paths, args.proxy, args.format, args.source, revision)
+        )
     write(sys.stdout, output, plain=args.format != "text")
     return code
 
 
 def inspect(options: InspectOptions) -> tuple[str, int]:
-    analysis = analyze_paths(options.paths)
+    analysis = read(options.revision or Revision(options.paths))
     errors = only_errors(analysis.diagnostics)
     if errors:
         text = "".join(d.format_text() + "\n" for d in errors)

@@ -41,7 +41,9 @@ COMMANDS: dict[str, Command] = {
         "reconciler.cli.render",
     ),
     "inspect": Command(
-        "show, for each inbound, outbound and route of a proxy, the policies that set each value",
+        "show, for each inbound, outbound and route of a proxy, the policies that set each "
+        "value; or, with `policy KIND NAME`, which proxies a policy selects and what it changes "
+        "on each",
         "reconciler.cli.inspect",
     ),
     "diff": Command(
@@ -74,6 +76,10 @@ COMMANDS: dict[str, Command] = {
     ),
     "resume": Command(
         "undo `reconciler rollback`: follow the branch again", "reconciler.cli.resume"
+    ),
+    "get": Command(
+        "list the resources of a kind (or show one) in a directory or a commit",
+        "reconciler.cli.get",
     ),
     "completion": Command(
         "print a shell completion script (bash, zsh or fish)", "reconciler.cli.completion"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli.completion import INSTALL
 from reconciler.cli.main import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,8 +141,25 @@ def test_the_validate_example_is_what_validate_prints(
 
 
 def test_the_completion_install_lines_are_the_commands_own() -> None:
-    from reconciler.cli.completion import INSTALL
-
     for shell, how in INSTALL.items():
         command = how.split("  (")[0]
         assert f"\n{command}\n" in README, shell
+
+
+def test_the_inspect_policy_example_is_what_it_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each line of the example (``...`` stands for lines left out) appears, in order."""
+    block = README.split(
+        "  $ reconciler inspect policy MeshTimeout payments-fast-fail sample-repo\n"
+    )[1]
+    example = [line[2:] for line in block.split("  ```")[0].splitlines()]
+    monkeypatch.chdir(ROOT)
+    assert main(["inspect", "policy", "MeshTimeout", "payments-fast-fail", "sample-repo"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    at = 0
+    for line in example:
+        if line.strip() == "...":
+            continue
+        assert line in printed[at:], line
+        at = printed.index(line, at) + 1
