@@ -18,7 +18,7 @@ from reconciler.cli.offline import Revision, read, resolve_kind
 from reconciler.compile import Compiler
 from reconciler.compile.provenance import policy_ref, proxy_provenance
 from reconciler.diagnostics import Severity
-from reconciler.diff import Action, ProxyChange, diff_proxy
+from reconciler.diff import Action, ProxyChange, ResourceChange, diff_proxy
 from reconciler.errors import UsageError
 from reconciler.model import DEFAULT_MESH, FLAT_KINDS, Resource
 from reconciler.pipeline import Analysis, compile_analysis
@@ -65,22 +65,33 @@ def inspect_policy(options: PolicyOptions) -> tuple[str, int]:
             continue
         provenance = proxy_provenance(trace, dataplanes[node])
         changes = diff_proxy(without_it.configs.get(node), with_it.configs.get(node))
-        proxies.append(
-            {
-                "proxy": node,
-                "places": list(_places(provenance, kind, policy.name)),
-                "changes": [c.to_json() for c in changes],
-                "_changes": changes,
-            }
-        )
+        proxies.append(Effect(node, _places(provenance, kind, policy.name), tuple(changes)))
     data = {
         "policy": policy_ref(policy),
         "mesh": policy.mesh or DEFAULT_MESH,
-        "proxies": [{k: v for k, v in p.items() if k != "_changes"} for p in proxies],
+        "proxies": [p.to_json() for p in proxies],
     }
     if options.format == "json":
         return json.dumps(data, indent=2) + "\n", Exit.OK
     return _text(data, proxies), Exit.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one policy does on one proxy it selects."""
+
+    proxy: str
+    places: list[dict[str, Any]]
+    """Where it is merged, and the effective values it sets there."""
+    changes: tuple[ResourceChange, ...]
+    """The Envoy resources that differ from the same revision without it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "proxy": self.proxy,
+            "places": self.places,
+            "changes": [c.to_json() for c in self.changes],
+        }
 
 
 def _find(analysis: Analysis, kind: str, name: str, mesh: str | None) -> Resource:
@@ -138,30 +149,28 @@ def _places(provenance: dict[str, Any], kind: str, name: str) -> list[dict[str, 
     return places
 
 
-def _text(data: dict[str, Any], proxies: list[dict[str, Any]]) -> str:
+def _text(data: dict[str, Any], proxies: list[Effect]) -> str:
     ref = data["policy"]
-    changed = sum(1 for p in proxies if p["changes"])
+    changed = sum(1 for p in proxies if p.changes)
     lines = [
         f"{ref['kind']} {data['mesh']}/{ref['name']} ({ref['at']})",
         f"selects {len(proxies)} prox{'y' if len(proxies) == 1 else 'ies'}; changes the Envoy "
         f"configuration of {changed}",
     ]
     for proxy in proxies:
-        lines += ["", proxy["proxy"]]
-        for place in proxy["places"]:
+        lines += ["", proxy.proxy]
+        for place in proxy.places:
             order = ", ".join(place["mergedWith"])
             lines.append(f"  {place['place']} (merge order: {order})")
             lines += [f"    {v['field']} = {json.dumps(v['value'])}" for v in place["values"]]
             if not place["values"]:
                 lines.append("    (every value it sets here is overridden by a later policy)")
-        if not proxy["places"]:
+        if not proxy.places:
             lines.append("  selected, but no inbound or outbound of this proxy takes its values")
             continue
-        if proxy["_changes"]:
+        if proxy.changes:
             lines.append("  Envoy resources it changes:")
-            lines += proxy_lines(
-                ProxyChange(proxy["proxy"], Action.CONFIGURED, tuple(proxy["_changes"])), "    "
-            )
+            lines += proxy_lines(ProxyChange(proxy.proxy, Action.CONFIGURED, proxy.changes), "    ")
         else:
             lines.append("  no Envoy resource changes: without it, the same values apply")
     return "\n".join(lines) + "\n"

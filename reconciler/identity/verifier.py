@@ -56,7 +56,8 @@ class TokenVerifier:
             raise TokenRejected(
                 TokenProblem.MISSING,
                 f"no token for {proxy_id}: issue one with `reconciler token issue --proxy "
-                f"{proxy_id}` and start Envoy with a bootstrap made with --token-file",
+                f"{proxy_id} --state-dir DIR` (DIR: this server's --state-dir; or --key with "
+                "its --token-key) and start Envoy with a bootstrap made with --token-file",
             )
         claims, signed, signature = parse_unverified(token)
         key = self._keys.get(claims.key_id)
@@ -100,7 +101,8 @@ class TokenVerifier:
             return TokenRejected(
                 TokenProblem.MISSING,
                 f"no token for {proxy_id}, which now receives mesh identity (mTLS): issue one "
-                f"with `reconciler token issue --proxy {proxy_id}`",
+                f"with `reconciler token issue --proxy {proxy_id} --state-dir DIR` (DIR: this "
+                "server's --state-dir)",
             )
         if int(self._clock().timestamp()) >= claims.expires_at:
             return TokenRejected(
