@@ -20,7 +20,8 @@ from reconciler.cli.offline import (
 )
 from reconciler.cli.render import dump_yaml
 from reconciler.errors import UsageError
-from reconciler.model import DEFAULT_MESH, FLAT_KINDS, Kind, Resource
+from reconciler.kinds import FLAT_KINDS
+from reconciler.model import DEFAULT_MESH, Kind, Resource
 
 FORMATS = ("text", "json", "yaml")
 

@@ -20,7 +20,8 @@ from reconciler.compile.provenance import policy_ref, proxy_provenance
 from reconciler.diagnostics import Severity
 from reconciler.diff import Action, ProxyChange, ResourceChange, diff_proxy
 from reconciler.errors import UsageError
-from reconciler.model import DEFAULT_MESH, FLAT_KINDS, Resource
+from reconciler.kinds import POLICY_KINDS
+from reconciler.model import DEFAULT_MESH, Resource
 from reconciler.pipeline import Analysis, compile_analysis
 from reconciler.report.diff_text import proxy_lines
 
@@ -37,7 +38,7 @@ class PolicyOptions:
 def inspect_policy(options: PolicyOptions) -> tuple[str, int]:
     """The report and the exit code, without printing (tests call this directly)."""
     kind = resolve_kind(options.kind)
-    if kind in FLAT_KINDS:
+    if kind not in POLICY_KINDS:
         raise UsageError(
             f"{kind} is not a policy", hint="for a proxy: reconciler inspect --proxy MESH.NAME"
         )

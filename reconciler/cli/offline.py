@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.errors import UsageError
-from reconciler.model import Kind
+from reconciler.kinds import CATALOG
 from reconciler.pipeline import Analysis, analyze, analyze_paths, read_commit
 
 
@@ -49,11 +49,11 @@ def read(revision: Revision) -> Analysis:
 def resolve_kind(text: str) -> str:
     """``MeshTimeout``, ``meshtimeout`` or ``meshtimeouts`` (kumactl style) -> ``MeshTimeout``."""
     lowered = text.lower()
-    for kind in Kind:
-        name = kind.value.lower()
+    for kind in CATALOG:
+        name = kind.lower()
         if lowered in (name, name + "s", name + "es"):
-            return kind.value
-    names = [k.value for k in Kind]
+            return kind
+    names = list(CATALOG)
     close = difflib.get_close_matches(text, names, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]}? " if close else ""
     raise UsageError(f"unknown kind {text!r}", hint=f"{hint}kinds: {', '.join(names)}")
