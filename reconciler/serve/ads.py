@@ -97,6 +97,8 @@ def bind_problem(address: str) -> str | None:
         return f"cannot resolve the host: {exc}"
     family, kind, proto, _, sockaddr = infos[0]
     with socket.socket(family, kind, proto) as probe:
+        # as gRPC does: connections of a previous server in TIME_WAIT do not hold the port
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(sockaddr)
         except OSError as exc:

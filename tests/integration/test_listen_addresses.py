@@ -13,7 +13,7 @@ from harness import run, running_plane
 
 from reconciler.cli.main import main
 from reconciler.errors import ServeError
-from reconciler.serve.ads import start_ads_server
+from reconciler.serve.ads import bind_problem, start_ads_server
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 pytestmark = pytest.mark.timeout(60)  # before the checks, a bad address served forever
@@ -113,3 +113,18 @@ def test_status_rejects_other_server_values(
 ) -> None:
     assert main(["status", "--server", server]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_connections_of_a_stopped_server_do_not_hold_its_port() -> None:
+    """A restarted server gets its port back while the old connections are in TIME_WAIT."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    accepted, _ = listener.accept()
+    accepted.close()  # the server side closes first: its end of the connection is in TIME_WAIT
+    listener.close()
+    client.close()
+    assert bind_problem(f"127.0.0.1:{port}") is None
