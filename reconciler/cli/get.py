@@ -19,6 +19,7 @@ from reconciler.cli.offline import (
     revision_of,
 )
 from reconciler.cli.render import dump_yaml
+from reconciler.diagnostics import Severity
 from reconciler.errors import UsageError
 from reconciler.kinds import FLAT_KINDS
 from reconciler.model import DEFAULT_MESH, Kind, Resource
@@ -56,15 +57,30 @@ def run(args: argparse.Namespace) -> int:
         mesh=args.mesh,
         format=args.format,
     )
-    output, code = get(options)
+    output, code, note = get_with_note(options)
     sys.stdout.write(output)
+    if note:
+        print(note, file=sys.stderr)
     return code
 
 
 def get(options: GetOptions) -> tuple[str, int]:
     """The output and the exit code, without printing (tests call this directly)."""
+    output, code, _ = get_with_note(options)
+    return output, code
+
+
+def get_with_note(options: GetOptions) -> tuple[str, int, str | None]:
+    """Also a note for stderr when the revision has errors (what is listed is what loaded)."""
     kind = resolve_kind(options.kind)
     analysis = read(options.revision)
+    errors = sum(1 for d in analysis.diagnostics if d.severity is Severity.ERROR)
+    note = (
+        f"note: this revision has {errors} error{'s' if errors != 1 else ''}; "
+        "`reconciler validate` lists them"
+        if errors
+        else None
+    )
     found = [
         r
         for r in analysis.resources
@@ -81,10 +97,10 @@ def get(options: GetOptions) -> tuple[str, int]:
             hint=f"{kind} names: {', '.join(known) or 'none'}",
         )
     if options.format == "json":
-        return json.dumps([_document(r) for r in found], indent=2) + "\n", Exit.OK
+        return json.dumps([_document(r) for r in found], indent=2) + "\n", Exit.OK, note
     if options.format == "yaml" or options.name is not None:
-        return dump_yaml([_document(r) for r in found]), Exit.OK
-    return table(kind, found), Exit.OK
+        return dump_yaml([_document(r) for r in found]), Exit.OK, note
+    return table(kind, found), Exit.OK, note
 
 
 def _mesh(resource: Resource) -> str:

@@ -149,3 +149,17 @@ def test_inspect_policy_usage_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert "needs KIND NAME" in capsys.readouterr().err
     assert main(["inspect", str(SAMPLE)]) == 2
     assert "give --proxy MESH.NAME, or `policy KIND NAME`" in capsys.readouterr().err
+
+
+def test_get_notes_errors_of_the_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(SAMPLE, tmp_path / "repo")
+    timeouts = tmp_path / "repo" / "policies" / "timeouts.yaml"
+    timeouts.write_text(
+        timeouts.read_text().replace("connectionTimeout: 2s", "connectionTimeout: x")
+    )
+    assert main(["get", "meshtimeouts", "--dir", str(tmp_path / "repo")]) == 0
+    captured = capsys.readouterr()
+    assert "payments-fast-fail" in captured.out
+    assert captured.err == "note: this revision has 1 error; `reconciler validate` lists them\n"
