@@ -77,8 +77,8 @@ def test_synopsis_flags_choices_and_defaults(command: str, synopsis: str) -> Non
     ):
         assert flag in options, f"README: `{command}` has no {flag}"
         action = options[flag]
-        if not value or value.isupper() or not value[0].isalnum():
-            continue  # a metavar (PATH, MESH.NAME), not a literal value
+        if not value or any(c.isupper() for c in value) or not value[0].isalnum():
+            continue  # holds a metavar (PATH, MESH.NAME, FORMAT=URL): not a literal value
         if "|" in value and action.choices is not None:
             assert value.split("|") == list(action.choices), f"README: {command} {flag}"
         elif action.nargs is None and not isinstance(action, argparse._StoreConstAction):
