@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.cli.addresses import parse_host_port
+from reconciler.addresses import parse_host_port
 from reconciler.cli.exit_codes import Exit
 from reconciler.errors import UsageError
 from reconciler.serve.bootstrap import AdsBootstrap, bootstrap_yaml

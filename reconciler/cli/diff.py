@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.add_argument(
         "--server",
-        metavar="URL",
+        metavar="URL|HOST:PORT",
         help="compare PATH (or --repo --head REV) with what each proxy connected to this "
         "running server runs now",
     )

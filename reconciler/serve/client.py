@@ -13,16 +13,16 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from reconciler.addresses import server_url
 from reconciler.errors import UsageError
 
 DEFAULT_SERVER = "http://127.0.0.1:5680"
 
 
 def get_json(server: str, path: str, *, timeout: float = 5.0) -> Any:
-    """The JSON document at ``path`` on ``server`` (a UsageError when it cannot be read)."""
-    if not server.startswith(("http://", "https://")):
-        raise UsageError(f"--server {server!r} is not an http:// URL")
-    url = server.rstrip("/") + path
+    """The JSON document at ``path`` on ``server``, a URL or HOST:PORT (a UsageError when it
+    cannot be read)."""
+    url = server_url(server) + path
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return json.load(response)

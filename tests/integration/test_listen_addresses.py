@@ -93,13 +93,16 @@ def test_a_second_grpc_server_cannot_share_the_xds_port() -> None:
     run(body)
 
 
-def test_status_accepts_host_port(capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_and_diff_accept_host_port(capsys: pytest.CaptureFixture[str]) -> None:
     async def body() -> None:
         async with running_plane() as plane:
             for server in (f"127.0.0.1:{plane.http_port}", f"http://127.0.0.1:{plane.http_port}"):
                 code = await asyncio.to_thread(main, ["status", "--server", server, "--json"])
                 assert code == 0
                 assert '"ready": false' in capsys.readouterr().out
+                args = ["diff", "--no-cache", str(SAMPLE), "--server", server, "-o", "json"]
+                assert await asyncio.to_thread(main, args) == 0  # no proxy is connected
+                assert '"base": "live"' in capsys.readouterr().out
 
     run(body)
 
@@ -108,10 +111,12 @@ def test_status_accepts_host_port(capsys: pytest.CaptureFixture[str]) -> None:
     ("server", "message"),
     [("127.0.0.1", "is not HOST:PORT"), ("ftp://127.0.0.1:21", "only http:// and https://")],
 )
-def test_status_rejects_other_server_values(
+def test_status_and_diff_reject_other_server_values(
     capsys: pytest.CaptureFixture[str], server: str, message: str
 ) -> None:
     assert main(["status", "--server", server]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["diff", "--no-cache", str(SAMPLE), "--server", server]) == 2
     assert message in capsys.readouterr().err
 
 

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "reconciler",
         "errors",
+        "addresses",
         "codes",
         "durations",
         "model",

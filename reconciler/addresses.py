@@ -1,4 +1,6 @@
-"""``HOST:PORT`` flag values, checked once, the same way for every command."""
+"""``HOST:PORT`` flag values, checked once, the same way for every command: listen addresses
+(``serve``), the server a proxy connects to (``bootstrap``) and the server a command reads
+(``status --server``, ``diff --server``). Bottom layer: imports no stage."""
 
 from __future__ import annotations
 
@@ -45,3 +47,13 @@ def parse_host_port(flag: str, text: str, *, allow_zero: bool = False) -> HostPo
             hint="0 picks a free port" if allow_zero else example,
         )
     return HostPort(host, port)
+
+
+def server_url(server: str, flag: str = "--server") -> str:
+    """A running server's HTTP base URL from ``flag``'s value: an ``http(s)://`` URL, or
+    HOST:PORT (the server's ``--http-address``, as its log prints it)."""
+    if server.startswith(("http://", "https://")):
+        return server.rstrip("/")
+    if "://" in server:
+        raise UsageError(f"{flag} {server!r}: only http:// and https:// are served")
+    return f"http://{parse_host_port(flag, server.rstrip('/'))}"
