@@ -313,6 +313,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
             options.token_key,
             required=None if options.proxy_auth == "token" else identity.is_protected,
         )
+        log.info("proxy tokens must be signed by %s", verifier.describe_keys())
     plane = ControlPlane(
         cache=cache,
         metrics=metrics,

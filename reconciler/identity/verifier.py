@@ -40,6 +40,10 @@ class TokenVerifier:
         self._clock = clock
         self._required = required
 
+    def describe_keys(self) -> str:
+        """The keys tokens must be signed by, and where they come from (for the log)."""
+        return f"key {', '.join(sorted(self._keys)) or 'none'} ({self._key_source})"
+
     def required(self, proxy_id: str) -> bool:
         """Whether ``proxy_id`` must present a token (always, unless scoped by ``required``)."""
         return self._required is None or self._required(proxy_id)
@@ -62,11 +66,10 @@ class TokenVerifier:
         claims, signed, signature = parse_unverified(token)
         key = self._keys.get(claims.key_id)
         if key is None:
-            known = ", ".join(sorted(self._keys)) or "none"
             raise TokenRejected(
                 TokenProblem.UNKNOWN_KEY,
                 f"token {claims.token_id} was signed by key {claims.key_id}; this server knows "
-                f"key {known} ({self._key_source}): issue the token with the server's key, "
+                f"{self.describe_keys()}: issue the token with the server's key, "
                 "`reconciler token issue --state-dir DIR` with the server's --state-dir (or "
                 "`--key FILE` with its --token-key)",
             )

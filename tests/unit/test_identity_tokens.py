@@ -194,3 +194,6 @@ def test_a_token_of_another_state_dir_is_refused_naming_both_keys_and_the_flag(
     assert f"signed by key {claims.key_id}; this server knows key {server_key}" in message
     assert f"--state-dir {tmp_path / 'server'}" in message
     assert "reconciler token issue --state-dir DIR" in message
+    assert server.describe_keys() == (
+        f"key {server_key} (the signing key of --state-dir {tmp_path / 'server'})"
+    )
