@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.offline import Revision, read, resolve_kind
-from reconciler.compile import Compiler
+from reconciler.compile.compiler import Compiler
 from reconciler.compile.provenance import policy_ref, proxy_provenance
 from reconciler.diagnostics import Severity
 from reconciler.diff import Action, ProxyChange, ResourceChange, diff_proxy
