@@ -30,6 +30,7 @@ EMITTED_BY: dict[str, str] = {
     "test_alternatives_prefer_the_branch_named_by_the_discriminator",
     "RC209": "unit/test_schemas_validator.py::"
     "test_a_schema_rule_without_its_own_message_is_still_reported",
+    "RC315": "unit/test_regexes.py::test_every_regex_field_of_every_schema_is_checked",
     "RC407": "cli/test_implicit_default_mesh.py::test_a_docs_example_alone_validates_with_a_warning",
     "RC501": "unit/test_compile_core.py::test_a_proxy_that_cannot_be_compiled_is_reported_not_raised",
     "RC502": "unit/test_compile_routes.py::"

@@ -75,11 +75,11 @@ def test_served_secrets_are_shown_without_the_private_key_only() -> None:
     assert b"PRIVATE KEY" in secret.tls_certificate.private_key.inline_bytes
     assert "PRIVATE KEY" not in str(shown)
     by_name = {s["name"]: s for s in shown}
-    identity = by_name[secret.name]["tlsCertificate"]
-    assert identity["privateKey"] == {"inlineString": "[redacted]"}
-    chain = base64.b64decode(identity["certificateChain"]["inlineBytes"])
+    identity = by_name[secret.name]["tls_certificate"]  # proto field names, as `render` prints
+    assert identity["private_key"] == {"inline_string": "[redacted]"}
+    chain = base64.b64decode(identity["certificate_chain"]["inline_bytes"])
     assert chain == secret.tls_certificate.certificate_chain.inline_bytes
-    assert by_name[ca_secret.name] == MessageToDict(ca_secret)
+    assert by_name[ca_secret.name] == MessageToDict(ca_secret, preserving_proto_field_name=True)
 
 
 def test_identity_modules_import_on_their_own() -> None:
