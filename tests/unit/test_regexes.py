@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from reconciler import codes
+from reconciler.kinds import CATALOG
 from reconciler.load import SourceFile, load_file
 from reconciler.validate import check_resource
 from reconciler.validate.regexes import ENVOY_MAX_PROGRAM_SIZE, regex_problem
@@ -61,6 +62,18 @@ def test_the_schemas_have_regex_fields_in_the_kinds_expected() -> None:
     kinds = sorted({kind for kind, _ in _schema_regex_fields()})
     assert kinds == ["MeshHTTPRoute", "MeshRetry"]
     assert len(_schema_regex_fields()) >= 5  # route path, headers, query; retry request/response
+
+
+def test_kinds_with_regexes_in_another_shape_are_not_applied() -> None:
+    """Legacy TrafficRoute and MeshGatewayRoute write regexes otherwise (``regex:``,
+    ``match: REGEX``); nothing of them reaches Envoy, so nothing Envoy could reject."""
+    other = sorted(
+        f.name.removesuffix(".schema.json")
+        for f in SCHEMAS.glob("*.schema.json")
+        if "regex" in f.read_text().lower() and "RegularExpression" not in f.read_text()
+    )
+    assert other == ["MeshGatewayRoute", "TrafficRoute"]
+    assert not any(CATALOG[kind].applied for kind in other)
 
 
 @pytest.mark.parametrize(
