@@ -8,7 +8,7 @@ unless the bootstrap raises it). Every ``{type: RegularExpression, value: ...}``
 kind is checked here (MeshHTTPRoute path, header and query parameter matches, MeshRetry
 retriable request and response headers): the finding is a warning, since Kuma accepts the
 resource, whose code refuses serving (see :data:`reconciler.codes.REGEX_REJECTED_BY_ENVOY`).
-Legacy TrafficRoute and MeshGatewayRoute spell regexes otherwise; they are accepted but not
+TrafficRoute, MeshGatewayRoute and MeshMetric spell regexes otherwise; they are accepted but not
 applied, so none of theirs reaches Envoy.
 """
 

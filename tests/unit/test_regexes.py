@@ -65,14 +65,14 @@ def test_the_schemas_have_regex_fields_in_the_kinds_expected() -> None:
 
 
 def test_kinds_with_regexes_in_another_shape_are_not_applied() -> None:
-    """Legacy TrafficRoute and MeshGatewayRoute write regexes otherwise (``regex:``,
-    ``match: REGEX``); nothing of them reaches Envoy, so nothing Envoy could reject."""
+    """TrafficRoute, MeshGatewayRoute and MeshMetric write regexes otherwise (``regex:``,
+    ``match: REGEX``, ``type: Regex``); none is applied, so none reaches Envoy."""
     other = sorted(
         f.name.removesuffix(".schema.json")
         for f in SCHEMAS.glob("*.schema.json")
         if "regex" in f.read_text().lower() and "RegularExpression" not in f.read_text()
     )
-    assert other == ["MeshGatewayRoute", "TrafficRoute"]
+    assert other == ["MeshGatewayRoute", "MeshMetric", "TrafficRoute"]
     assert not any(CATALOG[kind].applied for kind in other)
 
 
