@@ -18,11 +18,11 @@ from reconciler.cli.offline import (
     resolve_kind,
     revision_of,
 )
-from reconciler.cli.render import dump_yaml
 from reconciler.diagnostics import Severity
 from reconciler.errors import UsageError
 from reconciler.kinds import FLAT_KINDS
 from reconciler.model import DEFAULT_MESH, Kind, Resource
+from reconciler.report.yaml_documents import dump_yaml
 
 FORMATS = ("text", "json", "yaml")
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reconciler import codes
 from reconciler.cli.colour import write
 from reconciler.cli.exit_codes import Exit
@@ -21,6 +19,7 @@ from reconciler.diagnostics import Diagnostic, has_errors, only_errors
 from reconciler.errors import UsageError
 from reconciler.identity.serving import proxy_identities
 from reconciler.pipeline import analyze_paths, compile_analysis
+from reconciler.report.yaml_documents import dump_yaml
 from reconciler.resource_types import TypeUrl
 
 FORMATS = ("yaml", "json", "bootstrap")
@@ -64,23 +63,6 @@ def run(args: argparse.Namespace) -> int:
     write(sys.stderr, result.stderr)
     sys.stdout.write(result.stdout)
     return result.code
-
-
-def dump_yaml(docs: Sequence[Any]) -> str:
-    """YAML documents; top-level keys keep their order (``proxy`` first), nested keys sorted."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    ordered = [
-        {k: _sorted(v) for k, v in doc.items()} if isinstance(doc, dict) else doc for doc in docs
-    ]
-    return yaml.dump_all(ordered, Dumper=dumper, sort_keys=False, default_flow_style=False)
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value
 
 
 def render(options: RenderOptions) -> Rendered:

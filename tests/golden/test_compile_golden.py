@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.render import dump_yaml
 from reconciler.compile.bootstrap import static_bootstrap
 from reconciler.compile.compiler import CompileResult
 from reconciler.compile.render_dict import message_dict, proxy_dict
 from reconciler.kinds import CATALOG
 from reconciler.pipeline import analyze_paths, compile_analysis
+from reconciler.report.yaml_documents import dump_yaml
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
