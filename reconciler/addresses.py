@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 
 from reconciler.errors import UsageError
@@ -20,6 +22,17 @@ class HostPort:
         return f"{host}:{self.port}"
 
 
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252}[A-Za-z0-9])?")
+"""A DNS name or an IPv4 address (IPv6 goes in brackets and is checked by ``ipaddress``)."""
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
 def parse_host_port(flag: str, text: str, *, allow_zero: bool = False) -> HostPort:
     """``text`` as HOST:PORT, or a UsageError naming ``flag`` and saying what is wrong.
 
@@ -33,9 +46,13 @@ def parse_host_port(flag: str, text: str, *, allow_zero: bool = False) -> HostPo
         if not host.endswith("]") or len(host) < 3:
             raise UsageError(f"{flag} {text!r}: unbalanced brackets around the host", hint=example)
         host = host[1:-1]
-    elif ":" in host:
+    elif ":" in host and _is_ipv6(host):
         raise UsageError(
             f"{flag} {text!r}: an IPv6 address needs brackets", hint=f"[{host}]:{port_text}"
+        )
+    if not _HOST.fullmatch(host) and not _is_ipv6(host):
+        raise UsageError(
+            f"{flag} {text!r}: {host!r} is not a host name or IP address", hint=example
         )
     if not port_text.isascii() or not port_text.isdigit():
         raise UsageError(f"{flag} {text!r}: port {port_text!r} is not a number", hint=example)

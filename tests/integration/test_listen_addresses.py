@@ -51,6 +51,7 @@ def _serve(tmp_path: Path, xds: str, http: str) -> list[str]:
         ("--http-address", ":5680", "is not HOST:PORT"),
         ("--xds-address", "::1:5678", "an IPv6 address needs brackets"),
         ("--http-address", "127.0.0.1:http", "port 'http' is not a number"),
+        ("--http-address", "local host:5680", "'local host' is not a host name or IP address"),
     ],
 )
 def test_serve_rejects_a_bad_listen_address(

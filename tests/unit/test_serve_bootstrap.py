@@ -15,6 +15,7 @@ from google.protobuf import json_format
 
 from reconciler.cli.bootstrap import BootstrapOptions, render
 from reconciler.cli.main import main
+from reconciler.errors import UsageError
 from reconciler.serve.bootstrap import AdsBootstrap, ads_bootstrap, bootstrap_yaml
 
 
@@ -74,14 +75,17 @@ def test_sotw_token_and_host_name() -> None:
 
 
 def test_a_value_cannot_change_the_document() -> None:
-    """The template this replaces pasted values into YAML text; a message quotes them."""
+    """The template this replaces pasted values into YAML text; a host that is no host name
+    or address is refused before it reaches the document, and the message quotes it."""
     host = 'evil"\nadmin: {}\n# '
-    text = render(BootstrapOptions("default.web-1", f"{host}:5678"))
-    read = _read_back(text)
-    cluster = read.static_resources.clusters[0]
-    endpoint = cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint
-    assert endpoint.address.socket_address.address == host
-    assert read.admin.address.socket_address.address == "127.0.0.1"
+    with pytest.raises(UsageError, match="is not a host name or IP address"):
+        render(BootstrapOptions("default.web-1", f"{host}:5678"))
+    for host, expected in (("xds.example.com", "xds.example.com"), ("[::1]", "::1")):
+        read = _read_back(render(BootstrapOptions("default.web-1", f"{host}:5678")))
+        cluster = read.static_resources.clusters[0]
+        endpoint = cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint
+        assert endpoint.address.socket_address.address == expected
+        assert read.admin.address.socket_address.address == "127.0.0.1"
 
 
 def test_cli_writes_the_file_and_keeps_a_token_private(
