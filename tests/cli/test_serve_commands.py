@@ -132,6 +132,9 @@ def test_bootstrap_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not MESH.NAME" in capsys.readouterr().err
     assert main(["bootstrap", "--proxy", "default.web-1", "--xds-address", "nowhere"]) == 2
     assert "is not HOST:PORT" in capsys.readouterr().err
+    twice = ["--xds-address", "127.0.0.1:5678"] * 2
+    assert main(["bootstrap", "--proxy", "default.web-1", *twice]) == 2
+    assert "given twice" in capsys.readouterr().err
 
 
 def test_serve_refuses_a_missing_directory(
@@ -142,13 +145,17 @@ def test_serve_refuses_a_missing_directory(
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("flags", [[], ["--sotw"]], ids=["delta", "sotw"])
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--sotw"], ["--xds-address", "127.0.0.1:5678", "--xds-address", "localhost:5679"]],
+    ids=["delta", "sotw", "replicas"],
+)
 def test_bootstrap_is_accepted_by_envoy(
     tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["bootstrap", "--proxy", "default.web-1", "--admin-port", "0", *flags]) == 0
     text = capsys.readouterr().out
-    assert ("api_type: GRPC" if flags else "api_type: DELTA_GRPC") in text
+    assert ("api_type: GRPC" if "--sotw" in flags else "api_type: DELTA_GRPC") in text
     assert "id: default.web-1\n" in text
     path = tmp_path / "bootstrap.yaml"
     path.write_text(text)
