@@ -34,6 +34,7 @@ from reconciler.snapshot import SnapshotCache
 from reconciler.source import Source
 from reconciler.source.backoff import parse_duration
 from reconciler.source.choose import is_url, open_source
+from reconciler.source.control import default_control_ref
 from reconciler.source.git import GitSource
 from reconciler.source.git_safety import redact
 
@@ -66,6 +67,9 @@ class ServeOptions:
     notify_secret_file: Path | None = None
     allow_empty: bool = False
     """Publish a revision with no resources, or one that removes a mesh's every proxy."""
+    control_ref: str | None = ""
+    """The fleet control ref a git source obeys: "" = ``refs/reconciler/control/<branch>``,
+    None = none (``--control-ref none``)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -187,6 +191,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="HMAC-SHA256 secret signing generic notifications (X-Reconciler-Signature-256)",
     )
     parser.add_argument(
+        "--control-ref",
+        default="",
+        metavar="REF",
+        help="the ref of REPO holding the fleet's rollback/pause control, read on every poll "
+        f"(default: {default_control_ref('BRANCH')}; `none` to ignore it)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
@@ -210,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         leaf_key=args.leaf_key,
         notify=tuple(args.notify),
         notify_secret_file=args.notify_secret_file,
+        control_ref=None if args.control_ref == "none" else args.control_ref,
         xds_address=args.xds_address,
         http_address=args.http_address,
         interval=args.interval,
@@ -251,6 +263,11 @@ def make_source(options: ServeOptions) -> Source:
         subpath=options.subpath,
         watch=options.watch,
         timeout_s=options.git_timeout,
+        control_ref=(
+            (options.control_ref or default_control_ref(options.branch))
+            if options.control_ref is not None
+            else None
+        ),
     )
 
 
@@ -296,6 +313,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         journal=journal,
         interval=options.interval,
         allow_empty=options.allow_empty,
+        control=source if isinstance(source, GitSource) and source.control_ref else None,
     )
     if notifier is not None:
         reconciler.events = notifier

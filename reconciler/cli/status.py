@@ -55,10 +55,7 @@ def render_fleet(merged: dict[str, Any]) -> str:
         if server["error"]:
             lines.append(f"{server['server']}  unreachable: {server['error']}")
             continue
-        held = server.get("pinned") or {}
-        state = f"  pinned {_short(held.get('sha'))}" if held else ""
-        if not server.get("following", True) and not held:
-            state = "  not following"
+        state = f"  {_holding(server)}" if not server.get("following", True) else ""
         error = server.get("lastError")
         lines.append(
             f"{server['server']}  applied {_short(server.get('lastAppliedRevision'))}"
@@ -85,6 +82,17 @@ def render_fleet(merged: dict[str, Any]) -> str:
     lines.append("SERVER: the replica the proxy is connected to ('-': none)")
     lines.append("versions: acked version (short); '*' pending ACK; '!' NACKed")
     return "\n".join(lines) + "\n"
+
+
+def _holding(status: dict[str, Any]) -> str:
+    """Why a server does not follow its branch: a local pin or the fleet control."""
+    pinned = status.get("pinned")
+    if pinned:
+        return f"pinned {_short(pinned.get('sha'))} (local)"
+    control = status.get("control") or {}
+    if control.get("mode") in ("paused", "pinned"):
+        return f"{control['mode']} {_short(control.get('revision'))} by {control.get('by')}"
+    return "not following"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -119,6 +127,14 @@ def render(status: dict[str, Any]) -> str:
             f"pinned    {_short(pinned.get('sha'))} by `reconciler rollback` "
             f"({pinned.get('reason') or 'no reason given'}); `reconciler resume` to follow again"
         )
+    control = status.get("control") or {}
+    if control.get("mode") in ("paused", "pinned"):
+        reason = f" ({control['reason']})" if control.get("reason") else ""
+        lines.append(
+            f"fleet     {_holding(status)}{reason}; `reconciler resume --repo ...` to follow again"
+        )
+    if control.get("error"):
+        lines.append(f"          control unreadable, the last known applies: {control['error']}")
     error = status.get("lastError")
     if error:
         lines.append(f"error     [{error.get('code', '')}] {error.get('message', '')}")

@@ -33,10 +33,11 @@ def record_applied(
     before: dict[str, str],
     after: dict[str, str],
     versions: Iterable[str],
+    trigger: str = "",
 ) -> None:
     """Add ``revision`` to the journal (``before``/``after``: node id -> content hash), note
     which commit introduced each of the served ``versions``, and keep the journal's
-    revisions readable in the source."""
+    revisions readable in the source. ``trigger``: who or what asked for it."""
     affected = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
     journal.note_versions(versions, revision.id)
     last = journal.last()
@@ -49,6 +50,7 @@ def record_applied(
         proxies=tuple(affected),
         author=revision.meta.get("author", ""),
         message=revision.meta.get("message", ""),
+        trigger=trigger,
     )
     kept = journal.record(entry)
     try:
