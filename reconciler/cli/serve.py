@@ -337,6 +337,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         if options.webhook_secret_file
         else None,
         branch=source.branch if isinstance(source, GitSource) else None,
+        control_ref=source.control_ref if isinstance(source, GitSource) else None,
         watch_root=options.path if options.watch else None,
     )
     following.install(plane)
