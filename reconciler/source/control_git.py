@@ -125,8 +125,15 @@ def write_control(
         try:
             git.run(
                 # without advice, git's last lines name the rejection (read below)
-                ["-c", "advice.pushUpdateRejected=false", "push", "--quiet"]
-                + ["--end-of-options", url, f"{sha}:{ref}"],
+                [
+                    "-c",
+                    "advice.pushUpdateRejected=false",
+                    "push",
+                    "--quiet",
+                    "--end-of-options",
+                    url,
+                    f"{sha}:{ref}",
+                ],
                 what="push control",
             )
         except GitSourceError as exc:
