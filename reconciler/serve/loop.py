@@ -231,9 +231,9 @@ class Reconciler:
         self.source_metrics.last_success.set(now)
         if held is not None:
             return await self._serve_held(held)
+        resumed, self._resumed = self._resumed, None  # names only what it makes apply now
         if revision.id == self.state.last_attempted:
             return None
-        resumed, self._resumed = self._resumed, None
         branch = revision.meta.get("branch")
         trigger = resumed.describe() if resumed else (f"branch {branch}" if branch else "source")
         return await self.apply(revision, trigger=trigger)
