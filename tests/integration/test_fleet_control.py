@@ -13,11 +13,19 @@ from typing import Any
 
 import pytest
 from git_repo import git
-from gitops_repo import Repo, timeout_policy
+from gitops_repo import Repo, compiler, timeout_policy
+from harness import run
 from polling import wait_for
 from serve_process import Server
 
 from reconciler.cli.main import main
+from reconciler.journal import Journal
+from reconciler.serve.loop import Reconciler
+from reconciler.serve.metrics import Metrics
+from reconciler.snapshot import SnapshotCache
+from reconciler.source.control import default_control_ref
+from reconciler.source.control_git import ControlTarget, write_control
+from reconciler.source.git import GitSource
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -181,3 +189,61 @@ def test_fleet_commands_refuse_what_they_cannot_do(
     assert "Name <email>" in capsys.readouterr().err
     assert main(["pause", "--control-ref", "main", *operator]) == 2
     assert "not a full ref name" in capsys.readouterr().err
+
+
+def test_local_pin_wins_and_a_bad_control_document_keeps_the_last_good_one(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """The loop itself, in-process: precedence and the failure modes of the control ref."""
+    c1 = repo.initial()
+    c2 = repo.commit("faster", {"mesh/timeout.yaml": timeout_policy("2s")})
+    ref = default_control_ref("main")
+    target = ControlTarget(repo=str(repo.path), branch="main", ref=ref)
+    state = tmp_path / "state"
+    source = GitSource(str(repo.path), state_dir=state, subpath="mesh", control_ref=ref)
+    loop = Reconciler(
+        source, compiler(), SnapshotCache(), Metrics(), journal=Journal(state), control=source
+    )
+
+    async def body() -> None:
+        await loop.reconcile()
+        assert loop.state.last_applied == c2
+        write_control(target, "pinned", revision=c1, reason="r", author=OLGA)
+        await loop.reconcile()
+        assert loop.state.last_applied == c1 and loop.status_json()["following"] is False
+
+        # a local pin (one host's override) wins over the fleet control, until resumed
+        Journal(state).set_pin(c2, "override")
+        await loop.reconcile()
+        assert loop.state.last_applied == c2
+        Journal(state).clear_pin()
+        await loop.reconcile()
+        assert loop.state.last_applied == c1
+
+        # a control commit that is not a control document: the last good control applies
+        tip = git(repo.path, "rev-parse", ref)
+        blob = git(repo.path, "hash-object", "-w", "--stdin", input_text="{not json")
+        tree = git(repo.path, "mktree", input_text=f"100644 blob {blob}\tcontrol.json\n")
+        bad = git(repo.path, "commit-tree", tree, "-p", tip, "-m", "oops")
+        git(repo.path, "update-ref", ref, bad)
+        c3 = repo.commit("3s", {"mesh/timeout.yaml": timeout_policy("3s")})
+        await loop.reconcile()
+        status = loop.status_json()
+        assert loop.state.last_applied == c1
+        assert status["control"]["mode"] == "pinned" and status["control"]["revision"] == c1
+        assert "is not JSON" in status["control"]["error"]
+
+        write_control(target, "following", reason="fixed", author=OLGA)
+        await loop.reconcile()
+        status = loop.status_json()
+        assert loop.state.last_applied == c3 and status["control"]["error"] is None
+        assert status["journal"][0]["trigger"].startswith(f"resume by {OLGA}")
+        assert [e.trigger.split(" ")[0] for e in Journal(state).entries()] == [
+            "branch",  # c2
+            "rollback",  # c1
+            "local",  # c2, the local pin
+            "rollback",  # c1 again
+            "resume",  # c3
+        ]
+
+    run(body)
