@@ -294,7 +294,7 @@ class Reconciler:
         if revision is None:
             return None
         why = f": {pin.reason}" if pin.reason else ""
-        return await self.apply(revision, trigger=f"local pin (reconciler rollback){why}")
+        return await self.apply(revision, trigger=f"local pin{why}")
 
     async def apply(self, revision: Revision, *, trigger: str = "") -> Outcome:
         """Analyze, compile and publish ``revision`` (also for a rollback to an older one);
