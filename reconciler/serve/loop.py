@@ -47,7 +47,7 @@ from reconciler.journal import Journal, Pin
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.build import CompileFn, Rejection, RevisionBuilder, rejection
 from reconciler.serve.events import NO_EVENTS, EventSink
-from reconciler.serve.history import record_applied, start_revision
+from reconciler.serve.history import load_control, record_applied, save_control, start_revision
 from reconciler.serve.metrics import Metrics, SourceMetrics
 from reconciler.snapshot import SnapshotCache
 from reconciler.source import Revision, Source
@@ -114,8 +114,11 @@ class Reconciler:
         self.source_metrics = SourceMetrics(metrics)
         self.state = LoopState()
         self.pin: Pin | None = None
-        self.fleet: Control | None = None
-        """The fleet control last read (kept when the control ref cannot be read)."""
+        self.fleet: Control | None = (
+            load_control(journal) if journal is not None and control is not None else None
+        )
+        """The fleet control last read (kept when the control ref cannot be read, and in the
+        state dir for the next start)."""
         self.fleet_error: str | None = None
         self._resumed: Control | None = None
         """A fleet resume not yet followed by an applied revision (history names it)."""
@@ -264,6 +267,11 @@ class Reconciler:
         now = self.fleet
         if (before.commit if before else None) != (now.commit if now else None):
             log.info("fleet control: %s", now.describe() if now else "no control ref: following")
+            if self.journal is not None:
+                try:
+                    await asyncio.to_thread(save_control, self.journal, now)
+                except OSError as exc:
+                    log.warning("cannot keep the fleet control in the state dir: %s", exc)
             if before is not None and before.holds and (now is None or not now.holds):
                 self._resumed = now
         return self._held()

@@ -232,6 +232,16 @@ def test_local_pin_wins_and_a_bad_control_document_keeps_the_last_good_one(
         assert loop.state.last_applied == c1
         assert status["control"]["mode"] == "pinned" and status["control"]["revision"] == c1
         assert "is not JSON" in status["control"]["error"]
+        # a restart while it is so: the last valid control was kept in the state dir
+        source2 = GitSource(str(repo.path), state_dir=state, subpath="mesh", control_ref=ref)
+        restarted = Reconciler(
+            source2, compiler(), SnapshotCache(), Metrics(), journal=Journal(state), control=source2
+        )
+        assert restarted.fleet is not None and restarted.fleet.revision == c1
+        await restarted.restore()
+        await restarted.reconcile()
+        assert restarted.state.last_applied == c1
+        assert "is not JSON" in restarted.status_json()["control"]["error"]
 
         write_control(target, "following", reason="fixed", author=OLGA)
         await loop.reconcile()
