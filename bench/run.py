@@ -24,6 +24,7 @@ AREAS = (
     "identity",
     "identity_push",
     "gitops",
+    "replicas",
     "action",
 )
 

@@ -45,6 +45,9 @@ class JournalEntry:
     """Proxies whose configuration this revision changed."""
     author: str = ""
     message: str = ""
+    trigger: str = ""
+    """Who or what made the server apply it: the branch, a restart, a local pin, or a fleet
+    rollback/pause/resume with the control commit's author and reason."""
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -60,6 +63,7 @@ class JournalEntry:
             proxies=tuple(str(p) for p in raw.get("proxies", ())),
             author=str(raw.get("author", "")),
             message=str(raw.get("message", "")),
+            trigger=str(raw.get("trigger", "")),
         )
 
 

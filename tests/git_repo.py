@@ -28,12 +28,16 @@ PINNED_DATES = {
 """Add these for commit ids that are the same on every run."""
 
 
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run git in ``cwd`` with the hermetic environment; its stdout, stripped."""
+def git(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, input_text: str | None = None
+) -> str:
+    """Run git in ``cwd`` with the hermetic environment (``input_text`` on stdin); its
+    stdout, stripped."""
     return subprocess.run(
         ["git", *args],
         cwd=cwd,
         env=env or GIT_ENV,
+        input=input_text,
         check=True,
         capture_output=True,
         text=True,

@@ -19,7 +19,8 @@ DEFAULT_XDS_ADDRESS = "127.0.0.1:5678"
 @dataclass(frozen=True, slots=True)
 class BootstrapOptions:
     proxy: str
-    xds_address: str = DEFAULT_XDS_ADDRESS
+    xds_address: str | tuple[str, ...] = DEFAULT_XDS_ADDRESS
+    """The server, or every replica of it (one endpoint each of the ADS cluster)."""
     admin_port: int = 9901
     sotw: bool = False
     token: str | None = None
@@ -32,9 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--xds-address",
-        default=DEFAULT_XDS_ADDRESS,
+        action="append",
+        default=[],
         metavar="HOST:PORT",
-        help=f"the xDS server (default: {DEFAULT_XDS_ADDRESS})",
+        help=f"the xDS server (default: {DEFAULT_XDS_ADDRESS}); repeat it for each replica: "
+        "the proxy connects to one and moves to another when it goes away",
     )
     parser.add_argument(
         "--admin-port",
@@ -58,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     token = _read_token(args.token_file) if args.token_file else None
-    text = render(BootstrapOptions(args.proxy, args.xds_address, args.admin_port, args.sotw, token))
+    addresses = tuple(args.xds_address) or DEFAULT_XDS_ADDRESS
+    text = render(BootstrapOptions(args.proxy, addresses, args.admin_port, args.sotw, token))
     if args.output is not None:
         try:
             args.output.write_text(text)
@@ -79,8 +83,13 @@ def render(options: BootstrapOptions) -> str:
             f"--proxy {options.proxy!r} is not MESH.NAME",
             hint="e.g. --proxy default.frontend-1 (the node id is '<mesh>.<dataplane name>')",
         )
-    address = parse_host_port("--xds-address", options.xds_address)
-    host = address.host
+    given = options.xds_address
+    servers = [_host_port(a) for a in ((given,) if isinstance(given, str) else given)]
+    if not servers:
+        raise UsageError("no --xds-address given")
+    if len(set(servers)) != len(servers):
+        raise UsageError("an --xds-address is given twice", hint="list each replica once")
+    (host, port), *replicas = servers
     if not 0 <= options.admin_port < 65536:
         raise UsageError(f"--admin-port {options.admin_port} is not a port (0-65535)")
     return bootstrap_yaml(
@@ -88,12 +97,18 @@ def render(options: BootstrapOptions) -> str:
             mesh=mesh,
             dataplane=dataplane,
             xds_host=host,
-            xds_port=address.port,
+            xds_port=port,
             admin_port=options.admin_port,
             sotw=options.sotw,
             token=options.token,
+            replicas=tuple(replicas),
         )
     )
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    parsed = parse_host_port("--xds-address", address)
+    return parsed.host, parsed.port
 
 
 def _read_token(path: Path) -> str:

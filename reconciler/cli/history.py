@@ -35,11 +35,13 @@ def history(state_dir: Path, *, as_json: bool = False) -> str:
         return json.dumps(payload, indent=2) + "\n"
     if not entries:
         return f"no applied revisions recorded in {state_dir}\n"
-    rows = [["", "COMMIT", "APPLIED (UTC)", "PROXIES", "AUTHOR", "MESSAGE"]]
+    rows = [["", "COMMIT", "APPLIED (UTC)", "PROXIES", "AUTHOR", "MESSAGE", "TRIGGERED BY"]]
     for i, e in enumerate(entries):
         mark = "P" if pin and pin.sha == e.sha else ("*" if i == 0 and not pin else "")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
-        rows.append([mark, e.sha[:12], when, str(len(e.proxies)), e.author, e.message[:60]])
+        rows.append(
+            [mark, e.sha[:12], when, str(len(e.proxies)), e.author, e.message[:40], e.trigger[:90]]
+        )
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows

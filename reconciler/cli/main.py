@@ -71,11 +71,16 @@ COMMANDS: dict[str, Command] = {
         "reconciler.cli.history",
     ),
     "rollback": Command(
-        "pin the server to an earlier applied revision; it stops following until `resume`",
+        "pin the server (with --repo: every replica) to an earlier revision, until `resume`",
         "reconciler.cli.rollback",
     ),
+    "pause": Command(
+        "stop applying new commits (with --repo: on every replica) until `resume`",
+        "reconciler.cli.pause",
+    ),
     "resume": Command(
-        "undo `reconciler rollback`: follow the branch again", "reconciler.cli.resume"
+        "undo `reconciler rollback` or `pause` (with --repo: on every replica): follow again",
+        "reconciler.cli.resume",
     ),
     "get": Command(
         "list the resources of a kind (or show one) in a directory or a commit",

@@ -35,6 +35,7 @@ from reconciler.snapshot import SnapshotCache
 from reconciler.source import Source
 from reconciler.source.backoff import parse_duration
 from reconciler.source.choose import is_url, open_source
+from reconciler.source.control import default_control_ref
 from reconciler.source.git import GitSource
 from reconciler.source.git_safety import redact
 
@@ -67,6 +68,9 @@ class ServeOptions:
     notify_secret_file: Path | None = None
     allow_empty: bool = False
     """Publish a revision with no resources, or one that removes a mesh's every proxy."""
+    control_ref: str | None = ""
+    """The fleet control ref a git source obeys: "" = ``refs/reconciler/control/<branch>``,
+    None = none (``--control-ref none``)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -188,6 +192,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="HMAC-SHA256 secret signing generic notifications (X-Reconciler-Signature-256)",
     )
     parser.add_argument(
+        "--control-ref",
+        default="",
+        metavar="REF",
+        help="the ref of REPO holding the fleet's rollback/pause control, read on every poll "
+        f"(default: {default_control_ref('BRANCH')}; `none` to ignore it)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
@@ -211,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
         leaf_key=args.leaf_key,
         notify=tuple(args.notify),
         notify_secret_file=args.notify_secret_file,
+        control_ref=None if args.control_ref == "none" else args.control_ref,
         xds_address=args.xds_address,
         http_address=args.http_address,
         interval=args.interval,
@@ -258,6 +270,11 @@ def make_source(options: ServeOptions) -> Source:
         subpath=options.subpath,
         watch=options.watch,
         timeout_s=options.git_timeout,
+        control_ref=(
+            (options.control_ref or default_control_ref(options.branch))
+            if options.control_ref is not None
+            else None
+        ),
     )
 
 
@@ -303,6 +320,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         journal=journal,
         interval=options.interval,
         allow_empty=options.allow_empty,
+        control=source if isinstance(source, GitSource) and source.control_ref else None,
     )
     if notifier is not None:
         reconciler.events = notifier
@@ -327,6 +345,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         if options.webhook_secret_file
         else None,
         branch=source.branch if isinstance(source, GitSource) else None,
+        control_ref=source.control_ref if isinstance(source, GitSource) else None,
         watch_root=options.path if options.watch else None,
     )
     following.install(plane)

@@ -1,4 +1,8 @@
-"""``reconciler status [--server URL]``: what a running server serves, as a table."""
+"""``reconciler status [--server URL ...]``: what a running server serves, as a table.
+
+With several ``--server`` (the replicas of one fleet), their answers are merged: each proxy
+once, with the replica it is connected to.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import time
 from typing import Any
 
 from reconciler.cli.exit_codes import Exit
-from reconciler.serve.client import DEFAULT_SERVER, fetch_status
+from reconciler.serve.client import DEFAULT_SERVER, fetch_fleet_status, fetch_status
 
 _TYPES = ("CDS", "EDS", "LDS", "RDS", "SDS")
 
@@ -17,20 +21,85 @@ _TYPES = ("CDS", "EDS", "LDS", "RDS", "SDS")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server",
-        default=DEFAULT_SERVER,
+        action="append",
+        default=[],
         metavar="URL",
-        help=f"the server's HTTP address (default: {DEFAULT_SERVER})",
+        help=f"the server's HTTP address (default: {DEFAULT_SERVER}); repeat it for each "
+        "replica to see them merged",
     )
     parser.add_argument("--json", action="store_true", help="print the raw /status JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    status = fetch_status(args.server)
+    if len(args.server) > 1:
+        return _run_fleet(args.server, as_json=args.json)
+    status = fetch_status(args.server[0] if args.server else DEFAULT_SERVER)
     if args.json:
         sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
         sys.stdout.write(render(status))
     return Exit.FINDINGS if status.get("lastError") else Exit.OK
+
+
+def _run_fleet(servers: list[str], *, as_json: bool) -> int:
+    merged = fetch_fleet_status(servers)
+    sys.stdout.write(json.dumps(merged, indent=2) + "\n" if as_json else render_fleet(merged))
+    problems = any(s["error"] or s.get("lastError") for s in merged["servers"])
+    return Exit.FINDINGS if problems or not merged["revisionsAgree"] else Exit.OK
+
+
+def render_fleet(merged: dict[str, Any]) -> str:
+    """Several replicas: one line per replica, then each proxy once, with where it is."""
+    lines = []
+    for server in merged["servers"]:
+        if server["error"]:
+            lines.append(f"{server['server']}  unreachable: {server['error']}")
+            continue
+        state = f"  {_holding(server)}" if not server.get("following", True) else ""
+        error = server.get("lastError")
+        lines.append(
+            f"{server['server']}  applied {_short(server.get('lastAppliedRevision'))}"
+            f"  attempted {_short(server.get('lastAttemptedRevision'))}{state}"
+            + (f"  error [{error.get('code', '')}]" if error else "")
+        )
+    if not merged["revisionsAgree"]:
+        lines.append("the replicas serve different revisions")
+    lines.append("")
+    rows = [["PROXY", "SERVER", "PROTO", *_TYPES, "PROBLEM"]]
+    for proxy in merged["proxies"]:
+        versions = proxy.get("versions", {})
+        rows.append(
+            [
+                proxy["id"],
+                proxy.get("server") or "-",
+                proxy.get("protocol") or "-",
+                *(_cell(versions.get(t)) for t in _TYPES),
+                _problem(proxy),
+            ]
+        )
+    lines.extend(_table(rows))
+    lines.append("")
+    lines.append("SERVER: the replica the proxy is connected to ('-': none)")
+    lines.append("versions: acked version (short); '*' pending ACK; '!' NACKed")
+    return "\n".join(lines) + "\n"
+
+
+def _holding(status: dict[str, Any]) -> str:
+    """Why a server does not follow its branch: a local pin or the fleet control."""
+    pinned = status.get("pinned")
+    if pinned:
+        return f"pinned {_short(pinned.get('sha'))} (local)"
+    control = status.get("control") or {}
+    if control.get("mode") in ("paused", "pinned"):
+        return f"{control['mode']} {_short(control.get('revision'))} by {control.get('by')}"
+    return "not following"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 def render(status: dict[str, Any]) -> str:
@@ -58,6 +127,14 @@ def render(status: dict[str, Any]) -> str:
             f"pinned    {_short(pinned.get('sha'))} by `reconciler rollback` "
             f"({pinned.get('reason') or 'no reason given'}); `reconciler resume` to follow again"
         )
+    control = status.get("control") or {}
+    if control.get("mode") in ("paused", "pinned"):
+        reason = f" ({control['reason']})" if control.get("reason") else ""
+        lines.append(
+            f"fleet     {_holding(status)}{reason}; `reconciler resume --repo ...` to follow again"
+        )
+    if control.get("error"):
+        lines.append(f"          control unreadable, the last known applies: {control['error']}")
     error = status.get("lastError")
     if error:
         lines.append(f"error     [{error.get('code', '')}] {error.get('message', '')}")
@@ -77,10 +154,7 @@ def render(status: dict[str, Any]) -> str:
                 _problem(proxy),
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines.extend(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    lines.extend(_table(rows))
     lines.append("")
     lines.append("versions: acked version (short); '*' pending ACK; '!' NACKed")
     return "\n".join(lines) + "\n"

@@ -24,6 +24,11 @@ ADMIN_ADDRESS = "127.0.0.1"
 CONNECT_TIMEOUT_S = 1
 KEEPALIVE_INTERVAL_S = 30
 KEEPALIVE_TIMEOUT_S = 5
+RETRY_BASE_S = 0.25
+RETRY_MAX_S = 5
+"""A broken ADS stream is re-opened after RETRY_BASE_S, doubling (jittered) up to RETRY_MAX_S."""
+EJECTION_S = 5
+"""A replica that refused a connection is left alone this long (outlier detection)."""
 _HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 
@@ -39,6 +44,12 @@ class AdsBootstrap:
     sotw: bool = False
     token: str | None = None
     """Proxy token, sent as ``authorization: Bearer <token>`` on the ADS stream."""
+    replicas: tuple[tuple[str, int], ...] = ()
+    """Further replicas of the server (host, port): one more endpoint each of the ADS cluster."""
+
+    @property
+    def servers(self) -> tuple[tuple[str, int], ...]:
+        return ((self.xds_host, self.xds_port), *self.replicas)
 
     @property
     def node_id(self) -> str:
@@ -64,31 +75,45 @@ def ads_bootstrap(spec: AdsBootstrap) -> envoy_bootstrap.Bootstrap:
     ads.set_node_on_first_message_only = True
     service = ads.grpc_services.add()
     service.envoy_grpc.cluster_name = XDS_CLUSTER
+    backoff = service.envoy_grpc.retry_policy.retry_back_off
+    backoff.base_interval.FromMilliseconds(int(RETRY_BASE_S * 1000))
+    backoff.max_interval.FromSeconds(RETRY_MAX_S)
     if spec.token is not None:
         service.initial_metadata.add(key="authorization", value=f"Bearer {spec.token}")
     for source in (dynamic.cds_config, dynamic.lds_config):
         source.ads.SetInParent()
         source.resource_api_version = envoy_config_source.V3
-    bootstrap.static_resources.clusters.append(_xds_cluster(spec.xds_host, spec.xds_port))
+    bootstrap.static_resources.clusters.append(_xds_cluster(spec.servers))
     return bootstrap
 
 
-def _xds_cluster(host: str, port: int) -> envoy_cluster.Cluster:
-    """HTTP/2 to the server: STATIC for an IP address, STRICT_DNS for a host name."""
+def _xds_cluster(servers: tuple[tuple[str, int], ...]) -> envoy_cluster.Cluster:
+    """HTTP/2 to the server, one endpoint per replica: STATIC for IP addresses, STRICT_DNS
+    when a host name is among them. A replica that refuses a connection is ejected at once
+    (outlier detection on local-origin failures), so the re-opened ADS stream goes to another
+    one."""
     cluster = envoy_cluster.Cluster(name=XDS_CLUSTER)
-    cluster.type = (
-        envoy_cluster.Cluster.STATIC if _is_ip(host) else envoy_cluster.Cluster.STRICT_DNS
-    )
+    names = any(not _is_ip(host) for host, _ in servers)
+    cluster.type = envoy_cluster.Cluster.STRICT_DNS if names else envoy_cluster.Cluster.STATIC
     cluster.connect_timeout.FromSeconds(CONNECT_TIMEOUT_S)
     options = envoy_http_options.HttpProtocolOptions()
     keepalive = options.explicit_http_config.http2_protocol_options.connection_keepalive
     keepalive.interval.FromSeconds(KEEPALIVE_INTERVAL_S)
     keepalive.timeout.FromSeconds(KEEPALIVE_TIMEOUT_S)
     cluster.typed_extension_protocol_options[_HTTP_OPTIONS].Pack(options, deterministic=True)
+    outlier = cluster.outlier_detection
+    outlier.split_external_local_origin_errors = True
+    outlier.consecutive_local_origin_failure.value = 1
+    outlier.enforcing_consecutive_local_origin_failure.value = 100
+    outlier.base_ejection_time.FromSeconds(EJECTION_S)
+    outlier.interval.FromSeconds(1)
+    outlier.max_ejection_percent.value = 100
     cluster.load_assignment.cluster_name = XDS_CLUSTER
-    endpoint = cluster.load_assignment.endpoints.add().lb_endpoints.add().endpoint
-    endpoint.address.socket_address.address = host
-    endpoint.address.socket_address.port_value = port
+    endpoints = cluster.load_assignment.endpoints.add()
+    for host, port in servers:
+        endpoint = endpoints.lb_endpoints.add().endpoint
+        endpoint.address.socket_address.address = host
+        endpoint.address.socket_address.port_value = port
     return cluster
 
 

@@ -3,6 +3,8 @@
 
 ``reconciler status``, ``reconciler diff --server`` and the demo ask a server; this is the
 one place that does, with one error (a UsageError) for a server that cannot be read.
+:func:`fetch_fleet_status` asks several replicas and merges their answers (each replica
+lists the proxies connected to it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from reconciler.addresses import server_url
@@ -45,3 +48,63 @@ def fetch_config(server: str, proxy: str, *, timeout: float = 5.0) -> dict[str, 
         server, "/config/" + urllib.parse.quote(proxy, safe=""), timeout=timeout
     )
     return config
+
+
+def fetch_fleet_status(servers: Sequence[str], *, timeout: float = 5.0) -> dict[str, Any]:
+    """The ``/status`` of every replica, merged (:func:`merge_statuses`); a replica that
+    cannot be read is listed with its error, not raised."""
+    answers: list[tuple[str, dict[str, Any] | None, str | None]] = []
+    for server in servers:
+        try:
+            answers.append((server, fetch_status(server, timeout=timeout), None))
+        except UsageError as exc:
+            answers.append((server, None, str(exc)))
+    return merge_statuses(answers)
+
+
+def merge_statuses(
+    answers: Sequence[tuple[str, dict[str, Any] | None, str | None]],
+) -> dict[str, Any]:
+    """One document for several replicas: ``servers`` (each one's revisions, pin and error),
+    ``lastAppliedRevision`` (None unless every replica that answered applied the same one),
+    ``proxies`` (each proxy once, from the replica it is connected to, with ``server``; a
+    proxy connected nowhere once, with ``server`` None; sorted by id)."""
+    servers: list[dict[str, Any]] = []
+    connected: dict[str, list[dict[str, Any]]] = {}
+    idle: dict[str, dict[str, Any]] = {}
+    for server, status, error in answers:
+        if status is None:
+            servers.append({"server": server, "error": error})
+            continue
+        servers.append(
+            {
+                "server": server,
+                "error": None,
+                **{key: status.get(key) for key in _PER_SERVER},
+            }
+        )
+        for proxy in status.get("proxies", []):
+            if proxy.get("connected"):
+                connected.setdefault(proxy["id"], []).append({**proxy, "server": server})
+            else:
+                idle.setdefault(proxy["id"], {**proxy, "server": None})
+    applied = sorted({str(s["lastAppliedRevision"]) for s in servers if s["error"] is None})
+    proxies = [row for node in sorted(connected) for row in connected[node]]
+    proxies += [idle[node] for node in sorted(idle) if node not in connected]
+    proxies.sort(key=lambda p: str(p["id"]))
+    return {
+        "servers": servers,
+        "lastAppliedRevision": applied[0] if len(applied) == 1 else None,
+        "revisionsAgree": len(applied) <= 1,
+        "proxies": proxies,
+    }
+
+
+_PER_SERVER = (
+    "lastAppliedRevision",
+    "lastAttemptedRevision",
+    "lastError",
+    "following",
+    "pinned",
+    "control",
+)

@@ -30,7 +30,7 @@ log = logging.getLogger("reconciler.serve")
 
 
 def webhook_route(
-    loop: Reconciler, secret: bytes, *, branch: str | None
+    loop: Reconciler, secret: bytes, *, branch: str | None, control_ref: str | None = None
 ) -> Callable[[web.Application], None]:
     """An ``http_hooks`` entry adding ``POST /hooks/github`` that triggers ``loop``."""
 
@@ -42,6 +42,7 @@ def webhook_route(
         secret,
         poll_now,
         branch=branch,
+        control_ref=control_ref,
         record=lambda outcome: loop.source_metrics.webhooks.labels(outcome.value).inc(),
     )
 
@@ -64,9 +65,11 @@ class Following:
         *,
         webhook_secret: bytes | None = None,
         branch: str | None = None,
+        control_ref: str | None = None,
         watch_root: Path | None = None,
     ) -> None:
         self.loop = loop
+        self.control_ref = control_ref
         self.webhook_secret = webhook_secret
         self.branch = branch
         self.watch_root = watch_root
@@ -79,7 +82,9 @@ class Following:
         )
         if self.webhook_secret is not None:
             plane.http_hooks.append(
-                webhook_route(self.loop, self.webhook_secret, branch=self.branch)
+                webhook_route(
+                    self.loop, self.webhook_secret, branch=self.branch, control_ref=self.control_ref
+                )
             )
         if self.watch_root is not None:
             event_loop = asyncio.get_running_loop()

@@ -8,13 +8,15 @@ restart with the remote down can serve them again. The rollback pin lives there 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
 
 from reconciler.errors import SourceError
-from reconciler.journal import Journal, JournalEntry
+from reconciler.journal import Journal, JournalEntry, write_atomic
 from reconciler.source import Revision, Source
+from reconciler.source.control import Control, ControlError, parse_control
 
 log = logging.getLogger("reconciler.serve")
 
@@ -33,10 +35,11 @@ def record_applied(
     before: dict[str, str],
     after: dict[str, str],
     versions: Iterable[str],
+    trigger: str = "",
 ) -> None:
     """Add ``revision`` to the journal (``before``/``after``: node id -> content hash), note
     which commit introduced each of the served ``versions``, and keep the journal's
-    revisions readable in the source."""
+    revisions readable in the source. ``trigger``: who or what asked for it."""
     affected = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
     journal.note_versions(versions, revision.id)
     last = journal.last()
@@ -49,12 +52,42 @@ def record_applied(
         proxies=tuple(affected),
         author=revision.meta.get("author", ""),
         message=revision.meta.get("message", ""),
+        trigger=trigger,
     )
     kept = journal.record(entry)
     try:
         source.keep({e.sha for e in kept})
     except SourceError as exc:
         log.warning("could not keep journal commits in the cache: %s", exc)
+
+
+CONTROL_FILE = "fleet-control.json"
+"""The last valid fleet control this server read, kept for its next start."""
+
+
+def save_control(journal: Journal, control: Control | None) -> None:
+    """Keep ``control`` (None: no control ref) for the next start."""
+    path = journal.dir / CONTROL_FILE
+    if control is None:
+        path.unlink(missing_ok=True)
+        return
+    write_atomic(path, json.dumps(control.to_json(), sort_keys=True).encode())
+
+
+def load_control(journal: Journal) -> Control | None:
+    """The fleet control kept by :func:`save_control` (None if none or unreadable)."""
+    try:
+        raw = json.loads((journal.dir / CONTROL_FILE).read_text(encoding="utf-8"))
+        document = {k: raw[k] for k in ("mode", "revision", "reason")}
+        return parse_control(
+            json.dumps(document).encode(),
+            commit=str(raw["commit"]),
+            ref=str(raw["ref"]),
+            by=str(raw["by"]),
+            time=float(raw["time"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, ControlError):
+        return None
 
 
 def revision_content(contents: dict[str, str]) -> str:

@@ -9,8 +9,13 @@ One loop, made of parts:
 * the **journal** (optional): restart recovery (the pinned or last applied revision is read
   from the source's local cache and served before the first fetch), the last N applied
   revisions, which commit introduced each served version (versions are content hashes,
-  equal on every replica; ``/status`` shows the commit beside them), and the rollback **pin** (``reconciler rollback --to SHA``): the pinned
-  revision is served and the branch is not followed until ``reconciler resume``;
+  equal on every replica; ``/status`` shows the commit beside them), and the local rollback
+  **pin** (``reconciler rollback --to SHA``): the pinned revision is served and the branch is
+  not followed until ``reconciler resume``;
+* the **fleet control** (optional, a git source's control ref, ``reconciler.source.control``):
+  read on every poll with the branch; while it pauses or pins, its revision is served instead
+  of the branch head, on every replica. A local pin wins over it (one host's emergency
+  override);
 * the **backoff**: a failed fetch retries after a capped, jittered backoff instead of the
   interval; status and metrics give the reason and the staleness.
 
@@ -42,11 +47,12 @@ from reconciler.journal import Journal, Pin
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.build import CompileFn, Rejection, RevisionBuilder, rejection
 from reconciler.serve.events import NO_EVENTS, EventSink
-from reconciler.serve.history import record_applied, start_revision
+from reconciler.serve.history import load_control, record_applied, save_control, start_revision
 from reconciler.serve.metrics import Metrics, SourceMetrics
 from reconciler.snapshot import SnapshotCache
 from reconciler.source import Revision, Source
 from reconciler.source.backoff import Backoff, jittered
+from reconciler.source.control import Control, Controlled
 from reconciler.source.git_errors import GitSourceError, SourceReason, reason_code
 
 log = logging.getLogger("reconciler.serve")
@@ -90,8 +96,10 @@ class Reconciler:
         backoff: Backoff | None = None,
         analysis_cache: bool = True,
         allow_empty: bool = False,
+        control: Controlled | None = None,
     ) -> None:
         self.source = source
+        self.control = control
         self.cache = cache
         self.metrics = metrics
         self.journal = journal
@@ -106,6 +114,14 @@ class Reconciler:
         self.source_metrics = SourceMetrics(metrics)
         self.state = LoopState()
         self.pin: Pin | None = None
+        self.fleet: Control | None = (
+            load_control(journal) if journal is not None and control is not None else None
+        )
+        """The fleet control last read (kept when the control ref cannot be read, and in the
+        state dir for the next start)."""
+        self.fleet_error: str | None = None
+        self._resumed: Control | None = None
+        """A fleet resume not yet followed by an applied revision (history names it)."""
         self.restored: str | None = None
         """The revision served from the journal at start, before any fetch."""
         self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
@@ -129,7 +145,7 @@ class Reconciler:
         revision is served, or the mesh would stop when they expire.
         """
         self.state.last_attempted = None
-        if self.pin is not None:
+        if self.pin is not None or self._held() is not None:
             self.state.last_applied = None
         self.trigger()
 
@@ -185,7 +201,7 @@ class Reconciler:
             return None
         if revision is None:
             return None
-        outcome = await self.apply(revision)
+        outcome = await self.apply(revision, trigger="restart: served from the state directory")
         if outcome.applied:
             self.restored = sha
             log.info("restored revision %s from the state directory", sha[:8])
@@ -193,31 +209,87 @@ class Reconciler:
 
     # -- one tick -------------------------------------------------------------------------
     async def reconcile(self) -> Outcome | None:
-        """Serve the pin, or fetch the source and apply the revision if it is new.
-        None if nothing changed."""
+        """Serve the local pin; else fetch the source, read the fleet control, and serve the
+        revision the control holds or the fetched one if it is new. None if nothing changed."""
         self.pin = self.journal.pin() if self.journal is not None else None
-        self.source_metrics.pinned.set(1 if self.pin else 0)
         if self.pin is not None:
+            self.source_metrics.pinned.set(1)
             return await self._serve_pin(self.pin)
         try:
-            revision = await asyncio.to_thread(self.source.fetch)
+            revision: Revision | None = await asyncio.to_thread(self.source.fetch)
+            failure: SourceError | None = None
         except SourceError as exc:
-            reason = exc.reason if isinstance(exc, GitSourceError) else SourceReason.UNREACHABLE
-            self.state.stale = True
-            self.state.source_error = str(exc)
-            self.state.source_reason = str(reason)
-            self.source_metrics.errors.labels(str(reason)).inc()
-            log.warning("source unavailable (%s): %s; %s", reason, exc, self._what_serves())
-            return None
+            revision, failure = None, exc
+        held = await self._read_control()
+        self.source_metrics.pinned.set(1 if held else 0)
+        if revision is None:
+            assert failure is not None
+            self._fetch_failed(failure)
+            return await self._serve_held(held) if held is not None else None
         now = time.time()
         self.state.last_fetch_success = now
         self.state.stale = False
         self.state.source_error = None
         self.state.source_reason = None
         self.source_metrics.last_success.set(now)
+        if held is not None:
+            return await self._serve_held(held)
+        resumed, self._resumed = self._resumed, None  # names only what it makes apply now
         if revision.id == self.state.last_attempted:
             return None
-        return await self.apply(revision)
+        branch = revision.meta.get("branch")
+        trigger = resumed.describe() if resumed else (f"branch {branch}" if branch else "source")
+        return await self.apply(revision, trigger=trigger)
+
+    def _fetch_failed(self, exc: SourceError) -> None:
+        reason = exc.reason if isinstance(exc, GitSourceError) else SourceReason.UNREACHABLE
+        self.state.stale = True
+        self.state.source_error = str(exc)
+        self.state.source_reason = str(reason)
+        self.source_metrics.errors.labels(str(reason)).inc()
+        log.warning("source unavailable (%s): %s; %s", reason, exc, self._what_serves())
+
+    def _held(self) -> Control | None:
+        return self.fleet if self.fleet is not None and self.fleet.holds else None
+
+    async def _read_control(self) -> Control | None:
+        """Read the fleet control (the last known one if it cannot be read); the control if
+        it holds a revision, else None."""
+        if self.control is None:
+            return None
+        before = self.fleet
+        try:
+            self.fleet = await asyncio.to_thread(self.control.control)
+            self.fleet_error = None
+        except SourceError as exc:
+            self.fleet_error = str(exc)
+            log.warning("fleet control unreadable, the last known one applies: %s", exc)
+        now = self.fleet
+        if (before.commit if before else None) != (now.commit if now else None):
+            log.info("fleet control: %s", now.describe() if now else "no control ref: following")
+            if self.journal is not None:
+                try:
+                    await asyncio.to_thread(save_control, self.journal, now)
+                except OSError as exc:
+                    log.warning("cannot keep the fleet control in the state dir: %s", exc)
+            if before is not None and before.holds and (now is None or not now.holds):
+                self._resumed = now
+        return self._held()
+
+    async def _serve_held(self, control: Control) -> Outcome | None:
+        """Serve the revision a fleet pause or rollback holds (fetched by id if needed)."""
+        sha = control.revision
+        assert sha is not None
+        if self.state.last_applied == sha or self.state.last_attempted == sha:
+            return None
+        assert self.control is not None
+        try:
+            revision = await asyncio.to_thread(self.control.fetch_revision, sha)
+        except SourceError as exc:
+            self.state.source_error = f"cannot read held revision {sha[:8]}: {exc}"
+            log.warning("%s", self.state.source_error)
+            return None
+        return await self.apply(revision, trigger=control.describe())
 
     async def _serve_pin(self, pin: Pin) -> Outcome | None:
         if self.state.last_applied == pin.sha or self.state.last_attempted == pin.sha:
@@ -229,12 +301,14 @@ class Reconciler:
             return None
         if revision is None:
             return None
-        return await self.apply(revision)
+        why = f": {pin.reason}" if pin.reason else ""
+        return await self.apply(revision, trigger=f"local pin{why}")
 
-    async def apply(self, revision: Revision) -> Outcome:
-        """Analyze, compile and publish ``revision`` (also for a rollback to an older one)."""
+    async def apply(self, revision: Revision, *, trigger: str = "") -> Outcome:
+        """Analyze, compile and publish ``revision`` (also for a rollback to an older one);
+        ``trigger`` says who or what asked for it (history)."""
         before = self._contents()
-        outcome = await self._publish(revision)
+        outcome = await self._publish(revision, trigger)
         self.events.revision(revision, outcome)
         if outcome.applied:
             self.source_metrics.last_applied.set(time.time())
@@ -247,11 +321,12 @@ class Reconciler:
                     before,
                     self._contents(),
                     self.cache.versions(),
+                    trigger,
                 )
         self._persist_soon()
         return outcome
 
-    async def _publish(self, revision: Revision) -> Outcome:
+    async def _publish(self, revision: Revision, trigger: str) -> Outcome:
         async with self._lock:
             self.state.last_attempted = revision.id
             started = time.monotonic()
@@ -271,7 +346,12 @@ class Reconciler:
             self.state.last_applied = revision.id
             self.state.last_error = None
             self.state.applied.appendleft(
-                {"revision": revision.id, "time": time.time(), "changed": len(result.changed)}
+                {
+                    "revision": revision.id,
+                    "time": time.time(),
+                    "changed": len(result.changed),
+                    "trigger": trigger,
+                }
             )
             self.metrics.reconciles.labels("applied").inc()
             log.info(
@@ -333,10 +413,18 @@ class Reconciler:
                 "lastReachedTime": describe.get("lastSuccessTime"),
             },
             "journal": list(state.applied),
-            "following": self.pin is None,
+            "following": self.pin is None and self._held() is None,
             "pinned": (
                 {"sha": self.pin.sha, "time": self.pin.time, "reason": self.pin.reason}
                 if self.pin
+                else None
+            ),
+            "control": (
+                {
+                    **(self.fleet.to_json() if self.fleet else {"mode": "following"}),
+                    "error": self.fleet_error,
+                }
+                if self.control is not None
                 else None
             ),
             "restoredRevision": self.restored,

@@ -90,7 +90,9 @@ class SourceMetrics:
             "reconciler_source_errors", "failed fetches by reason", ["reason"], registry=r
         )
         self.pinned = Gauge(
-            "reconciler_source_pinned", "1 while a rollback pins the served revision", registry=r
+            "reconciler_source_pinned",
+            "1 while a rollback or pause (local or fleet-wide) holds the served revision",
+            registry=r,
         )
         self.drifted = Gauge(
             "reconciler_proxies_drifted",

@@ -119,13 +119,15 @@ def github_handler(
     poll_now: Callable[[PushEvent], None],
     *,
     branch: str | None = None,
+    control_ref: str | None = None,
     max_body: int = MAX_BODY_BYTES,
     dedupe: DeliveryDedupe | None = None,
     record: Callable[[Outcome], None] | None = None,
 ) -> Handler:
     """An aiohttp handler for ``POST /hooks/github`` calling ``poll_now`` for accepted pushes.
 
-    With ``branch``, a push to another branch is answered 200 ``ignored`` and polls nothing.
+    With ``branch``, a push to another branch is answered 200 ``ignored`` and polls nothing;
+    a push to ``control_ref`` (the fleet control, when it is a branch) polls too.
     """
     deliveries = dedupe or DeliveryDedupe()
 
@@ -154,7 +156,7 @@ def github_handler(
         delivery = request.headers.get("X-GitHub-Delivery", "")
         if delivery and deliveries.seen(delivery):
             return answer(Outcome.REPLAYED, 200, f"delivery {delivery} already handled")
-        if branch is not None and push.ref != f"refs/heads/{branch}":
+        if branch is not None and push.ref not in (f"refs/heads/{branch}", control_ref):
             return answer(Outcome.IGNORED, 200, f"push to {push.ref}, following {branch}")
         poll_now(push)
         return answer(Outcome.ACCEPTED, 202, "poll scheduled")

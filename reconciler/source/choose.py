@@ -37,11 +37,20 @@ def open_source(
     subpath: str | None = None,
     watch: bool = False,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    control_ref: str | None = None,
 ) -> Source:
-    """The source for ``repo`` (see the module docstring); raises UnsafeSourceError or UsageError."""
+    """The source for ``repo`` (see the module docstring); raises UnsafeSourceError or UsageError.
+
+    ``control_ref``: the fleet control ref a git source reads with its branch (ignored for a
+    directory)."""
     if is_url(repo) or (not watch and Path(repo).is_dir() and is_git_repository(Path(repo))):
         return GitSource(
-            repo, state_dir=state_dir, branch=branch, subpath=subpath, timeout_s=timeout_s
+            repo,
+            state_dir=state_dir,
+            branch=branch,
+            subpath=subpath,
+            timeout_s=timeout_s,
+            control_ref=control_ref,
         )
     root = Path(repo)
     where = check_subpath(subpath)

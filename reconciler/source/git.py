@@ -18,6 +18,8 @@ from typing import Any
 
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
 from reconciler.source import Revision
+from reconciler.source.control import Control, check_control_ref
+from reconciler.source.control_git import read_control
 from reconciler.source.git_cache import cache_dir_for, ensure, has_commit, locked, recreate
 from reconciler.source.git_cache import forget_except as _forget_except
 from reconciler.source.git_cache import keep as _keep
@@ -33,6 +35,8 @@ from reconciler.source.git_safety import (
 )
 
 __all__ = ["GitSource", "read_commit_files", "read_local_commit"]
+
+CONTROL_TRACKING_REF = "refs/reconciler/control-tip"
 
 
 def read_local_commit(
@@ -70,8 +74,11 @@ class GitSource:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         depth: int = 1,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        control_ref: str | None = None,
     ) -> None:
         self.url, local = normalize_url(url_or_path)
+        self.control_ref = check_control_ref(control_ref) if control_ref else None
+        """The fleet's control ref (``reconciler.source.control``), read with the branch."""
         self.branch = check_branch(branch)
         self.subpath = check_subpath(subpath)
         self.depth = depth
@@ -83,6 +90,9 @@ class GitSource:
         self._mutex = threading.Lock()
         self._last: Revision | None = None
         self._blobs: dict[str, bytes] = {}
+        self._control_tip: str | None = None
+        """The control ref's commit as of the last ls-remote (None: no such ref)."""
+        self._control: Control | None = None
 
     @property
     def remote_ref(self) -> str:
@@ -102,15 +112,18 @@ class GitSource:
         }
 
     def remote_head(self) -> str:
-        """The commit the branch points at on the remote (``git ls-remote``, no fetch)."""
-        out = self.git.run(
-            ["ls-remote", "--end-of-options", self.url, self.remote_ref], what="ls-remote"
-        )
+        """The commit the branch points at on the remote (``git ls-remote``, no fetch); the
+        same call notes where the control ref points."""
+        refs = [self.remote_ref, *([self.control_ref] if self.control_ref else [])]
+        out = self.git.run(["ls-remote", "--end-of-options", self.url, *refs], what="ls-remote")
         self.last_success_time = time.time()
+        heads: dict[str, str] = {}
         for line in out.decode().splitlines():
             sha, _, ref = line.partition("\t")
-            if ref == self.remote_ref:
-                return sha
+            heads[ref] = sha
+        self._control_tip = heads.get(self.control_ref) if self.control_ref else None
+        if self.remote_ref in heads:
+            return heads[self.remote_ref]
         raise GitSourceError(
             SourceReason.BRANCH_DELETED,
             f"branch {self.branch!r} does not exist in {redact(self.url)}",
@@ -147,6 +160,50 @@ class GitSource:
             revision = self._read(resolve_commit(self.git, sha))
             self._remember(revision)
             return revision
+
+    def control(self) -> Control | None:
+        """The fleet control as of the last :meth:`fetch` (None: no control ref); fetches the
+        control commit only when the ref moved. Raises SourceError (ControlError for a
+        control commit that holds no valid document)."""
+        tip = self._control_tip
+        if tip is None or self.control_ref is None:
+            self._control = None
+            return None
+        if self._control is not None and self._control.commit == tip:
+            return self._control
+        with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
+            ensure(self.git, self.cache_dir)
+            if not has_commit(self.git, tip):
+                self._fetch_shallow(f"+{self.control_ref}:{CONTROL_TRACKING_REF}")
+            self._control = read_control(self.git, tip, self.control_ref)
+            return self._control
+
+    def fetch_revision(self, sha: str) -> Revision:
+        """Commit ``sha`` (a fleet pin): from the cache, else fetched by id from the remote."""
+        with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
+            ensure(self.git, self.cache_dir)
+            if not has_commit(self.git, check_rev(sha)):
+                self._fetch_shallow(sha)
+            revision = self._read(resolve_commit(self.git, sha))
+            self._remember(revision)
+            return revision
+
+    def _fetch_shallow(self, what: str) -> None:
+        self.git.run(
+            [
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--no-auto-maintenance",
+                "--depth=1",
+                "--end-of-options",
+                self.url,
+                what,
+            ],
+            what="fetch",
+        )
 
     def keep(self, shas: set[str]) -> None:
         """Keep exactly ``shas`` (the journal's commits) safe from garbage collection."""

@@ -16,8 +16,10 @@ from ads_client import AdsClient  # isort: skip
 from proxy_configs import outbound_proxy  # isort: skip
 from polling import until  # isort: skip
 from reconciler.cli.main import main
-from reconciler.cli.status import render
+from reconciler.cli.status import render, render_fleet
+from reconciler.journal import Journal, JournalEntry
 from reconciler.resource_types import TypeUrl
+from reconciler.serve.client import merge_statuses
 
 ENVOY = Path(sys.executable).parent / "envoy"
 
@@ -70,6 +72,43 @@ def test_status_table_shows_errors_nacks_and_unknown_proxies() -> None:
     assert "NACK RDS: bad route" in web
     ghost = next(line for line in lines if line.startswith("default.ghost"))
     assert "names no Dataplane" in ghost
+
+
+def test_status_of_several_replicas_is_merged() -> None:
+    def proxy(node: str, connected: bool, cds: str) -> dict[str, object]:
+        versions = {"CDS": {"sent": cds, "acked": cds, "nacked": ""}}
+        return {"id": node, "connected": connected, "versions": versions, "error": None}
+
+    a = {
+        "lastAppliedRevision": "a" * 40,
+        "following": True,
+        "proxies": [proxy("default.web-1", True, "c1"), proxy("default.db-1", False, "")],
+    }
+    b = {
+        "lastAppliedRevision": "a" * 40,
+        "following": False,
+        "control": {"mode": "paused", "revision": "a" * 40, "by": "Olga <o@x>"},
+        "proxies": [proxy("default.web-1", False, ""), proxy("default.api-1", True, "c2")],
+    }
+    merged = merge_statuses(
+        [("http://a", a, None), ("http://b", b, None), ("http://c", None, "cannot read")]
+    )
+    assert merged["lastAppliedRevision"] == "a" * 40 and merged["revisionsAgree"] is True
+    assert [(p["id"], p["server"]) for p in merged["proxies"]] == [
+        ("default.api-1", "http://b"),
+        ("default.db-1", None),  # connected nowhere: listed once
+        ("default.web-1", "http://a"),
+    ]
+    assert [s["error"] for s in merged["servers"]] == [None, None, "cannot read"]
+    out = render_fleet(merged)
+    assert "http://b  applied aaaaaaaaaaaa  attempted -  paused aaaaaaaaaaaa by Olga <o@x>" in out
+    assert "http://c  unreachable: cannot read" in out
+    web = next(line for line in out.splitlines() if line.startswith("default.web-1"))
+    assert "http://a" in web and "c1" in web
+    b["lastAppliedRevision"] = "b" * 40
+    split = merge_statuses([("http://a", a, None), ("http://b", b, None)])
+    assert split["lastAppliedRevision"] is None and split["revisionsAgree"] is False
+    assert "the replicas serve different revisions" in render_fleet(split)
 
 
 def test_status_against_a_running_server(capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,6 +171,9 @@ def test_bootstrap_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not MESH.NAME" in capsys.readouterr().err
     assert main(["bootstrap", "--proxy", "default.web-1", "--xds-address", "nowhere"]) == 2
     assert "is not HOST:PORT" in capsys.readouterr().err
+    twice = ["--xds-address", "127.0.0.1:5678"] * 2
+    assert main(["bootstrap", "--proxy", "default.web-1", *twice]) == 2
+    assert "given twice" in capsys.readouterr().err
 
 
 def test_serve_refuses_a_missing_directory(
@@ -142,13 +184,17 @@ def test_serve_refuses_a_missing_directory(
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("flags", [[], ["--sotw"]], ids=["delta", "sotw"])
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--sotw"], ["--xds-address", "127.0.0.1:5678", "--xds-address", "localhost:5679"]],
+    ids=["delta", "sotw", "replicas"],
+)
 def test_bootstrap_is_accepted_by_envoy(
     tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["bootstrap", "--proxy", "default.web-1", "--admin-port", "0", *flags]) == 0
     text = capsys.readouterr().out
-    assert ("api_type: GRPC" if flags else "api_type: DELTA_GRPC") in text
+    assert ("api_type: GRPC" if "--sotw" in flags else "api_type: DELTA_GRPC") in text
     assert "id: default.web-1\n" in text
     path = tmp_path / "bootstrap.yaml"
     path.write_text(text)
@@ -159,3 +205,22 @@ def test_bootstrap_is_accepted_by_envoy(
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_local_pause_pins_the_last_applied_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    assert main(["pause", "--state-dir", str(state)]) == 2  # nothing applied yet
+    assert "nothing to pause at" in capsys.readouterr().err
+    journal = Journal(state)
+    journal.record(JournalEntry(sha="a" * 40, content_hash="h1", time=1.0))
+    journal.record(JournalEntry(sha="b" * 40, content_hash="h2", time=2.0))
+    assert main(["pause", "--state-dir", str(state), "--reason", "freeze"]) == 0
+    assert "paused at bbbbbbbbbbbb" in capsys.readouterr().out
+    pin = journal.pin()
+    assert pin is not None and (pin.sha, pin.reason) == ("b" * 40, "paused: freeze")
+    assert main(["pause", "--state-dir", str(state), "--at", "a" * 40]) == 2
+    assert "--at needs --repo" in capsys.readouterr().err
+    assert main(["resume", "--state-dir", str(state)]) == 0
+    assert journal.pin() is None

@@ -103,14 +103,21 @@ class Envoy:
     """The real Envoy, bootstrapped by ``reconciler bootstrap``'s renderer."""
 
     def __init__(
-        self, workdir: Path, node_id: str, xds_port: int, *, sotw: bool, token: str | None = None
+        self,
+        workdir: Path,
+        node_id: str,
+        xds_port: int | list[int],
+        *,
+        sotw: bool,
+        token: str | None = None,
     ) -> None:
+        """``xds_port``: the server's, or every replica's (one ADS cluster endpoint each)."""
         self.node_id = node_id
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "bootstrap.yaml"
-        options = BootstrapOptions(
-            node_id, f"127.0.0.1:{xds_port}", admin_port=0, sotw=sotw, token=token
-        )
+        ports = xds_port if isinstance(xds_port, list) else [xds_port]
+        addresses = tuple(f"127.0.0.1:{port}" for port in ports)
+        options = BootstrapOptions(node_id, addresses, admin_port=0, sotw=sotw, token=token)
         config.write_text(render(options))
         self.admin_path = workdir / "admin-address"
         self.log = (workdir / "envoy.log").open("wb")

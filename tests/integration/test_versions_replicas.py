@@ -186,8 +186,11 @@ def failover(first: Server, second: Server, token_key: Path) -> None:
 
             def settled() -> bool:
                 proxy = next(p for p in second.status()["proxies"] if p["id"] == FRONTEND)
+                # a type appears in "versions" once the server has finished writing its
+                # response, which the client may have read already
                 return all(
-                    proxy["versions"][t.short]["acked"] == proxy["served"][t.short]["version"]
+                    proxy["versions"].get(t.short, {}).get("acked")
+                    == proxy["served"][t.short]["version"]
                     for t in (*FIRST_CALLS, TypeUrl.SECRET)
                 )
 

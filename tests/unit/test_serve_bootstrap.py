@@ -102,3 +102,32 @@ def test_cli_writes_the_file_and_keeps_a_token_private(
     header = read.dynamic_resources.ads_config.grpc_services[0].initial_metadata[0]
     assert header.value == "Bearer abc.def-ghi_1"
     assert json.loads(json_format.MessageToJson(read))["node"]["id"] == "default.web-1"
+
+
+def test_replicas_are_endpoints_of_one_ads_cluster() -> None:
+    replicas = ["127.0.0.1:5678", "127.0.0.2:5678", "xds-3.mesh.internal:5679"]
+    read = _read_back(render(BootstrapOptions("default.web-1", tuple(replicas))))
+    (cluster,) = read.static_resources.clusters
+    endpoints = [
+        (e.endpoint.address.socket_address.address, e.endpoint.address.socket_address.port_value)
+        for e in cluster.load_assignment.endpoints[0].lb_endpoints
+    ]
+    assert endpoints == [("127.0.0.1", 5678), ("127.0.0.2", 5678), ("xds-3.mesh.internal", 5679)]
+    assert cluster.type == envoy_cluster.Cluster.STRICT_DNS  # a host name among them
+    # a refused connection ejects the replica at once; the stream is re-opened after 0.25 s
+    assert cluster.outlier_detection.consecutive_local_origin_failure.value == 1
+    assert cluster.outlier_detection.split_external_local_origin_errors
+    backoff = read.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.retry_policy
+    assert backoff.retry_back_off.base_interval.ToMilliseconds() == 250
+    two = _read_back(render(BootstrapOptions("default.web-1", tuple(replicas[:2]))))
+    assert two.static_resources.clusters[0].type == envoy_cluster.Cluster.STATIC
+
+
+def test_cli_takes_every_replica_once(capsys: pytest.CaptureFixture[str]) -> None:
+    twice = ["--xds-address", "127.0.0.1:5678"] * 2
+    assert main(["bootstrap", "--proxy", "default.web-1", *twice]) == 2
+    assert "given twice" in capsys.readouterr().err
+    flags = ["--xds-address", "127.0.0.1:5678", "--xds-address", "127.0.0.2:5678"]
+    assert main(["bootstrap", "--proxy", "default.web-1", *flags]) == 0
+    lb = yaml.safe_load(capsys.readouterr().out)["static_resources"]["clusters"][0]
+    assert len(lb["load_assignment"]["endpoints"][0]["lb_endpoints"]) == 2

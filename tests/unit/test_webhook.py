@@ -82,14 +82,25 @@ def test_read_secret(tmp_path: Path) -> None:
 Scenario = Callable[[TestClient[web.Request, web.Application], list[PushEvent]], Awaitable[None]]
 
 
-def run(scenario: Scenario, *, max_body: int = 1024, branch: str | None = "main") -> list[Outcome]:
+def run(
+    scenario: Scenario,
+    *,
+    max_body: int = 1024,
+    branch: str | None = "main",
+    control_ref: str | None = None,
+) -> list[Outcome]:
     pushes: list[PushEvent] = []
     outcomes: list[Outcome] = []
 
     async def main() -> None:
         app = web.Application()
         handler = github_handler(
-            SECRET, pushes.append, branch=branch, max_body=max_body, record=outcomes.append
+            SECRET,
+            pushes.append,
+            branch=branch,
+            control_ref=control_ref,
+            max_body=max_body,
+            record=outcomes.append,
         )
         app.router.add_post("/hooks/github", handler)
         async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
@@ -194,3 +205,18 @@ def test_push_to_another_branch_is_ignored() -> None:
         assert pushes == []
 
     assert run(scenario) == [Outcome.IGNORED]
+
+
+def test_push_to_the_fleet_control_branch_polls() -> None:
+    control = PUSH.replace(b"refs/heads/main", b"refs/heads/mesh-control")
+    polled: list[list[str]] = []
+
+    async def scenario(
+        client: TestClient[web.Request, web.Application], pushes: list[PushEvent]
+    ) -> None:
+        await client.post("/hooks/github", data=control, headers=headers(control))
+        polled.append([p.ref for p in pushes])
+
+    assert run(scenario, control_ref="refs/heads/mesh-control") == [Outcome.ACCEPTED]
+    assert run(scenario) == [Outcome.IGNORED]  # not the control ref of this server
+    assert polled == [["refs/heads/mesh-control"], []]
