@@ -23,10 +23,11 @@ PORTS = ("--xds-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0")
 
 
 def _synopses() -> list[tuple[str, str]]:
-    """``(command, its synopsis text)`` from the README's ``reconciler CMD ...`` blocks."""
+    """``(command, its synopsis text)`` from the README's ``reconciler CMD ...`` blocks (a
+    synopsis shows its optional parts in brackets; an example command line has none)."""
     lines: list[str] = []
     for line in README.splitlines():
-        if line.startswith("reconciler "):
+        if line.startswith("reconciler ") and "[" in line:
             lines.append(line.removeprefix("reconciler "))
         elif lines and line.startswith("    ") and line.strip().startswith("["):
             lines[-1] += " " + line.strip()
