@@ -79,6 +79,8 @@ NOT_APPLIED = "RC320"
 ZONE_PROXY_NETWORKING = "RC340"
 TEMPLATE_INVALID = "RC341"
 CA_BUNDLE_INVALID = "RC342"
+EXTERNAL_WITHOUT_EGRESS = "RC343"
+
 # legacy kinds (reconciler/kinds/<legacy kind>, validate/rules/selectors.py): RC360-RC379
 LEGACY_SELECTOR = "RC360"
 ENVOY_RESOURCE_INVALID = "RC361"
@@ -465,6 +467,19 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "the v3 API only). A MeshProxyPatch `value` (a Cluster, Listener, VirtualHost, network "
         "Filter or HttpFilter) must likewise parse as YAML or JSON into a mapping. Kuma also "
         "reads the fields against Envoy's protos; validation does not (it works on plain data).",
+    ),
+    CodeInfo(
+        EXTERNAL_WITHOUT_EGRESS,
+        Severity.INFO,
+        "external service reached directly, not through a ZoneEgress",
+        "Kuma 2.14 sends the traffic of a MeshExternalService through a ZoneEgress and "
+        "requires mesh mTLS for it. This control plane runs no zone proxies: each sidecar "
+        "with an outbound to the MeshExternalService (`backendRef: {kind: "
+        "MeshExternalService, name}`) connects to its `endpoints` itself, with or without "
+        "mesh mTLS, and originates TLS as `spec.tls` says. Network rules that only let the "
+        "egress reach the outside must also let those sidecars out. `secret:` data sources "
+        "are read by the sidecar's Envoy from the environment variable "
+        "`RECONCILER_SECRET_<NAME>` (the name upper-cased, other characters as `_`).",
     ),
 )
 """RC3xx explanations, one per code defined above."""

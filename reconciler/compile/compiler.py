@@ -160,8 +160,18 @@ def _affected_by(
     if resource.kind == Kind.DATAPLANE:
         proxy = proxy_of(resource)
         services = {i.service for i in proxy.inbounds}
+        services.update(
+            key
+            for key in index.destinations
+            if any(e.dataplane == proxy.name for e in index.endpoints.get(key, ()))
+        )
         out = [proxy.node_id]
-        out.extend(p.node_id for p in proxies if any(o.service in services for o in p.outbounds))
+        # an outbound written with backendRef may resolve differently (generated MeshServices)
+        out.extend(
+            p.node_id
+            for p in proxies
+            if any(o.service in services or o.backend_ref is not None for o in p.outbounds)
+        )
         if previous is not None:
             out.extend(
                 node

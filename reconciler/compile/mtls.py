@@ -110,6 +110,20 @@ def upstream_tls_context(mesh: str, service: str | None) -> envoy_tls.UpstreamTl
     return out
 
 
+def destination_tls_context(
+    mesh: str, identities: Sequence[str], sni: str
+) -> envoy_tls.UpstreamTlsContext:
+    """A MeshService port's cluster (Kuma ``ClientSideMultiIdentitiesMTLS``): the peer's
+    certificate carries one of the service's ``identities`` (any of the mesh without them),
+    the SNI is Kuma's ``SniForBackendRef``."""
+    sans = [_uri_san(exact=i) for i in identities] or [_uri_san(prefix=mesh_spiffe_prefix(mesh))]
+    common = _common(mesh, sans[0])
+    validation = common.combined_validation_context.default_validation_context
+    validation.match_typed_subject_alt_names.extend(sans[1:])
+    common.alpn_protocols.extend(KUMA_ALPN)
+    return envoy_tls.UpstreamTlsContext(common_tls_context=common, sni=sni)
+
+
 class MeshMtls:
     """Secures the compiled resources of one mTLS mesh; memoised per original object."""
 
@@ -187,9 +201,13 @@ class MeshMtls:
         out.CopyFrom(cluster)
         socket = out.transport_socket
         socket.name = TLS_SOCKET
-        socket.typed_config.Pack(
-            upstream_tls_context(self.mesh, self._service_of(cluster.name)), deterministic=True
+        destination = self.index.destinations.get(cluster.name)
+        context = (
+            destination_tls_context(self.mesh, destination.identities, destination.sni)
+            if destination is not None
+            else upstream_tls_context(self.mesh, self._service_of(cluster.name))
         )
+        socket.typed_config.Pack(context, deterministic=True)
         self._clusters[id(cluster)] = (cluster, out)
         return out
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from reconciler.compile.context import proxy_source
 from reconciler.compile.inbound import InboundBuilder
-from reconciler.compile.inventory import MeshIndex, Proxy
+from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
@@ -54,7 +54,11 @@ class MeshCompiler:
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
         source = proxy_source(proxy)
-        for outbound in proxy.outbounds:
+        for written in proxy.outbounds:
+            outbound, why = resolve_outbound(self.index, written)
+            if outbound is None:
+                notes.append(f"outbound {written.address}:{written.port} is not compiled: {why}")
+                continue
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
             if out.route_config is not None:
