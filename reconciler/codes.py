@@ -80,6 +80,7 @@ ZONE_PROXY_NETWORKING = "RC340"
 TEMPLATE_INVALID = "RC341"
 CA_BUNDLE_INVALID = "RC342"
 EXTERNAL_WITHOUT_EGRESS = "RC343"
+HOSTNAMES_NOT_SERVED = "RC344"
 
 # legacy kinds (reconciler/kinds/<legacy kind>, validate/rules/selectors.py): RC360-RC379
 LEGACY_SELECTOR = "RC360"
@@ -480,6 +481,17 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "egress reach the outside must also let those sidecars out. `secret:` data sources "
         "are read by the sidecar's Envoy from the environment variable "
         "`RECONCILER_SECRET_<NAME>` (the name upper-cased, other characters as `_`).",
+    ),
+    CodeInfo(
+        HOSTNAMES_NOT_SERVED,
+        Severity.INFO,
+        "generated hostnames are reported, not served",
+        "A HostnameGenerator's hostnames are computed as Kuma 2.14 does (its template for "
+        "each MeshService or MeshExternalService its selector picks, with the labels Kuma adds "
+        "to resources created in the zone such as `kuma.io/origin: zone`) and reported by "
+        "`reconciler inspect` (per outbound) and the server's `/status` (`hostnames`). The "
+        "reconciler serves no DNS and configures no transparent proxy: point your own "
+        "resolver at the outbound addresses written in the Dataplanes.",
     ),
 )
 """RC3xx explanations, one per code defined above."""

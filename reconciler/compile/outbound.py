@@ -45,6 +45,7 @@ from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
+from reconciler.targetref import SERVICE_TAG
 
 CATCH_ALL_KEY = matches_key([ROOT_MATCH])
 
@@ -180,10 +181,30 @@ class OutboundBuilder:
             # services whose Dataplanes decide this outbound: the routes' backends, also the
             # ones left out of a split for now (a Dataplane appearing brings them in)
             frozenset({service, *(b.service for b in backends), *_referenced(rules)}),
+            self._destination(service) if outbound.backend_ref is not None else None,
         )
         return OutboundResources(
             listener, route_config, tuple(built_clusters), tuple(assignments), trace, tuple(skipped)
         )
+
+    def _destination(self, service: str) -> dict[str, Any] | None:
+        """What ``inspect`` shows of the MeshService port / MeshExternalService reached."""
+        destination = self.index.destinations.get(service)
+        if destination is None:
+            return None
+        resource = destination.resource
+        return {
+            "kind": destination.kind,
+            "name": destination.name,
+            "port": destination.port,
+            "sectionName": destination.section,
+            "hostnames": list(self.index.hostnames.get(service, ())),
+            "at": (
+                f"{resource.file}:{resource.position.line}"
+                if resource is not None
+                else f"generated from the {SERVICE_TAG} tags (Mesh meshServices.mode)"
+            ),
+        }
 
     def _listener(
         self,

@@ -344,3 +344,61 @@ spec:
     config = proxy(MESH, EXTERNAL, client(TO_EXT), policy)
     cluster = named(config, TypeUrl.CLUSTER, "default_ext___extsvc_80")
     assert cluster["circuit_breakers"]["thresholds"][0]["max_connections"] == 7
+
+
+GENERATORS = """
+type: HostnameGenerator
+name: local-mesh-external-service
+spec:
+  selector:
+    meshExternalService:
+      matchLabels: {kuma.io/origin: zone}
+  template: '{{ .DisplayName }}.extsvc.{{ label "kuma.io/mesh" }}.mesh.local'
+---
+type: HostnameGenerator
+name: by-team
+spec:
+  selector:
+    meshService:
+      matchLabels: {tier: backend}
+  template: "{{- .DisplayName -}} .{{ label `team` }}.internal"
+---
+type: HostnameGenerator
+name: local-mesh-service
+spec:
+  selector:
+    meshService:
+      matchLabels: {kuma.io/origin: zone}
+  template: "{{ .DisplayName }}.svc.mesh.local"
+"""
+
+
+def test_hostname_generators_render_kumas_fields_and_label_function() -> None:
+    """hostnamegenerator: the template per selected service; `label` of a missing label is an
+    error for that service; resources of the zone carry kuma.io/origin: zone."""
+    result = compile_yaml(MESH, API_DATAPLANES, API_SERVICE, EXTERNAL, GENERATORS, client(TO_80))
+    entries = {e["name"]: e for e in result.hostnames["default"]}  # type: ignore[index]
+    assert entries["ext"]["hostnames"] == [
+        {"hostname": "ext.extsvc.default.mesh.local", "generator": "local-mesh-external-service"}
+    ]
+    assert entries["api"]["hostnames"] == [
+        {"hostname": "api.svc.mesh.local", "generator": "local-mesh-service"}
+    ]
+    assert entries["api"]["problems"] == ["HostnameGenerator by-team: label team not found"]
+
+
+def test_trimming_markers_and_inspect_shows_the_destination() -> None:
+    from reconciler.compile.hostnames import render
+    from reconciler.compile.provenance import proxy_provenance
+
+    resources = load_resources(MESH, API_DATAPLANES, API_SERVICE, GENERATORS, client(TO_80))
+    service = next(r for r in resources if r.kind == "MeshService")
+    assert render("{{- .DisplayName -}} .x", service) == ("api.x", "")
+    assert render("{{ printf `%s` .Name }}", service)[0] is None
+    result = compile_yaml(MESH, API_DATAPLANES, API_SERVICE, GENERATORS, client(TO_80))
+    dataplane = next(r for r in resources if r.name == "web-1")
+    data = proxy_provenance(result.traces["default.web-1"], dataplane)
+    destination = data["outbounds"][0]["destination"]
+    assert destination["kind"] == "MeshService" and destination["sectionName"] == "http"
+    assert destination["hostnames"] == ["api.svc.mesh.local"]
+    assert destination["at"].startswith("mesh.yaml:")
