@@ -12,8 +12,8 @@ without mesh mTLS. The cluster follows what Kuma's ZoneEgress builds for the sam
   the first hostname endpoint; ``verification.mode`` ``Secured`` (default: CA and names),
   ``SkipSAN`` (CA only), ``SkipCA`` / ``SkipAll`` (no verification); names checked are
   ``subjectAltNames`` (DNS, Exact or Prefix) or else the server name; the CA is ``caCert``
-  or else the system's trust store (Kuma reads a CA file path, Envoy's ``system_root_certs``
-  is the same store); ``clientCert`` + ``clientKey``; ``version.min/max``;
+  or else the system's CA bundle file (:data:`SYSTEM_CA_FILE`, as Kuma's ``systemCaPath``);
+  ``clientCert`` + ``clientKey``; ``version.min/max``;
   ``allowRenegotiation``.
 * Data sources: ``inline`` (base64), ``inlineString`` (PEM text), or ``secret: NAME``: the
   proxy's Envoy reads the PEM from the environment variable ``RECONCILER_SECRET_<NAME>``
@@ -46,6 +46,9 @@ from reconciler.model import Resource
 
 TLS_SOCKET = "envoy.transport_sockets.tls"
 SECRET_ENV_PREFIX = "RECONCILER_SECRET_"
+SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+"""The system's CA bundle on the proxy's host (Debian, Ubuntu, Alpine), as Kuma's
+``systemCaPath``: Envoy refuses SAN checks against ``system_root_certs`` alone."""
 TLS_VERSIONS = {
     "TLSAuto": envoy_tls_common.TlsParameters.TLS_AUTO,
     "TLS10": envoy_tls_common.TlsParameters.TLSv1_0,
@@ -156,7 +159,7 @@ def upstream_tls(
     if isinstance(ca, dict):
         validation.trusted_ca.CopyFrom(data_source(resource, ca, "caCert"))
     else:
-        validation.system_root_certs.SetInParent()
+        validation.trusted_ca.filename = SYSTEM_CA_FILE
     if mode == "SkipSAN":
         return context
     sans = verification.get("subjectAltNames")

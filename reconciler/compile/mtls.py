@@ -320,9 +320,11 @@ def inline_secrets(bootstrap: Any, secrets: Callable[[], Sequence[Any]]) -> None
                     for ref in common.tls_certificate_sds_secret_configs:
                         ref.ClearField("sds_config")
                         used.add(ref.name)
-                    ref = common.combined_validation_context.validation_context_sds_secret_config
-                    ref.ClearField("sds_config")
-                    used.add(ref.name)
+                    if common.HasField("combined_validation_context"):  # not external TLS
+                        combined = common.combined_validation_context
+                        ref = combined.validation_context_sds_secret_config
+                        ref.ClearField("sds_config")
+                        used.add(ref.name)
                     socket.typed_config.Pack(context, deterministic=True)
     if not used:
         return

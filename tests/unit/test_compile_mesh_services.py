@@ -302,7 +302,7 @@ def test_tls_defaults_to_the_hostname_and_the_system_trust_store() -> None:
     tls = tls_of("{}")
     assert tls["sni"] == "ext.example.com"
     validation = tls["common_tls_context"]["validation_context"]
-    assert validation["system_root_certs"] == {}
+    assert validation["trusted_ca"] == {"filename": "/etc/ssl/certs/ca-certificates.crt"}
     assert validation["match_typed_subject_alt_names"] == [
         {"san_type": "DNS", "matcher": {"exact": "ext.example.com"}}
     ]
@@ -310,7 +310,7 @@ def test_tls_defaults_to_the_hostname_and_the_system_trust_store() -> None:
 
 def test_tls_skip_san_keeps_the_ca_and_skip_all_verifies_nothing() -> None:
     skip_san = tls_of("{mode: SkipSAN}")["common_tls_context"]["validation_context"]
-    assert "match_typed_subject_alt_names" not in skip_san and skip_san["system_root_certs"] == {}
+    assert "match_typed_subject_alt_names" not in skip_san and "trusted_ca" in skip_san
     assert "validation_context" not in tls_of("{mode: SkipAll}").get("common_tls_context", {})
 
 
