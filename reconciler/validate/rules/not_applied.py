@@ -87,6 +87,13 @@ def _ref(
     if isinstance(kind, str) and kind in table:
         f.add(codes.NOT_APPLIED, (*path, "kind"), f"{NOT_APPLIED}: {table[kind]}")
         return
+    if table is BACKEND_REF_KINDS_NOT_APPLIED and kind == t.MESH_SERVICE and ref.get("port"):
+        f.add(
+            codes.NOT_APPLIED,
+            (*path, "port"),
+            f"{NOT_APPLIED}: a route backendRef to a MeshService port; the backend is the "
+            "kuma.io/service named `name` (its legacy cluster), not the MeshService port",
+        )
     proxy_types = ref.get("proxyTypes")
     if top and isinstance(proxy_types, list) and proxy_types and "Sidecar" not in proxy_types:
         f.add(
