@@ -101,6 +101,7 @@ COMPILE_SKIPPED = "RC502"
 ROUTE_NO_BACKEND = "RC503"
 """Reported by validation (Kuma accepts the route), in the compile range where it began."""
 ROUTE_SHADOWED = "RC504"
+OUTBOUND_UNRESOLVED = "RC505"
 # identity (reconciler/identity, mTLS in compile): RC590-RC599
 MTLS_BACKEND_UNSUPPORTED = "RC590"
 MTLS_CA_UNAVAILABLE = "RC591"
@@ -564,6 +565,16 @@ _COMPILE: tuple[CodeInfo, ...] = (
         "The resources are valid, but the compiler could not turn them into Envoy "
         "configuration for this proxy (the message says which value). Nothing is published "
         "for the revision; fix the value or report the case if it is valid Kuma.",
+    ),
+    CodeInfo(
+        OUTBOUND_UNRESOLVED,
+        Severity.WARNING,
+        "outbound backendRef names no destination",
+        "A Dataplane outbound written with `backendRef` names a MeshService (or a port of it) "
+        "or a MeshExternalService that the mesh does not have. Kuma skips such an outbound "
+        "(`CollectServices`), and so does the reconciler: no listener is built on that port. "
+        "Define the resource, fix `name`/`port`, or set the Mesh's `meshServices.mode` so "
+        "MeshServices are generated from the `kuma.io/service` tags.",
     ),
     CodeInfo(
         COMPILE_SKIPPED,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile.context import proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
@@ -13,7 +14,7 @@ from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
-from reconciler.compile.trace import ProxyTrace
+from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
 from reconciler.model import Kind, Resource
 from reconciler.resource_types import ProxyConfig, TypeUrl
@@ -57,7 +58,9 @@ class MeshCompiler:
         for written in proxy.outbounds:
             outbound, why = resolve_outbound(self.index, written)
             if outbound is None:
-                notes.append(f"outbound {written.address}:{written.port} is not compiled: {why}")
+                path = ("networking", "outbound", written.index, "backendRef")
+                message = f"outbound {written.address}:{written.port} is not compiled: {why}"
+                trace.skipped.append(Skip(proxy.resource, path, message, OUTBOUND_UNRESOLVED))
                 continue
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
