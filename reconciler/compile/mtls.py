@@ -161,7 +161,10 @@ class MeshMtls:
         proxy: Proxy,
         inbound: Inbound,
         candidates: Sequence[Resource] | None = None,
+        mode: MtlsMode | None = None,
     ) -> envoy_listener.Listener:
+        """``mode``: the inbound's own mode (MeshTLS), else the Mesh backend's."""
+        chosen_mode = mode or self.backend.mode
         pool = self.policies if candidates is None else candidates
         chosen = [p for p in pool if inbound.index in selected_inbounds(_ref(p), proxy.resource)]
         inbound_rules = permission_rules.inbound_rules(chosen)
@@ -177,6 +180,7 @@ class MeshMtls:
         key = (
             id(listener),
             inspector,
+            chosen_mode,
             tuple(
                 (k, v.SerializeToString(deterministic=True) if v is not None else b"")
                 for k, v in rbac.items()
@@ -185,7 +189,7 @@ class MeshMtls:
         hit = self._listeners.get(key)
         if hit is not None:
             return hit[1]
-        out = secure_listener(listener, self.mesh, self.backend.mode, rbac)
+        out = secure_listener(listener, self.mesh, chosen_mode, rbac)
         if inspector and not any(f.name == TLS_INSPECTOR for f in out.listener_filters):
             _add_inspector(out)
         self._listeners[key] = (listener, out)
