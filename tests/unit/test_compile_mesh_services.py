@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from reconciler import codes
 from reconciler.compile.compiler import Compiler
 from reconciler.compile.mesh_services import _fnv1a64, destination_name, sni_for_resource
 from reconciler.resource_types import TypeUrl
@@ -197,9 +198,13 @@ def test_labels_target_selects_mesh_services_by_their_labels() -> None:
 def test_unknown_port_or_service_is_a_note_not_an_outbound() -> None:
     """CollectServices skips an outbound whose service or port does not exist."""
     missing = "{port: 10003, backendRef: {kind: MeshService, name: api, port: 81}}"
-    config = proxy(MESH, API_DATAPLANES, API_SERVICE, client(TO_80, missing))
+    result = compile_yaml(MESH, API_DATAPLANES, API_SERVICE, client(TO_80, missing))
+    config = result.configs["default.web-1"]
     assert "outbound:127.0.0.1:10003" not in config.by_name()[TypeUrl.LISTENER]
     assert any("has no port 81 (ports: 80, 9090)" in n for n in config.notes)
+    (diagnostic,) = [d for d in result.diagnostics if d.code == codes.OUTBOUND_UNRESOLVED]
+    assert diagnostic.field == "networking.outbound[1].backendRef"
+    assert diagnostic.severity == "warning"
 
 
 def test_mode_everywhere_generates_a_mesh_service_per_service_tag() -> None:
