@@ -83,6 +83,9 @@ NOT_APPLIED = "RC320"
 ZONE_PROXY_NETWORKING = "RC340"
 TEMPLATE_INVALID = "RC341"
 CA_BUNDLE_INVALID = "RC342"
+EXTERNAL_WITHOUT_EGRESS = "RC343"
+HOSTNAMES_NOT_SERVED = "RC344"
+
 # legacy kinds (reconciler/kinds/<legacy kind>, validate/rules/selectors.py): RC360-RC379
 LEGACY_SELECTOR = "RC360"
 ENVOY_RESOURCE_INVALID = "RC361"
@@ -102,6 +105,7 @@ COMPILE_SKIPPED = "RC502"
 ROUTE_NO_BACKEND = "RC503"
 """Reported by validation (Kuma accepts the route), in the compile range where it began."""
 ROUTE_SHADOWED = "RC504"
+OUTBOUND_UNRESOLVED = "RC505"
 # identity (reconciler/identity, mTLS in compile): RC590-RC599
 MTLS_BACKEND_UNSUPPORTED = "RC590"
 MTLS_CA_UNAVAILABLE = "RC591"
@@ -484,6 +488,30 @@ _SEMANTIC: tuple[CodeInfo, ...] = (
         "Filter or HttpFilter) must likewise parse as YAML or JSON into a mapping. Kuma also "
         "reads the fields against Envoy's protos; validation does not (it works on plain data).",
     ),
+    CodeInfo(
+        EXTERNAL_WITHOUT_EGRESS,
+        Severity.INFO,
+        "external service reached directly, not through a ZoneEgress",
+        "Kuma 2.14 sends the traffic of a MeshExternalService through a ZoneEgress and "
+        "requires mesh mTLS for it. This control plane runs no zone proxies: each sidecar "
+        "with an outbound to the MeshExternalService (`backendRef: {kind: "
+        "MeshExternalService, name}`) connects to its `endpoints` itself, with or without "
+        "mesh mTLS, and originates TLS as `spec.tls` says. Network rules that only let the "
+        "egress reach the outside must also let those sidecars out. `secret:` data sources "
+        "are read by the sidecar's Envoy from the environment variable "
+        "`RECONCILER_SECRET_<NAME>` (the name upper-cased, other characters as `_`).",
+    ),
+    CodeInfo(
+        HOSTNAMES_NOT_SERVED,
+        Severity.INFO,
+        "generated hostnames are reported, not served",
+        "A HostnameGenerator's hostnames are computed as Kuma 2.14 does (its template for "
+        "each MeshService or MeshExternalService its selector picks, with the labels Kuma adds "
+        "to resources created in the zone such as `kuma.io/origin: zone`) and reported by "
+        "`reconciler inspect` (per outbound) and the server's `/status` (`hostnames`). The "
+        "reconciler serves no DNS and configures no transparent proxy: point your own "
+        "resolver at the outbound addresses written in the Dataplanes.",
+    ),
 )
 """RC3xx explanations, one per code defined above."""
 
@@ -555,6 +583,16 @@ _COMPILE: tuple[CodeInfo, ...] = (
         "The resources are valid, but the compiler could not turn them into Envoy "
         "configuration for this proxy (the message says which value). Nothing is published "
         "for the revision; fix the value or report the case if it is valid Kuma.",
+    ),
+    CodeInfo(
+        OUTBOUND_UNRESOLVED,
+        Severity.WARNING,
+        "outbound backendRef names no destination",
+        "A Dataplane outbound written with `backendRef` names a MeshService (or a port of it) "
+        "or a MeshExternalService that the mesh does not have. Kuma skips such an outbound "
+        "(`CollectServices`), and so does the reconciler: no listener is built on that port. "
+        "Define the resource, fix `name`/`port`, or set the Mesh's `meshServices.mode` so "
+        "MeshServices are generated from the `kuma.io/service` tags.",
     ),
     CodeInfo(
         COMPILE_SKIPPED,

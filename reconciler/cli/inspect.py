@@ -195,6 +195,13 @@ def format_text(data: dict[str, Any]) -> str:
         _policies(lines, ib["policies"], "  ")
     for ob in data["outbounds"]:
         lines += ["", f"outbound {ob['listener']} -> {ob['service']} ({ob['protocol']})"]
+        if "destination" in ob:
+            d = ob["destination"]
+            names = ", ".join(d["hostnames"]) or "none"
+            lines.append(
+                f"  {d['kind']} {d['name']} port {d['port']} (sectionName {d['sectionName']}) "
+                f"at {d['at']}; hostnames: {names}"
+            )
         _policies(lines, ob["policies"], "  ")
         if "tcpRoute" in ob:
             _policies(lines, [ob["tcpRoute"]], "  ")

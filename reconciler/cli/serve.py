@@ -409,6 +409,6 @@ def pipeline_compile() -> CompileFn:
 
     def compile(analysis: Analysis) -> Compiled:
         result = compile_analysis(analysis, compiler)
-        return Compiled(result.configs, tuple(result.diagnostics))
+        return Compiled(result.configs, tuple(result.diagnostics), result.hostnames)
 
     return compile

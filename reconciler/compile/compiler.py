@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from reconciler import codes
 from reconciler.compile import kuma_tags
 from reconciler.compile.defaults import DEFAULT_FILE_PREFIX
+from reconciler.compile.hostnames import HOSTNAME_GENERATOR, hostnames
+from reconciler.compile.hostnames import SELECTORS as HOSTNAME_SELECTORS
+from reconciler.compile.hostnames import as_json as hostnames_json
 from reconciler.compile.inventory import MeshIndex, Proxy, index_meshes, proxy_of
 from reconciler.compile.matching import selection_ref
 from reconciler.compile.proxy import MeshCompiler
@@ -42,6 +45,8 @@ class CompileResult:
     shared: Mapping[str, Counter] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     """RC5xx: proxies that failed (left out of ``configs``) and policy parts not applied."""
+    hostnames: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    """Per mesh, the hostnames HostnameGenerators give each service (``hostnames.as_json``)."""
 
 
 class Compiler:
@@ -61,6 +66,17 @@ class Compiler:
         changed = self._changed(current) if previous is not None else []
         unchanged_proxies = self._unchanged_proxies(changed) if previous is not None else {}
         meshes = index_meshes(resources, lambda r: unchanged_proxies.get(r.key))
+        found_hostnames = hostnames(
+            (r for r in resources if r.kind == HOSTNAME_GENERATOR),
+            (r for r in resources if r.kind in HOSTNAME_SELECTORS),
+        )
+        for index in meshes.values():
+            for key, destination in index.destinations.items():
+                names, _ = found_hostnames.get(
+                    (index.name, destination.kind, destination.name), ([], [])
+                )
+                if names:
+                    index.hostnames[key] = [h.hostname for h in names]
         affected = None if previous is None else self._affected(changed, meshes)
         configs: dict[str, ProxyConfig] = {}
         traces: dict[str, ProxyTrace] = {}
@@ -90,6 +106,7 @@ class Compiler:
             time.perf_counter() - start,
             dict(self.shared.stats()),
             failures + skip_diagnostics(traces.values()),
+            hostnames_json(found_hostnames),
         )
         self._resources, self._result, self._meshes = current, result, meshes
         return result
@@ -160,8 +177,18 @@ def _affected_by(
     if resource.kind == Kind.DATAPLANE:
         proxy = proxy_of(resource)
         services = {i.service for i in proxy.inbounds}
+        services.update(
+            key
+            for key in index.destinations
+            if any(e.dataplane == proxy.name for e in index.endpoints.get(key, ()))
+        )
         out = [proxy.node_id]
-        out.extend(p.node_id for p in proxies if any(o.service in services for o in p.outbounds))
+        # an outbound written with backendRef may resolve differently (generated MeshServices)
+        out.extend(
+            p.node_id
+            for p in proxies
+            if any(o.service in services or o.backend_ref is not None for o in p.outbounds)
+        )
         if previous is not None:
             out.extend(
                 node

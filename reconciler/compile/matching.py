@@ -40,6 +40,7 @@ from reconciler.compile.merge import (
     merge,
     merge_rules_by_matches,
 )
+from reconciler.compile.mesh_services import Destination, to_entry_applies
 from reconciler.compile.ordering import sort_entries, sort_policies, target_ref
 from reconciler.compile.plugins import plugins
 from reconciler.compile.subsets import (
@@ -55,7 +56,7 @@ from reconciler.model import FieldPath, Resource
 from reconciler.targetref import MESH_HTTP_ROUTE, selected_inbounds, selects
 
 _SERVICE_KINDS = frozenset({"MeshService", "MeshServiceSubset"})
-_TO_KINDS = frozenset({"Mesh", *_SERVICE_KINDS})
+_TO_KINDS = frozenset({"Mesh", *_SERVICE_KINDS, "MeshExternalService"})
 FROM_WITH_RULES = (
     "from[] is ignored: a policy selecting this inbound uses rules[], and then Kuma applies "
     "only rules[]"
@@ -79,9 +80,13 @@ def _entries(policy: Resource, section: str) -> list[tuple[Resource, int, Mappin
     return [(policy, i, e) for i, e in enumerate(raw) if isinstance(e, dict)]
 
 
-def to_applies(entry: Mapping[str, Any], service: str) -> bool:
+def to_applies(
+    entry: Mapping[str, Any], service: str, destination: Destination | None = None
+) -> bool:
     ref = entry.get("targetRef")
     ref = ref if isinstance(ref, dict) else {"kind": "Mesh"}
+    if destination is not None:
+        return to_entry_applies(ref, destination)
     kind = ref.get("kind", "Mesh")
     return kind == "Mesh" or (kind in _SERVICE_KINDS and ref.get("name") == service)
 
@@ -210,9 +215,12 @@ class Matcher:
                 names = frozenset(
                     str(mapping(e.get("targetRef")).get("name")) for _, _, e in entries
                 )
-                targets = (mesh_wide, names)
+                by_labels = any(mapping(e.get("targetRef")).get("labels") for _, _, e in entries)
+                targets = (mesh_wide or by_labels, names)
                 self._to_targets[id(p)] = targets
-            if targets[0] or service in targets[1]:
+            destination = self.index.destinations.get(service)
+            wanted = destination.name if destination is not None else service
+            if targets[0] or wanted in targets[1]:
                 out.append(p)
         result = tuple(out)
         if interned:  # an interned set lives as long as the matcher: its id is a safe key
@@ -263,7 +271,7 @@ class Matcher:
             for p in policies
             if id(p) not in self._route_targets
             for e in _entries(p, Section.TO)
-            if to_applies(e[2], service)
+            if to_applies(e[2], service, self.index.destinations.get(service))
         ]
         contributions = [
             Contribution(p, (*p.spec_path, Section.TO.value, i, "default"), _default(e))
@@ -303,7 +311,7 @@ class Matcher:
                 if "default" in e
             ]
             for _, _, entry in _entries(route, Section.TO):
-                if not to_applies(entry, service):
+                if not to_applies(entry, service, self.index.destinations.get(service)):
                     continue
                 for rule in _rules(entry):
                     by_route.setdefault(rule_key(mapping(rule).get("matches")), []).extend(defaults)
@@ -319,7 +327,10 @@ class Matcher:
         key = (tuple(id(p) for p in policies), service)
         if key not in self._http:
             entries = [
-                e for p in policies for e in _entries(p, Section.TO) if to_applies(e[2], service)
+                e
+                for p in policies
+                for e in _entries(p, Section.TO)
+                if to_applies(e[2], service, self.index.destinations.get(service))
             ]
             self._http[key] = merge_rules_by_matches(
                 (p, (*p.spec_path, Section.TO.value, i, "rules"), _rules(e))
@@ -333,7 +344,10 @@ class Matcher:
         key = (tuple(id(p) for p in policies), service)
         if key not in self._tcp:
             entries = [
-                e for p in policies for e in _entries(p, Section.TO) if to_applies(e[2], service)
+                e
+                for p in policies
+                for e in _entries(p, Section.TO)
+                if to_applies(e[2], service, self.index.destinations.get(service))
             ]
             contributions = [
                 Contribution(p, (*p.spec_path, "to", i, "rules", 0, "default"), _default(rules[0]))

@@ -110,6 +110,20 @@ def upstream_tls_context(mesh: str, service: str | None) -> envoy_tls.UpstreamTl
     return out
 
 
+def destination_tls_context(
+    mesh: str, identities: Sequence[str], sni: str
+) -> envoy_tls.UpstreamTlsContext:
+    """A MeshService port's cluster (Kuma ``ClientSideMultiIdentitiesMTLS``): the peer's
+    certificate carries one of the service's ``identities`` (any of the mesh without them),
+    the SNI is Kuma's ``SniForBackendRef``."""
+    sans = [_uri_san(exact=i) for i in identities] or [_uri_san(prefix=mesh_spiffe_prefix(mesh))]
+    common = _common(mesh, sans[0])
+    validation = common.combined_validation_context.default_validation_context
+    validation.match_typed_subject_alt_names.extend(sans[1:])
+    common.alpn_protocols.extend(KUMA_ALPN)
+    return envoy_tls.UpstreamTlsContext(common_tls_context=common, sni=sni)
+
+
 class MeshMtls:
     """Secures the compiled resources of one mTLS mesh; memoised per original object."""
 
@@ -147,7 +161,10 @@ class MeshMtls:
         proxy: Proxy,
         inbound: Inbound,
         candidates: Sequence[Resource] | None = None,
+        mode: MtlsMode | None = None,
     ) -> envoy_listener.Listener:
+        """``mode``: the inbound's own mode (MeshTLS), else the Mesh backend's."""
+        chosen_mode = mode or self.backend.mode
         pool = self.policies if candidates is None else candidates
         chosen = [p for p in pool if inbound.index in selected_inbounds(_ref(p), proxy.resource)]
         inbound_rules = permission_rules.inbound_rules(chosen)
@@ -163,6 +180,7 @@ class MeshMtls:
         key = (
             id(listener),
             inspector,
+            chosen_mode,
             tuple(
                 (k, v.SerializeToString(deterministic=True) if v is not None else b"")
                 for k, v in rbac.items()
@@ -171,7 +189,7 @@ class MeshMtls:
         hit = self._listeners.get(key)
         if hit is not None:
             return hit[1]
-        out = secure_listener(listener, self.mesh, self.backend.mode, rbac)
+        out = secure_listener(listener, self.mesh, chosen_mode, rbac)
         if inspector and not any(f.name == TLS_INSPECTOR for f in out.listener_filters):
             _add_inspector(out)
         self._listeners[key] = (listener, out)
@@ -187,9 +205,13 @@ class MeshMtls:
         out.CopyFrom(cluster)
         socket = out.transport_socket
         socket.name = TLS_SOCKET
-        socket.typed_config.Pack(
-            upstream_tls_context(self.mesh, self._service_of(cluster.name)), deterministic=True
+        destination = self.index.destinations.get(cluster.name)
+        context = (
+            destination_tls_context(self.mesh, destination.identities, destination.sni)
+            if destination is not None
+            else upstream_tls_context(self.mesh, self._service_of(cluster.name))
         )
+        socket.typed_config.Pack(context, deterministic=True)
         self._clusters[id(cluster)] = (cluster, out)
         return out
 
@@ -302,9 +324,11 @@ def inline_secrets(bootstrap: Any, secrets: Callable[[], Sequence[Any]]) -> None
                     for ref in common.tls_certificate_sds_secret_configs:
                         ref.ClearField("sds_config")
                         used.add(ref.name)
-                    ref = common.combined_validation_context.validation_context_sds_secret_config
-                    ref.ClearField("sds_config")
-                    used.add(ref.name)
+                    if common.HasField("combined_validation_context"):  # not external TLS
+                        combined = common.combined_validation_context
+                        ref = combined.validation_context_sds_secret_config
+                        ref.ClearField("sds_config")
+                        used.add(ref.name)
                     socket.typed_config.Pack(context, deterministic=True)
     if not used:
         return

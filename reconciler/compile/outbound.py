@@ -33,16 +33,19 @@ from reconciler.compile.context import (
     Source,
     TagSet,
 )
+from reconciler.compile.external import external_cluster
 from reconciler.compile.http_matching import ROOT_MATCH
 from reconciler.compile.inventory import HTTP_PROTOCOLS, MeshIndex, Outbound
 from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.matching import rule_key as matches_key
-from reconciler.compile.merge import KeyedRule, Merged
+from reconciler.compile.merge import KeyedRule, Merged, canonical
+from reconciler.compile.mesh_services import MESH_EXTERNAL_SERVICE as EXTERNAL
 from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
+from reconciler.targetref import SERVICE_TAG
 
 CATCH_ALL_KEY = matches_key([ROOT_MATCH])
 
@@ -164,7 +167,8 @@ class OutboundBuilder:
         for backend in dict.fromkeys(backends):
             cluster, backend_confs = self._cluster(selected, backend, source)
             built_clusters.append(cluster)
-            assignments.append(self._assignment(backend))
+            if cluster.type == envoy_cluster.Cluster.EDS:
+                assignments.append(self._assignment(backend))
             cluster_confs[backend.cluster] = backend_confs
         trace = OutboundTrace(
             outbound,
@@ -177,10 +181,30 @@ class OutboundBuilder:
             # services whose Dataplanes decide this outbound: the routes' backends, also the
             # ones left out of a split for now (a Dataplane appearing brings them in)
             frozenset({service, *(b.service for b in backends), *_referenced(rules)}),
+            self._destination(service) if outbound.backend_ref is not None else None,
         )
         return OutboundResources(
             listener, route_config, tuple(built_clusters), tuple(assignments), trace, tuple(skipped)
         )
+
+    def _destination(self, service: str) -> dict[str, Any] | None:
+        """What ``inspect`` shows of the MeshService port / MeshExternalService reached."""
+        destination = self.index.destinations.get(service)
+        if destination is None:
+            return None
+        resource = destination.resource
+        return {
+            "kind": destination.kind,
+            "name": destination.name,
+            "port": destination.port,
+            "sectionName": destination.section,
+            "hostnames": list(self.index.hostnames.get(service, ())),
+            "at": (
+                f"{resource.file}:{resource.position.line}"
+                if resource is not None
+                else f"generated from the {SERVICE_TAG} tags (Mesh meshServices.mode)"
+            ),
+        }
 
     def _listener(
         self,
@@ -321,12 +345,19 @@ class OutboundBuilder:
         per_proxy = source is not None and any(plugins()[k].per_proxy for k in confs)
         tags = source.tags if source is not None and per_proxy else ()
         ctx = ClusterContext(self.index.name, backend.service, protocol, backend.cluster, tags)
-        key = ("outbound-cluster", backend.cluster, protocol, _key(confs), tags)
+        destination = self.index.destinations.get(backend.service)
+        external = destination.resource if destination and destination.kind == EXTERNAL else None
+        content = canonical(external.data) if external is not None else None
+        key = ("outbound-cluster", backend.cluster, protocol, _key(confs), tags, content)
 
         def build() -> envoy_cluster.Cluster:
             # Kuma 2.14 (core/xds/meshroute/clusters.go): every in-mesh EDS cluster speaks
-            # HTTP/2 to the peer sidecar, whatever the service protocol.
-            parts = cluster_builders.eds_cluster(backend.cluster, http2=True)
+            # HTTP/2 to the peer sidecar, whatever the service protocol; an external service
+            # gets the cluster Kuma's ZoneEgress would use (compile/external.py).
+            if external is not None:
+                parts = external_cluster(external, backend.cluster, protocol)
+            else:
+                parts = cluster_builders.eds_cluster(backend.cluster, http2=True)
             for plugin in self.cluster_plugins:
                 if plugin.kind in confs:
                     plugin.outbound_cluster(parts, confs[plugin.kind], ctx)

@@ -112,6 +112,8 @@ def _outbound(trace: OutboundTrace) -> dict[str, Any]:
     }
     if trace.tcp_route is not None:
         data["tcpRoute"] = merged_data("MeshTCPRoute", trace.tcp_route)
+    if trace.destination is not None:
+        data["destination"] = dict(trace.destination)
     return data
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.codes import OUTBOUND_UNRESOLVED
+from reconciler.compile import mesh_tls
 from reconciler.compile.context import proxy_source
 from reconciler.compile.inbound import InboundBuilder
-from reconciler.compile.inventory import MeshIndex, Proxy
+from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
-from reconciler.compile.trace import ProxyTrace
+from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
 from reconciler.model import Kind, Resource
 from reconciler.resource_types import ProxyConfig, TypeUrl
@@ -43,18 +45,33 @@ class MeshCompiler:
         trace = ProxyTrace(proxy.node_id, selected)
         found: dict[TypeUrl, dict[str, Any]] = {t: {} for t in TypeUrl}
         notes: list[str] = []
-        for inbound in proxy.inbounds:
+        tls_policies = selected.get(mesh_tls.KIND, ())
+        tls_confs = [
+            self.matcher.inbound(tls_policies, proxy, i)[0] if tls_policies else None
+            for i in proxy.inbounds
+        ]
+        for inbound, tls_conf in zip(proxy.inbounds, tls_confs, strict=True):
             built = self.inbounds.build(selected, proxy, inbound)
             listener = built.listener
             if self.mtls is not None:
                 permissions = selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())
-                listener = self.mtls.inbound(listener, proxy, inbound, permissions)
+                inbound_mode = mesh_tls.mode(tls_conf, self.mtls.backend.mode)
+                listener = self.mtls.inbound(listener, proxy, inbound, permissions, inbound_mode)
+                listener = mesh_tls.secure_inbound(listener, mesh_tls.tls_params(tls_conf))
             found[TypeUrl.LISTENER].setdefault(built.trace.listener, listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
         source = proxy_source(proxy)
-        for outbound in proxy.outbounds:
+        # Kuma takes the conf of one inbound for every upstream cluster (configureTLSParams)
+        upstream_params = mesh_tls.tls_params(tls_confs[0]) if tls_confs else None
+        for written in proxy.outbounds:
+            outbound, why = resolve_outbound(self.index, written)
+            if outbound is None:
+                path = ("networking", "outbound", written.index, "backendRef")
+                message = f"outbound {written.address}:{written.port} is not compiled: {why}"
+                trace.skipped.append(Skip(proxy.resource, path, message, OUTBOUND_UNRESOLVED))
+                continue
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
             if out.route_config is not None:
@@ -62,6 +79,7 @@ class MeshCompiler:
             for cluster in out.clusters:
                 if self.mtls is not None:
                     cluster = self.mtls.cluster(cluster)
+                    cluster = mesh_tls.secure_cluster(cluster, upstream_params)
                 found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
             for assignment in out.assignments:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)

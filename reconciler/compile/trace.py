@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler import codes
 from reconciler.compile.inventory import Inbound, Outbound
@@ -46,6 +47,9 @@ class OutboundTrace:
     """Per upstream cluster of this outbound, the effective conf per kind."""
     upstreams: frozenset[str] = frozenset()
     """Services this outbound sends to (its own, route backends, mirrors)."""
+    destination: Mapping[str, Any] | None = None
+    """For a ``backendRef`` outbound: the MeshService port or MeshExternalService it reaches
+    (kind, name, port, section, hostnames, where it is defined)."""
 
 
 @dataclass(frozen=True, slots=True)

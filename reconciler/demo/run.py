@@ -49,7 +49,7 @@ def dataplanes(repo: Path) -> list[Dataplane]:
             for i in net.get("inbound", [])
         )
         outbounds = {
-            o["tags"]["kuma.io/service"]: (o.get("address", "127.0.0.1"), int(o["port"]))
+            _outbound_key(o): (o.get("address", "127.0.0.1"), int(o["port"]))
             for o in net.get("outbound", [])
         }
         found.append(
@@ -62,6 +62,14 @@ def dataplanes(repo: Path) -> list[Dataplane]:
             )
         )
     return sorted(found, key=lambda d: d.node_id)
+
+
+def _outbound_key(outbound: dict[str, Any]) -> str:
+    """``backend`` for a tag outbound, ``MeshService payments`` for a backendRef one."""
+    if "tags" in outbound:
+        return str(outbound["tags"]["kuma.io/service"])
+    ref = outbound["backendRef"]
+    return f"{ref['kind']} {ref['name']}"
 
 
 def say(text: str = "") -> None:
@@ -186,6 +194,12 @@ def _demo(
         show(
             "payments (two replicas, MeshTimeout 2 s, MeshRateLimit):",
             tally(*frontend.outbounds["payments"], count=20),
+        )
+    if "MeshService payments" in frontend.outbounds:
+        show(
+            "payments again, through the outbound naming its MeshService port "
+            "(cluster default_payments___msvc_8080):",
+            tally(*frontend.outbounds["MeshService payments"], count=10),
         )
     fe_envoy = next(e for e in running if isinstance(e, Envoy) and e.node_id == frontend.node_id)
     retries = sum(fe_envoy.stats("upstream_rq_retry$").values())

@@ -9,7 +9,7 @@ reuses the snapshots of proxies a revision does not reach. It runs in a worker t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import codes
@@ -25,6 +25,8 @@ from reconciler.source import Revision
 class Compiled:
     configs: Mapping[str, ProxyConfig]
     diagnostics: tuple[Diagnostic, ...] = ()
+    hostnames: Mapping[str, Any] = field(default_factory=dict)
+    """Per mesh, the hostnames HostnameGenerators give each service (``/status``)."""
 
 
 CompileFn = Callable[[Analysis], Compiled]
@@ -47,6 +49,8 @@ class RevisionBuilder:
         self.interner = interner
         self.allow_empty = allow_empty
         """Publish a revision that has no resources or removes a mesh's every proxy."""
+        self.hostnames: Mapping[str, Any] = {}
+        """Of the last revision built without errors (``/status`` ``hostnames``)."""
         self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
 
     def build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
@@ -92,6 +96,7 @@ class RevisionBuilder:
                     for p in problems
                 ],
             }
+        self.hostnames = compiled.hostnames
         return snapshots, None
 
     def snapshots(

@@ -428,6 +428,7 @@ class Reconciler:
                 else None
             ),
             "restoredRevision": self.restored,
+            "hostnames": dict(self.builder.hostnames),
             "waitingFor": self.waiting_for(),
             "history": (
                 [e.to_json() for e in reversed(self.journal.entries()[-5:])]

@@ -40,7 +40,8 @@ def test_clean_pr_shows_envoy_diff_and_passes(tmp_path: Path, action_env: dict[s
     summary = result.summary
     assert "## Mesh validation passed: 0 errors, " in summary and ", 3 proxies changed" in summary
     assert (
-        "<details><summary><code>default.frontend-1</code>: configured, 1 resource</summary>"
+        # outbound:payments and outbound:default_payments___msvc_8080 (the MeshService port)
+        "<details><summary><code>default.frontend-1</code>: configured, 2 resources</summary>"
         in summary
     )
     assert 'virtual_hosts[0].routes[0].route.timeout: "2s" -> "5s"' in summary
@@ -100,7 +101,9 @@ def test_annotations_prefer_lines_the_pr_changed(
     assert len(errors) == 1
     assert errors[0].properties["file"] == "mesh/policies/broken.yaml"
     notice = result.of("notice")
-    assert any("more errors are listed in the job summary" in n.message for n in notice)
+    assert any(
+        "more errors" in n.message and "are listed in the job summary" in n.message for n in notice
+    )
     assert "timeouts.yaml" in result.summary  # every diagnostic is in the summary
 
 

@@ -83,7 +83,11 @@ def test_json_format(two_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert code == 1 and data["version"] == 1 and data["partial"] is None
     changed = {p["node_id"] for p in data["proxies"]}
     assert "default.frontend-1" in changed
-    (res,) = next(p for p in data["proxies"] if p["node_id"] == "default.frontend-1")["resources"]
+    resources = next(p for p in data["proxies"] if p["node_id"] == "default.frontend-1")
+    # the legacy outbound and the one to the MeshService port (both target `payments`)
+    by_name = {r["name"]: r for r in resources["resources"]}
+    assert sorted(by_name) == ["outbound:default_payments___msvc_8080", "outbound:payments"]
+    res = by_name["outbound:payments"]
     assert res["type"] == "RDS" and res["fields"] == [
         {
             "path": "virtual_hosts[0].routes[0].route.timeout",

@@ -16,6 +16,7 @@ from polling import until
 from proxy_configs import inbound_proxy, outbound_proxy
 
 from reconciler import codes
+from reconciler.cli.serve import pipeline_compile
 from reconciler.diagnostics import at_resource
 from reconciler.errors import CompileError, SourceError
 from reconciler.pipeline import Analysis
@@ -345,5 +346,43 @@ def test_a_served_directory_that_disappears_is_a_source_error(tmp_path: Path) ->
         status = loop.status_json()
         assert status["source"]["stale"] and "path not found" in status["source"]["error"]
         assert status["waitingFor"] is None and cache.node_ids() == ["default.web-1"]
+
+    run(body)
+
+
+def test_status_lists_the_hostnames_of_the_applied_revision(tmp_path: Path) -> None:
+    """HostnameGenerator hostnames (issue: users with their own DNS) are in /status."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "web.yaml").write_text(DATAPLANE.format(port=8080))
+    (tmp_path / "services.yaml").write_text(
+        "type: MeshExternalService\nname: status-page\nmesh: default\nspec:\n"
+        "  match: {type: HostnameGenerator, port: 80, protocol: http}\n"
+        "  endpoints: [{address: 127.0.1.20, port: 19095}]\n---\n"
+        "type: HostnameGenerator\nname: external\nspec:\n"
+        "  selector: {meshExternalService: {matchLabels: {kuma.io/origin: zone}}}\n"
+        "  template: '{{ .DisplayName }}.extsvc.mesh.local'\n"
+    )
+
+    async def body() -> None:
+        loop = Reconciler(
+            DirectorySource([tmp_path]),
+            pipeline_compile(),
+            SnapshotCache(),
+            Metrics(),
+            interval=None,
+        )
+        outcome = await loop.reconcile()
+        assert outcome is not None and outcome.applied
+        assert loop.status_json()["hostnames"] == {
+            "default": [
+                {
+                    "kind": "MeshExternalService",
+                    "name": "status-page",
+                    "hostnames": [
+                        {"hostname": "status-page.extsvc.mesh.local", "generator": "external"}
+                    ],
+                }
+            ]
+        }
 
     run(body)

@@ -36,6 +36,7 @@ EMITTED_BY: dict[str, str] = {
     "RC502": "unit/test_compile_routes.py::"
     "test_unsupported_backend_kind_is_reported_not_dropped_silently",
     "RC504": "unit/test_compile_routes.py::test_routes_follow_kuma_compare_match",
+    "RC505": "unit/test_compile_mesh_services.py::test_unknown_port_or_service_is_a_note_not_an_outbound",
     "RC590": "unit/test_identity_serve_rotation.py::"
     "test_a_mesh_ca_that_cannot_be_used_publishes_nothing",
     "RC591": "unit/test_identity_serve_rotation.py::"

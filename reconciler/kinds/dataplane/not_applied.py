@@ -32,9 +32,10 @@ def check(f: Findings, resource: Resource) -> None:
                 f"inbound without tags is not applied: the reconciler needs a {SERVICE_TAG} tag",
             )
     for i, outbound in enumerate(as_list(networking.get("outbound"))):
-        if is_set(as_map(outbound).get("backendRef")):
+        kind = as_map(as_map(outbound).get("backendRef")).get("kind")
+        if kind == "MeshMultiZoneService":
             f.add(
                 codes.NOT_APPLIED,
-                ("networking", "outbound", i, "backendRef"),
-                f"not applied by the reconciler: outbound backendRef (use tags with {SERVICE_TAG})",
+                ("networking", "outbound", i, "backendRef", "kind"),
+                "not applied by the reconciler: outbound backendRef to a MeshMultiZoneService",
             )

@@ -8,8 +8,4 @@ KIND = KindSpec(
     category=Category.RESOURCE,
     summary="Generates DNS hostnames for MeshServices, MeshExternalServices, MeshMultiZoneServices.",
     scope=Scope.GLOBAL,
-    not_applied=(
-        "the generated hostnames: the reconciler serves no DNS and builds no outbound for "
-        "MeshService, MeshExternalService or MeshMultiZoneService hostnames"
-    ),
 )

@@ -30,3 +30,8 @@ def check(f: Findings, resource: Resource) -> None:
     extension = spec.get("extension")
     if isinstance(extension, dict) and extension.get("type") == "":
         f.add(codes.SETTING_MISSING, ("extension", "type"), "must not be empty")
+    f.add(
+        codes.HOSTNAMES_NOT_SERVED,
+        (),
+        "hostnames are reported by `reconciler inspect` and /status; no DNS serves them",
+    )

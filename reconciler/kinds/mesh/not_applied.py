@@ -13,7 +13,6 @@ MESH_FIELDS_NOT_APPLIED = {
     "routing": "Mesh routing options (locality-aware load balancing, zone egress)",
     "constraints": "Mesh dataplane constraints",
     "networking": "Mesh networking (outbound passthrough)",
-    "meshServices": "Mesh meshServices mode (MeshService resources are not generated)",
 }
 
 

@@ -33,6 +33,19 @@ def check(f: Findings, resource: Resource) -> None:
             _check_tls(f, tls)
     elif as_map(extension).get("type") == "":
         f.add(codes.SETTING_MISSING, ("extension", "type"), "must not be empty")
+    if extension is not None:
+        f.add(
+            codes.NOT_APPLIED,
+            ("extension",),
+            "not applied by the reconciler: extensions (a ZoneEgress plugin builds the cluster)",
+        )
+    f.add(
+        codes.EXTERNAL_WITHOUT_EGRESS,
+        (),
+        "applied without a ZoneEgress: each sidecar with an outbound to this service "
+        "connects to its endpoints directly (Kuma 2.14 goes through a ZoneEgress with "
+        "mesh mTLS)",
+    )
 
 
 def _check_endpoints(f: Findings, endpoints: list[Any]) -> None:

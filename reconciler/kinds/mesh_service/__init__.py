@@ -7,8 +7,4 @@ KIND = KindSpec(
     package="mesh_service",
     category=Category.RESOURCE,
     summary="A service of the mesh: its ports, protocols and the data plane proxies behind it.",
-    not_applied=(
-        "the MeshService resource itself (its ports, selector, identities and VIPs): outbounds "
-        "and targetRefs name services by their kuma.io/service tag"
-    ),
 )

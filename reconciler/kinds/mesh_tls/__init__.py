@@ -16,9 +16,5 @@ KIND = KindSpec(
         rule_matches=False,
         required=False,
     ),
-    not_applied=(
-        "MeshTLS: the mode, TLS versions and ciphers of inbound traffic are not configured yet "
-        "(the Mesh mTLS settings apply)"
-    ),
     order=15,
 )

@@ -12,7 +12,7 @@ from reconciler import codes
 from reconciler.kinds.spec import KindSpec
 from reconciler.model import Resource
 from reconciler.validate.rules import targetrefs as t
-from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 
 NOT_APPLIED = "not applied by the reconciler"
 MATCHES_NOT_COMPILED = (
@@ -21,9 +21,15 @@ MATCHES_NOT_COMPILED = (
 
 REF_KINDS_NOT_APPLIED = {
     t.MESH_GATEWAY: "MeshGateway targets (builtin gateways are not served)",
-    t.MESH_EXTERNAL_SERVICE: "MeshExternalService references",
     t.MESH_MULTI_ZONE_SERVICE: "MeshMultiZoneService references",
     t.MESH_HTTP_ROUTE: "MeshHTTPRoute targets (per-route policies)",
+}
+BACKEND_REF_KINDS_NOT_APPLIED = {
+    **REF_KINDS_NOT_APPLIED,
+    t.MESH_EXTERNAL_SERVICE: (
+        "MeshExternalService as a route backendRef (reach it through a Dataplane outbound "
+        "with backendRef)"
+    ),
 }
 
 
@@ -52,7 +58,8 @@ def check_policy(f: Findings, resource: Resource) -> None:
                 for k, ref in enumerate(
                     as_list(as_map(as_map(rule).get("default")).get("backendRefs"))
                 ):
-                    _ref(f, (section, i, "rules", j, "default", "backendRefs", k), ref, top=False)
+                    path = (section, i, "rules", j, "default", "backendRefs", k)
+                    _ref(f, path, ref, top=False, table=BACKEND_REF_KINDS_NOT_APPLIED)
     for i, rule in enumerate(as_list(spec.get("rules"))):
         matches = as_list(as_map(rule).get("matches"))
         if resource.kind in SPIFFE_MATCHES_APPLIED:
@@ -66,31 +73,31 @@ def check_policy(f: Findings, resource: Resource) -> None:
             )
 
 
-def _ref(f: Findings, path: Path, ref: object, *, top: bool) -> None:
+def _ref(
+    f: Findings,
+    path: Path,
+    ref: object,
+    *,
+    top: bool,
+    table: dict[str, str] = REF_KINDS_NOT_APPLIED,
+) -> None:
     if not isinstance(ref, dict):
         return
     kind = ref.get("kind")
-    if isinstance(kind, str) and kind in REF_KINDS_NOT_APPLIED:
+    if isinstance(kind, str) and kind in table:
+        f.add(codes.NOT_APPLIED, (*path, "kind"), f"{NOT_APPLIED}: {table[kind]}")
+        return
+    if table is BACKEND_REF_KINDS_NOT_APPLIED and kind == t.MESH_SERVICE and ref.get("port"):
         f.add(
             codes.NOT_APPLIED,
-            (*path, "kind"),
-            f"{NOT_APPLIED}: {REF_KINDS_NOT_APPLIED[kind]}",
+            (*path, "port"),
+            f"{NOT_APPLIED}: a route backendRef to a MeshService port; the backend is the "
+            "kuma.io/service named `name` (its legacy cluster), not the MeshService port",
         )
-        return
     proxy_types = ref.get("proxyTypes")
     if top and isinstance(proxy_types, list) and proxy_types and "Sidecar" not in proxy_types:
         f.add(
             codes.NOT_APPLIED,
             (*path, "proxyTypes"),
             f"{NOT_APPLIED}: policies for gateway proxies only",
-        )
-    if (
-        kind == t.MESH_SERVICE
-        and not top
-        and (is_set(ref.get("labels")) or is_set(ref.get("sectionName")))
-    ):
-        f.add(
-            codes.NOT_APPLIED,
-            path,
-            f"{NOT_APPLIED}: selecting MeshService resources by labels or sectionName (use name: <kuma.io/service>)",
         )
