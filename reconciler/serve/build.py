@@ -17,6 +17,7 @@ from reconciler.diagnostics import Diagnostic, has_errors, only_errors
 from reconciler.pipeline import Analysis, collector_paused
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
+from reconciler.serve.console.records import BuildLog, Explainer
 from reconciler.snapshot import Interner, Snapshot, build_snapshots
 from reconciler.source import Revision
 
@@ -25,6 +26,8 @@ from reconciler.source import Revision
 class Compiled:
     configs: Mapping[str, ProxyConfig]
     diagnostics: tuple[Diagnostic, ...] = ()
+    explain: Explainer | None = None
+    """Provenance of the compiled proxies (``reconciler inspect``), shown by the console."""
 
 
 CompileFn = Callable[[Analysis], Compiled]
@@ -48,11 +51,16 @@ class RevisionBuilder:
         self.allow_empty = allow_empty
         """Publish a revision that has no resources or removes a mesh's every proxy."""
         self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
+        self.log = BuildLog()
+        """The recent revisions built, refused or published (the console's pages)."""
 
     def build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
         """Every proxy's snapshot, or ``({}, rejection)``: a revision publishes whole or not."""
         with collector_paused():  # analysis, compile and snapshots only allocate
-            return self._build(revision)
+            snapshots, error = self._build(revision)
+        if error is not None:
+            self.log.refused(revision.id, revision.meta, error)
+        return snapshots, error
 
     def _build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
         analysis = self.analyzer(revision.files, revision.diagnostics)
@@ -92,6 +100,9 @@ class RevisionBuilder:
                     for p in problems
                 ],
             }
+        self.log.published(
+            revision.id, revision.meta, analysis.resources, compiled.configs, compiled.explain
+        )
         return snapshots, None
 
     def snapshots(
