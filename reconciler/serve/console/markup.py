@@ -16,6 +16,7 @@ header a{color:#cfe0ff;text-decoration:none}header strong{font-size:1.05rem}
 main{padding:1rem 1.2rem;max-width:1200px}
 table{border-collapse:collapse;background:#fff;margin:.4rem 0 1rem}
 th,td{border:1px solid #d8dde3;padding:.25rem .5rem;text-align:left;vertical-align:top}
+td:first-child a{white-space:nowrap}
 th{background:#eef1f5}code,pre{font:12.5px/1.4 ui-monospace,monospace}
 pre{background:#fff;border:1px solid #d8dde3;padding:.6rem;overflow-x:auto}
 .ok{color:#137333}.bad{color:#b3261e}.warn{color:#8a5300}.muted{color:#69737d}

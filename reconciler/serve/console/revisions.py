@@ -49,10 +49,17 @@ def diagnostics_table(diagnostics: Sequence[Mapping[str, Any]]) -> Html:
                 d.get("code", ""),
                 d.get("field") or "",
                 d.get("message", ""),
-                d.get("resource") or "",
+                _resource(d.get("resource")),
             )
         )
     return table(("where", "severity", "code", "field", "message", "resource"), rows)
+
+
+def _resource(raw: object) -> str:
+    if isinstance(raw, Mapping):
+        mesh = f"{raw['mesh']}/" if raw.get("mesh") else ""
+        return f"{raw.get('type', '')} {mesh}{raw.get('name', '')}"
+    return str(raw or "")
 
 
 def rejection_block(rejection: Mapping[str, Any]) -> Html:
@@ -127,7 +134,12 @@ def revisions_page(status: Mapping[str, Any], log: BuildLog | None) -> str:
                 id="attempts",
             ),
         ]
-        refused = [a for a in attempts if a.rejection is not None]
+        shown = status.get("lastAttemptedRevision") if error else None
+        refused = [
+            a
+            for index, a in enumerate(attempts)
+            if a.rejection is not None and not (index == 0 and a.revision == shown)
+        ]
         for attempt in refused:
             assert attempt.rejection is not None
             body += [
