@@ -8,6 +8,7 @@ UPDATE_SCREENSHOTS=1 the screenshots go to docs/console/ (the README links them)
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -18,8 +19,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import json
 
 import pytest
 from git_repo import Repo
