@@ -7,7 +7,7 @@ import html
 import json
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}
@@ -38,14 +38,19 @@ def join(parts: Iterable[object], sep: str = "") -> Html:
     return Html(esc(sep).join(esc(p) for p in parts))
 
 
-def tag(name: str, *children: object, **attrs: object) -> Html:
-    """``<name attrs>children</name>``; ``class_`` is ``class``; None or False drops an attr."""
+VOID = frozenset({"br", "input", "meta"})
+
+
+def tag(element: str, /, *children: object, **attrs: object) -> Html:
+    """``<element attrs>children</element>``; ``class_`` is ``class``; None or False drops an attr."""
     attributes = "".join(
         f' {key.rstrip("_").replace("_", "-")}="{esc(value)}"'
         for key, value in attrs.items()
         if value is not None and value is not False
     )
-    return Html(f"<{name}{attributes}>{join(children)}</{name}>")
+    if element in VOID:
+        return Html(f"<{element}{attributes}>")
+    return Html(f"<{element}{attributes}>{join(children)}</{element}>")
 
 
 def link(href: str, text: object) -> Html:
@@ -98,3 +103,41 @@ def page(title: str, *body: object) -> str:
         )
         + "\n"
     )
+
+
+PAGE_SIZE = 200
+"""Rows per page of the long lists (a browser lays out 200 rows in tens of milliseconds)."""
+
+
+def paged(rows: list[Any], page_number: int) -> tuple[list[Any], int, int]:
+    """``(rows of that page, the page shown, the number of pages)``; out of range: the last."""
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    shown = min(max(1, page_number), pages)
+    return rows[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE], shown, pages
+
+
+def search_form(target: str, query: str, placeholder: str) -> Html:
+    """A GET filter (read-only: the query only narrows the list)."""
+    return tag(
+        "form",
+        tag("input", type="search", name="q", value=query, placeholder=placeholder, size="40"),
+        " ",
+        tag("button", "Filter", type="submit"),
+        method="get",
+        action=target,
+    )
+
+
+def pager(target: str, query: str, shown: int, pages: int, total: int) -> Html:
+    def href(number: int) -> str:
+        return f"{target}?{urlencode({'q': query, 'page': number} if query else {'page': number})}"
+
+    first = (shown - 1) * PAGE_SIZE + 1 if total else 0
+    parts: list[object] = [
+        f"{first}-{min(shown * PAGE_SIZE, total)} of {total}, page {shown} of {pages}"
+    ]
+    if shown > 1:
+        parts += [" ", link(href(shown - 1), "previous")]
+    if shown < pages:
+        parts += [" ", link(href(shown + 1), "next")]
+    return tag("p", *parts, class_="pager")

@@ -7,7 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.model import DEFAULT_MESH, Kind, Resource
-from reconciler.serve.console.markup import fields, link, page, path, pre_json, short, table, tag
+from reconciler.serve.console.markup import (
+    fields,
+    link,
+    page,
+    paged,
+    pager,
+    path,
+    pre_json,
+    search_form,
+    short,
+    table,
+    tag,
+)
 from reconciler.serve.console.records import Build
 
 NOT_POLICIES = (Kind.MESH, Kind.DATAPLANE)
@@ -34,8 +46,12 @@ def _where(resource: Resource | None) -> str:
     return f"{resource.file}:{resource.position.line}"
 
 
-def policies_page(build: Build) -> str:
+def policies_page(build: Build, query: str = "", page_number: int = 1) -> str:
     selecting = build.explain.selecting() if build.explain is not None else {}
+    every = policies_of(build)
+    needle = query.lower()
+    matching = [(k, r) for k, r in every.items() if needle in " ".join(k).lower()]
+    shown, number, pages = paged(matching, page_number)
     rows = [
         (
             link(path("policies", *key), key[2]),
@@ -44,11 +60,17 @@ def policies_page(build: Build) -> str:
             tag("code", _where(resource)),
             len(selecting.get(key, ())),
         )
-        for key, resource in policies_of(build).items()
+        for key, resource in shown
     ]
     return page(
         "Policies",
-        tag("p", f"Revision {short(build.attempt.revision)}: {len(rows)} policies", class_="muted"),
+        tag(
+            "p",
+            f"Revision {short(build.attempt.revision)}: {len(every)} policies",
+            class_="muted",
+        ),
+        search_form(path("policies"), query, "kind, mesh or name contains"),
+        pager(path("policies"), query, number, pages, len(matching)),
         table(("policy", "kind", "mesh", "where", "proxies selected"), rows, id="policies"),
     )
 

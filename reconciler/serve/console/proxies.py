@@ -13,8 +13,11 @@ from reconciler.serve.console.markup import (
     fields,
     link,
     page,
+    paged,
+    pager,
     path,
     pre_json,
+    search_form,
     short,
     table,
     tag,
@@ -75,10 +78,14 @@ def _last_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
-def proxies_page(proxies: Sequence[Mapping[str, Any]]) -> str:
+def proxies_page(
+    proxies: Sequence[Mapping[str, Any]], query: str = "", page_number: int = 1
+) -> str:
     connected = sum(1 for p in proxies if p.get("connected"))
     nacking = sum(1 for p in proxies if p.get("lastNack"))
     refused = sum(1 for p in proxies if p.get("authError"))
+    matching = [p for p in proxies if query.lower() in p["id"].lower()]
+    shown, number, pages = paged(matching, page_number)
     rows = [
         (
             link(path("proxies", p["id"]), p["id"]),
@@ -89,7 +96,7 @@ def proxies_page(proxies: Sequence[Mapping[str, Any]]) -> str:
             _versions_cell(p.get("versions") or {}),
             _problems_cell(p),
         )
-        for p in proxies
+        for p in shown
     ]
     return page(
         "Proxies",
@@ -99,6 +106,8 @@ def proxies_page(proxies: Sequence[Mapping[str, Any]]) -> str:
             f"{refused} with a refused stream",
             id="counts",
         ),
+        search_form(path("proxies"), query, "node id contains"),
+        pager(path("proxies"), query, number, pages, len(matching)),
         table(
             ("proxy", "connection", "protocol", "versions (per type)", "problems"),
             rows,

@@ -30,7 +30,7 @@ from reconciler.snapshot import SnapshotCache
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -98,7 +98,8 @@ class Console:
 
     async def proxies(self, request: web.Request) -> web.Response:
         proxies = self.plane.status_json()["proxies"]
-        return _html(await asyncio.to_thread(proxies_page, proxies))
+        query, number = _listing(request)
+        return _html(await asyncio.to_thread(proxies_page, proxies, query, number))
 
     async def proxy(self, request: web.Request) -> web.Response:
         node = request.match_info["proxy"]
@@ -121,7 +122,8 @@ class Console:
         build = self.current()
         if build is None:
             return _not_found("No revision is served yet.", "revisions")
-        return _html(await asyncio.to_thread(policies_page, build))
+        query, number = _listing(request)
+        return _html(await asyncio.to_thread(policies_page, build, query, number))
 
     async def policy(self, request: web.Request) -> web.Response:
         build = self.current()
@@ -142,6 +144,16 @@ class Console:
             while len(self._diffs) > KEEP_DIFFS:
                 self._diffs.popitem(last=False)
         return found
+
+
+def _listing(request: web.Request) -> tuple[str, int]:
+    """``?q=`` (a substring filter, at most 200 characters) and ``?page=`` (from 1)."""
+    query = request.query.get("q", "").strip()[:200]
+    try:
+        number = int(request.query.get("page", "1"))
+    except ValueError:
+        number = 1
+    return query, number
 
 
 def _html(text: str, status: int = 200) -> web.Response:
