@@ -29,7 +29,7 @@ def when(seconds: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
-def revision_link(sha: str | None, log: BuildLog | None) -> Html:
+def revision_link(sha: str | None) -> Html:
     if not sha:
         return esc("none")
     return link(path("revisions", sha), short(sha))
@@ -72,12 +72,12 @@ def rejection_block(rejection: Mapping[str, Any]) -> Html:
     return Html("".join(esc(p) for p in parts))
 
 
-def _summary(status: Mapping[str, Any], log: BuildLog | None) -> Html:
+def _summary(status: Mapping[str, Any]) -> Html:
     source = status.get("source") or {}
     pinned = status.get("pinned")
     rows: list[tuple[object, object]] = [
-        ("last applied revision", revision_link(status.get("lastAppliedRevision"), log)),
-        ("last attempted revision", revision_link(status.get("lastAttemptedRevision"), log)),
+        ("last applied revision", revision_link(status.get("lastAppliedRevision"))),
+        ("last attempted revision", revision_link(status.get("lastAttemptedRevision"))),
         ("ready", "yes" if status.get("ready") else f"no: {status.get('waitingFor') or ''}"),
         (
             "following",
@@ -111,7 +111,7 @@ def _attempt_row(attempt: Attempt, log: BuildLog) -> tuple[object, ...]:
 
 
 def revisions_page(status: Mapping[str, Any], log: BuildLog | None) -> str:
-    body: list[object] = [_summary(status, log)]
+    body: list[object] = [_summary(status)]
     error = status.get("lastError")
     if error:
         body += [
