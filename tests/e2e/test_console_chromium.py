@@ -185,6 +185,19 @@ class Browser:
         assert links, f"no link {text!r} on {self.driver.current_url}"
         links[0].click()
 
+    def first_cells(self, table: str) -> list[str]:
+        from selenium.webdriver.common.by import By
+
+        cells = self.driver.find_elements(By.CSS_SELECTOR, f"{table} tbody tr td:first-child")
+        return [str(c.text) for c in cells]
+
+    def search(self, query: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        box = self.driver.find_element(By.NAME, "q")
+        box.send_keys(query)
+        box.submit()
+
     def text(self, css: str = "body") -> str:
         from selenium.webdriver.common.by import By
 
@@ -314,6 +327,9 @@ def test_console_pages_in_chromium(tmp_path: Path, stack: list[Any]) -> None:
     assert "connected" in rows[FRONTEND] and "delta" in rows[FRONTEND]
     assert "stream refused" in browser.text("#proxies")
     browser.shot("proxies")
+    browser.search("frontend")  # the list's filter: a GET form, allowed by the page's CSP
+    assert browser.first_cells("#proxies") == [FRONTEND]
+    assert "1-1 of 1, page 1 of 1" in browser.text(".pager")
 
     browser.click("Policies")
     rows = {line.split(" ")[0]: line for line in browser.text("#policies").splitlines()}
