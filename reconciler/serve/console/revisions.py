@@ -72,19 +72,30 @@ def rejection_block(rejection: Mapping[str, Any]) -> Html:
     return Html("".join(esc(p) for p in parts))
 
 
+def _following(status: Mapping[str, Any]) -> object:
+    """Whether the branch is followed, else what holds the server (a local pin, a fleet
+    rollback or pause from the configuration repository's control ref)."""
+    if status.get("following", True):
+        return "yes"
+    pinned = status.get("pinned")
+    if pinned:
+        reason = pinned.get("reason") or "rollback"
+        return tag("span", f"no: local pin to {short(pinned.get('sha'))} ({reason})", class_="warn")
+    control = status.get("control") or {}
+    by = f" by {control['by']}" if control.get("by") else ""
+    why = f": {control['reason']}" if control.get("reason") else ""
+    target = f" to {short(control['revision'])}" if control.get("revision") else ""
+    return tag("span", f"no: fleet {control.get('mode', 'hold')}{target}{by}{why}", class_="warn")
+
+
 def _summary(status: Mapping[str, Any]) -> Html:
     source = status.get("source") or {}
-    pinned = status.get("pinned")
+    control = status.get("control") or {}
     rows: list[tuple[object, object]] = [
         ("last applied revision", revision_link(status.get("lastAppliedRevision"))),
         ("last attempted revision", revision_link(status.get("lastAttemptedRevision"))),
         ("ready", "yes" if status.get("ready") else f"no: {status.get('waitingFor') or ''}"),
-        (
-            "following",
-            "yes"
-            if status.get("following", True)
-            else f"no: pinned to {short((pinned or {}).get('sha'))} ({(pinned or {}).get('reason') or 'rollback'})",
-        ),
+        ("following", _following(status)),
         ("source", source.get("url") or source.get("path") or source.get("kind") or "-"),
         (
             "source reachable",
@@ -94,6 +105,8 @@ def _summary(status: Mapping[str, Any]) -> Html:
         ),
         ("last fetch", when(source.get("lastSuccessTime"))),
     ]
+    if control.get("error"):
+        rows.append(("fleet control", tag("span", control["error"], class_="bad")))
     return fields(rows, id="summary")
 
 
@@ -155,12 +168,13 @@ def revisions_page(status: Mapping[str, Any], log: BuildLog | None) -> str:
         body += [
             tag("h2", "Journal (applied revisions kept in the state directory)"),
             table(
-                ("revision", "time", "proxies changed", "author", "message"),
+                ("revision", "time", "proxies changed", "triggered by", "author", "message"),
                 [
                     (
                         link(path("revisions", e["sha"]), short(e["sha"])),
                         when(e.get("time")),
                         len(e.get("proxies") or ()),
+                        e.get("trigger") or "-",
                         e.get("author", ""),
                         e.get("message", ""),
                     )
@@ -275,12 +289,14 @@ def refused_page(attempt: Attempt) -> str:
 
 def journal_page(entry: Mapping[str, Any]) -> str:
     proxies = entry.get("proxies") or []
+    trigger = f" ({entry['trigger']})" if entry.get("trigger") else ""
     return page(
         f"Revision {short(entry['sha'])}",
         tag(
             "p",
             "Applied ",
             when(entry.get("time")),
+            trigger,
             " (from the journal; this server keeps the field-level diff of its last "
             "published revisions only).",
             class_="muted",
