@@ -17,6 +17,7 @@ from pathlib import Path
 from reconciler.addresses import parse_host_port
 from reconciler.cli.exit_codes import Exit
 from reconciler.compile.compiler import Compiler
+from reconciler.compile.explain import TraceExplainer
 from reconciler.errors import UsageError
 from reconciler.identity.keypool import KeyAlgorithm
 from reconciler.identity.provider import CaFiles, IdentityOptions, IdentityProvider
@@ -409,6 +410,7 @@ def pipeline_compile() -> CompileFn:
 
     def compile(analysis: Analysis) -> Compiled:
         result = compile_analysis(analysis, compiler)
-        return Compiled(result.configs, tuple(result.diagnostics), result.hostnames)
+        explain = TraceExplainer(result.traces, analysis.resources)  # the console's provenance
+        return Compiled(result.configs, tuple(result.diagnostics), result.hostnames, explain)
 
     return compile

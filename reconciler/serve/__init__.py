@@ -13,7 +13,9 @@ Modules:
   restart recovery), ``versions.py`` (``<short sha>-<content hash>`` versions);
 * xDS: ``ads.py`` (the gRPC servicer), ``stream.py``, ``sotw.py``, ``delta.py``,
   ``proxies.py`` (per-proxy versions, ACK/NACK);
-* HTTP: ``http.py`` (routes), ``client.py`` (reading a running server), ``webhook.py``;
+* HTTP: ``http.py`` (routes), ``client.py`` (reading a running server), ``webhook.py``,
+  ``console/`` (the read-only web console's pages, from the builder's log of recent
+  revisions);
 * around the loop: ``following.py`` (webhook, ``--watch``, pid file, drift), ``watch.py``;
 * ``server.py`` wires one process together; ``metrics.py`` holds its Prometheus series.
 """

@@ -17,6 +17,7 @@ from reconciler.diagnostics import Diagnostic, has_errors, refusing_serving
 from reconciler.pipeline import Analysis, collector_paused
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
+from reconciler.serve.console.records import BuildLog, Explainer
 from reconciler.snapshot import Interner, Snapshot, build_snapshots
 from reconciler.source import Revision
 
@@ -27,6 +28,8 @@ class Compiled:
     diagnostics: tuple[Diagnostic, ...] = ()
     hostnames: Mapping[str, Any] = field(default_factory=dict)
     """Per mesh, the hostnames HostnameGenerators give each service (``/status``)."""
+    explain: Explainer | None = None
+    """Provenance of the compiled proxies (``reconciler inspect``), shown by the console."""
 
 
 CompileFn = Callable[[Analysis], Compiled]
@@ -52,11 +55,16 @@ class RevisionBuilder:
         self.hostnames: Mapping[str, Any] = {}
         """Of the last revision built without errors (``/status`` ``hostnames``)."""
         self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
+        self.log = BuildLog()
+        """The recent revisions built, refused or published (the console's pages)."""
 
     def build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
         """Every proxy's snapshot, or ``({}, rejection)``: a revision publishes whole or not."""
         with collector_paused():  # analysis, compile and snapshots only allocate
-            return self._build(revision)
+            snapshots, error = self._build(revision)
+        if error is not None:
+            self.log.refused(revision.id, revision.meta, error)
+        return snapshots, error
 
     def _build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
         analysis = self.analyzer(revision.files, revision.diagnostics)
@@ -97,6 +105,9 @@ class RevisionBuilder:
                 ],
             }
         self.hostnames = compiled.hostnames
+        self.log.published(
+            revision.id, revision.meta, analysis.resources, compiled.configs, compiled.explain
+        )
         return snapshots, None
 
     def snapshots(

@@ -2,7 +2,8 @@
 
 Routes: ``/healthz`` (the process runs), ``/readyz`` (a first good snapshot exists),
 ``/status`` (JSON, see DESIGN §8), ``/metrics`` (Prometheus text), ``/config/<mesh>.<name>``
-(what that proxy is served, as JSON). More routes (the Git webhook) are added through
+(what that proxy is served, as JSON), ``/console/...`` (the read-only web console,
+``serve/console/``). More routes (the Git webhook) are added through
 ``ControlPlane.http_hooks`` before start.
 """
 
@@ -18,6 +19,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from reconciler.errors import ServeError
+from reconciler.serve.console.routes import add_console
+from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.snapshot import SnapshotCache
 
@@ -32,6 +35,9 @@ class Served(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+
+    @property
+    def reconciler(self) -> Reconciler | None: ...
 
     def status_json(self) -> dict[str, Any]: ...
 
@@ -93,6 +99,7 @@ def build_app(
     app.router.add_get("/status", status)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/config/{proxy}", config)
+    add_console(app, plane)
     for hook in hooks or ():
         hook(app)
     return app
