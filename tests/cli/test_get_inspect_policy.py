@@ -67,7 +67,7 @@ def test_get_reports_unknown_kinds_and_names(capsys: pytest.CaptureFixture[str])
     assert main(["get", "meshtimout", "--dir", str(SAMPLE)]) == 2
     assert "unknown kind 'meshtimout' (did you mean MeshTimeout?" in capsys.readouterr().err
     assert main(["get", "meshtimeout", "nope", "--dir", str(SAMPLE)]) == 2
-    assert "no MeshTimeout 'nope' (MeshTimeout names: payments-fast-fail)" in (
+    assert "no MeshTimeout 'nope' (MeshTimeout names: payments-fast-fail, status-page-fast)" in (
         capsys.readouterr().err
     )
 
@@ -106,9 +106,23 @@ def test_inspect_policy_text(capsys: pytest.CaptureFixture[str]) -> None:
         "mesh-timeout-all-default, payments-fast-fail)\n"
         '    connectionTimeout = "2s"\n'
         '    http.requestTimeout = "2s"\n'
+        # the MeshService outbound of the same service (sample-repo/services/)
+        "  outbound outbound:127.0.1.1:10004 -> default_payments___msvc_8080 (http) (merge "
+        "order: mesh-timeout-all-default, payments-fast-fail)\n"
+        '    connectionTimeout = "2s"\n'
+        '    http.requestTimeout = "2s"\n'
+        "  outbound outbound:127.0.1.1:10004 -> default_payments___msvc_8080 (http) cluster "
+        "default_payments___msvc_8080 (merge order: mesh-timeout-all-default, "
+        "payments-fast-fail)\n"
+        '    connectionTimeout = "2s"\n'
+        '    http.requestTimeout = "2s"\n'
         "  Envoy resources it changes:\n"
+        "    configured  RDS outbound:default_payments___msvc_8080\n"
+        '        virtual_hosts[0].routes[0].route.timeout: "15s" -> "2s"\n'
         "    configured  RDS outbound:payments\n"
         '        virtual_hosts[0].routes[0].route.timeout: "15s" -> "2s"\n'
+        "    configured  CDS default_payments___msvc_8080\n"
+        '        connect_timeout: "5s" -> "2s"\n'
         "    configured  CDS payments\n"
         '        connect_timeout: "5s" -> "2s"'
     )

@@ -134,11 +134,19 @@ def test_pre_commit_examples_pin_a_commit_sha(path: str) -> None:
 def test_the_validate_example_is_what_validate_prints(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = re.search(r"\$ reconciler validate sample-repo\n(.*)\n", README)
+    """Each line of the example (``...`` stands for lines left out) is printed, in order,
+    and the last one (the summary) is the last one printed."""
+    example = re.search(r"\$ reconciler validate sample-repo\n((?:.+\n)+)", README)
     assert example is not None
     monkeypatch.chdir(ROOT)
     assert main(["validate", "--no-cache", "sample-repo"]) == 0
-    assert capsys.readouterr().out == example.group(1) + "\n"
+    printed = capsys.readouterr().out.splitlines()
+    expected = [line for line in example.group(1).splitlines() if line != "..."]
+    assert expected[-1] == printed[-1]
+    position = 0
+    for line in expected:
+        assert line in printed[position:], line
+        position = printed.index(line, position) + 1
 
 
 def test_the_completion_install_lines_are_the_commands_own() -> None:
