@@ -28,24 +28,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "replica to see them merged",
     )
     parser.add_argument("--json", action="store_true", help="print the raw /status JSON")
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when the server reports a problem (for scripts that only print)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if len(args.server) > 1:
-        return _run_fleet(args.server, as_json=args.json)
+        return _run_fleet(args.server, as_json=args.json, exit_zero=args.exit_zero)
     status = fetch_status(args.server[0] if args.server else DEFAULT_SERVER)
     if args.json:
         sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
         sys.stdout.write(render(status))
-    return Exit.FINDINGS if status.get("lastError") else Exit.OK
+    failing = bool(status.get("lastError")) or any(_problem(p) for p in status.get("proxies", []))
+    return Exit.FINDINGS if failing and not args.exit_zero else Exit.OK
 
 
-def _run_fleet(servers: list[str], *, as_json: bool) -> int:
+def _run_fleet(servers: list[str], *, as_json: bool, exit_zero: bool) -> int:
     merged = fetch_fleet_status(servers)
     sys.stdout.write(json.dumps(merged, indent=2) + "\n" if as_json else render_fleet(merged))
-    problems = any(s["error"] or s.get("lastError") for s in merged["servers"])
-    return Exit.FINDINGS if problems or not merged["revisionsAgree"] else Exit.OK
+    problems = any(s["error"] or s.get("lastError") for s in merged["servers"]) or any(
+        _problem(p) for p in merged.get("proxies", [])
+    )
+    failing = problems or not merged["revisionsAgree"]
+    return Exit.FINDINGS if failing and not exit_zero else Exit.OK
 
 
 def render_fleet(merged: dict[str, Any]) -> str:
@@ -175,10 +184,20 @@ def _cell(versions: dict[str, str] | None) -> str:
 
 
 def _problem(proxy: dict[str, Any]) -> str:
+    """What is wrong with a proxy now: an unknown node, a refused stream (its token), or a
+    type whose latest version it NACKed; "" when nothing is."""
     if proxy.get("error"):
         return str(proxy["error"]).split(";")[0]
+    if proxy.get("authError"):
+        return "refused: " + str(proxy["authError"]).splitlines()[0][:100]
     nack = proxy.get("lastNack")
-    if nack:
+    versions = proxy.get("versions") or {}
+    nacking = [
+        t
+        for t, v in sorted(versions.items())
+        if v.get("nacked") and v.get("nacked") == v.get("sent")
+    ]
+    if nack and nacking:
         message = str(nack.get("message", "")).strip().splitlines()
         return f"NACK {nack.get('type')}: {message[-1][:80] if message else ''}"
     return ""

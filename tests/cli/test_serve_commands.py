@@ -111,6 +111,31 @@ def test_status_of_several_replicas_is_merged() -> None:
     assert "the replicas serve different revisions" in render_fleet(split)
 
 
+def test_a_refused_proxy_shows_why_and_a_superseded_nack_is_no_problem() -> None:
+    refused = {
+        "id": "default.web-2",
+        "connected": False,
+        "protocol": "delta",
+        "versions": {},
+        "lastNack": None,
+        "error": None,
+        "authError": "RC620 token signed by key 1a2b, the server knows key 3c4d\nhint...",
+    }
+    healed = {
+        "id": "default.web-3",
+        "connected": True,
+        "protocol": "sotw",
+        "versions": {"RDS": {"sent": "r3", "acked": "r3", "nacked": "r2"}},
+        "lastNack": {"type": "RDS", "version": "r2", "message": "bad route"},
+        "error": None,
+    }
+    out = render({**STATUS, "lastError": None, "proxies": [refused, healed]})
+    line = next(x for x in out.splitlines() if x.startswith("default.web-2"))
+    assert "refused: RC620 token signed by key 1a2b" in line
+    line = next(x for x in out.splitlines() if x.startswith("default.web-3"))
+    assert "NACK" not in line
+
+
 def test_status_against_a_running_server(capsys: pytest.CaptureFixture[str]) -> None:
     plane = PlaneThread()
     clients: list[AdsClient] = []
@@ -141,14 +166,17 @@ def test_status_against_a_running_server(capsys: pytest.CaptureFixture[str]) -> 
 
         plane.call(drive())
         server = f"http://127.0.0.1:{plane.plane.http_port}"
-        assert main(["status", "--server", server]) == 0
+        # a NACKing proxy and an unknown node: exit 1, unless the script only prints
+        assert main(["status", "--server", server]) == 1
         out = capsys.readouterr().out
+        assert main(["status", "--server", server, "--exit-zero"]) == 0
+        assert capsys.readouterr().out == out
         web = next(line for line in out.splitlines() if line.startswith("default.web-1"))
         assert "yes" in web and "delta" in web and "NACK RDS: bad route" in web
         assert "!" in web  # the RDS version sent was NACKed
         ghost = next(line for line in out.splitlines() if line.startswith("default.ghost"))
         assert "names no Dataplane" in ghost
-        assert main(["status", "--server", server, "--json"]) == 0
+        assert main(["status", "--server", server, "--json", "--exit-zero"]) == 0
         payload = json.loads(capsys.readouterr().out)
         assert {p["id"] for p in payload["proxies"]} == {"default.web-1", "default.ghost"}
     finally:
