@@ -59,16 +59,28 @@ def read_paths(
     return read_files(discover(paths), max_size=max_file_size)
 
 
+FileResults = dict[tuple[str, str], tuple[list[Resource], list[Diagnostic]]]
+"""``(path, blob id) -> (resources, diagnostics)`` of one revision's files: handed to the
+next :func:`analyze` (``reuse``), an unchanged file gives back the same objects."""
+
+
 def analyze(
     files: Iterable[SourceFile],
     *,
     cache: FileCache | None = None,
     extra: Iterable[Diagnostic] = (),
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    reuse: FileResults | None = None,
+    results: FileResults | None = None,
 ) -> Analysis:
-    """Load and validate ``files`` as one revision; all problems at once, sorted."""
+    """Load and validate ``files`` as one revision; all problems at once, sorted.
+
+    ``reuse``: the previous revision's per-file results; a file at the same path with the
+    same content keeps its :class:`Resource` objects (the incremental compiler then sees an
+    unchanged resource by identity, without comparing documents). ``results`` is filled with
+    this revision's per-file results, to pass as the next ``reuse``."""
     with collector_paused():
-        return _analyze(files, cache, extra, max_file_size)
+        return _analyze(files, cache, extra, max_file_size, reuse, results)
 
 
 @contextmanager
@@ -98,6 +110,8 @@ def _analyze(
     cache: FileCache | None,
     extra: Iterable[Diagnostic],
     max_file_size: int,
+    reuse: FileResults | None = None,
+    results: FileResults | None = None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
@@ -113,7 +127,16 @@ def _analyze(
         if len(file.data) > max_file_size:
             diagnostics.append(too_large(file.path, len(file.data), max_file_size))
             continue
-        file_resources, file_diags = _analyze_file(file, cache)
+        key = (file.path, file.digest)
+        known = reuse.get(key) if reuse is not None else None
+        if known is not None:
+            if cache is not None:
+                cache.get(key[1])  # still used: kept by the next save
+            file_resources, file_diags = known
+        else:
+            file_resources, file_diags = _analyze_file(file, cache)
+        if results is not None:
+            results[key] = (file_resources, file_diags)
         resources.extend(file_resources)
         diagnostics.extend(file_diags)
     diagnostics.extend(check_mesh(resources))

@@ -36,7 +36,7 @@ def webhook_route(
 
     def poll_now(push: PushEvent) -> None:
         log.info("webhook: push to %s (%s), polling now", push.ref, push.after[:8])
-        loop.trigger()
+        loop.trigger(push.after or None)
 
     handler = github_handler(
         secret,

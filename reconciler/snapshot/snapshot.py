@@ -124,6 +124,12 @@ class Snapshot:
     types: Mapping[TypeUrl, TypeSnapshot]
     eds_names: Mapping[str, str] = field(default_factory=dict)
     """EDS cluster name -> the ClusterLoadAssignment name it reads."""
+    content: str = ""
+    """The hash of every type's content (computed from ``types`` when not given)."""
+
+    def __post_init__(self) -> None:
+        if not self.content:
+            object.__setattr__(self, "content", _snapshot_content(self.types))
 
     def get(self, type_url: TypeUrl) -> TypeSnapshot | None:
         return self.types.get(type_url)
@@ -131,14 +137,6 @@ class Snapshot:
     def version(self, type_url: TypeUrl) -> str:
         found = self.types.get(type_url)
         return found.version if found is not None else ""
-
-    @property
-    def content(self) -> str:
-        digest = hashlib.blake2b(digest_size=8)
-        for type_url in PUSH_ORDER:
-            found = self.types.get(type_url)
-            digest.update(f"{type_url}={found.content if found else ''};".encode())
-        return digest.hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         """What this proxy is served, as JSON (for ``/config``)."""
@@ -155,6 +153,14 @@ class Snapshot:
                 for name in sorted(found.resources)
             ]
         return out
+
+
+def _snapshot_content(types: Mapping[TypeUrl, TypeSnapshot]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for type_url in PUSH_ORDER:
+        found = types.get(type_url)
+        digest.update(f"{type_url}={found.content if found else ''};".encode())
+    return digest.hexdigest()
 
 
 def _redact(resource: dict[str, Any]) -> dict[str, Any]:
