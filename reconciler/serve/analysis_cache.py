@@ -76,7 +76,9 @@ class RevisionAnalyzer:
         if last is not None and last[0] == key and last[1] == extras:
             return last[2]
         results: FileResults = {}
-        analysis = analyze(files, cache=self.cache, extra=extras, reuse=self._files, results=results)
+        analysis = analyze(
+            files, cache=self.cache, extra=extras, reuse=self._files, results=results
+        )
         self._files, self._last = results, (key, extras, analysis)
         return analysis
 

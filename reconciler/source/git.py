@@ -93,6 +93,8 @@ class GitSource:
         self._control_tip: str | None = None
         """The control ref's commit as of the last ls-remote (None: no such ref)."""
         self._control: Control | None = None
+        self._kept: set[str] | None = None
+        """Commits this process set a keep-ref for (None: not known yet)."""
 
     @property
     def remote_ref(self) -> str:
@@ -137,13 +139,15 @@ class GitSource:
         then fetched at once, without the ``ls-remote`` round trip that asks where it
         points (nothing at all when it is the commit already served). What is applied is
         always what the fetch brought, never the announced id itself: an older or forged
-        ``after`` cannot move the served revision backwards.
+        ``after`` cannot move the served revision backwards. With a fleet control ref the
+        ``ls-remote`` still runs (it also reads where the control ref points).
         """
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
             if self._last is None:
                 ensure(self.git, self.cache_dir)
             sha: str | None = None
-            if expected is not None and _is_commit_id(expected):
+            # with a fleet control ref, the ls-remote also says where the control points
+            if expected is not None and self.control_ref is None and _is_commit_id(expected):
                 if self._last is not None and self._last.id == expected:
                     return self._last
             else:
@@ -162,6 +166,7 @@ class GitSource:
                 else:
                     recreate(self.git, self.cache_dir)
                     self._blobs.clear()
+                    self._kept = None
                     revision = self._fetch_and_read(sha)
             if self._last is not None and self._last.id == revision.id:
                 return self._last
@@ -225,14 +230,24 @@ class GitSource:
         )
 
     def keep(self, shas: set[str]) -> None:
-        """Keep exactly ``shas`` (the journal's commits) safe from garbage collection."""
+        """Keep exactly ``shas`` (the journal's commits) safe from garbage collection.
+
+        The first call in a process sets every keep-ref; later calls only add the new
+        commits and drop the ones that left (a revision applied: one or two git commands,
+        not two per journal entry), and ``gc --auto`` runs only when some were dropped.
+        """
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
             ensure(self.git, self.cache_dir)
-            for sha in shas:
+            known = self._kept if self._kept is not None else set()
+            kept = {sha for sha in shas if sha in known}
+            for sha in sorted(shas - known):
                 if has_commit(self.git, sha):
                     _keep(self.git, sha)
-            _forget_except(self.git, shas)
-            self.git.run(["gc", "--auto", "--quiet"], what="gc")
+                    kept.add(sha)
+            if self._kept is None or known - shas:
+                _forget_except(self.git, shas)
+                self.git.run(["gc", "--auto", "--quiet"], what="gc")
+            self._kept = kept
 
     def _fetch_and_read(self, sha: str | None) -> Revision:
         """Read commit ``sha``, fetching the branch first unless it is already here
