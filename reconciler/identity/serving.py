@@ -168,6 +168,9 @@ class SecretAttacher:
         out: dict[str, ProxyConfig] = {}
         attached: dict[str, _Attached] = {}
         ca_secrets: dict[str, Any] = {}
+        # No certificate due: a proxy whose compiled config, SANs and CA are those of its
+        # last attach keeps its entry without asking the provider (no rotation check).
+        nothing_due = self._renewal is not None and not self._renewal_due()
         try:
             for node_id, config in configs.items():
                 identity = identities.get(node_id)
@@ -178,8 +181,18 @@ class SecretAttacher:
                 ca_secret = ca_secrets.get(backend.mesh)
                 if ca_secret is None:
                     ca_secret = ca_secrets[backend.mesh] = self._ca_secret(backend)
-                cert = provider.certificate(node_id, backend, identity.uris)
                 known = self._attached.get(node_id)
+                if (
+                    nothing_due
+                    and known is not None
+                    and known.compiled is config
+                    and known.ca_secret is ca_secret
+                    and known.certificate.uris == identity.uris
+                ):
+                    attached[node_id] = known
+                    out[node_id] = known.config
+                    continue
+                cert = provider.certificate(node_id, backend, identity.uris)
                 if (
                     known is not None
                     and known.compiled is config
