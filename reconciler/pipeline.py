@@ -197,6 +197,14 @@ def _analyze_file(
     diags = list(loaded.diagnostics)
     for resource in loaded.resources:
         diags.extend(check_resource(resource))
+    if loaded.text is not None:
+        # The resources outlive this pass (a server keeps them across revisions): keep the
+        # text, not the YAML node graph with a mark per node (about 10x the text in memory);
+        # a later position (a cross-resource diagnostic) composes the text again.
+        text = loaded.text
+        loaded.resources = [
+            replace(r, locator=lazy_locator(text, r.doc_index)) for r in loaded.resources
+        ]
     if cache is not None and loaded.text is not None:
         cache.put(
             digest,

@@ -46,9 +46,16 @@ class Encoded:
     type_url: str
     name: str
     digest: str
-    any_bytes: bytes
     delta_field: bytes
-    """``resources`` field of a DeltaDiscoveryResponse: Resource{name, version=digest, Any}."""
+    """``resources`` field of a DeltaDiscoveryResponse: Resource{name, version=digest, Any}.
+    The ``Any`` bytes are held only inside it (a resource is held once, not twice)."""
+    any_start: int
+    any_end: int
+
+    @property
+    def any_bytes(self) -> bytes:
+        """The whole ``google.protobuf.Any`` (a copy sliced out of ``delta_field``)."""
+        return self.delta_field[self.any_start : self.any_end]
 
     def message(self) -> Any:
         """The typed proto message (parsed on demand; for ``/config`` and tests)."""
@@ -87,12 +94,10 @@ class Interner:
         name = resource_name(message)
         any_bytes = wire.any_message(str(type_url), value)
         digest = raw_digest.hex()
+        delta_field = wire.delta_resource_field(name, digest, any_bytes)
+        start = delta_field.find(any_bytes)
         encoded = Encoded(
-            str(type_url),
-            name,
-            digest,
-            any_bytes,
-            wire.delta_resource_field(name, digest, any_bytes),
+            str(type_url), name, digest, delta_field, start, start + len(any_bytes)
         )
         self._by_key[key] = encoded
         return encoded
