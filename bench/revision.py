@@ -202,9 +202,7 @@ class Server:
 async def measure(args: argparse.Namespace, work: Path) -> list[str]:
     repo = work / "repo"
     mesh = repo / "mesh"
-    generator()(
-        mesh, dataplanes=args.dataplanes, services=args.services, policies=args.policies
-    )
+    generator()(mesh, dataplanes=args.dataplanes, services=args.services, policies=args.policies)
     policy = mesh / "policies" / "bench-timeout.yaml"
     service = http_outbound(mesh)
     policy.write_text(BENCH_POLICY.format(value=100, service=service))

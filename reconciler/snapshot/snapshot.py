@@ -96,9 +96,7 @@ class Interner:
         digest = raw_digest.hex()
         delta_field = wire.delta_resource_field(name, digest, any_bytes)
         start = delta_field.find(any_bytes)
-        encoded = Encoded(
-            str(type_url), name, digest, delta_field, start, start + len(any_bytes)
-        )
+        encoded = Encoded(str(type_url), name, digest, delta_field, start, start + len(any_bytes))
         self._by_key[key] = encoded
         return encoded
 
