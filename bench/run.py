@@ -25,6 +25,7 @@ AREAS = (
     "identity_push",
     "gitops",
     "replicas",
+    "revision",
     "action",
 )
 

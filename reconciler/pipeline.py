@@ -81,8 +81,19 @@ def analyze(
     ``reuse``: the previous revision's per-file results; a file at the same path with the
     same content keeps its :class:`Resource` objects (the incremental compiler then sees an
     unchanged resource by identity, without comparing documents). ``results`` is filled with
-    this revision's per-file results, to pass as the next ``reuse``."""
+    this revision's per-file results, to pass as the next ``reuse``.
+
+    Without ``reuse``, many files not in the cache are parsed in worker processes (see
+    :func:`_parse_in_parallel`; never from a process with threads, like the server)."""
     with collector_paused():
+        if reuse is None:
+            files = list(files)
+            uncached = [
+                f
+                for f in files
+                if len(f.data) <= max_file_size and (cache is None or cache.get(f.digest) is None)
+            ]
+            reuse = _parse_in_parallel(uncached, cache, None)
         return _analyze(files, cache, extra, max_file_size, reuse, results)
 
 

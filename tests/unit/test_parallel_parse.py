@@ -69,6 +69,9 @@ def test_workers_give_the_same_analysis_as_one_process(tmp_path: Path) -> None:
     assert any(d.severity.value == "error" for d in alone.diagnostics)
     assert _view(spread) == _view(alone)
 
+    # analyze() of files in memory (the Action's two revisions) parses with workers too
+    assert _view(pipeline.analyze(files)) == _view(alone)
+
     cached = pipeline.analyze_paths([root], workers=2, cache_dir=tmp_path / "cache")
     again = pipeline.analyze_paths([root], workers=2, cache_dir=tmp_path / "cache")
     assert _view(cached) == _view(alone) == _view(again)
