@@ -464,9 +464,15 @@ def webhook_to_acked(repo: Path, work: Path, proxies: int, repeat: int) -> list[
     )
     clients: Proc | None = None
     rows: list[dict[str, float]] = []
+    readme_rows: list[dict[str, float]] = []
+    rss: dict[str, float] = {}
+    connect_seconds = 0.0
     try:
         journal = Journal(state)
         wait_until(lambda: journal.last() is not None, 600, "the first revision")
+        time.sleep(2.0)  # the journal line is written after the publish: let it settle
+        rss["idle"] = server_rss(server.p.pid)
+        connect_started = time.time()
         clients = Proc(
             [
                 sys.executable,
@@ -485,9 +491,14 @@ def webhook_to_acked(repo: Path, work: Path, proxies: int, repeat: int) -> list[
             600,
             "every client to ACK the first revision",
         )
+        connect_seconds = time.time() - connect_started
+        rss["connected"] = server_rss(server.p.pid)
         editor = Editor(repo)
         for i in range(repeat):
             rows.append(one_commit(editor.commit(), f"bench-{i}", http, journal, clients, nodes))
+        for i in range(repeat):
+            readme_rows.append(readme_commit(repo, f"readme-{i}", http, journal))
+        rss["after commits"] = server_rss(server.p.pid)
     except BaseException:
         log.flush()
         tail = (work / "serve.log").read_text().splitlines()[-30:]
@@ -512,7 +523,46 @@ def webhook_to_acked(repo: Path, work: Path, proxies: int, repeat: int) -> list[
         f"p50 webhook to all ACKed: **{ms(statistics.median(acked))} ms** "
         f"(max {ms(max(acked))} ms, {len(rows)} commits).",
         "",
+        "README-only commits (no resource file changed), webhook to applied: "
+        + ", ".join(f"{ms(r['applied'])} ms" for r in readme_rows)
+        + "; proxies changed: "
+        + ", ".join(str(int(r["affected"])) for r in readme_rows)
+        + ".",
+        "",
+        f"{len(nodes)} proxies connect, all types ACKed: {connect_seconds:.1f} s. Server RSS: "
+        + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
+        + (
+            f"; {(rss['connected'] - rss['idle']) / len(nodes):.3f} MB per connected proxy."
+            if "connected" in rss and "idle" in rss
+            else "."
+        ),
+        "",
     ]
+
+
+def server_rss(pid: int) -> float:
+    """Resident set size of process ``pid`` in MB (``/proc/<pid>/status`` VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def readme_commit(repo: Path, delivery: str, http: str, journal: Any) -> dict[str, float]:
+    """Commit a README change, POST its push event; time until the journal records it."""
+    readme = repo / "README.md"
+    readme.write_text(f"# mesh\n\n{delivery}\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", f"docs {delivery}")
+    sha = git(repo, "rev-parse", "HEAD")
+    started = time.time()
+    assert post_webhook(http, sha, delivery) == 202
+    entry = wait_until(
+        lambda: e if (e := journal.last()) is not None and e.sha == sha else None,
+        120,
+        "the README commit to be applied",
+    )
+    return {"applied": entry.time - started, "affected": len(entry.proxies)}
 
 
 def main() -> None:

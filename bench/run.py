@@ -26,6 +26,7 @@ AREAS = (
     "gitops",
     "replicas",
     "console",
+    "revision",
     "action",
 )
 

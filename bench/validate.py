@@ -87,6 +87,56 @@ def median_of(repeat: int, once: Callable[[int], Timing]) -> tuple[float, float,
     return statistics.median(walls), min(walls), statistics.median(c for _, c in runs)
 
 
+BARE_LOAD = """
+import sys, yaml
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as fh:
+        list(yaml.load_all(fh.read(), Loader=yaml.CSafeLoader))
+"""
+"""The reference: a bare ``yaml.load_all`` with libyaml over the same files (no marks kept,
+no duplicate-key or limit checks, no validation)."""
+
+
+def bare_load(files: list[str]) -> Timing:
+    return run_timed([sys.executable, "-c", BARE_LOAD, *files])
+
+
+def workers_split(repo: Path, repeat: int) -> list[tuple[int, float, float, float]]:
+    """In-process ``analyze_paths`` (no cache) with 1 and 2 parsing processes, each in a
+    fresh interpreter: (workers, wall, CPU of the main process, CPU of the workers)."""
+    code = (
+        "import gc, resource, sys, time\n"
+        "gc.disable()\n"
+        "from reconciler.pipeline import analyze_paths\n"
+        "w = int(sys.argv[2])\n"
+        "t, c = time.perf_counter(), time.process_time()\n"
+        "analyze_paths([sys.argv[1]], workers=w)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(time.perf_counter() - t, time.process_time() - c, u.ru_utime + u.ru_stime)\n"
+    )
+    rows = []
+    for workers in (1, 2):
+        runs = []
+        for _ in range(repeat):
+            out = subprocess.run(
+                [sys.executable, "-c", code, str(repo), str(workers)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=TIMEOUT_S,
+            ).stdout.split()
+            runs.append(tuple(float(x) for x in out))
+        rows.append(
+            (
+                workers,
+                statistics.median(r[0] for r in runs),
+                statistics.median(r[1] for r in runs),
+                statistics.median(r[2] for r in runs),
+            )
+        )
+    return rows
+
+
 def touch_one_file(repo: Path, round_: int) -> None:
     """Change one policy in a valid way (a new timeout value): a new content hash."""
     path = sorted((repo / "policies" / "meshtimeout").glob("*.yaml"))[0]
@@ -112,7 +162,7 @@ t0 = time.process_time()
 from reconciler.load import load_file
 from reconciler.pipeline import read_paths
 from reconciler.validate import check_mesh
-from reconciler.validate.rules import RESOURCE_RULES
+from reconciler.validate.kind_rules import check_rules
 from reconciler.validate.schema import check_schema
 t1 = time.process_time()
 files, _ = read_paths([{str(repo)!r}])
@@ -123,8 +173,7 @@ for r in resources:
     check_schema(r)
 t4 = time.process_time()
 for r in resources:
-    for rule in RESOURCE_RULES.get(r.kind, ()):
-        list(rule(r))
+    check_rules(r)
 t5 = time.process_time()
 check_mesh(resources)
 t6 = time.process_time()
@@ -183,6 +232,9 @@ def main() -> None:
     parser.add_argument("--policies", type=int, default=generate_mesh.DEFAULT_POLICIES)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--skip-check-jsonschema", action="store_true", help="its 30 s per run left out"
+    )
     args = parser.parse_args()
     reconciler = BIN / "reconciler"
     check_jsonschema = BIN / "check-jsonschema"
@@ -213,9 +265,15 @@ def main() -> None:
             return run_timed([reconciler, "validate", "--cache-dir", warm_dir, repo])
 
         warm = median_of(args.repeat, warm_once)
-        cj = median_of(
-            args.repeat,
-            lambda i: run_timed([check_jsonschema, "--schemafile", schema, *files]),
+        bare = median_of(args.repeat, lambda i: bare_load(files))
+        split = workers_split(repo, args.repeat)
+        cj = (
+            (float("nan"),) * 3
+            if args.skip_check_jsonschema
+            else median_of(
+                args.repeat,
+                lambda i: run_timed([check_jsonschema, "--schemafile", schema, *files]),
+            )
         )
         stages = stage_times(repo)
         gc_on, gc_off = gc_effect(repo)
@@ -233,9 +291,21 @@ def main() -> None:
         ("`reconciler validate --no-cache`", no_cache, "< 1 s"),
         ("`reconciler validate`, warm (1 file changed)", warm, "< 0.1 s"),
         ("`check-jsonschema` (`schema --all`), same files", cj, "slower than cold"),
+        ("reference: bare `yaml.load_all` (CSafeLoader), same files", bare, ""),
     ]
     for label, (median, best, cpu), goal in rows:
         print(f"| {label} | {median:.2f} | {best:.2f} | {cpu:.2f} | {goal} |")
+    print(
+        f"\nRatios to the bare load in the same run (wall / CPU): cold {cold[0] / bare[0]:.2f}x"
+        f" / {cold[2] / bare[2]:.2f}x, `--no-cache` {no_cache[0] / bare[0]:.2f}x / "
+        f"{no_cache[2] / bare[2]:.2f}x, warm {warm[0] / bare[0]:.2f}x / {warm[2] / bare[2]:.2f}x "
+        "(goal: cold at most 0.6x)."
+    )
+    print("\nParsing processes (`analyze_paths`, no cache, fresh interpreter, imports excluded):\n")
+    print("| processes | wall (s) | CPU, main process (s) | CPU, workers (s) |")
+    print("|---:|---:|---:|---:|")
+    for workers, wall, main_cpu, worker_cpu in split:
+        print(f"| {workers} | {wall:.2f} | {main_cpu:.2f} | {worker_cpu:.2f} |")
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
     print("\nWhere a cold run's time goes (CPU seconds; stages in one fresh interpreter with the")
     print("garbage collector off, then the collector's own cost measured in-process):\n")

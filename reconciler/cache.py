@@ -145,6 +145,16 @@ class FileCache:
 # and read than pickled objects, and it can only ever hold data (no code runs on load).
 
 
+def encode_cached(entry: CachedFile) -> tuple[Any, ...]:
+    """``entry`` as plain tuples (what the cache file and parsing workers carry)."""
+    return _encode(entry)
+
+
+def decode_cached(raw: tuple[Any, ...]) -> CachedFile:
+    """The inverse of :func:`encode_cached`."""
+    return _decode(raw)
+
+
 def _encode(entry: CachedFile) -> tuple[Any, ...]:
     return (
         tuple(

@@ -8,20 +8,23 @@ stages themselves.
 from __future__ import annotations
 
 import gc
+import marshal
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.cache import CachedFile, CachedResource, FileCache
+from reconciler.cache import CachedFile, CachedResource, FileCache, decode_cached, encode_cached
 from reconciler.codes import PROXY_COMPILE_FAILED
 from reconciler.diagnostics import Diagnostic, has_errors, only_errors, sorted_diagnostics
 from reconciler.kinds import FLAT_KINDS
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
+    LoadedFile,
     SourceFile,
     discover,
     lazy_locator,
@@ -60,16 +63,39 @@ def read_paths(
     return read_files(discover(paths), max_size=max_file_size)
 
 
+FileResults = dict[tuple[str, str], tuple[list[Resource], list[Diagnostic]]]
+"""``(path, blob id) -> (resources, diagnostics)`` of one revision's files: handed to the
+next :func:`analyze` (``reuse``), an unchanged file gives back the same objects."""
+
+
 def analyze(
     files: Iterable[SourceFile],
     *,
     cache: FileCache | None = None,
     extra: Iterable[Diagnostic] = (),
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    reuse: FileResults | None = None,
+    results: FileResults | None = None,
 ) -> Analysis:
-    """Load and validate ``files`` as one revision; all problems at once, sorted."""
+    """Load and validate ``files`` as one revision; all problems at once, sorted.
+
+    ``reuse``: the previous revision's per-file results; a file at the same path with the
+    same content keeps its :class:`Resource` objects (the incremental compiler then sees an
+    unchanged resource by identity, without comparing documents). ``results`` is filled with
+    this revision's per-file results, to pass as the next ``reuse``.
+
+    Without ``reuse``, many files not in the cache are parsed in worker processes (see
+    :func:`_parse_in_parallel`; never from a process with threads, like the server)."""
     with collector_paused():
-        return _analyze(files, cache, extra, max_file_size)
+        if reuse is None:
+            files = list(files)
+            uncached = [
+                f
+                for f in files
+                if len(f.data) <= max_file_size and (cache is None or cache.get(f.digest) is None)
+            ]
+            reuse = _parse_in_parallel(uncached, cache, None)
+        return _analyze(files, cache, extra, max_file_size, reuse, results)
 
 
 @contextmanager
@@ -99,6 +125,8 @@ def _analyze(
     cache: FileCache | None,
     extra: Iterable[Diagnostic],
     max_file_size: int,
+    reuse: FileResults | None = None,
+    results: FileResults | None = None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
@@ -114,7 +142,16 @@ def _analyze(
         if len(file.data) > max_file_size:
             diagnostics.append(too_large(file.path, len(file.data), max_file_size))
             continue
-        file_resources, file_diags = _analyze_file(file, cache)
+        key = (file.path, file.digest)
+        known = reuse.get(key) if reuse is not None else None
+        if known is not None:
+            if cache is not None:
+                cache.get(key[1])  # still used: kept by the next save
+            file_resources, file_diags = known
+        else:
+            file_resources, file_diags = _analyze_file(file, cache)
+        if results is not None:
+            results[key] = (file_resources, file_diags)
         resources.extend(file_resources)
         diagnostics.extend(file_diags)
     diagnostics.extend(check_mesh(resources))
@@ -128,9 +165,11 @@ def analyze_paths(
     *,
     cache_dir: Path | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    workers: int | None = None,
 ) -> Analysis:
     """Analyze the files under ``paths``. With a cache, a file whose size, mtime and inode
-    match the last run is not even read (its results come from the cache)."""
+    match the last run is not even read (its results come from the cache). Many files to
+    parse are split with ``workers`` processes (default: the CPUs this process may use)."""
     found = list(discover(paths))
     cache = FileCache(cache_dir) if cache_dir is not None else None
     unchanged: dict[str, _Unchanged] = {}
@@ -160,8 +199,97 @@ def analyze_paths(
         if (unit := unchanged.get(display) or read.get(display)) is not None
     ]
     with collector_paused():
-        analysis = _analyze(units, cache, read_diags, max_file_size)
+        parsed = _parse_in_parallel(
+            [f for f in files if len(f.data) <= max_file_size], cache, workers
+        )
+        analysis = _analyze(units, cache, read_diags, max_file_size, reuse=parsed)
     return Analysis(len(units) + len(read_diags), analysis.resources, analysis.diagnostics)
+
+
+PARALLEL_MIN_FILES = 400
+"""Below this many files to parse, starting a worker costs more than it saves."""
+
+
+def _parse_in_parallel(
+    files: Sequence[SourceFile], cache: FileCache | None, workers: int | None
+) -> FileResults:
+    """Per-file results of ``files`` (load + per-resource rules), the parsing spread over
+    ``workers`` processes: this process parses one share, forked workers the others and
+    send back their results in the cache's own plain-tuple form (``marshal``), which is
+    what a warm run reads too, so results and diagnostics are the same as parsed here.
+    Empty when there are too few files or one CPU (the caller then parses them itself)."""
+    count = workers if workers is not None else _usable_cpus()
+    count = min(count, len(files) // (PARALLEL_MIN_FILES // 2) or 1)
+    if count < 2 or len(files) < PARALLEL_MIN_FILES or not _can_fork():
+        return {}
+    import multiprocessing  # only for a cold run of a large repository
+
+    shares = [list(files[i::count]) for i in range(count)]
+    context = multiprocessing.get_context("fork")
+    results: FileResults = {}
+    with context.Pool(count - 1) as pool:
+        pending = pool.map_async(_parse_share, shares[1:])
+        for file in shares[0]:
+            results[(file.path, file.digest)] = _analyze_file(file, cache)
+        answers = pending.get()
+    for share, blob in zip(shares[1:], answers, strict=True):
+        for file, encoded in zip(share, marshal.loads(blob), strict=True):
+            if encoded is None:  # undecodable: parsed here, where it reports itself
+                continue
+            entry = decode_cached(encoded)
+            if cache is not None:
+                cache.put(file.digest, entry)
+            results[(file.path, file.digest)] = (
+                _from_cache(file.path, entry),
+                _relocated(file.path, entry.diagnostics),
+            )
+    return results
+
+
+def _parse_share(files: list[SourceFile]) -> bytes:
+    """In a worker: each file's cache entry as plain tuples (None when it has no text)."""
+    out: list[object] = []
+    for file in files:
+        entry = _file_entry(file)
+        out.append(encode_cached(entry) if entry is not None else None)
+    return marshal.dumps(out)
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    """Forking is safe only with one thread (a server's threads hold locks)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _file_entry(file: SourceFile) -> CachedFile | None:
+    """Load and per-resource rules of one file, as a cache entry (None: no text)."""
+    loaded, diags = _load_and_check(file)
+    return _entry(loaded, diags) if loaded.text is not None else None
+
+
+def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
+    loaded = load_file(file)
+    diags = list(loaded.diagnostics)
+    for resource in loaded.resources:
+        diags.extend(check_resource(resource))
+    return loaded, diags
+
+
+def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
+    return CachedFile(
+        resources=tuple(
+            CachedResource(r.kind, r.name, r.mesh, dict(r.data), r.doc_index, r.position)
+            for r in loaded.resources
+        ),
+        diagnostics=tuple(diags),
+        text=loaded.text,
+    )
 
 
 def _analyze_file(
@@ -171,23 +299,16 @@ def _analyze_file(
     hit = cache.get(digest) if cache is not None else None
     if hit is not None and hit.text is not None:
         return _from_cache(file.path, hit), _relocated(file.path, hit.diagnostics)
-    loaded = load_file(file)
-    diags = list(loaded.diagnostics)
-    for resource in loaded.resources:
-        diags.extend(check_resource(resource))
-    if cache is not None and loaded.text is not None:
-        cache.put(
-            digest,
-            CachedFile(
-                resources=tuple(
-                    CachedResource(r.kind, r.name, r.mesh, dict(r.data), r.doc_index, r.position)
-                    for r in loaded.resources
-                ),
-                diagnostics=tuple(diags),
-                text=loaded.text,
-            ),
-        )
-    return loaded.resources, diags
+    loaded, diags = _load_and_check(file)
+    if loaded.text is None:
+        return loaded.resources, diags
+    if cache is not None:
+        cache.put(digest, _entry(loaded, diags))
+    # The resources outlive this pass (a server keeps them across revisions): keep the
+    # text, not the YAML node graph with a mark per node (about 10x the text in memory);
+    # a later position (a cross-resource diagnostic) composes the text again.
+    text = loaded.text
+    return [replace(r, locator=lazy_locator(text, r.doc_index)) for r in loaded.resources], diags
 
 
 def _from_cache(path: str, hit: CachedFile) -> list[Resource]:

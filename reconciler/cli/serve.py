@@ -407,10 +407,17 @@ def _host(address: str, port: int) -> str:
 def pipeline_compile() -> CompileFn:
     """The compiler as the loop expects it (``Analysis -> Compiled``)."""
     compiler = Compiler()  # kept: a later revision recompiles only the proxies it affects
+    last: list[tuple[Analysis, Compiled]] = []
 
     def compile(analysis: Analysis) -> Compiled:
+        # The loop's analyzer hands back the same Analysis when no resource file changed
+        # (a README-only commit, a certificate rebuild): nothing to compile.
+        if last and last[0][0] is analysis:
+            return last[0][1]
         result = compile_analysis(analysis, compiler)
         explain = TraceExplainer(result.traces, analysis.resources)  # the console's provenance
-        return Compiled(result.configs, tuple(result.diagnostics), result.hostnames, explain)
+        compiled = Compiled(result.configs, tuple(result.diagnostics), result.hostnames, explain)
+        last[:] = [(analysis, compiled)]
+        return compiled
 
     return compile

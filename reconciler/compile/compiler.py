@@ -156,6 +156,8 @@ class Compiler:
 
 
 def _same(a: Resource | None, b: Resource | None) -> bool:
+    if a is b:  # the serve loop hands back an unchanged file's Resource objects
+        return True
     if a is None or b is None:
         return a is b
     return a.data == b.data

@@ -70,6 +70,10 @@ class IdentityProvider:
     def stop(self) -> None:
         self._pool.stop()
 
+    def now(self) -> datetime:
+        """The provider's clock (what rotation decisions compare with)."""
+        return self._clock()
+
     def is_protected(self, node_id: str) -> bool:
         """Whether ``node_id`` is served mesh identity (private keys) in the current revision."""
         return node_id in self.protected

@@ -8,6 +8,7 @@ can be located later; :func:`compose_roots` recomposes them on demand for cached
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 _constructor = yaml.constructor.SafeConstructor()
+_intern = sys.intern
 
 
 @dataclass(slots=True)
@@ -238,7 +240,7 @@ class _Builder:
             if key_node.tag == _MERGE:
                 merged.update(self._merge_sources(value_node, depth))
                 continue
-            key = key_node.value
+            key = _intern(key_node.value)  # the same few keys in every document: held once
             if key in out:
                 self._duplicate(node, key_node)
                 continue

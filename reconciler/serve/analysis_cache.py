@@ -17,7 +17,7 @@ from pathlib import Path
 from reconciler.cache import CachedFile, FileCache
 from reconciler.diagnostics import Diagnostic
 from reconciler.load import SourceFile
-from reconciler.pipeline import Analysis, analyze
+from reconciler.pipeline import Analysis, FileResults, analyze
 
 
 class LiveFileCache(FileCache):
@@ -53,13 +53,34 @@ class LiveFileCache(FileCache):
 
 
 class RevisionAnalyzer:
-    """``analyze`` for the reconcile loop (``AnalyzeFn``), with a :class:`LiveFileCache`."""
+    """``analyze`` for the reconcile loop (``AnalyzeFn``), with a :class:`LiveFileCache`.
+
+    Incremental by file: a file at the same path with the same blob id keeps the previous
+    revision's :class:`~reconciler.model.Resource` objects and diagnostics (no decoding,
+    no new objects), and a revision whose resource files are all unchanged (a README-only
+    commit) returns the previous :class:`Analysis` object itself, so the stages after it can
+    recognise "nothing changed" by identity. The cross-resource rules run again whenever a
+    resource file changed (O(resources)).
+    """
 
     def __init__(self, directory: Path | None) -> None:
         self.cache = LiveFileCache(directory)
+        self._files: FileResults = {}
+        self._last: tuple[tuple[tuple[str, str], ...], tuple[Diagnostic, ...], Analysis] | None
+        self._last = None
 
     def __call__(self, files: Sequence[SourceFile], extra: Iterable[Diagnostic]) -> Analysis:
-        return analyze(files, cache=self.cache, extra=extra)
+        key = tuple((f.path, f.digest) for f in files)
+        extras = tuple(extra)
+        last = self._last
+        if last is not None and last[0] == key and last[1] == extras:
+            return last[2]
+        results: FileResults = {}
+        analysis = analyze(
+            files, cache=self.cache, extra=extras, reuse=self._files, results=results
+        )
+        self._files, self._last = results, (key, extras, analysis)
+        return analysis
 
     def persist(self) -> None:
         self.cache.persist()

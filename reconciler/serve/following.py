@@ -36,7 +36,10 @@ def webhook_route(
 
     def poll_now(push: PushEvent) -> None:
         log.info("webhook: push to %s (%s), polling now", push.ref, push.after[:8])
-        loop.trigger()
+        # the branch's own push names its new commit (fetched without ls-remote); a push
+        # to the control ref names no branch commit
+        followed = branch is not None and push.ref == f"refs/heads/{branch}"
+        loop.trigger(push.after if followed and push.after else None)
 
     handler = github_handler(
         secret,

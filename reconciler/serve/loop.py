@@ -130,12 +130,18 @@ class Reconciler:
         self.events: EventSink = NO_EVENTS
         """Where revision outcomes are announced (``serve --notify``); never blocks."""
         self._trigger = asyncio.Event()
+        self._expected: str | None = None
         self._lock = asyncio.Lock()
         self._persisting: asyncio.Future[None] | None = None
         self._persisted_at: float | None = None
 
-    def trigger(self) -> None:
-        """Poll the source now (safe from the loop thread and signal handlers)."""
+    def trigger(self, expected: str | None = None) -> None:
+        """Poll the source now (safe from the loop thread and signal handlers).
+
+        ``expected``: the revision a signed push event announced (``after``); the source
+        may then fetch it without first asking where the branch points."""
+        if expected is not None:
+            self._expected = expected
         self._trigger.set()
 
     def rebuild(self) -> None:
@@ -215,8 +221,13 @@ class Reconciler:
         if self.pin is not None:
             self.source_metrics.pinned.set(1)
             return await self._serve_pin(self.pin)
+        expected, self._expected = self._expected, None
         try:
-            revision: Revision | None = await asyncio.to_thread(self.source.fetch)
+            revision: Revision | None = (
+                await asyncio.to_thread(self.source.fetch, expected)
+                if expected is not None
+                else await asyncio.to_thread(self.source.fetch)
+            )
             failure: SourceError | None = None
         except SourceError as exc:
             revision, failure = None, exc

@@ -57,7 +57,7 @@ class SnapshotCache:
         fresh: dict[str, Snapshot] = {}
         for node_id, snap in snapshots.items():
             old = self._snapshots.get(node_id)
-            if old is not None and old.content == snap.content:
+            if old is not None and (old is snap or old.content == snap.content):
                 fresh[node_id] = old
                 continue
             fresh[node_id] = snap

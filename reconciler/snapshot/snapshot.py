@@ -46,9 +46,16 @@ class Encoded:
     type_url: str
     name: str
     digest: str
-    any_bytes: bytes
     delta_field: bytes
-    """``resources`` field of a DeltaDiscoveryResponse: Resource{name, version=digest, Any}."""
+    """``resources`` field of a DeltaDiscoveryResponse: Resource{name, version=digest, Any}.
+    The ``Any`` bytes are held only inside it (a resource is held once, not twice)."""
+    any_start: int
+    any_end: int
+
+    @property
+    def any_bytes(self) -> bytes:
+        """The whole ``google.protobuf.Any`` (a copy sliced out of ``delta_field``)."""
+        return self.delta_field[self.any_start : self.any_end]
 
     def message(self) -> Any:
         """The typed proto message (parsed on demand; for ``/config`` and tests)."""
@@ -87,13 +94,9 @@ class Interner:
         name = resource_name(message)
         any_bytes = wire.any_message(str(type_url), value)
         digest = raw_digest.hex()
-        encoded = Encoded(
-            str(type_url),
-            name,
-            digest,
-            any_bytes,
-            wire.delta_resource_field(name, digest, any_bytes),
-        )
+        delta_field = wire.delta_resource_field(name, digest, any_bytes)
+        start = delta_field.find(any_bytes)
+        encoded = Encoded(str(type_url), name, digest, delta_field, start, start + len(any_bytes))
         self._by_key[key] = encoded
         return encoded
 
@@ -124,6 +127,12 @@ class Snapshot:
     types: Mapping[TypeUrl, TypeSnapshot]
     eds_names: Mapping[str, str] = field(default_factory=dict)
     """EDS cluster name -> the ClusterLoadAssignment name it reads."""
+    content: str = ""
+    """The hash of every type's content (computed from ``types`` when not given)."""
+
+    def __post_init__(self) -> None:
+        if not self.content:
+            object.__setattr__(self, "content", _snapshot_content(self.types))
 
     def get(self, type_url: TypeUrl) -> TypeSnapshot | None:
         return self.types.get(type_url)
@@ -131,14 +140,6 @@ class Snapshot:
     def version(self, type_url: TypeUrl) -> str:
         found = self.types.get(type_url)
         return found.version if found is not None else ""
-
-    @property
-    def content(self) -> str:
-        digest = hashlib.blake2b(digest_size=8)
-        for type_url in PUSH_ORDER:
-            found = self.types.get(type_url)
-            digest.update(f"{type_url}={found.content if found else ''};".encode())
-        return digest.hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         """What this proxy is served, as JSON (for ``/config``), with proto field names as
@@ -160,6 +161,14 @@ class Snapshot:
                 for name in sorted(found.resources)
             ]
         return out
+
+
+def _snapshot_content(types: Mapping[TypeUrl, TypeSnapshot]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for type_url in PUSH_ORDER:
+        found = types.get(type_url)
+        digest.update(f"{type_url}={found.content if found else ''};".encode())
+    return digest.hexdigest()
 
 
 def _redact(resource: dict[str, Any]) -> dict[str, Any]:

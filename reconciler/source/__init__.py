@@ -38,8 +38,10 @@ class Source(Protocol):
         """Non-secret description for status: ``{"url": ..., "branch": ...}``."""
         ...
 
-    def fetch(self) -> Revision:
-        """The newest revision (cheap when nothing changed)."""
+    def fetch(self, expected: str | None = None) -> Revision:
+        """The newest revision (cheap when nothing changed). ``expected``: the revision a
+        push notification announced (a webhook's ``after``); a source may skip asking
+        what the newest is, but always returns what it actually read."""
         ...
 
     def read(self, revision_id: str) -> Revision | None:

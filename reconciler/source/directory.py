@@ -25,7 +25,7 @@ class DirectorySource:
     def describe(self) -> dict[str, Any]:
         return {"url": ", ".join(str(p) for p in self.paths), "branch": None, "kind": "directory"}
 
-    def fetch(self) -> Revision:
+    def fetch(self, expected: str | None = None) -> Revision:
         try:
             files, diags = read_files(discover(self.paths), max_size=self.max_file_size)
         except UsageError as exc:  # the directory went away while serving: a source error

@@ -93,6 +93,8 @@ class GitSource:
         self._control_tip: str | None = None
         """The control ref's commit as of the last ls-remote (None: no such ref)."""
         self._control: Control | None = None
+        self._kept: set[str] | None = None
+        """Commits this process set a keep-ref for (None: not known yet)."""
 
     @property
     def remote_ref(self) -> str:
@@ -130,22 +132,44 @@ class GitSource:
             hint="the last applied revision keeps serving until the branch exists again",
         )
 
-    def fetch(self) -> Revision:
-        """The branch's newest commit; returns the previous Revision object if it did not move."""
+    def fetch(self, expected: str | None = None) -> Revision:
+        """The branch's newest commit; returns the previous Revision object if it did not move.
+
+        ``expected``: the commit a signed push event announced (``after``). The branch is
+        then fetched at once, without the ``ls-remote`` round trip that asks where it
+        points (nothing at all when it is the commit already served). What is applied is
+        always what the fetch brought, never the announced id itself: an older or forged
+        ``after`` cannot move the served revision backwards. With a fleet control ref the
+        ``ls-remote`` still runs (it also reads where the control ref points).
+        """
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
             if self._last is None:
                 ensure(self.git, self.cache_dir)
-            sha = self.remote_head()
-            if self._last is not None and self._last.id == sha:
-                return self._last
+            sha: str | None = None
+            # with a fleet control ref, the ls-remote also says where the control points
+            if expected is not None and self.control_ref is None and _is_commit_id(expected):
+                if self._last is not None and self._last.id == expected:
+                    return self._last
+            else:
+                sha = self.remote_head()
+                if self._last is not None and self._last.id == sha:
+                    return self._last
             try:
                 revision = self._fetch_and_read(sha)
             except GitSourceError as exc:
-                if exc.reason is not SourceReason.CORRUPTED_CACHE:
+                if sha is None and exc.reason in _ASK_THE_REMOTE:
+                    # e.g. the branch was deleted: ls-remote names the reason
+                    sha = self.remote_head()
+                    revision = self._fetch_and_read(sha)
+                elif exc.reason is not SourceReason.CORRUPTED_CACHE:
                     raise
-                recreate(self.git, self.cache_dir)
-                self._blobs.clear()
-                revision = self._fetch_and_read(sha)
+                else:
+                    recreate(self.git, self.cache_dir)
+                    self._blobs.clear()
+                    self._kept = None
+                    revision = self._fetch_and_read(sha)
+            if self._last is not None and self._last.id == revision.id:
+                return self._last
             self._remember(revision)
             return revision
 
@@ -206,17 +230,29 @@ class GitSource:
         )
 
     def keep(self, shas: set[str]) -> None:
-        """Keep exactly ``shas`` (the journal's commits) safe from garbage collection."""
+        """Keep exactly ``shas`` (the journal's commits) safe from garbage collection.
+
+        The first call in a process sets every keep-ref; later calls only add the new
+        commits and drop the ones that left (a revision applied: one or two git commands,
+        not two per journal entry), and ``gc --auto`` runs only when some were dropped.
+        """
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
             ensure(self.git, self.cache_dir)
-            for sha in shas:
+            known = self._kept if self._kept is not None else set()
+            kept = {sha for sha in shas if sha in known}
+            for sha in sorted(shas - known):
                 if has_commit(self.git, sha):
                     _keep(self.git, sha)
-            _forget_except(self.git, shas)
-            self.git.run(["gc", "--auto", "--quiet"], what="gc")
+                    kept.add(sha)
+            if self._kept is None or known - shas:
+                _forget_except(self.git, shas)
+                self.git.run(["gc", "--auto", "--quiet"], what="gc")
+            self._kept = kept
 
-    def _fetch_and_read(self, sha: str) -> Revision:
-        if not has_commit(self.git, sha):
+    def _fetch_and_read(self, sha: str | None) -> Revision:
+        """Read commit ``sha``, fetching the branch first unless it is already here
+        (``None``: fetch the branch and read what it points at)."""
+        if sha is None or not has_commit(self.git, sha):
             self.git.run(
                 [
                     "fetch",
@@ -232,6 +268,7 @@ class GitSource:
                 ],
                 what="fetch",
             )
+            self.last_success_time = time.time()
             sha = resolve_commit(self.git, self.tracking_ref)
         return self._read(sha)
 
@@ -247,3 +284,17 @@ class GitSource:
     def _remember(self, revision: Revision) -> None:
         self._last = revision
         self._blobs = {f.oid: f.data for f in revision.files if f.oid is not None}
+
+
+_ASK_THE_REMOTE = frozenset({SourceReason.GIT_FAILED, SourceReason.BRANCH_DELETED})
+"""A fetch of an announced push that failed for one of these is retried the usual way
+(``ls-remote`` first, which says e.g. that the branch no longer exists)."""
+
+
+def _is_commit_id(text: str) -> bool:
+    """A full SHA-1 or SHA-256 commit id, not the all-zero id of a deleted branch."""
+    return (
+        len(text) in (40, 64)
+        and all(c in "0123456789abcdef" for c in text)
+        and text.strip("0") != ""
+    )
