@@ -35,7 +35,7 @@ def history(state_dir: Path, *, as_json: bool = False) -> str:
         return json.dumps(payload, indent=2) + "\n"
     if not entries:
         return f"no applied revisions recorded in {state_dir}\n"
-    rows = [["", "COMMIT", "APPLIED (UTC)", "PROXIES", "AUTHOR", "MESSAGE", "TRIGGERED BY"]]
+    rows = [["", "COMMIT", "APPLIED (UTC)", "CHANGED", "AUTHOR", "MESSAGE", "TRIGGERED BY"]]
     for i, e in enumerate(entries):
         mark = "P" if pin and pin.sha == e.sha else ("*" if i == 0 and not pin else "")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
@@ -53,4 +53,8 @@ def history(state_dir: Path, *, as_json: bool = False) -> str:
         )
     else:
         lines.append("* = serving now")
+    lines.append(
+        "CHANGED = proxies whose configuration the revision changed; a commit applied again "
+        "(a rollback, a resume) has a line for each time, with what triggered it"
+    )
     return "\n".join(lines) + "\n"

@@ -56,7 +56,7 @@ def rollback(state_dir: Path, sha: str, *, reason: str = "") -> str:
     journal = Journal(state_dir)
     entry = journal.find(sha)
     if entry is None:
-        known = ", ".join(e.sha[:12] for e in reversed(journal.entries())) or "none"
+        known = ", ".join(dict.fromkeys(e.sha[:12] for e in reversed(journal.entries()))) or "none"
         raise UsageError(
             f"{sha!r} is not a unique applied revision in {state_dir} (applied: {known})",
             hint="pick one from `reconciler history`",
