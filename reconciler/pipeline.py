@@ -403,15 +403,7 @@ def read_commit(repo: str, rev: str, subpath: str | None) -> Side:
     from reconciler.source.git import read_local_commit  # git only when a commit is asked for
 
     commit = read_local_commit(os.path.abspath(repo), rev, subpath)
-    prefix = _prefix(subpath)
-    files = tuple(replace(f, path=prefix + f.path) for f in commit.files)
-    diags = tuple(replace(d, file=prefix + d.file) if d.file else d for d in commit.diagnostics)
-    return Side(commit.sha[:12], files, diags)
-
-
-def _prefix(subpath: str | None) -> str:
-    clean = (subpath or "").strip("/")
-    return "" if clean in ("", ".") else clean + "/"
+    return Side(commit.sha[:12], tuple(commit.files), tuple(commit.diagnostics))
 
 
 def compare(

@@ -54,4 +54,4 @@ def open_source(
         )
     root = Path(repo)
     where = check_subpath(subpath)
-    return DirectorySource([root / where if where else root])
+    return DirectorySource([root / where if where else root], root=root)

@@ -53,7 +53,7 @@ def read_commit_files(
 ) -> tuple[str, list[SourceFile]]:
     """``(commit sha, files under subpath)`` of ``rev`` in the local repository ``repo_dir``.
 
-    Paths are relative to ``subpath``; each file's digest is its blob id. Symlinks and
+    Paths are relative to the repository root (also under ``subpath``); each file's digest is its blob id. Symlinks and
     submodules are left out (:func:`read_local_commit` also returns warnings for them).
     Raises GitSourceError (UnsafeSourceError for a rev or path that looks hostile).
     """

@@ -59,7 +59,8 @@ def resolve_commit(git: GitRunner, rev: str) -> str:
 
 
 def list_tree(git: GitRunner, sha: str, subpath: str) -> list[TreeEntry]:
-    """Every entry under ``subpath`` of commit ``sha`` (recursively), paths made relative."""
+    """Every entry under ``subpath`` of commit ``sha`` (recursively); paths stay relative to
+    the repository root, as every diagnostic names them."""
     args = ["ls-tree", "-r", "-z", "--long", "--full-tree", sha]
     if subpath:
         args += ["--", f"{subpath}/"]
@@ -74,9 +75,7 @@ def list_tree(git: GitRunner, sha: str, subpath: str) -> list[TreeEntry]:
         path = path_bytes.decode("utf-8", "surrogateescape")
         if prefix and not path.startswith(prefix):
             continue
-        entries.append(
-            TreeEntry(mode, kind, oid, path[len(prefix) :], int(size) if size.isdigit() else 0)
-        )
+        entries.append(TreeEntry(mode, kind, oid, path, int(size) if size.isdigit() else 0))
     return entries
 
 

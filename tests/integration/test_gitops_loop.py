@@ -47,7 +47,8 @@ def test_valid_invalid_fixed(tmp_path: Path) -> None:
             assert status["lastAttemptedRevision"] == bad
             assert status["lastAppliedRevision"] == first
             diags = status["lastError"]["diagnostics"]
-            assert diags and all(d["file"] == "timeout.yaml" and d["line"] for d in diags)
+            # named from the repository root, as for `diff --repo --path` and CI annotations
+            assert diags and all(d["file"] == "mesh/timeout.yaml" and d["line"] for d in diags)
             assert any("requestTimout" in d["text"] for d in diags)
 
             assert await loop.reconcile() is None  # the same bad commit is not retried

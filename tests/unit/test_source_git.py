@@ -55,7 +55,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[list[str], byt
     yield seen
 
 
-def test_read_commit_files_reads_objects_relative_to_path(tmp_path: Path) -> None:
+def test_read_commit_files_reads_objects_under_path_named_from_the_root(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "r")
     _files(repo, **{"mesh/a.yaml": MESH, "mesh/sub/b.yml": "x: 1\n", "mesh/README.md": "no"})
     _files(repo, **{"mesh/.hidden/c.yaml": "x: 2\n", "other/d.yaml": "x: 3\n"})
@@ -65,7 +65,8 @@ def test_read_commit_files_reads_objects_relative_to_path(tmp_path: Path) -> Non
     sha, files = read_commit_files(repo.path, first, "mesh")
 
     assert sha == first
-    assert [f.path for f in files] == ["a.yaml", "sub/b.yml"]
+    # paths from the repository root, as every diagnostic names them
+    assert [f.path for f in files] == ["mesh/a.yaml", "mesh/sub/b.yml"]
     assert files[0].data == MESH.encode()
     blob = repo.git("rev-parse", f"{first}:mesh/a.yaml")
     assert files[0].digest == blob
@@ -101,7 +102,7 @@ def test_fetch_then_nothing_changed_runs_ls_remote_only(
     source = GitSource(str(repo.path), state_dir=tmp_path / "state", subpath="mesh")
     first = source.fetch()
     assert first.id == repo.git("rev-parse", "HEAD")
-    assert [f.path for f in first.files] == ["mesh.yaml"]
+    assert [f.path for f in first.files] == ["mesh/mesh.yaml"]
     assert first.meta["branch"] == "main"
     calls.clear()
 
@@ -124,7 +125,7 @@ def test_new_commit_reads_only_changed_blobs(
     revision = source.fetch()
 
     assert revision.id == sha
-    assert {f.path: f.data for f in revision.files}["other.yaml"] == b"x: 2\n"
+    assert {f.path: f.data for f in revision.files}["mesh/other.yaml"] == b"x: 2\n"
     batches = [stdin for args, stdin in calls if args[:1] == ["cat-file"] and stdin]
     assert len(batches) == 1
     assert batches[0] is not None and len(batches[0].splitlines()) == 2  # commit + 1 blob
