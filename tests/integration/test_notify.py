@@ -205,7 +205,7 @@ def test_the_reconcile_loop_notifies_each_applied_and_refused_commit_once(tmp_pa
             assert refused["revision"]["sha"] == bad
             codes = {d["code"]: d for d in refused["error"]["diagnostics"]}
             assert sorted(codes) == ["RC201", "RC304"]
-            assert codes["RC201"]["file"] == "timeout.yaml" and codes["RC201"]["line"] == 13
+            assert codes["RC201"]["file"] == "mesh/timeout.yaml" and codes["RC201"]["line"] == 13
             assert "did you mean 'requestTimeout'" in codes["RC201"]["text"]
             assert refused["error"]["diagnosticCount"] == 2
             assert "2 errors (RC201 x1, RC304 x1)" in refused["summary"]
