@@ -18,11 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from xds_harness import App, Envoy, PlaneThread, free_port, wait_for
-
-from reconciler.compile.compiler import compile_resources
-from reconciler.load import SourceFile
-from reconciler.pipeline import analyze
+from xds_harness import App, PlaneThread, free_port, serve_mesh, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 SLOW_SECONDS = 2.0
@@ -79,17 +75,7 @@ networking:
             self.dataplane("other", free_port()),
             self.dataplane("api", self.api.endpoint[1]),
         ]
-        analysis = analyze(
-            [SourceFile("mesh.yaml", "\n---\n".join([*documents, *policies]).encode())]
-        )
-        assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
-        configs = compile_resources(list(analysis.resources)).configs
-        self.plane.publish(*configs.values())
-        for node in configs:
-            name = node.split(".", 1)[1]
-            self.add(Envoy(self.tmp_path / name, node, self.plane.xds_port, sotw=False))
-        for node in configs:
-            wait_for(lambda n=node: self.plane.settled(n), 20, f"{node} ACKs")
+        self.items.extend(serve_mesh(self.plane, self.tmp_path, [*documents, *policies]))
 
     def stop(self) -> None:
         for item in reversed(self.items):

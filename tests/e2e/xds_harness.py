@@ -25,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from polling import wait_for
 
 from reconciler.cli.bootstrap import BootstrapOptions, render
+from reconciler.compile.compiler import compile_resources
+from reconciler.load import SourceFile
+from reconciler.pipeline import analyze
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.server import ControlPlane
 from reconciler.snapshot import PublishResult, build_snapshots
@@ -239,3 +242,19 @@ class Load:
     def stop(self) -> None:
         self._stop.set()
         self.thread.join(10)
+
+
+def serve_mesh(plane: PlaneThread, workdir: Path, documents: list[str]) -> list[Envoy]:
+    """Compile ``documents`` (YAML) with the real pipeline, publish them, start a real Envoy
+    (Delta ADS) per proxy and wait until each has ACKed; the Envoys, for the caller to stop."""
+    text = "\n---\n".join(documents)
+    analysis = analyze([SourceFile("mesh.yaml", text.encode())])
+    assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
+    configs = compile_resources(list(analysis.resources)).configs
+    plane.publish(*configs.values())
+    envoys = [
+        Envoy(workdir / node.split(".", 1)[1], node, plane.xds_port, sotw=False) for node in configs
+    ]
+    for node in configs:
+        wait_for(lambda n=node: plane.settled(n), 20, f"{node} ACKs")
+    return envoys
