@@ -21,6 +21,7 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as envoy
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_upstream_http
 
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, Proxy
+from reconciler.model import FieldPath
 
 
 class Hook(StrEnum):
@@ -32,6 +33,8 @@ class Hook(StrEnum):
     INBOUND_LISTENER = "inbound_listener"
     INBOUND_CLUSTER = "inbound_cluster"
     INBOUND_ROUTE = "inbound_route"
+    PROXY = "proxy"
+    """Resources of their own on each selected proxy (MeshMetric's metrics listener)."""
 
 
 class Section(StrEnum):
@@ -40,6 +43,8 @@ class Section(StrEnum):
     TO = "to"
     FROM = "from"
     RULES = "rules"
+    DEFAULT = "default"
+    """The top-level ``default`` (Kuma's single-item rules: MeshMetric, MeshTrace)."""
 
 
 TagSet = tuple[tuple[str, str], ...]
@@ -151,3 +156,35 @@ class ListenerParts:
     http_filters: list[envoy_hcm.HttpFilter] = field(default_factory=list)
     network_filters: list[envoy_listener_components.Filter] = field(default_factory=list)
     """Network filters placed before the HCM / tcp_proxy, in the order hooks add them."""
+
+
+def proxy_context(proxy: Proxy, mtls: bool) -> ProxyContext:
+    return ProxyContext(
+        proxy.mesh, proxy.node_id, proxy.name, proxy.address, proxy.admin_port, mtls
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyContext:
+    """One proxy, for a ``PROXY`` hook: what its own resources may depend on."""
+
+    mesh: str
+    node_id: str
+    dataplane: str
+    address: str
+    """The Dataplane's ``networking.address``."""
+    admin_port: int
+    """The Envoy admin port on 127.0.0.1 (``networking.admin.port``, default 9901)."""
+    mtls: bool
+    """The mesh has an enabled mTLS backend: the proxy holds the mesh certificate (SDS)."""
+
+
+@dataclass(slots=True)
+class ProxyParts:
+    """Resources a ``PROXY`` hook adds to one proxy (a later one of a name replaces an
+    earlier one, as in Kuma's ResourceSet), and the parts of the conf it did not apply."""
+
+    listeners: dict[str, envoy_listener.Listener] = field(default_factory=dict)
+    clusters: dict[str, envoy_cluster.Cluster] = field(default_factory=dict)
+    skipped: list[tuple[FieldPath, str]] = field(default_factory=list)
+    """(path in the merged conf, what is not applied); the compiler names the policy."""

@@ -14,6 +14,8 @@ from reconciler.compile.context import (
     InboundContext,
     ListenerParts,
     OutboundContext,
+    ProxyContext,
+    ProxyParts,
     Section,
     Source,
 )
@@ -90,6 +92,10 @@ class PolicyPlugin(Protocol):
         self, route: envoy_route.Route, conf: Merged, ctx: InboundContext
     ) -> None: ...
 
+    def proxy(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
+        """``conf``: the merged top-level ``default`` of the policies selecting the proxy
+        (section ``DEFAULT``); add the proxy's own listeners and clusters to ``parts``."""
+
 
 class PolicyBase:
     """Subclass and override the hooks you list in ``hooks``; the rest do nothing."""
@@ -125,4 +131,7 @@ class PolicyBase:
         return None
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
+        return None
+
+    def proxy(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
         return None

@@ -6,10 +6,17 @@ from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import proxy_source
+from reconciler.compile.context import (
+    Hook,
+    ProxyContext,
+    ProxyParts,
+    proxy_context,
+    proxy_source,
+)
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher
+from reconciler.compile.merge import Merged
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
@@ -17,7 +24,7 @@ from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
-from reconciler.model import Kind, Resource
+from reconciler.model import FieldPath, Kind, Resource
 from reconciler.resource_types import ProxyConfig, TypeUrl
 from reconciler.targetref import selects
 
@@ -85,6 +92,7 @@ class MeshCompiler:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
             trace.outbounds.append(out.trace)
             trace.skipped.extend(out.skipped)
+        self._proxy_hooks(selected, proxy, found, trace)
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -101,6 +109,33 @@ class MeshCompiler:
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
         return config, trace
 
+    def _proxy_hooks(
+        self,
+        selected: dict[str, tuple[Resource, ...]],
+        proxy: Proxy,
+        found: dict[TypeUrl, dict[str, Any]],
+        trace: ProxyTrace,
+    ) -> None:
+        """Kinds with a ``PROXY`` hook add resources of their own from their merged top-level
+        ``default``; the conf parts they skip are reported against the policy that set them."""
+        ctx: ProxyContext | None = None
+        for kind, plugin in plugins().items():
+            policies = selected.get(kind, ())
+            if Hook.PROXY not in plugin.hooks or not policies:
+                continue
+            conf = self.matcher.single_item(policies)
+            if conf is None:
+                continue
+            ctx = ctx or proxy_context(proxy, self.mtls is not None)
+            parts = ProxyParts()
+            plugin.proxy(parts, conf, ctx)
+            trace.confs[kind] = conf
+            for name, listener in parts.listeners.items():
+                found[TypeUrl.LISTENER][name] = listener
+            for name, cluster in parts.clusters.items():
+                found[TypeUrl.CLUSTER][name] = cluster
+            trace.skipped.extend(_skip(conf, path, message) for path, message in parts.skipped)
+
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
         """Kinds Kuma accepts and the compiler does not apply: one note per kind naming the
         policies that select this proxy (their top-level targetRef), and what is ignored."""
@@ -112,3 +147,16 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
+
+
+def _skip(conf: Merged, path: FieldPath, message: str) -> Skip:
+    """``path`` of the merged conf, located in the policy that set it (or set an ancestor
+    of it as a whole); a value nobody set is the most specific policy's default."""
+    probe = path
+    while probe and probe not in conf.origins:
+        probe = probe[:-1]
+    if probe:
+        where = conf.origins[probe][-1]
+        return Skip(where.resource, (*where.path, *path[len(probe) :]), message)
+    last = conf.contributions[-1]
+    return Skip(last.resource, (*last.path, *path), message)

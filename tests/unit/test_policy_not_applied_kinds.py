@@ -1,5 +1,5 @@
-"""MeshTrace, MeshMetric, MeshPassthrough, MeshProxyPatch: accepted, not applied (MeshTLS is
-applied since; its schema and cases are still checked here).
+"""MeshTrace, MeshPassthrough, MeshProxyPatch: accepted, not applied (MeshTLS and MeshMetric
+are applied since; their schemas and cases are still checked here).
 
 Kuma 2.14 accepts them; the reconciler validates them with Kuma's rules, warns once per
 resource (RC320) and notes on each proxy a policy selects that it is not applied. Their
@@ -21,7 +21,7 @@ from reconciler.pipeline import analyze
 from reconciler.validate.schema import predicate_for, validator_for
 
 KINDS = ("MeshTrace", "MeshMetric", "MeshTLS", "MeshPassthrough", "MeshProxyPatch")
-NOT_APPLIED_KINDS = tuple(k for k in KINDS if k != "MeshTLS")  # MeshTLS is applied
+NOT_APPLIED_KINDS = tuple(k for k in KINDS if k not in ("MeshTLS", "MeshMetric"))  # applied
 ROOT = Path(__file__).resolve().parents[2]
 
 
