@@ -219,8 +219,14 @@ def _demo(
     metrics = metrics_endpoint(repo)
     if metrics is not None:
         status, body, _ = request(frontend.address, metrics[0], path=metrics[1])
-        wanted = 'envoy_cluster_upstream_rq_total{envoy_cluster_name="backend"}'
-        found = next((line for line in body.splitlines() if line.startswith(wanted)), "none")
+        found = next(
+            (
+                line
+                for line in body.splitlines()
+                if line.startswith("envoy_cluster_upstream_rq_total{") and not line.endswith(" 0")
+            ),
+            "none",
+        )
         say(
             f"   MeshMetric: GET http://{frontend.address}:{metrics[0]}{metrics[1]} -> {status}, "
             f"{len(body.splitlines())} lines from frontend-1's Envoy, e.g. {found}"

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.compile.compiler import compile_resources
+from reconciler.compile.provenance import proxy_provenance
 from reconciler.kinds.mesh_metric.sidecar import stats_query
 from reconciler.resource_types import ProxyConfig, TypeUrl
-from tests.unit.test_compile_core import as_dict, compile_yaml
+from tests.unit.test_compile_core import as_dict, compile_yaml, load_resources
 
 MESH = "type: Mesh\nname: default\nskipCreatingInitialPolicies: ['*']\n"
 DATAPLANES = """
@@ -234,3 +236,16 @@ def test_stats_query_names_what_it_cannot_express() -> None:
     )
     assert [p for p, _ in included.skipped] == [("sidecar", "profiles", "include")]
     assert included.filter is None  # served unfiltered rather than dropping included metrics
+
+
+def test_inspect_shows_the_merged_conf_and_who_set_each_value() -> None:
+    mesh_wide = policy("a-mesh", "{kind: Mesh}", "{backends: [{type: Prometheus, prometheus: {}}]}")
+    web_only = policy("web", "{kind: MeshService, name: web}", "{sidecar: {includeUnused: true}}")
+    resources = load_resources(MESH, DATAPLANES, mesh_wide, web_only)
+    trace = compile_resources(resources).traces["default.web-1"]
+    web = next(r for r in resources if r.kind == "Dataplane" and r.name == "web-1")
+    (block,) = proxy_provenance(trace, web)["proxyWide"]
+    assert block["kind"] == "MeshMetric"
+    assert [p["name"] for p in block["policies"]] == ["a-mesh", "web"]
+    setters = {v["field"]: v["from"][0]["policy"] for v in block["values"]}
+    assert setters == {"backends": "a-mesh", "sidecar.includeUnused": "web"}
