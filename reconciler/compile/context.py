@@ -20,6 +20,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as envoy_tcp
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_upstream_http
 
+from reconciler import names
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, Proxy
 from reconciler.model import FieldPath
 
@@ -159,8 +160,20 @@ class ListenerParts:
 
 
 def proxy_context(proxy: Proxy, mtls: bool) -> ProxyContext:
+    listening = {
+        (i.address, i.port): names.inbound_listener(i.address, i.port) for i in proxy.inbounds
+    }
+    listening.update(
+        ((o.address, o.port), names.outbound_listener(o.address, o.port)) for o in proxy.outbounds
+    )
     return ProxyContext(
-        proxy.mesh, proxy.node_id, proxy.name, proxy.address, proxy.admin_port, mtls
+        proxy.mesh,
+        proxy.node_id,
+        proxy.name,
+        proxy.address,
+        proxy.admin_port,
+        mtls,
+        tuple(sorted(listening.items())),
     )
 
 
@@ -177,6 +190,12 @@ class ProxyContext:
     """The Envoy admin port on 127.0.0.1 (``networking.admin.port``, default 9901)."""
     mtls: bool
     """The mesh has an enabled mTLS backend: the proxy holds the mesh certificate (SDS)."""
+    listening: tuple[tuple[tuple[str, int], str], ...] = ()
+    """((address, port), listener name) of the proxy's inbounds and outbounds."""
+
+    def listener_on(self, address: str, port: int) -> str | None:
+        """The inbound or outbound listener already bound to ``address:port``, if any."""
+        return next((name for where, name in self.listening if where == (address, port)), None)
 
 
 @dataclass(slots=True)

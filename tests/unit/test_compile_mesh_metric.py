@@ -249,3 +249,17 @@ def test_inspect_shows_the_merged_conf_and_who_set_each_value() -> None:
     assert [p["name"] for p in block["policies"]] == ["a-mesh", "web"]
     setters = {v["field"]: v["from"][0]["policy"] for v in block["values"]}
     assert setters == {"backends": "a-mesh", "sidecar.includeUnused": "web"}
+
+
+def test_a_port_the_proxy_already_listens_on_is_not_served_twice() -> None:
+    """Envoy would NACK the whole LDS update for a second listener on one address:port."""
+    default = (
+        "{backends: [{type: Prometheus, prometheus: {port: 8080, clientId: a}},"
+        " {type: Prometheus, prometheus: {port: 5670, clientId: b}},"
+        " {type: Prometheus, prometheus: {port: 5670, clientId: c}}]}"
+    )
+    result = compile_yaml(MESH, DATAPLANES, policy("m", "{kind: Mesh}", default))
+    config = result.configs["default.web-1"]
+    assert list(listeners(config)) == ["_kuma:metrics:prometheus:b"]
+    assert any("port 8080 is already inbound:127.0.0.2:8080" in n for n in config.notes)
+    assert any("port 5670 is already _kuma:metrics:prometheus:b" in n for n in config.notes)

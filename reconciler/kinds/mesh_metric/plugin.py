@@ -149,16 +149,14 @@ class MeshMetric(PolicyBase):
                 parts.skipped.append((("applications", i), APPLICATIONS_NOT_APPLIED))
         backends = [b for b in conf.get("backends") or () if isinstance(b, Mapping)]
         query = stats_query(mapping(conf.get("sidecar")))
-        prometheus_backends = False
         for i, backend in enumerate(backends):
             if backend.get("type") == "OpenTelemetry":
                 parts.skipped.append((("backends", i), OTEL_NOT_APPLIED))
             elif backend.get("type") == "Prometheus" and isinstance(
                 backend.get("prometheus"), Mapping
             ):
-                prometheus_backends = True
                 self._prometheus(parts, ctx, i, backend["prometheus"], query.rewrite())
-        if prometheus_backends:
+        if parts.listeners:
             cluster = admin_cluster(ctx.admin_port)
             parts.clusters[cluster.name] = cluster
             parts.skipped.extend(query.skipped)
@@ -175,10 +173,24 @@ class MeshMetric(PolicyBase):
         secured = ctx.mesh if mode == "ActiveMTLSBackend" and ctx.mtls else None
         client = conf.get("clientId")
         backend = client if isinstance(client, str) else DEFAULT_BACKEND
+        port = _int(conf.get("port"), DEFAULT_PORT)
+        name = names.prometheus_listener(backend)
+        taken = ctx.listener_on(ctx.address, port) or next(
+            (
+                other.name
+                for other in parts.listeners.values()
+                if other.address.socket_address.port_value == port and other.name != name
+            ),
+            None,
+        )
+        if taken is not None:
+            message = f"not applied: port {port} is already {taken} of this proxy"
+            parts.skipped.append((("backends", i, "prometheus", "port"), message))
+            return
         listener = prometheus_listener(
             backend,
             ctx.address,
-            _int(conf.get("port"), DEFAULT_PORT),
+            port,
             str(conf.get("path", DEFAULT_PATH)),
             rewrite,
             mesh_mtls=secured,
