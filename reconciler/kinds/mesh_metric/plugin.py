@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
@@ -46,7 +47,7 @@ from reconciler.compile.context import Hook, ProxyContext, ProxyParts, Section
 from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.mtls import TLS_INSPECTOR, TLS_SOCKET, downstream_tls_context
 from reconciler.compile.plugin import PolicyBase
-from reconciler.kinds.mesh_metric.sidecar import stats_query
+from reconciler.kinds.mesh_metric.sidecar import StatsQuery, stats_query
 from reconciler.model import Kind
 
 DEFAULT_PORT = 5670
@@ -83,7 +84,9 @@ def stat_prefix(name: str) -> str:
     return _ILLEGAL.sub("_", name)
 
 
+@lru_cache(maxsize=4096)
 def admin_cluster(admin_port: int) -> envoy_cluster.Cluster:
+    """One message per admin port, shared by the proxies using it (never modified after)."""
     name = names.envoy_admin_cluster()
     out = envoy_cluster.Cluster(name=name, type=envoy_cluster.Cluster.STATIC)
     out.connect_timeout.FromSeconds(CONNECT_TIMEOUT_S)
@@ -95,6 +98,13 @@ def admin_cluster(admin_port: int) -> envoy_cluster.Cluster:
 
 
 def _chain(name: str, path: str, rewrite: str) -> envoy_listener_components.FilterChain:
+    """A fresh chain (each proxy's listener owns its own), parsed from bytes built once per
+    distinct (name, path, rewrite): a mesh-wide policy costs one HCM build, not one per proxy."""
+    return envoy_listener_components.FilterChain.FromString(_chain_bytes(name, path, rewrite))
+
+
+@lru_cache(maxsize=256)
+def _chain_bytes(name: str, path: str, rewrite: str) -> bytes:
     route = envoy_route.Route()
     route.match.prefix = path
     route.route.cluster = names.envoy_admin_cluster()
@@ -107,7 +117,8 @@ def _chain(name: str, path: str, rewrite: str) -> envoy_listener_components.Filt
     chain = envoy_listener_components.FilterChain()
     network = chain.filters.add(name=listeners.HCM_FILTER)
     network.typed_config.Pack(hcm, deterministic=True)
-    return chain
+    out: bytes = chain.SerializeToString(deterministic=True)
+    return out
 
 
 def prometheus_listener(
@@ -148,7 +159,7 @@ class MeshMetric(PolicyBase):
             if isinstance(app, Mapping):
                 parts.skipped.append((("applications", i), APPLICATIONS_NOT_APPLIED))
         backends = [b for b in conf.get("backends") or () if isinstance(b, Mapping)]
-        query = stats_query(mapping(conf.get("sidecar")))
+        query = _query(conf.key, mapping(conf.get("sidecar")))
         for i, backend in enumerate(backends):
             if backend.get("type") == "OpenTelemetry":
                 parts.skipped.append((("backends", i), OTEL_NOT_APPLIED))
@@ -196,6 +207,20 @@ class MeshMetric(PolicyBase):
             mesh_mtls=secured,
         )
         parts.listeners[listener.name] = listener
+
+
+_QUERIES: dict[str, StatsQuery] = {}
+
+
+def _query(key: str, sidecar: Mapping[str, Any]) -> StatsQuery:
+    """``stats_query`` memoised by the merged conf's canonical key (equal confs, equal
+    query); bounded, since confs differ only as often as policies do."""
+    found = _QUERIES.get(key)
+    if found is None:
+        if len(_QUERIES) > 1024:
+            _QUERIES.clear()
+        found = _QUERIES[key] = stats_query(sidecar)
+    return found
 
 
 def _int(value: object, default: int) -> int:
