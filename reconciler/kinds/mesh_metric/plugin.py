@@ -48,7 +48,6 @@ from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.mtls import TLS_INSPECTOR, TLS_SOCKET, downstream_tls_context
 from reconciler.compile.plugin import PolicyBase
 from reconciler.kinds.mesh_metric.sidecar import StatsQuery, stats_query
-from reconciler.model import Kind
 
 DEFAULT_PORT = 5670
 DEFAULT_PATH = "/metrics"
@@ -150,7 +149,7 @@ def prometheus_listener(
 
 
 class MeshMetric(PolicyBase):
-    kind = Kind.MESH_METRIC
+    kind = "MeshMetric"
     sections = frozenset({Section.DEFAULT})
     hooks = frozenset({Hook.PROXY})
 
