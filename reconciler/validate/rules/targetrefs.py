@@ -117,17 +117,24 @@ def _check_fields(
     inbound_policy: bool,
     gateway_tags_allowed: bool,
 ) -> None:
+    """Kuma ``ValidateTargetRef``, kind by kind (MeshMultiZoneService has no field rules)."""
+
     def forbid(*names: str) -> None:
         for name in names:
             if is_set(ref.get(name)):
                 f.add(codes.TARGETREF_FIELD, (*path, name), f"must not be set with kind {kind}")
 
-    def require(name: str) -> None:
-        if not is_set(ref.get(name)):
-            f.add(codes.TARGETREF_FIELD, (*path, name), f"must be set with kind {kind}")
-
     has_labels = is_set(ref.get("labels"))
     has_name = is_set(ref.get("name")) or is_set(ref.get("namespace"))
+
+    def name_or_labels(labels_message: str) -> None:
+        _check_name(f, path, ref.get("name"))
+        forbid("mesh", "tags", "proxyTypes")
+        if not has_labels and not is_set(ref.get("name")):
+            f.add(codes.TARGETREF_FIELD, path, f"name or labels must be set when kind is {kind}")
+        if has_labels and has_name:
+            f.add(codes.TARGETREF_FIELD, (*path, "labels"), labels_message)
+
     if kind == MESH:
         if is_set(ref.get("name")):
             f.add(
@@ -136,6 +143,7 @@ def _check_fields(
                 "using name with kind Mesh is not yet supported",
             )
         forbid("mesh", "tags", "labels", "namespace", "sectionName")
+        _check_proxy_types(f, path, ref)
     elif kind == DATAPLANE:
         forbid("tags", "mesh", "proxyTypes")
         if has_labels and has_name:
@@ -148,30 +156,21 @@ def _check_fields(
             f.add(
                 codes.TARGETREF_FIELD,
                 (*path, "sectionName"),
-                "can only be used with inbound policies (policies with `from` or `rules`)",
+                "can only be used with inbound policies",
             )
     elif kind == MESH_SUBSET:
-        forbid("name", "mesh", "labels", "namespace", "sectionName")
+        forbid("name", "mesh")
         check_tags(f, (*path, "tags"), ref.get("tags"), selector=False)
-    elif kind in (MESH_SERVICE, MESH_HTTP_ROUTE, MESH_MULTI_ZONE_SERVICE):
-        _check_name(f, path, ref.get("name"))
-        forbid("mesh", "tags", "proxyTypes")
-        if not has_labels:
-            require("name")
-        if has_labels and has_name:
-            f.add(
-                codes.TARGETREF_FIELD,
-                (*path, "labels"),
-                "either labels or name and namespace must be specified",
-            )
-        if has_labels and is_set(ref.get("sectionName")):
-            f.add(
-                codes.TARGETREF_FIELD,
-                (*path, "sectionName"),
-                "sectionName should not be combined with labels",
-            )
+        forbid("labels", "namespace", "sectionName")
+        _check_proxy_types(f, path, ref)
+    elif kind == MESH_SERVICE:
+        name_or_labels("either labels or name and namespace must be specified")
+    elif kind == MESH_HTTP_ROUTE:
+        name_or_labels("either labels or name and namespace must be specified")
+        forbid("sectionName")
     elif kind in (MESH_SERVICE_SUBSET, MESH_GATEWAY):
-        require("name")
+        if not is_set(ref.get("name")):
+            f.add(codes.TARGETREF_FIELD, (*path, "name"), f"must be set when kind is {kind}")
         _check_name(f, path, ref.get("name"))
         forbid("mesh", "proxyTypes")
         check_tags(f, (*path, "tags"), ref.get("tags"), selector=True)
@@ -179,15 +178,18 @@ def _check_fields(
             forbid("tags")
         forbid("labels", "namespace", "sectionName")
     elif kind == MESH_EXTERNAL_SERVICE:
-        _check_name(f, path, ref.get("name"))
-        forbid("mesh", "tags", "proxyTypes")
-        if not has_labels:
-            require("name")
-        if has_labels and has_name:
-            f.add(
-                codes.TARGETREF_FIELD, (*path, "labels"), "either labels or name must be specified"
-            )
+        name_or_labels("either labels or name must be specified")
         forbid("sectionName")
+
+
+def _check_proxy_types(f: Findings, path: Path, ref: Mapping[str, Any]) -> None:
+    """Kuma ``validateProxyTypes``: ``proxyTypes`` is absent or lists at least one type."""
+    if ref.get("proxyTypes") == []:
+        f.add(
+            codes.TARGETREF_FIELD,
+            (*path, "proxyTypes"),
+            "must be undefined or have at least one element",
+        )
 
 
 def _check_name(f: Findings, path: Path, name: object) -> None:
@@ -195,8 +197,8 @@ def _check_name(f: Findings, path: Path, name: object) -> None:
         f.add(
             codes.TARGETREF_FIELD,
             (*path, "name"),
-            f"invalid name {name!r}: must consist of lower case alphanumeric characters, "
-            "'-', '.' and '_'",
+            "invalid characters: must consist of lower case alphanumeric characters, "
+            "'-', '.' and '_'.",
         )
 
 
