@@ -104,7 +104,7 @@ def test_target_ref_fields_per_kind() -> None:
     )
     assert _findings({"kind": "MeshSubset", "tags": {"v": "a b"}}, ("MeshSubset",)) == [
         (
-            "spec.targetRef.tags.v",
+            'spec.targetRef.tags["v"]',
             "tag value must consist of alphanumeric characters, dots, dashes and underscores",
         )
     ]

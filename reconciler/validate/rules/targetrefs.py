@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from reconciler import codes
+from reconciler.model import MapKey
 from reconciler.targetref import (  # re-exported: the rules read them as t.MESH ...
     DATAPLANE as DATAPLANE,
 )
@@ -215,25 +216,25 @@ def check_tags(f: Findings, path: Path, tags: object, *, selector: bool) -> None
         elif not TAG_NAME_CHARACTERS.match(key):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag name must consist of alphanumeric characters, dots, dashes, slashes and "
                 "underscores",
             )
         if not isinstance(value, str):
             continue
         if value == "":
-            f.add(codes.NAME_FORMAT, (*path, key), "tag value must be non-empty")
+            f.add(codes.NAME_FORMAT, (*path, MapKey(key)), "tag value must be non-empty")
         elif selector and not SELECTOR_VALUE_CHARACTERS.match(value):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag value must consist of alphanumeric characters, dots, dashes, slashes and "
                 'underscores or be "*"',
             )
         elif not selector and not TAG_VALUE_CHARACTERS.match(value):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag value must consist of alphanumeric characters, dots, dashes and underscores",
             )
 
