@@ -56,7 +56,7 @@ class Metrics:
             "reconciler_reconciles", "revisions attempted", ["result"], registry=r
         )
 
-        self.proxies = ProxyFamilies(r)
+        self.proxies = ProxyFamilies()
         self.revision = RevisionMetrics(r)
 
         self.types = {
@@ -77,7 +77,7 @@ class Metrics:
         return self.proxies.series(node_id)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + self.proxies.render().encode()
 
 
 class SourceMetrics:
