@@ -340,8 +340,6 @@ class Reconciler:
                     trigger,
                 )
             self.metrics.revision.applied(
-                revision.id,
-                revision.meta,
                 generation=outcome.generation_s,
                 apply=outcome.publish_s + time.monotonic() - recorded,
             )
@@ -371,6 +369,7 @@ class Reconciler:
                     log.error("  %s", diag.get("text") or diag["message"])
                 return Outcome(revision.id, False, error=error)
             result = self.cache.publish(snapshots)
+            self.metrics.revision.published(revision.id, revision.meta)
             self.state.last_applied = revision.id
             self.state.last_error = None
             self.state.applied.appendleft(

@@ -55,16 +55,19 @@ class RevisionMetrics:
         self._committed: float | None = None
         self.age.set_function(self._age)
 
-    def applied(
-        self, revision: str, meta: Mapping[str, str], *, generation: float, apply: float
-    ) -> None:
-        """``revision`` is now served; ``meta`` is the source's (``committed``/``time``)."""
-        if revision != self._revision:
-            if self._revision is not None:
-                self.info.remove(self._revision)
-            self.info.labels(revision).set(1)
-            self._revision = revision
-            self._committed = commit_time(meta)
+    def published(self, revision: str, meta: Mapping[str, str]) -> None:
+        """``revision``'s snapshots are served from now on; ``meta`` is the source's
+        (``committed``/``time``)."""
+        if revision == self._revision:
+            return
+        if self._revision is not None:
+            self.info.remove(self._revision)
+        self.info.labels(revision).set(1)
+        self._revision = revision
+        self._committed = commit_time(meta)
+
+    def applied(self, *, generation: float, apply: float) -> None:
+        """The durations of the revision last published, once it is recorded."""
         self.last_generation.set(generation)
         self.last_apply.set(apply)
         self.apply_seconds.observe(apply)
