@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # validate and compile machinery; the registries load them by name (kinds.part)
     ("kinds.*.*",),
     ("report", "pipeline"),
-    ("serve",),
+    ("serve", "agent"),
     ("action", "demo"),
     ("cli",),
     ("__main__",),

@@ -32,6 +32,7 @@ from envoy.config.accesslog.v3 import accesslog_pb2 as envoy_access_log
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.extensions.access_loggers.file.v3 import file_pb2 as envoy_file_access_log
 
+from reconciler import names
 from reconciler.compile.context import (
     Hook,
     InboundContext,
@@ -58,13 +59,7 @@ from reconciler.kinds.mesh_access_log.plugin.formats import (
 from reconciler.model import Kind, Resource
 
 FILE_LOGGER = "envoy.access_loggers.file"
-SOCKET_DIR = "/tmp"
-
-
-def socket_path(dataplane: str, mesh: str) -> str:
-    """Kuma ``AccessLogSocketName``: the pipe kuma-dp (here ``reconciler agent``) reads."""
-    base = f"{SOCKET_DIR}/kuma-al-{dataplane}-{mesh}"
-    return base[:100] + ".sock"
+socket_path = names.access_log_pipe
 
 
 def _file_log(path: str, log_format: Any) -> envoy_access_log.AccessLog:
