@@ -142,8 +142,7 @@ class Agent:
         workdir.mkdir(parents=True, exist_ok=True)
         self.log = (workdir / f"agent-{dataplane}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "agent", "--dataplane", dataplane]
-            + ["--mesh", mesh],
+            [sys.executable, "-m", "reconciler", "agent", "--dataplane", dataplane, "--mesh", mesh],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
