@@ -83,6 +83,9 @@ class PolicyPlugin(Protocol):
         """For a ``proxy_wide`` kind: the clusters the proxy needs for that state
         (collectors); merged into the proxy's clusters by name."""
 
+    def proxy_skips(self, state: Hashable) -> tuple[Skip, ...]:
+        """For a ``proxy_wide`` kind: parts found not applied while deriving that state."""
+
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""
 
@@ -129,6 +132,9 @@ class PolicyBase:
 
     def proxy_clusters(self, state: Hashable) -> list[envoy_cluster.Cluster]:
         return []
+
+    def proxy_skips(self, state: Hashable) -> tuple[Skip, ...]:
+        return ()
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         return ()

@@ -92,6 +92,7 @@ class MeshCompiler:
         for kind, state in source.state:
             for cluster in plugins()[kind].proxy_clusters(state):
                 found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+            trace.skipped.extend(plugins()[kind].proxy_skips(state))
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -123,7 +124,10 @@ class MeshCompiler:
             if not plugin.proxy_wide or not policies:
                 continue
             confs = [self.matcher.inbound(policies, proxy, i)[0] for i in proxy.inbounds]
-            confs.extend(self.matcher.outbound(policies, o.service) for o in outbounds)
+            # Kuma configures outbounds written with tags, then those of real resources
+            # (MeshService backendRefs): the order collectors are numbered in
+            ordered = sorted(outbounds, key=lambda o: o.backend_ref is not None)
+            confs.extend(self.matcher.outbound(policies, o.service) for o in ordered)
             found = plugin.proxy_state([c for c in confs if c is not None], self.index.resources)
             if found is not None:
                 state.append((kind, found))

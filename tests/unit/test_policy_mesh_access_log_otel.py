@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_compile_core import MESH, compile_yaml, dataplane, named
+from test_compile_core import MESH, compile_yaml, dataplane, load_resources, named
 from test_policy_mesh_access_log import access_log, logs
 
-from reconciler.compile.compiler import CompileResult
+from reconciler.compile.compiler import Compiler, CompileResult
 from reconciler.compile.otel_backend import parse_endpoint
 from reconciler.kinds.mesh_access_log.plugin.formats import DEFAULT_HTTP_FORMAT
 from reconciler.resource_types import TypeUrl
@@ -205,6 +205,10 @@ def test_backend_ref_resolves_by_labels() -> None:
         "address": "127.0.0.1",
         "port_value": 4999,
     }
+    # Envoy's logger speaks gRPC only: the backend is reported as not reaching its collector
+    (warning,) = [d for d in result.diagnostics if d.code == "RC502"]
+    assert warning.field == "spec.to[0].default.backends[0].openTelemetry.backendRef"
+    assert "MeshOpenTelemetryBackend c uses protocol http" in warning.message
 
 
 def test_dangling_backend_ref_drops_the_backend() -> None:
@@ -234,3 +238,18 @@ def test_body_values_envoy_rejects_fail_the_proxy() -> None:
     assert "default.web-1" not in result.configs
     (failure,) = [d for d in result.diagnostics if "default.web-1" in d.message]
     assert "int_value is not supported by Envoy's OpenTelemetry access logger" in failure.message
+
+
+def test_editing_the_backend_recompiles_the_proxies_naming_it() -> None:
+    """An incremental compile after a MeshOpenTelemetryBackend edit: the collector cluster
+    follows the new address."""
+    ref = otel("{backendRef: {kind: MeshOpenTelemetryBackend, labels: {team: obs}}}")
+    documents = (BARE_MESH, dataplane("api-1", "127.0.0.3", "api"), access_log("from", ref))
+    compiler = Compiler()
+    for address in ("127.0.0.9", "127.0.0.10"):
+        endpoint = f"{{address: {address}, port: 4317}}"
+        backend = BACKEND.format(name="c", team="obs", endpoint=endpoint, protocol="grpc")
+        result = compiler.compile(load_resources(*documents, backend))
+        (cluster,) = clusters(result, "default.api-1").values()
+        lb = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+        assert lb["endpoint"]["address"]["socket_address"]["address"] == address

@@ -43,6 +43,7 @@ from reconciler.compile.context import (
 )
 from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.plugin import PolicyBase
+from reconciler.compile.trace import Skip
 from reconciler.kinds.mesh_access_log.plugin import otel
 from reconciler.kinds.mesh_access_log.plugin.formats import (
     DEFAULT_HTTP_FORMAT,
@@ -149,10 +150,13 @@ class MeshAccessLog(PolicyBase):
     def proxy_state(
         self, confs: Sequence[Merged], resources: Mapping[str, Sequence[Resource]]
     ) -> Hashable:
-        return otel.number([c.get("backends") for c in confs], resources, ipv6=False)
+        return otel.number(confs, resources, ipv6=False)
 
     def proxy_clusters(self, state: Hashable) -> list[envoy_cluster.Cluster]:
         return otel.clusters(state)
+
+    def proxy_skips(self, state: Hashable) -> tuple[Skip, ...]:
+        return state.skipped if isinstance(state, otel.Collectors) else ()
 
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:
         """The parts of the proxy's identity the outbound listener's logs contain."""

@@ -35,8 +35,9 @@ from opentelemetry.proto.common.v1 import common_pb2 as otlp_common
 
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.external import is_hostname
-from reconciler.compile.merge import mapping
+from reconciler.compile.merge import Merged, mapping
 from reconciler.compile.otel_backend import HTTP, resolve
+from reconciler.compile.trace import Skip
 from reconciler.errors import CompileError
 from reconciler.kinds.mesh_access_log.plugin.formats import KumaValues
 from reconciler.model import Resource
@@ -63,6 +64,8 @@ class Collectors:
     resolved: tuple[tuple[str, Collector], ...]
     """(canonical JSON of an ``openTelemetry`` block, its collector)."""
     ipv6: bool = False
+    skipped: tuple[Skip, ...] = ()
+    """Backends that get a cluster but cannot work (OTLP/HTTP collectors)."""
 
     def cluster_of(self, backend: Mapping[str, Any]) -> str | None:
         key = backend_key(backend)
@@ -88,26 +91,42 @@ def otel_blocks(conf_backends: object) -> list[Mapping[str, Any]]:
     return out
 
 
+HTTP_NOTE = (
+    "OpenTelemetry backend: MeshOpenTelemetryBackend {name} uses protocol http; Envoy's "
+    "OpenTelemetry access logger exports over gRPC only (Kuma 2.14 relays OTLP/HTTP through "
+    "kuma-dp), so its records do not reach the collector"
+)
+
+
 def number(
-    backends_lists: Sequence[object], resources: Mapping[str, Sequence[Resource]], ipv6: bool
+    confs: Sequence[Merged], resources: Mapping[str, Sequence[Resource]], ipv6: bool
 ) -> Collectors | None:
     """Kuma's ``EndpointAccumulator`` over the proxy's listeners' backends, in order."""
     ordered: list[Collector] = []
     resolved: dict[str, Collector] = {}
+    skipped: dict[Skip, None] = {}
     motbs = resources.get("MeshOpenTelemetryBackend", ())
-    for backends in backends_lists:
-        for block in otel_blocks(backends):
+    for conf in confs:
+        backends = conf.get("backends")
+        origins = conf.origin("backends")
+        for j, backend in enumerate(backends if isinstance(backends, list) else ()):
+            if mapping(backend).get("type") != "OpenTelemetry":
+                continue
+            block = mapping(mapping(backend).get("openTelemetry"))
             key = backend_key(block)
-            if key not in resolved:
-                found = resolve(block, motbs)
-                if found is None:
-                    continue
-                resolved[key] = Collector(found.address, found.port, found.protocol != HTTP)
+            found = resolve(block, motbs)
+            if found is None:
+                continue
+            if found.protocol == HTTP and origins:
+                where = (*origins[-1].path, j, "openTelemetry", "backendRef")
+                skip = Skip(origins[-1].resource, where, HTTP_NOTE.format(name=found.name))
+                skipped[skip] = None
+            resolved[key] = Collector(found.address, found.port, found.protocol != HTTP)
             if resolved[key] not in ordered:
                 ordered.append(resolved[key])
     if not ordered:
         return None
-    return Collectors(tuple(ordered), tuple(sorted(resolved.items())), ipv6)
+    return Collectors(tuple(ordered), tuple(sorted(resolved.items())), ipv6, tuple(skipped))
 
 
 def clusters(state: Hashable) -> list[envoy_cluster.Cluster]:
