@@ -337,3 +337,156 @@ def test_our_schema_accepts_every_kuma_property(kind: str) -> None:
     assert not problems, f"{kind}: {len(problems)} mismatches with Kuma 2.14.3:\n" + "\n".join(
         problems
     )
+
+
+# --- legacy kinds: Kuma's protobuf definitions ------------------------------------------------
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_.]*|-?[0-9]+|[{}\[\]<>=;,()]')
+_FREE = {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.Any"}
+"""Well-known messages read as any JSON value (nothing to walk into)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProtoField:
+    name: str
+    type: str
+    scope: str  # full name of the message that declares it (for type lookup)
+    repeated: bool = False
+    map_value: bool = False  # a map<string, type>: the JSON object's values are `type`
+
+    @property
+    def json_name(self) -> str:
+        """protoc's JSON name: each letter after an underscore upper-cased, underscores gone."""
+        head, *rest = self.name.split("_")
+        return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _tokens(text: str) -> list[str]:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    return _TOKEN.findall(text)
+
+
+def _skip_group(tokens: list[str], i: int, open_: str, close: str) -> int:
+    depth = 0
+    while True:
+        depth += (tokens[i] == open_) - (tokens[i] == close)
+        i += 1
+        if depth == 0:
+            return i
+
+
+def _parse_body(
+    tokens: list[str], i: int, scope: str, messages: dict[str, list[ProtoField]]
+) -> int:
+    """Parse a message body from after its ``{``; returns the index after its ``}``."""
+    fields = messages.setdefault(scope, [])
+    while tokens[i] != "}":
+        word = tokens[i]
+        if word in ("message", "enum"):
+            name = tokens[i + 1]
+            if word == "message":
+                i = _parse_body(tokens, i + 3, f"{scope}.{name}", messages)
+            else:
+                messages.setdefault(f"{scope}.{name}", [])  # an enum: a leaf
+                i = _skip_group(tokens, i + 2, "{", "}")
+        elif word == "oneof":
+            i += 3  # `oneof name {`: its members are fields of the message
+            while tokens[i] != "}":
+                i = _parse_field(tokens, i, scope, fields)
+            i += 1
+        elif word in ("option", "reserved"):
+            while tokens[i] != ";":
+                i = _skip_group(tokens, i, "{", "}") if tokens[i] == "{" else i + 1
+            i += 1
+        else:
+            i = _parse_field(tokens, i, scope, fields)
+    return i + 1
+
+
+def _parse_field(tokens: list[str], i: int, scope: str, fields: list[ProtoField]) -> int:
+    repeated = tokens[i] == "repeated"
+    i += repeated
+    if tokens[i] == "map":  # map < key , value > name = N
+        type_, name, i = tokens[i + 4], tokens[i + 6], i + 9
+        field = ProtoField(name, type_, scope, map_value=True)
+    else:
+        type_, name, i = tokens[i], tokens[i + 1], i + 4
+        field = ProtoField(name, type_, scope, repeated=repeated)
+    if tokens[i] == "[":
+        i = _skip_group(tokens, i, "[", "]")
+    assert tokens[i] == ";", f"unexpected {tokens[i - 3 : i + 1]} in {scope}"
+    fields.append(field)
+    return i + 1
+
+
+@cache
+def proto_messages() -> tuple[dict[str, list[ProtoField]], dict[str, str]]:
+    """(message or enum full name -> fields, kind -> root message), from every .proto file."""
+    messages: dict[str, list[ProtoField]] = {}
+    roots: dict[str, str] = {}
+    for file in sorted(PROTOS.glob("*.proto")):
+        text = file.read_text("utf-8")
+        tokens = _tokens(text)
+        i = 0
+        while i < len(tokens):
+            if tokens[i] in ("message", "enum") and i + 2 < len(tokens) and tokens[i + 2] == "{":
+                name = tokens[i + 1]
+                if tokens[i] == "message":
+                    i = _parse_body(tokens, i + 3, name, messages)
+                else:
+                    messages.setdefault(name, [])
+                    i = _skip_group(tokens, i + 2, "{", "}")
+            else:
+                i += 1
+        for match in re.finditer(
+            r"message (\w+) \{\s*option \(kuma\.mesh\.resource\)\.name = \"\w+\";\s*"
+            r"option \(kuma\.mesh\.resource\)\.type = \"(\w+)\"",
+            text,
+        ):
+            roots[match.group(2)] = match.group(1)
+    return messages, roots
+
+
+def _lookup(type_: str, scope: str, messages: dict[str, list[ProtoField]]) -> str | None:
+    """The full name of a message type as protoc resolves it from ``scope`` (inner first)."""
+    parts = scope.split(".")
+    for depth in range(len(parts), -1, -1):
+        candidate = ".".join([*parts[:depth], type_])
+        if candidate in messages:
+            return candidate
+    return None
+
+
+def proto_paths(message: str, path: Path_ = ()) -> Iterator[tuple[Path_, ProtoField]]:
+    """(path of the containing object, field) for every field reachable from ``message``;
+    paths use JSON names, and a message field is walked under both of its names."""
+    messages, _ = proto_messages()
+    for field in messages[message]:
+        yield path, field
+        target = _lookup(field.type, field.scope, messages)
+        if target is None or field.type in _FREE or target == message:
+            continue
+        for name in dict.fromkeys((field.json_name, field.name)):
+            sub = (*path, name, *((ITEM,) if field.repeated else ()))
+            sub = (*sub, VALUE) if field.map_value else sub
+            yield from proto_paths(target, sub)
+
+
+def legacy_kinds() -> list[str]:
+    return sorted(n for n, s in CATALOG.items() if s.category is Category.LEGACY)
+
+
+@pytest.mark.skipif(not PROTOS.is_dir(), reason=f"Kuma legacy protos not found at {PROTOS}")
+@pytest.mark.parametrize("kind", legacy_kinds())
+def test_legacy_schema_has_every_proto_field_under_both_names(kind: str) -> None:
+    _, roots = proto_messages()
+    assert kind in roots, f"no protobuf message declares the Kuma type {kind}"
+    ours = load_schema(kind)
+    problems: list[str] = []
+    for path, field in proto_paths(roots[kind]):
+        objects = our_nodes(ours, path)
+        for name in dict.fromkeys((field.json_name, field.name)):
+            if not any(name in node.get("properties", {}) for node in objects):
+                problems.append(f"{show((*path, name))}: missing ({field.type} in {field.scope})")
+    assert not problems, f"{kind}: {len(problems)} protobuf fields missing:\n" + "\n".join(problems)
