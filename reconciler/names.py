@@ -91,3 +91,13 @@ def prometheus_listener(backend: str) -> str:
 def envoy_admin_cluster() -> str:
     """The cluster to the proxy's own Envoy admin (Kuma's ``GetEnvoyAdminClusterName``)."""
     return f"kuma{SEPARATOR}envoy{SEPARATOR}admin"
+
+
+ACCESS_LOG_PIPE_DIR = "/tmp"
+
+
+def access_log_pipe(dataplane: str, mesh: str, directory: str = ACCESS_LOG_PIPE_DIR) -> str:
+    """Kuma ``AccessLogSocketName``: the named pipe Envoy writes Tcp access-log lines to and
+    kuma-dp (here ``reconciler agent``) reads; the path before ``.sock`` is cut to 100."""
+    base = f"{directory}/kuma-al-{dataplane}-{mesh}"
+    return base[:100] + ".sock"
