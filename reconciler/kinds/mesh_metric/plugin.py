@@ -55,7 +55,8 @@ DEFAULT_BACKEND = "default-backend"
 
 APPLICATIONS_NOT_APPLIED = (
     "not applied: scraping an application's metrics needs an agent beside Envoy (Kuma's "
-    "kuma-dp merges them into the scrape); the endpoint serves Envoy's metrics only"
+    "kuma-dp merges them into the scrape; reconciler agent does not scrape); the endpoint "
+    "serves Envoy's metrics only"
 )
 OTEL_NOT_APPLIED = (
     "not applied: Envoy pushes metrics over OTLP only from a stats sink in its bootstrap "
