@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Protocol
 
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
@@ -18,6 +18,7 @@ from reconciler.compile.context import (
     Source,
 )
 from reconciler.compile.merge import Merged
+from reconciler.compile.resource_set import ResourceSet
 from reconciler.compile.trace import Skip
 from reconciler.model import Resource
 
@@ -90,6 +91,16 @@ class PolicyPlugin(Protocol):
         self, route: envoy_route.Route, conf: Merged, ctx: InboundContext
     ) -> None: ...
 
+    def proxy_resources(
+        self, resources: ResourceSet, policies: Sequence[Resource]
+    ) -> tuple[Skip, ...]:
+        """Edit a proxy's assembled resources (``Hook.PROXY``), after every other hook.
+
+        ``policies`` select the proxy, least specific first. Record each change in
+        ``resources.edits``; raise :class:`PolicyError` for a part that cannot be applied (the
+        proxy, and so the revision, is then refused). Returns the parts not applied.
+        """
+
 
 class PolicyBase:
     """Subclass and override the hooks you list in ``hooks``; the rest do nothing."""
@@ -126,3 +137,8 @@ class PolicyBase:
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
         return None
+
+    def proxy_resources(
+        self, resources: ResourceSet, policies: Sequence[Resource]
+    ) -> tuple[Skip, ...]:
+        return ()

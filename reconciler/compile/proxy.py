@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import proxy_source
+from reconciler.compile.context import Hook, proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher
@@ -14,6 +15,7 @@ from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
+from reconciler.compile.resource_set import EDITABLE, Origin, ResourceSet
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
@@ -44,6 +46,7 @@ class MeshCompiler:
         selected = self.matcher.selected(proxy)
         trace = ProxyTrace(proxy.node_id, selected)
         found: dict[TypeUrl, dict[str, Any]] = {t: {} for t in TypeUrl}
+        roles = _Roles()
         notes: list[str] = []
         tls_policies = selected.get(mesh_tls.KIND, ())
         tls_confs = [
@@ -60,6 +63,7 @@ class MeshCompiler:
                 listener = mesh_tls.secure_inbound(listener, mesh_tls.tls_params(tls_conf))
             found[TypeUrl.LISTENER].setdefault(built.trace.listener, listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
+            roles.inbound(built.trace.listener, built.trace.cluster, inbound.tags)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
         source = proxy_source(proxy)
@@ -74,6 +78,7 @@ class MeshCompiler:
                 continue
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
+            roles.outbound(out.trace.listener, _outbound_tags(proxy, written.index))
             if out.route_config is not None:
                 found[TypeUrl.ROUTE].setdefault(out.route_config.name, out.route_config)
             for cluster in out.clusters:
@@ -99,6 +104,15 @@ class MeshCompiler:
             notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
+        editors = [p for p in plugins().values() if Hook.PROXY in p.hooks and selected.get(p.kind)]
+        if editors:
+            edited = roles.resource_set(found)
+            for plugin in editors:
+                trace.skipped.extend(plugin.proxy_resources(edited, selected[plugin.kind]))
+            config.resources = edited.resources()
+            config.edited_by = edited.edited_by()
+            trace.edits.extend(edited.edits)
+            config.notes.extend(s.note() for s in trace.skipped if s.note() not in config.notes)
         return config, trace
 
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
@@ -112,3 +126,47 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
+
+
+def _outbound_tags(proxy: Proxy, index: int) -> dict[str, str]:
+    """Kuma's outbound listener tags: the outbound's ``tags`` without ``kuma.io/mesh``."""
+    networking = proxy.resource.data.get("networking")
+    outbounds = networking.get("outbound") if isinstance(networking, dict) else None
+    entry = outbounds[index] if isinstance(outbounds, list) and index < len(outbounds) else None
+    tags = entry.get("tags") if isinstance(entry, dict) else None
+    if not isinstance(tags, dict):
+        return {}
+    return {str(k): str(v) for k, v in tags.items() if k != "kuma.io/mesh"}
+
+
+class _Roles:
+    """Each resource's Kuma origin and each listener's tags, gathered while assembling."""
+
+    def __init__(self) -> None:
+        self.origins: dict[tuple[TypeUrl, str], Origin] = {}
+        self.tags: dict[str, Mapping[str, str]] = {}
+
+    def inbound(self, listener: str, cluster: str, tags: Mapping[str, str]) -> None:
+        self.origins.setdefault((TypeUrl.LISTENER, listener), Origin.INBOUND)
+        self.origins.setdefault((TypeUrl.CLUSTER, cluster), Origin.INBOUND)
+        self.tags.setdefault(listener, dict(tags))
+
+    def outbound(self, listener: str, tags: Mapping[str, str]) -> None:
+        self.tags.setdefault(listener, tags)
+
+    def resource_set(self, found: Mapping[TypeUrl, Mapping[str, Any]]) -> ResourceSet:
+        """Private copies of the editable resources (the others are shared, never edited)."""
+        out = ResourceSet(listener_tags=dict(self.tags))
+        for type_url, by_name in found.items():
+            for name, message in by_name.items():
+                if type_url in EDITABLE:
+                    message = _copied(message)
+                origin = self.origins.get((type_url, name), Origin.OUTBOUND)
+                out.add(type_url, name, message, origin)
+        return out
+
+
+def _copied(message: Any) -> Any:
+    out = type(message)()
+    out.CopyFrom(message)
+    return out
