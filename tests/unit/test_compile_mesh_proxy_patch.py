@@ -6,6 +6,7 @@ Expected values come from Kuma's plugin code: each test names the function it fo
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from test_compile_core import (
 from reconciler import codes
 from reconciler.compile.compiler import CompileResult
 from reconciler.compile.provenance import proxy_provenance
+from reconciler.kinds.mesh_proxy_patch.plugin.envoy_values import ensure_type
 from reconciler.resource_types import ProxyConfig, TypeUrl
 
 WEB = dataplane("web-1", "127.0.0.2", "web", outbounds=[("api", 10001)])
@@ -370,3 +372,10 @@ def test_inspect_names_the_modification_and_its_line_for_each_edited_resource() 
 
 def _resources(text: str) -> list[Any]:
     return load_resources(MESH, WEB, API, text)
+
+
+def test_a_type_url_loads_only_envoy_protos() -> None:
+    """Type URLs are repository input: only xds-protos packages are ever imported for them."""
+    assert ensure_type("type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer")
+    assert not ensure_type("type.googleapis.com/antigravity.Anything")
+    assert "antigravity" not in sys.modules

@@ -139,9 +139,17 @@ def ensure_type(type_url: str) -> bool:
         return False
 
 
+PROTO_ROOTS = ("envoy", "xds", "udpa")
+"""Top-level packages of ``xds-protos`` whose modules a type URL may load (a type URL is
+repository input: it must never import anything else)."""
+
+
 @cache
 def _modules_of(package: str) -> tuple[str, ...]:
     """The ``_pb2`` modules of proto package ``package`` (``envoy.extensions...v3``)."""
+    parts = package.split(".")
+    if parts[0] not in PROTO_ROOTS or not all(p.isidentifier() for p in parts):
+        return ()
     try:
         found = importlib.import_module(package)
     except ImportError:
