@@ -21,7 +21,7 @@ from test_compile_core import (
 )
 
 from reconciler import codes
-from reconciler.compile.compiler import CompileResult
+from reconciler.compile.compiler import Compiler, CompileResult
 from reconciler.compile.provenance import proxy_provenance
 from reconciler.kinds.mesh_proxy_patch.plugin.envoy_values import ensure_type
 from reconciler.resource_types import ProxyConfig, TypeUrl
@@ -379,3 +379,23 @@ def test_a_type_url_loads_only_envoy_protos() -> None:
     assert ensure_type("type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer")
     assert not ensure_type("type.googleapis.com/antigravity.Anything")
     assert "antigravity" not in sys.modules
+
+
+def test_a_changed_patch_recompiles_only_the_proxies_it_selects() -> None:
+    """The incremental compiler: a MeshProxyPatch affects the proxies its targetRef selects;
+    the others keep their previous (unpatched, shared) configuration objects."""
+    compiler = Compiler()
+    first = compiler.compile(
+        load_resources(MESH, WEB, API, patch("p", "{kind: MeshService, name: web}", TIMEOUT))
+    )
+    second = compiler.compile(
+        load_resources(
+            MESH, WEB, API, patch("p", "{kind: MeshService, name: web}", TIMEOUT.replace("7", "8"))
+        )
+    )
+    assert second.compiled == {"default.web-1"}
+    assert second.configs["default.api-1"] is first.configs["default.api-1"]
+    assert named(web(second), TypeUrl.CLUSTER, "api")["connect_timeout"] == "8s"
+
+
+TIMEOUT = "- cluster: {operation: Patch, match: {name: api}, value: 'connectTimeout: 7s'}"
