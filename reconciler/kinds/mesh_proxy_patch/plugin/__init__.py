@@ -26,9 +26,10 @@ from reconciler.compile.trace import Skip
 from reconciler.errors import PolicyError
 from reconciler.kinds.mesh_proxy_patch import KIND
 from reconciler.kinds.mesh_proxy_patch.plugin import checks, modifications
+from reconciler.kinds.mesh_proxy_patch.validator import Resource as ModificationKind
 from reconciler.model import FieldPath, Resource
 
-KINDS = ("cluster", "listener", "networkFilter", "httpFilter", "virtualHost")
+KINDS = tuple(r.value for r in ModificationKind)
 
 Fingerprint = dict[tuple[Any, str], bytes]
 
