@@ -609,7 +609,8 @@ _COMPILE: tuple[CodeInfo, ...] = (
         "cluster without a name, a zero timeout, ...), two listeners on one address, or a "
         "route to a cluster the patch removed. The proxy is not compiled and nothing of the "
         "revision is published; the proxies keep their last configuration. Fix the "
-        "modification: `reconciler render --proxy MESH.NAME` shows the resources it edits.",
+        "modification; `reconciler render --proxy MESH.NAME` of the revision without it shows "
+        "the generated resources and their names, which `match` compares.",
     ),
     CodeInfo(
         PROXY_PATCH_FIELD_IGNORED,
