@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import Hook, proxy_source
+from reconciler.compile.context import Hook, Source, proxy_source
 from reconciler.compile.inbound import InboundBuilder
-from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
-from reconciler.compile.matching import Matcher
+from reconciler.compile.inventory import MeshIndex, Outbound, Proxy, resolve_outbound
+from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
-from reconciler.compile.resource_set import EDITABLE, Origin, ResourceSet
+from reconciler.compile.resource_set import EDITABLE, KIND_ORIGINS, Origin, ResourceSet
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
@@ -53,8 +54,12 @@ class MeshCompiler:
             self.matcher.inbound(tls_policies, proxy, i)[0] if tls_policies else None
             for i in proxy.inbounds
         ]
+        resolved = [(w, *resolve_outbound(self.index, w)) for w in proxy.outbounds]
+        source = self._proxy_state(
+            selected, proxy, [o for _, o, _ in resolved if o is not None], proxy_source(proxy)
+        )
         for inbound, tls_conf in zip(proxy.inbounds, tls_confs, strict=True):
-            built = self.inbounds.build(selected, proxy, inbound)
+            built = self.inbounds.build(selected, proxy, inbound, source)
             listener = built.listener
             if self.mtls is not None:
                 permissions = selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())
@@ -66,11 +71,9 @@ class MeshCompiler:
             roles.inbound(built.trace.listener, built.trace.cluster, inbound.tags)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
-        source = proxy_source(proxy)
         # Kuma takes the conf of one inbound for every upstream cluster (configureTLSParams)
         upstream_params = mesh_tls.tls_params(tls_confs[0]) if tls_confs else None
-        for written in proxy.outbounds:
-            outbound, why = resolve_outbound(self.index, written)
+        for written, outbound, why in resolved:
             if outbound is None:
                 path = ("networking", "outbound", written.index, "backendRef")
                 message = f"outbound {written.address}:{written.port} is not compiled: {why}"
@@ -90,6 +93,11 @@ class MeshCompiler:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
             trace.outbounds.append(out.trace)
             trace.skipped.extend(out.skipped)
+        for kind, state in source.state:
+            for cluster in plugins()[kind].proxy_clusters(state):
+                found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+                roles.added(kind, cluster.name)
+            trace.skipped.extend(plugins()[kind].proxy_skips(state))
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -114,6 +122,30 @@ class MeshCompiler:
             trace.edits.extend(edited.edits)
             config.notes.extend(s.note() for s in trace.skipped if s.note() not in config.notes)
         return config, trace
+
+    def _proxy_state(
+        self,
+        selected: Mapping[str, PolicySet],
+        proxy: Proxy,
+        outbounds: Sequence[Outbound],
+        source: Source,
+    ) -> Source:
+        """``source`` with the state of each ``proxy_wide`` kind selecting the proxy, from
+        its confs on the inbounds, then the outbounds (Kuma's order of listeners)."""
+        state: list[tuple[str, Hashable]] = []
+        for kind, policies in selected.items():
+            plugin = plugins()[kind]
+            if not plugin.proxy_wide or not policies:
+                continue
+            confs = [self.matcher.inbound(policies, proxy, i)[0] for i in proxy.inbounds]
+            # Kuma configures outbounds written with tags, then those of real resources
+            # (MeshService backendRefs): the order collectors are numbered in
+            ordered = sorted(outbounds, key=lambda o: o.backend_ref is not None)
+            confs.extend(self.matcher.outbound(policies, o.service) for o in ordered)
+            found = plugin.proxy_state([c for c in confs if c is not None], self.index.resources)
+            if found is not None:
+                state.append((kind, found))
+        return replace(source, state=tuple(state)) if state else source
 
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
         """Kinds Kuma accepts and the compiler does not apply: one note per kind naming the
@@ -143,7 +175,7 @@ class _Roles:
     """Each resource's Kuma origin and each listener's tags, gathered while assembling."""
 
     def __init__(self) -> None:
-        self.origins: dict[tuple[TypeUrl, str], Origin] = {}
+        self.origins: dict[tuple[TypeUrl, str], str] = {}
         self.tags: dict[str, Mapping[str, str]] = {}
 
     def inbound(self, listener: str, cluster: str, tags: Mapping[str, str]) -> None:
@@ -153,6 +185,12 @@ class _Roles:
 
     def outbound(self, listener: str, tags: Mapping[str, str]) -> None:
         self.tags.setdefault(listener, tags)
+
+    def added(self, kind: str, cluster: str) -> None:
+        """A cluster a policy kind adds to the proxy (Kuma's origin of that kind)."""
+        origin = KIND_ORIGINS.get(kind)
+        if origin is not None:
+            self.origins.setdefault((TypeUrl.CLUSTER, cluster), origin)
 
     def resource_set(self, found: Mapping[TypeUrl, Mapping[str, Any]]) -> ResourceSet:
         """Private copies of the editable resources (the others are shared, never edited)."""

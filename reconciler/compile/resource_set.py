@@ -3,10 +3,11 @@ the whole proxy (MeshProxyPatch, Kuma's ``core_xds.ResourceSet``) works on.
 
 Origins are Kuma's resource origins (``pkg/xds/generator/metadata``): what produced a
 resource, the value MeshProxyPatch's ``match.origin`` compares. The compiler builds
-resources of two origins, ``inbound`` (an inbound's listener and its local cluster
-``localhost:<port>``) and ``outbound`` (an outbound's listener, route configuration and
-clusters, MeshExternalService clusters included); resources added by a modification take
-the origin Kuma gives them.
+resources of these origins: ``inbound`` (an inbound's listener and its local cluster
+``localhost:<port>``), ``outbound`` (an outbound's listener, route configuration and
+clusters, MeshExternalService clusters included) and, for the clusters a policy kind adds to
+the proxy (MeshAccessLog's OpenTelemetry collectors), that kind's origin
+(:data:`KIND_ORIGINS`); resources added by a modification take the origin Kuma gives them.
 
 The messages in a set are private copies: editing them never touches a message shared with
 another proxy.
@@ -26,6 +27,15 @@ from reconciler.resource_types import TypeUrl
 class Origin(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
+
+
+KIND_ORIGINS = {
+    "MeshAccessLog": "meshaccesslog",
+    "MeshTrace": "mesh-trace",
+    "MeshMetric": "open-telemetry",
+}
+"""Kuma's origin of the resources a kind adds to a proxy itself (its collector clusters:
+``<kind>/metadata/origin.go``)."""
 
 
 EDITABLE = frozenset({TypeUrl.LISTENER, TypeUrl.CLUSTER, TypeUrl.ROUTE})
