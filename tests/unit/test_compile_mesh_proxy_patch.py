@@ -399,3 +399,21 @@ def test_a_changed_patch_recompiles_only_the_proxies_it_selects() -> None:
 
 
 TIMEOUT = "- cluster: {operation: Patch, match: {name: api}, value: 'connectTimeout: 7s'}"
+
+
+def test_equally_specific_policies_apply_by_inverted_name() -> None:
+    """Kuma's rule order among equals (``core/rules`` sort): names compared inverted, so the
+    alphabetically smaller name is applied last and its write wins."""
+    first, second = (
+        patch(
+            name,
+            "{kind: Mesh}",
+            f"- cluster: {{operation: Patch, match: {{name: api}}, "
+            f"value: 'connectTimeout: {seconds}s'}}",
+        )
+        for name, seconds in (("aaa", 1), ("bbb", 2))
+    )
+    config = web(compiled(first, second))
+    assert named(config, TypeUrl.CLUSTER, "api")["connect_timeout"] == "1s"
+    edits = config.edited_by[(TypeUrl.CLUSTER, "api")]
+    assert [e.split(" ")[1] for e in edits] == ["bbb", "aaa"]
