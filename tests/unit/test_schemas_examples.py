@@ -314,7 +314,7 @@ NEGATIVE: list[tuple[str, str, str, str, int]] = [
     (
         "Mesh",
         "type: Mesh\nname: m\nmtls:\n  backends:\n    - name: a\n      type: provided\n"
-        "      conf:\n        cert: {secret: a, file: b}\n        key: {secret: k}\n",
+        "      conf:\n        cert: {}\n        key: {secret: k}\n",
         "RC208",
         "mtls.backends[0].conf.cert",
         8,

@@ -18,17 +18,19 @@ from reconciler.validate.rules.selectors import (
     check_tags,
     is_dns_name,
     is_ip,
+    oneof_member,
     proto_field,
 )
 
 PROTOCOLS = ("grpc", "http", "http2", "kafka", "tcp")
 """Kuma's ``SupportedProtocols``."""
 DATA_SOURCES = (
-    ("file", "file"),
     ("secret", "secret"),
+    ("file", "file"),
     ("inline", "inline"),
     ("inlineString", "inline_string"),
 )
+"""``system.v1alpha1.DataSource`` ``type`` oneof, in declaration order."""
 ADDRESS: Path = ("networking", "address")
 
 
@@ -82,8 +84,8 @@ def _address(f: Findings, address: str) -> None:
 
 def _data_source(f: Findings, path: Path, source: Mapping[str, Any]) -> None:
     """Kuma's ``system.ValidateDataSource``: a given source must hold a non-empty value."""
-    values = [proto_field(source, json_name, proto_name) for json_name, proto_name in DATA_SOURCES]
-    if all(value in (None, "") for value in values):
+    member = oneof_member(source, DATA_SOURCES)  # jsonpb keeps the last one given
+    if member is None or member[1] == "":
         f.add(codes.SETTING_MISSING, path, "data source cannot be empty")
 
 
