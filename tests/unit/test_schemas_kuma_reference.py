@@ -5,9 +5,12 @@ New-style kinds: every property path of Kuma's published REST schema
 minimal sample value built from Kuma's type (every enum value, an integer and a string for
 ``x-kubernetes-int-or-string``, any JSON value where Kuma preserves unknown fields), put into
 an otherwise minimal document; our schema (the ``jsonschema`` validator ``validate`` uses)
-must accept each document, and our enums must equal Kuma's. Legacy kinds: every field of
-their protobuf messages (``kuma-v2.14.3-legacy-protos/``) must be a property of our schema
-under its JSON name and its protobuf name. All mismatches are reported at once.
+must accept each document, and our enums must equal Kuma's. Mesh, Dataplane, MeshGateway and
+the zone proxies are protobuf messages Kuma reads with jsonpb: their enums also take numbers,
+their durations are strings. Legacy kinds: every field of their protobuf messages
+(``kuma-v2.14.3-legacy-protos/``) must be a property of our schema under its JSON name and
+its protobuf name, and take every value jsonpb reads for its type (numbers also in quotes,
+enum names and numbers, ``null`` as unset). All mismatches are reported at once.
 
 The reference lives outside the repository: ``$KUMA_REFERENCE_DIR`` or ``../shared/reference``
 next to the checkout; without it the tests are skipped.
@@ -267,7 +270,7 @@ def our_nodes(schema: Any, path: Path_) -> list[dict[str, Any]]:
 def our_enum(schema: dict[str, Any], path: Path_) -> set[Any] | None:
     values: set[Any] | None = None
     for node in our_nodes(schema, path):
-        if node.get("enum"):  # `enum: []` marks a forbidden combination
+        if node.get("enum"):  # an empty enum forbids, it lists nothing
             values = (values or set()) | set(node["enum"])
         if "const" in node and path:
             values = (values or set()) | {node["const"]}
