@@ -27,6 +27,7 @@ AREAS = (
     "replicas",
     "console",
     "revision",
+    "delivery_metrics",
     "action",
 )
 

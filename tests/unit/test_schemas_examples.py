@@ -367,10 +367,11 @@ NEGATIVE: list[tuple[str, str, str, str, int]] = [
     ),
     (
         "MeshTCPRoute",
-        "type: MeshTCPRoute\nname: r\nspec:\n  to:\n    - targetRef: {kind: MeshService, name: b}\n",
+        "type: MeshTCPRoute\nname: r\nspec:\n  to:\n    - targetRef: {kind: MeshService, name: b}\n"
+        "      rules:\n        - {}\n",
         "RC202",
-        "spec.to[0].rules",
-        5,
+        "spec.to[0].rules[0].default",
+        7,
     ),
     (
         "MeshTimeout",

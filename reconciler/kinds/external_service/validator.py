@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.model import MapKey, Resource
+from reconciler.validate.rules.addresses import split_host_port
 from reconciler.validate.rules.findings import Findings, Path
 from reconciler.validate.rules.gotemplate_lexer import go_quote
 from reconciler.validate.rules.selectors import (
@@ -43,27 +44,6 @@ def check(f: Findings, resource: Resource) -> None:
     tags = data.get("tags")
     if tags is None or isinstance(tags, dict):
         _tags(f, tags or {}, networking if isinstance(networking, dict) else {})
-
-
-def split_host_port(address: str) -> tuple[str, str] | None:
-    """Go's ``net.SplitHostPort``: None when it fails."""
-    colon = address.rfind(":")
-    if colon < 0:
-        return None
-    start, end = 0, 0
-    if address.startswith("["):
-        close = address.find("]")
-        if close < 0 or close + 1 != colon:
-            return None
-        host = address[1:close]
-        start, end = 1, close + 1
-    else:
-        host = address[:colon]
-        if ":" in host:
-            return None
-    if "[" in address[start:] or "]" in address[end:]:
-        return None
-    return host, address[colon + 1 :]
 
 
 def _networking(f: Findings, networking: Mapping[str, Any]) -> None:
