@@ -175,12 +175,14 @@ def analyze_paths(
     unchanged: dict[str, _Unchanged] = {}
     stats: dict[str, tuple[str, tuple[int, int, int]]] = {}
     if cache is not None:
+        cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
         for display, real in found:
             try:
                 st = os.stat(real)
             except OSError:
                 continue  # reading it reports the problem
-            key, stat = os.path.abspath(real), (st.st_size, st.st_mtime_ns, st.st_ino)
+            key = os.path.normpath(os.path.join(cwd, real))  # os.path.abspath(real)
+            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
             digest = cache.digest_by_stat(key, stat) if st.st_size <= max_file_size else None
             if digest is not None:
                 unchanged[display] = _Unchanged(display, digest)
