@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cache import CachedFile, CachedResource, FileCache, decode_cached, encode_cached
 from reconciler.codes import PROXY_COMPILE_FAILED
@@ -286,12 +286,17 @@ def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
 def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
     return CachedFile(
         resources=tuple(
-            CachedResource(r.kind, r.name, r.mesh, dict(r.data), r.doc_index, r.position)
+            # the same (read-only) dict as the resource's, not a copy: a server keeps both
+            CachedResource(r.kind, r.name, r.mesh, _plain(r.data), r.doc_index, r.position)
             for r in loaded.resources
         ),
         diagnostics=tuple(diags),
         text=loaded.text,
     )
+
+
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
+    return data if type(data) is dict else dict(data)
 
 
 def _analyze_file(
