@@ -29,6 +29,7 @@ AREAS = (
     "console",
     "revision",
     "memory",
+    "delivery_metrics",
     "action",
 )
 

@@ -80,3 +80,13 @@ def mesh_ca_secret(mesh: str) -> str:
 def default_policy(kind_prefix: str, mesh: str) -> str:
     """Name of an initial default policy Kuma creates with a Mesh: ``mesh-timeout-all-default``."""
     return f"{kind_prefix}-all-{mesh}"
+
+
+ACCESS_LOG_PIPE_DIR = "/tmp"
+
+
+def access_log_pipe(dataplane: str, mesh: str, directory: str = ACCESS_LOG_PIPE_DIR) -> str:
+    """Kuma ``AccessLogSocketName``: the named pipe Envoy writes Tcp access-log lines to and
+    kuma-dp (here ``reconciler agent``) reads; the path before ``.sock`` is cut to 100."""
+    base = f"{directory}/kuma-al-{dataplane}-{mesh}"
+    return base[:100] + ".sock"

@@ -8,6 +8,7 @@ conf and its context.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -73,6 +74,17 @@ class Source:
     """The proxy's identifying service: the ``kuma.io/service`` of its first inbound."""
     address: str
     tags: TagSet = ()
+    labels: TagSet = ()
+    """The Dataplane's labels, sorted (``kuma.io/zone``, ``kuma.io/workload``, ...)."""
+    state: tuple[tuple[str, Hashable], ...] = ()
+    """Per kind, what its ``proxy_state`` derived from all of the proxy's confs of that kind
+    (e.g. the numbering of the collector clusters its listeners send to)."""
+
+    def state_of(self, kind: str) -> Hashable:
+        return next((value for name, value in self.state if name == kind), None)
+
+    def label(self, key: str) -> str:
+        return next((value for name, value in self.labels if name == key), "")
 
 
 def proxy_source(proxy: Proxy) -> Source:
@@ -84,7 +96,8 @@ def proxy_source(proxy: Proxy) -> Source:
             values.setdefault(key, set()).add(value)
     tags = tuple((k, ",".join(sorted(values[k]))) for k in sorted(values))
     service = proxy.inbounds[0].service if proxy.inbounds else ""
-    return Source(proxy.name, service, proxy.address, tags)
+    labels = tuple(sorted((str(k), str(v)) for k, v in proxy.resource.labels.items()))
+    return Source(proxy.name, service, proxy.address, tags, labels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import proxy_source
+from reconciler.compile.context import Source, proxy_source
 from reconciler.compile.inbound import InboundBuilder
-from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
-from reconciler.compile.matching import Matcher
+from reconciler.compile.inventory import MeshIndex, Outbound, Proxy, resolve_outbound
+from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
@@ -50,8 +52,12 @@ class MeshCompiler:
             self.matcher.inbound(tls_policies, proxy, i)[0] if tls_policies else None
             for i in proxy.inbounds
         ]
+        resolved = [(w, *resolve_outbound(self.index, w)) for w in proxy.outbounds]
+        source = self._proxy_state(
+            selected, proxy, [o for _, o, _ in resolved if o is not None], proxy_source(proxy)
+        )
         for inbound, tls_conf in zip(proxy.inbounds, tls_confs, strict=True):
-            built = self.inbounds.build(selected, proxy, inbound)
+            built = self.inbounds.build(selected, proxy, inbound, source)
             listener = built.listener
             if self.mtls is not None:
                 permissions = selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())
@@ -62,11 +68,9 @@ class MeshCompiler:
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
-        source = proxy_source(proxy)
         # Kuma takes the conf of one inbound for every upstream cluster (configureTLSParams)
         upstream_params = mesh_tls.tls_params(tls_confs[0]) if tls_confs else None
-        for written in proxy.outbounds:
-            outbound, why = resolve_outbound(self.index, written)
+        for written, outbound, why in resolved:
             if outbound is None:
                 path = ("networking", "outbound", written.index, "backendRef")
                 message = f"outbound {written.address}:{written.port} is not compiled: {why}"
@@ -85,6 +89,10 @@ class MeshCompiler:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
             trace.outbounds.append(out.trace)
             trace.skipped.extend(out.skipped)
+        for kind, state in source.state:
+            for cluster in plugins()[kind].proxy_clusters(state):
+                found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+            trace.skipped.extend(plugins()[kind].proxy_skips(state))
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -100,6 +108,30 @@ class MeshCompiler:
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
         return config, trace
+
+    def _proxy_state(
+        self,
+        selected: Mapping[str, PolicySet],
+        proxy: Proxy,
+        outbounds: Sequence[Outbound],
+        source: Source,
+    ) -> Source:
+        """``source`` with the state of each ``proxy_wide`` kind selecting the proxy, from
+        its confs on the inbounds, then the outbounds (Kuma's order of listeners)."""
+        state: list[tuple[str, Hashable]] = []
+        for kind, policies in selected.items():
+            plugin = plugins()[kind]
+            if not plugin.proxy_wide or not policies:
+                continue
+            confs = [self.matcher.inbound(policies, proxy, i)[0] for i in proxy.inbounds]
+            # Kuma configures outbounds written with tags, then those of real resources
+            # (MeshService backendRefs): the order collectors are numbered in
+            ordered = sorted(outbounds, key=lambda o: o.backend_ref is not None)
+            confs.extend(self.matcher.outbound(policies, o.service) for o in ordered)
+            found = plugin.proxy_state([c for c in confs if c is not None], self.index.resources)
+            if found is not None:
+                state.append((kind, found))
+        return replace(source, state=tuple(state)) if state else source
 
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
         """Kinds Kuma accepts and the compiler does not apply: one note per kind naming the

@@ -8,7 +8,8 @@ KIND = KindSpec(
     category=Category.RESOURCE,
     summary="An OpenTelemetry collector (endpoint, protocol) that observability policies name.",
     not_applied=(
-        "the collector definition: policies that reference it (backendRef of MeshAccessLog, "
-        "MeshTrace, MeshMetric) get no OpenTelemetry exporter from the reconciler yet"
+        "the collector definition for MeshTrace and MeshMetric: their backendRefs to it get no "
+        "OpenTelemetry exporter from the reconciler yet (MeshAccessLog backendRefs to it are "
+        "applied)"
     ),
 )
