@@ -18,6 +18,14 @@ simulated proxies of ``bench/gitops.py`` (SotW, every type, ACK every response) 
 
 Memory does not depend on the machine's load, so these figures can be read even when the
 machine is busy (the wall times printed alongside cannot). Prints markdown.
+
+``--profile`` instead builds the first revision in this process (``bench/revision.py``'s
+``Server``: the loop as ``serve`` builds it, no streams) and says where the idle server's
+memory is: RSS after serve's imports and after the revision; the Python objects each part of
+the server keeps (sizes of the objects reachable from it and not from a part listed
+before); and, when ``memray`` is installed (not a dependency), the native allocations still
+held after the revision, by allocator (Python's object arenas, protobuf's upb arenas for the
+compiled Envoy messages, OpenSSL).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -191,6 +200,130 @@ def measure(args: argparse.Namespace, work: Path) -> list[str]:
     ]
 
 
+def _revision_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_revision", BENCH / "revision.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _retained(root: object, seen: set[int]) -> tuple[int, int]:
+    """Bytes and count of the objects reachable from ``root`` not already in ``seen``."""
+    import gc
+    import types
+
+    stack, size, count = [root], 0, 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (types.ModuleType, type)):
+            continue
+        seen.add(id(obj))
+        size += sys.getsizeof(obj)
+        count += 1
+        stack.extend(gc.get_referents(obj))
+    return size, count
+
+
+def profile(args: argparse.Namespace, work: Path) -> list[str]:
+    import asyncio
+    import gc
+
+    revision = _revision_module()
+    import reconciler.cli.serve  # noqa: F401 - what `serve` imports before any revision
+
+    gc.collect()
+    rss_imports = revision.rss_mb()
+    repo = work / "repo"
+    revision.generator()(
+        repo / "mesh", dataplanes=args.dataplanes, services=200, policies=args.policies
+    )
+    gitops.git(repo, "init", "-q", "-b", "main")
+    gitops.git(repo, "add", "-A")
+    gitops.git(repo, "commit", "-q", "-m", "mesh")
+    tracker: Any = None
+    try:
+        import memray
+
+        trace = work / "revision.memray"
+        tracker = memray.Tracker(trace, native_traces=True)
+    except ImportError:
+        pass
+    if tracker is not None:
+        tracker.__enter__()
+    server = revision.Server(repo, work / "state")
+
+    async def first() -> None:
+        outcome = await server.loop.reconcile()
+        assert outcome is not None and outcome.applied
+
+    asyncio.run(first())
+    server.provider.stop()
+    gc.collect()
+    if tracker is not None:
+        tracker.__exit__(None, None, None)
+    rss_revision = revision.rss_mb()
+    builder = server.loop.builder
+    seen: set[int] = set()
+    for module in list(sys.modules.values()):
+        seen.add(id(module))
+        seen.add(id(getattr(module, "__dict__", None)))
+    holders = [
+        ("snapshot cache: snapshots, encoded resources, response bodies", server.cache),
+        ("analysis: resources, their text, per-file results", builder.analyzer),
+        ("compiler and identities: last result, shared caches, secrets", builder.compile),
+        ("builder: reused configs and snapshots by proxy", builder._built),
+        ("console build log", builder.log),
+        ("reconcile loop: state, journal", server.loop),
+    ]
+    out = [
+        f"RSS after `serve`'s imports: {rss_imports:.1f} MB; after the first revision "
+        f"({args.dataplanes} Dataplanes, {args.policies} policies, mTLS): "
+        f"{rss_revision:.1f} MB.",
+        "",
+        "| Python objects kept by | MB | objects |",
+        "|---|---:|---:|",
+    ]
+    total = 0
+    for name, holder in holders:
+        size, count = _retained(holder, seen)
+        total += size
+        out.append(f"| {name} | {size / 1e6:.1f} | {count} |")
+    out += [f"| total | {total / 1e6:.1f} | |", ""]
+    if tracker is not None:
+        from memray import FileReader
+
+        by_allocator: dict[str, int] = {}
+        for record in FileReader(trace).get_leaked_allocation_records(merge_threads=True):
+            frames = record.native_stack_trace()
+            where = "other"
+            for function, _file, _line in frames:
+                if "upb_Arena" in function:
+                    where = "protobuf (upb arenas: compiled Envoy messages)"
+                elif "_PyObject_ArenaMmap" in function or "new_arena" in function:
+                    where = "Python object arenas (small objects)"
+                elif "_PyObject_Malloc" in function or "PyMem" in function:
+                    where = "Python large objects (malloc)"
+                elif "CRYPTO" in function or "BN_" in function:
+                    where = "OpenSSL (certificates, keys)"
+                else:
+                    continue
+                break
+            by_allocator[where] = by_allocator.get(where, 0) + record.size
+        out += [
+            "Native allocations still held after the revision (memray), by allocator:",
+            "",
+            "| allocator | MB |",
+            "|---|---:|",
+            *(
+                f"| {name} | {size / 1e6:.1f} |"
+                for name, size in sorted(by_allocator.items(), key=lambda kv: -kv[1])
+            ),
+            "",
+        ]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataplanes", type=int, default=1000)
@@ -198,9 +331,11 @@ def main() -> int:
     parser.add_argument("--proxies", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--commits", type=int, default=40)
+    parser.add_argument("--profile", action="store_true", help="where the idle server's memory is")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
-        print("\n".join(measure(args, Path(tmp))))
+        run = profile if args.profile else measure
+        print("\n".join(run(args, Path(tmp))))
     return 0
 
 
