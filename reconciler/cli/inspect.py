@@ -219,6 +219,13 @@ def format_text(data: dict[str, Any]) -> str:
     if data.get("proxyWide"):
         lines += ["", "proxy-wide (top-level default):"]
         _policies(lines, data["proxyWide"], "  ")
+    if data.get("patches"):
+        lines += ["", "MeshProxyPatch modifications (applied last, in this order):"]
+        lines += [
+            f"  {p['type']} {p['name']} {p['action']} by {p['policy']} {p['modification']} "
+            f"at {p['at']}"
+            for p in data["patches"]
+        ]
     if data["skipped"]:
         lines += ["", "not applied:"]
         lines += [f"  {s}" for s in data["skipped"]]

@@ -36,7 +36,10 @@ class Hook(StrEnum):
     INBOUND_CLUSTER = "inbound_cluster"
     INBOUND_ROUTE = "inbound_route"
     PROXY = "proxy"
-    """Resources of their own on each selected proxy (MeshMetric's metrics listener)."""
+    """The whole proxy's resources, once every other hook ran (``proxy_resources``)."""
+    PROXY_DEFAULT = "proxy_default"
+    """Resources of their own on each selected proxy from the merged top-level ``default``
+    (MeshMetric's metrics listener), added before ``PROXY`` edits run."""
 
 
 class Section(StrEnum):
@@ -192,7 +195,7 @@ def proxy_context(proxy: Proxy, mtls: bool) -> ProxyContext:
 
 @dataclass(frozen=True, slots=True)
 class ProxyContext:
-    """One proxy, for a ``PROXY`` hook: what its own resources may depend on."""
+    """One proxy, for a ``PROXY_DEFAULT`` hook: what its own resources may depend on."""
 
     mesh: str
     node_id: str
@@ -213,10 +216,12 @@ class ProxyContext:
 
 @dataclass(slots=True)
 class ProxyParts:
-    """Resources a ``PROXY`` hook adds to one proxy (a later one of a name replaces an
+    """Resources a ``PROXY_DEFAULT`` hook adds to one proxy (a later one of a name replaces an
     earlier one, as in Kuma's ResourceSet), and the parts of the conf it did not apply."""
 
     listeners: dict[str, envoy_listener.Listener] = field(default_factory=dict)
     clusters: dict[str, envoy_cluster.Cluster] = field(default_factory=dict)
     skipped: list[tuple[FieldPath, str]] = field(default_factory=list)
     """(path in the merged conf, what is not applied); the compiler names the policy."""
+    origin: str = ""
+    """Kuma's origin of these resources (what MeshProxyPatch ``match.origin`` selects)."""

@@ -21,6 +21,7 @@ from reconciler.compile.context import (
     Source,
 )
 from reconciler.compile.merge import Merged
+from reconciler.compile.resource_set import ResourceSet
 from reconciler.compile.trace import Skip
 from reconciler.model import Resource
 
@@ -113,9 +114,19 @@ class PolicyPlugin(Protocol):
         self, route: envoy_route.Route, conf: Merged, ctx: InboundContext
     ) -> None: ...
 
-    def proxy(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
+    def proxy_default(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
         """``conf``: the merged top-level ``default`` of the policies selecting the proxy
         (section ``DEFAULT``); add the proxy's own listeners and clusters to ``parts``."""
+
+    def proxy_resources(
+        self, resources: ResourceSet, policies: Sequence[Resource]
+    ) -> tuple[Skip, ...]:
+        """Edit a proxy's assembled resources (``Hook.PROXY``), after every other hook.
+
+        ``policies`` select the proxy, least specific first. Record each change in
+        ``resources.edits``; raise :class:`PolicyError` for a part that cannot be applied (the
+        proxy, and so the revision, is then refused). Returns the parts not applied.
+        """
 
 
 class PolicyBase:
@@ -166,5 +177,10 @@ class PolicyBase:
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
         return None
 
-    def proxy(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
+    def proxy_default(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
         return None
+
+    def proxy_resources(
+        self, resources: ResourceSet, policies: Sequence[Resource]
+    ) -> tuple[Skip, ...]:
+        return ()

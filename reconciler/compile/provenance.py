@@ -130,4 +130,15 @@ def proxy_provenance(trace: ProxyTrace, dataplane: Resource) -> dict[str, Any]:
         "outbounds": [_outbound(t) for t in trace.outbounds],
         "proxyWide": [merged_data(k, m) for k, m in trace.confs.items()],
         "skipped": [s.note() for s in trace.skipped],
+        "patches": [
+            {
+                "policy": edit.policy.name,
+                "modification": format_path(edit.path),
+                "at": edit.where(),
+                "type": edit.type_url.short,
+                "name": edit.name,
+                "action": edit.action.value,
+            }
+            for edit in trace.edits
+        ],
     }

@@ -24,6 +24,7 @@ from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
+from reconciler.compile.resource_set import EDITABLE, KIND_ORIGINS, Origin, ResourceSet
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
@@ -54,6 +55,7 @@ class MeshCompiler:
         selected = self.matcher.selected(proxy)
         trace = ProxyTrace(proxy.node_id, selected)
         found: dict[TypeUrl, dict[str, Any]] = {t: {} for t in TypeUrl}
+        roles = _Roles()
         notes: list[str] = []
         tls_policies = selected.get(mesh_tls.KIND, ())
         tls_confs = [
@@ -74,6 +76,7 @@ class MeshCompiler:
                 listener = mesh_tls.secure_inbound(listener, mesh_tls.tls_params(tls_conf))
             found[TypeUrl.LISTENER].setdefault(built.trace.listener, listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
+            roles.inbound(built.trace.listener, built.trace.cluster, inbound.tags)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
         # Kuma takes the conf of one inbound for every upstream cluster (configureTLSParams)
@@ -86,6 +89,7 @@ class MeshCompiler:
                 continue
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
+            roles.outbound(out.trace.listener, _outbound_tags(proxy, written.index))
             if out.route_config is not None:
                 found[TypeUrl.ROUTE].setdefault(out.route_config.name, out.route_config)
             for cluster in out.clusters:
@@ -100,8 +104,9 @@ class MeshCompiler:
         for kind, state in source.state:
             for cluster in plugins()[kind].proxy_clusters(state):
                 found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+                roles.added(kind, cluster.name)
             trace.skipped.extend(plugins()[kind].proxy_skips(state))
-        self._proxy_hooks(selected, proxy, found, trace)
+        self._proxy_hooks(selected, proxy, found, trace, roles)
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -116,6 +121,15 @@ class MeshCompiler:
             notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
+        editors = [p for p in plugins().values() if Hook.PROXY in p.hooks and selected.get(p.kind)]
+        if editors:
+            edited = roles.resource_set(found)
+            for plugin in editors:
+                trace.skipped.extend(plugin.proxy_resources(edited, selected[plugin.kind]))
+            config.resources = edited.resources()
+            config.edited_by = edited.edited_by()
+            trace.edits.extend(edited.edits)
+            config.notes.extend(s.note() for s in trace.skipped if s.note() not in config.notes)
         return config, trace
 
     def _proxy_hooks(
@@ -124,25 +138,31 @@ class MeshCompiler:
         proxy: Proxy,
         found: dict[TypeUrl, dict[str, Any]],
         trace: ProxyTrace,
+        roles: _Roles,
     ) -> None:
-        """Kinds with a ``PROXY`` hook add resources of their own from their merged top-level
-        ``default``; the conf parts they skip are reported against the policy that set them."""
+        """Kinds with a ``PROXY_DEFAULT`` hook add resources of their own from their merged
+        top-level ``default``; the conf parts they skip are reported against the policy that
+        set them."""
         ctx: ProxyContext | None = None
         for kind, plugin in plugins().items():
             policies = selected.get(kind, ())
-            if Hook.PROXY not in plugin.hooks or not policies:
+            if Hook.PROXY_DEFAULT not in plugin.hooks or not policies:
                 continue
             conf = self.matcher.single_item(policies)
             if conf is None:
                 continue
             ctx = ctx or proxy_context(proxy, self.mtls is not None)
             parts = ProxyParts()
-            plugin.proxy(parts, conf, ctx)
+            plugin.proxy_default(parts, conf, ctx)
             trace.confs[kind] = conf
-            for name, listener in parts.listeners.items():
-                found[TypeUrl.LISTENER][name] = listener
-            for name, cluster in parts.clusters.items():
-                found[TypeUrl.CLUSTER][name] = cluster
+            for type_url, added in (
+                (TypeUrl.LISTENER, parts.listeners),
+                (TypeUrl.CLUSTER, parts.clusters),
+            ):
+                for name, message in added.items():
+                    found[type_url][name] = message
+                    if parts.origin:
+                        roles.origins[(type_url, name)] = parts.origin
             trace.skipped.extend(_skip(conf, path, message) for path, message in parts.skipped)
 
     def _proxy_state(
@@ -193,3 +213,53 @@ def _skip(conf: Merged, path: FieldPath, message: str) -> Skip:
         return Skip(where.resource, (*where.path, *path[len(probe) :]), message)
     last = conf.contributions[-1]
     return Skip(last.resource, (*last.path, *path), message)
+
+
+def _outbound_tags(proxy: Proxy, index: int) -> dict[str, str]:
+    """Kuma's outbound listener tags: the outbound's ``tags`` without ``kuma.io/mesh``."""
+    networking = proxy.resource.data.get("networking")
+    outbounds = networking.get("outbound") if isinstance(networking, dict) else None
+    entry = outbounds[index] if isinstance(outbounds, list) and index < len(outbounds) else None
+    tags = entry.get("tags") if isinstance(entry, dict) else None
+    if not isinstance(tags, dict):
+        return {}
+    return {str(k): str(v) for k, v in tags.items() if k != "kuma.io/mesh"}
+
+
+class _Roles:
+    """Each resource's Kuma origin and each listener's tags, gathered while assembling."""
+
+    def __init__(self) -> None:
+        self.origins: dict[tuple[TypeUrl, str], str] = {}
+        self.tags: dict[str, Mapping[str, str]] = {}
+
+    def inbound(self, listener: str, cluster: str, tags: Mapping[str, str]) -> None:
+        self.origins.setdefault((TypeUrl.LISTENER, listener), Origin.INBOUND)
+        self.origins.setdefault((TypeUrl.CLUSTER, cluster), Origin.INBOUND)
+        self.tags.setdefault(listener, dict(tags))
+
+    def outbound(self, listener: str, tags: Mapping[str, str]) -> None:
+        self.tags.setdefault(listener, tags)
+
+    def added(self, kind: str, cluster: str) -> None:
+        """A cluster a policy kind adds to the proxy (Kuma's origin of that kind)."""
+        origin = KIND_ORIGINS.get(kind)
+        if origin is not None:
+            self.origins.setdefault((TypeUrl.CLUSTER, cluster), origin)
+
+    def resource_set(self, found: Mapping[TypeUrl, Mapping[str, Any]]) -> ResourceSet:
+        """Private copies of the editable resources (the others are shared, never edited)."""
+        out = ResourceSet(listener_tags=dict(self.tags))
+        for type_url, by_name in found.items():
+            for name, message in by_name.items():
+                if type_url in EDITABLE:
+                    message = _copied(message)
+                origin = self.origins.get((type_url, name), Origin.OUTBOUND)
+                out.add(type_url, name, message, origin)
+        return out
+
+
+def _copied(message: Any) -> Any:
+    out = type(message)()
+    out.CopyFrom(message)
+    return out

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler import codes
 from reconciler.compile.inventory import Inbound, Outbound
 from reconciler.compile.merge import KeyedRule, Merged
+from reconciler.compile.resource_set import Edit
 from reconciler.model import FieldPath, Resource, format_path
 
 
@@ -69,3 +70,5 @@ class ProxyTrace:
     skipped: list[Skip] = field(default_factory=list)
     confs: dict[str, Merged] = field(default_factory=dict)
     """Per kind with a ``PROXY`` hook, its merged top-level ``default`` for this proxy."""
+    edits: list[Edit] = field(default_factory=list)
+    """Resources MeshProxyPatch modifications added, changed or removed, in order."""

@@ -263,3 +263,27 @@ def test_a_port_the_proxy_already_listens_on_is_not_served_twice() -> None:
     assert list(listeners(config)) == ["_kuma:metrics:prometheus:b"]
     assert any("port 8080 is already inbound:127.0.0.2:8080" in n for n in config.notes)
     assert any("port 5670 is already _kuma:metrics:prometheus:b" in n for n in config.notes)
+
+
+def test_mesh_proxy_patch_sees_the_metrics_resources_with_kuma_origin_prometheus() -> None:
+    """Kuma applies MeshProxyPatch last, to every resource, the Prometheus listener and
+    cluster included (``generator_metadata.OriginPrometheus``)."""
+    metric = policy("m", "{kind: Mesh}", "{backends: [{type: Prometheus, prometheus: {}}]}")
+    patch = """
+type: MeshProxyPatch
+name: tune-metrics
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  default:
+    appendModifications:
+      - cluster:
+          operation: Patch
+          match: {origin: prometheus}
+          value: "connectTimeout: 2s"
+"""
+    config = compile_yaml(MESH, DATAPLANES, metric, patch).configs["default.web-1"]
+    cluster = as_dict(config.by_name()[TypeUrl.CLUSTER]["kuma:envoy:admin"])
+    assert cluster["connect_timeout"] == "2s"
+    inbound = as_dict(config.by_name()[TypeUrl.CLUSTER]["localhost:8080"])
+    assert inbound.get("connect_timeout") != "2s"  # origin inbound: not matched

@@ -52,6 +52,8 @@ from reconciler.kinds.mesh_metric.sidecar import StatsQuery, stats_query
 DEFAULT_PORT = 5670
 DEFAULT_PATH = "/metrics"
 DEFAULT_BACKEND = "default-backend"
+ORIGIN = "prometheus"
+"""Kuma's origin of the Prometheus listener and cluster (``generator_metadata.OriginPrometheus``)."""
 
 APPLICATIONS_NOT_APPLIED = (
     "not applied: scraping an application's metrics needs an agent beside Envoy (Kuma's "
@@ -152,9 +154,10 @@ def prometheus_listener(
 class MeshMetric(PolicyBase):
     kind = "MeshMetric"
     sections = frozenset({Section.DEFAULT})
-    hooks = frozenset({Hook.PROXY})
+    hooks = frozenset({Hook.PROXY_DEFAULT})
 
-    def proxy(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
+    def proxy_default(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
+        parts.origin = ORIGIN
         for i, app in enumerate(conf.get("applications") or ()):
             if isinstance(app, Mapping):
                 parts.skipped.append((("applications", i), APPLICATIONS_NOT_APPLIED))
