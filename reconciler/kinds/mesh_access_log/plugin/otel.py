@@ -14,7 +14,11 @@
   in order): ``meshaccesslog:opentelemetry:<n>`` (Kuma's name without unified resource
   naming). STATIC for an IP, STRICT_DNS (``V4_ONLY``; ``AUTO`` on an IPv6 proxy) for a
   hostname, connect timeout 5 s, HTTP/2 unless the backend's protocol is ``http``.
-* A ``backendRef`` naming no MeshOpenTelemetryBackend drops the backend, as in Kuma.
+* A backend whose ``openTelemetry`` block names no collector (a ``backendRef`` selecting no
+  MeshOpenTelemetryBackend, an empty block) is dropped, whatever its type, as Kuma's
+  ``ResolveBackends`` does.
+* A ``backendRef`` to an ``http`` MeshOpenTelemetryBackend gets Kuma's cluster without
+  HTTP/2 and a warning: Envoy's logger exports over gRPC only (Kuma relays through kuma-dp).
 """
 
 from __future__ import annotations
