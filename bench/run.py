@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 AREAS = (
     "startup",
     "validate",
+    "parsers",
     "rules",
     "compile",
     "xds",
@@ -27,6 +28,7 @@ AREAS = (
     "replicas",
     "console",
     "revision",
+    "memory",
     "delivery_metrics",
     "action",
 )
