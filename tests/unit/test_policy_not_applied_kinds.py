@@ -1,5 +1,5 @@
-"""MeshTrace, MeshMetric, MeshPassthrough, MeshProxyPatch: accepted, not applied (MeshTLS is
-applied since; its schema and cases are still checked here).
+"""MeshTrace, MeshMetric, MeshPassthrough: accepted, not applied (MeshTLS and MeshProxyPatch
+are applied since; their schemas and cases are still checked here).
 
 Kuma 2.14 accepts them; the reconciler validates them with Kuma's rules, warns once per
 resource (RC320) and notes on each proxy a policy selects that it is not applied. Their
@@ -21,7 +21,7 @@ from reconciler.pipeline import analyze
 from reconciler.validate.schema import predicate_for, validator_for
 
 KINDS = ("MeshTrace", "MeshMetric", "MeshTLS", "MeshPassthrough", "MeshProxyPatch")
-NOT_APPLIED_KINDS = tuple(k for k in KINDS if k != "MeshTLS")  # MeshTLS is applied
+NOT_APPLIED_KINDS = tuple(k for k in KINDS if k not in ("MeshTLS", "MeshProxyPatch"))
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,11 +48,6 @@ def test_declared_not_applied_with_a_warning_per_resource(kind: str) -> None:
     assert spec.not_applied is not None and spec.not_applied.startswith(f"{kind}: ")
     text = f"type: {kind}\nname: p\nmesh: default\nspec:\n  targetRef:\n    kind: Mesh\n"
     text += "  default:\n    backends: []\n" if kind == "MeshTrace" else ""
-    text += (
-        "  default:\n    appendModifications:\n      - cluster:\n          operation: Remove\n"
-        if kind == "MeshProxyPatch"
-        else ""
-    )
     diagnostics = analyze(
         [
             SourceFile("mesh.yaml", b"type: Mesh\nname: default\n"),

@@ -12,8 +12,8 @@ their durations are strings. Legacy kinds: every field of their protobuf message
 its protobuf name, and take every value jsonpb reads for its type (numbers also in quotes,
 enum names and numbers, ``null`` as unset). All mismatches are reported at once.
 
-The reference lives outside the repository: ``$KUMA_REFERENCE_DIR`` or ``../shared/reference``
-next to the checkout; without it the tests are skipped.
+The reference files are in ``tests/kuma_reference/`` (``$KUMA_REFERENCE_DIR`` points the test at
+another copy, e.g. of a newer Kuma release).
 """
 
 from __future__ import annotations
@@ -35,16 +35,12 @@ from reconciler.validate.schema import validator_for
 from reconciler.validate.schema_files import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = Path(os.environ.get("KUMA_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+REFERENCE = Path(os.environ.get("KUMA_REFERENCE_DIR", ROOT / "tests" / "kuma_reference"))
 REST = REFERENCE / "kuma-v2.14.3-schemas"
 PROTOS = REFERENCE / "kuma-v2.14.3-legacy-protos"
 
 NOT_KNOWN = {"MeshZoneAddress": "a zone-local address resource of Kuma's multizone control plane"}
 """Kuma REST schemas of kinds the reconciler does not read (none may be missing silently)."""
-
-needs_reference = pytest.mark.skipif(
-    not REST.is_dir(), reason=f"Kuma reference schemas not found at {REST}"
-)
 
 # A path is a tuple of steps: a property name, ITEM (an array element) or VALUE (a map value).
 UNPUBLISHED = "x-unpublished"
@@ -293,7 +289,6 @@ def rest_kinds() -> list[str]:
 # --- the tests -------------------------------------------------------------------------------
 
 
-@needs_reference
 def test_every_kuma_rest_schema_is_a_known_kind() -> None:
     unknown = sorted(set(kuma_items()) - set(CATALOG) - set(NOT_KNOWN))
     assert not unknown, f"Kuma kinds without a reconciler kind: {unknown}"
@@ -301,7 +296,6 @@ def test_every_kuma_rest_schema_is_a_known_kind() -> None:
     assert not new_style - set(kuma_items()), "kinds without a Kuma REST schema"
 
 
-@needs_reference
 @pytest.mark.parametrize("kind", rest_kinds())
 def test_our_schema_accepts_every_kuma_property(kind: str) -> None:
     item = kuma_items()[kind]
@@ -502,7 +496,6 @@ def legacy_kinds() -> list[str]:
     return sorted(n for n, s in CATALOG.items() if s.category is Category.LEGACY)
 
 
-@pytest.mark.skipif(not PROTOS.is_dir(), reason=f"Kuma legacy protos not found at {PROTOS}")
 @pytest.mark.parametrize("kind", legacy_kinds())
 def test_legacy_schema_has_every_proto_field_under_both_names(kind: str) -> None:
     _, roots = proto_messages()
@@ -572,7 +565,6 @@ def document_at(kind: str, path: Path_, name: str, value: Any) -> dict[str, Any]
     return document
 
 
-@pytest.mark.skipif(not PROTOS.is_dir(), reason=f"Kuma legacy protos not found at {PROTOS}")
 @pytest.mark.parametrize("kind", legacy_kinds())
 def test_legacy_schema_accepts_what_jsonpb_reads(kind: str) -> None:
     """Each field, under each name, takes every form of value Kuma's jsonpb accepts."""
