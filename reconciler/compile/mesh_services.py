@@ -314,3 +314,43 @@ def resolve_backend_ref(
             return destination, ""
     ports = ", ".join(str(d.port) for d in candidates)
     return None, f"MeshService {services[0]} has no port {port} (ports: {ports})"
+
+
+def references_real_resource(ref: Mapping[str, Any]) -> bool:
+    """Kuma ``BackendRef.ReferencesRealObject`` for the kinds this compiler resolves: a
+    MeshService with a ``sectionName`` or ``port``, and a MeshExternalService."""
+    kind = ref.get("kind")
+    if kind == MESH_EXTERNAL_SERVICE:
+        return True
+    return kind == MESH_SERVICE and (bool(ref.get("sectionName")) or ref.get("port") is not None)
+
+
+def route_backend(
+    ref: Mapping[str, Any], destinations: Sequence[Destination]
+) -> tuple[Destination | None, str]:
+    """The destination a route's real-resource ``backendRef`` sends to, or why none.
+
+    Kuma 2.14 ``resolve.BackendRef`` then ``meshroute.DestinationPortFromRef``: the section
+    is ``sectionName``, else ``port`` as a number; a MeshService's port is the one whose name
+    or number is that section (``FindPortByName``); a MeshExternalService has its one port
+    whatever the section. ``labels`` must select exactly one resource.
+    """
+    kind = ref.get("kind")
+    candidates = [d for d in destinations if ref_matches(ref, d)]
+    services = sorted({d.name for d in candidates})
+    what = ref.get("name") or ref.get("labels")
+    if not services:
+        return None, f"backendRef names no {kind} ({what}); Kuma drops this backend"
+    if len(services) > 1:
+        return None, f"backendRef labels select several {kind}s ({', '.join(services)})"
+    if kind == MESH_EXTERNAL_SERVICE:
+        return candidates[0], ""
+    section = ref.get("sectionName")
+    wanted = str(section) if section else str(ref.get("port"))
+    for destination in candidates:
+        if wanted in (destination.section, str(destination.port)):
+            return destination, ""
+    ports = ", ".join(d.section for d in candidates)
+    return None, (
+        f"MeshService {services[0]} has no port {wanted} (ports: {ports}); Kuma drops this backend"
+    )
