@@ -20,7 +20,23 @@ That name is the destination's key everywhere in the compiler (cluster, route co
   ``ReachableBackends`` or ``Exclusive`` Kuma's universal control plane generates one
   MeshService per ``kuma.io/service`` value (ports from the inbounds, identity the service
   tag); a MeshService written in the repository with the same name takes precedence.
-  Outbounds written with ``backendRef`` resolve in every mode.
+* The modes differ, in Kuma 2.14 (``DataplaneProxyBuilder.resolveVIPOutbounds``), only in
+  the outbounds generated per VIP under transparent proxying: ``Everywhere`` has the
+  ``kuma.io/service`` VIPs and the MeshService/MeshExternalService ones; ``Exclusive`` drops
+  the ``kuma.io/service`` VIPs (mesh context ``VIPOutbounds``); ``ReachableBackends`` gives a
+  Dataplane MeshService/MeshExternalService VIP outbounds only for the entries of its
+  ``transparentProxying.reachableBackends`` (none without the list). A Dataplane without
+  transparent proxying gets its listed outbounds as written in every mode (``asOutbounds``):
+  a ``tags`` outbound is the ``kuma.io/service`` destination (cluster ``<service>``, also
+  under ``Exclusive``), a ``backendRef`` outbound the MeshService port or
+  MeshExternalService destination. That is what this compiler builds; ``transparentProxying``,
+  ``reachableBackends`` and ``reachableServices`` get RC320 warnings
+  (``kinds/dataplane/not_applied.py``).
+* A route's ``backendRefs`` entry of kind MeshExternalService, or MeshService with
+  ``sectionName`` or ``port``, is a real resource (Kuma ``resolve.BackendRef``): its split
+  goes to that destination's cluster (:func:`route_backend`; weight 1 by default, 0 drops it,
+  an HTTP split keeps only http/http2/grpc ports). A MeshService by ``name`` alone stays the
+  ``kuma.io/service`` of that name.
 """
 
 from __future__ import annotations
