@@ -187,3 +187,27 @@ def test_mesh_service_by_name_without_port_stays_the_service_tag() -> None:
     route = http_route("{kind: MeshService, name: api-grpc}")
     config = web(SERVICE, route)
     assert route_action(config, "api")["route"]["cluster"] == "api-grpc"
+
+
+def test_mirror_to_a_port_and_mtls_sni_of_the_route_cluster() -> None:
+    """A RequestMirror backendRef resolves like a split; under mesh mTLS the port's cluster
+    gets SniForBackendRef and the MeshService identities, as for a backendRef outbound."""
+    mtls = "mtls:\n  enabledBackend: ca-1\n  backends:\n    - {name: ca-1, type: builtin}\n"
+    route = http_route("{kind: MeshExternalService, name: status}").replace(
+        "            backendRefs:",
+        "            filters:\n"
+        "              - type: RequestMirror\n"
+        "                requestMirror:\n"
+        "                  backendRef: {kind: MeshService, name: api-v2, port: 80}\n"
+        "            backendRefs:",
+    )
+    config = compile_yaml(MESH + mtls, DATAPLANES, SERVICE, external(), route).configs[
+        "default.web-1"
+    ]
+    action = route_action(config, "api")
+    assert action["route"]["cluster"] == "default_status___extsvc_80"
+    assert action["route"]["request_mirror_policies"][0]["cluster"] == "default_api-v2___msvc_80"
+    cluster = named(config, TypeUrl.CLUSTER, "default_api-v2___msvc_80")
+    tls = cluster["transport_socket"]["typed_config"]
+    assert tls["sni"].endswith(".api-v2.80.default.ms")
+    assert "transport_socket" not in named(config, TypeUrl.CLUSTER, "default_status___extsvc_80")
