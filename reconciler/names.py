@@ -80,3 +80,9 @@ def mesh_ca_secret(mesh: str) -> str:
 def default_policy(kind_prefix: str, mesh: str) -> str:
     """Name of an initial default policy Kuma creates with a Mesh: ``mesh-timeout-all-default``."""
     return f"{kind_prefix}-all-{mesh}"
+
+
+def tracing_cluster(provider: str) -> str:
+    """MeshTrace's collector cluster (Kuma ``GetTracingClusterName``): ``meshtrace:<provider>``
+    with provider ``zipkin``, ``datadog`` or ``opentelemetry``."""
+    return f"meshtrace{SEPARATOR}{provider}"

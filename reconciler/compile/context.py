@@ -32,6 +32,8 @@ class Hook(StrEnum):
     INBOUND_LISTENER = "inbound_listener"
     INBOUND_CLUSTER = "inbound_cluster"
     INBOUND_ROUTE = "inbound_route"
+    PROXY_CLUSTERS = "proxy_clusters"
+    """Clusters a kind adds once per proxy (MeshTrace's collector), from its proxy-wide conf."""
 
 
 class Section(StrEnum):
@@ -40,6 +42,9 @@ class Section(StrEnum):
     TO = "to"
     FROM = "from"
     RULES = "rules"
+    DEFAULT = "default"
+    """The top-level ``spec.default`` of kinds without ``to``/``from`` (MeshTrace): Kuma's
+    single-item rules, merged over the policies selecting the proxy."""
 
 
 TagSet = tuple[tuple[str, str], ...]
@@ -73,6 +78,11 @@ class Source:
     """The proxy's identifying service: the ``kuma.io/service`` of its first inbound."""
     address: str
     tags: TagSet = ()
+    workload: str = ""
+    """The Dataplane's ``kuma.io/workload`` label (empty when absent)."""
+
+
+WORKLOAD_LABEL = "kuma.io/workload"
 
 
 def proxy_source(proxy: Proxy) -> Source:
@@ -84,7 +94,8 @@ def proxy_source(proxy: Proxy) -> Source:
             values.setdefault(key, set()).add(value)
     tags = tuple((k, ",".join(sorted(values[k]))) for k in sorted(values))
     service = proxy.inbounds[0].service if proxy.inbounds else ""
-    return Source(proxy.name, service, proxy.address, tags)
+    workload = proxy.resource.labels.get(WORKLOAD_LABEL, "")
+    return Source(proxy.name, service, proxy.address, tags, str(workload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,17 @@ class InboundContext:
     @property
     def is_http(self) -> bool:
         return self.inbound.protocol in HTTP_PROTOCOLS
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyContext:
+    """One proxy, for clusters a kind adds once per proxy (:attr:`Hook.PROXY_CLUSTERS`)."""
+
+    mesh: str
+    source: Source
+    ipv6: bool
+    """The Dataplane's address is IPv6 (Kuma resolves hostnames of such clusters with
+    ``AUTO`` instead of ``V4_ONLY``)."""
 
 
 @dataclass(slots=True)

@@ -161,6 +161,7 @@ class Matcher:
         self._sets_by_id: dict[int, PolicySet] = {}
         self._set_skips: dict[int, tuple[Skip, ...]] = {}
         self._inbound_checks: dict[tuple[int, bool], tuple[int, ...]] = {}
+        self._single: dict[tuple[int, ...], Merged | None] = {}
 
     def selected(self, proxy: Proxy) -> dict[str, PolicySet]:
         """Per kind, the policies selecting ``proxy``, least specific first.
@@ -356,6 +357,36 @@ class Matcher:
             ]
             self._tcp[key] = merge(contributions) if contributions else None
         return self._tcp[key]
+
+    def single(self, policies: PolicySet) -> Merged | None:
+        """Merged top-level ``spec.default`` of ``policies`` (least specific first): Kuma's
+        ``BuildSingleItemRules``, one rule for the whole proxy (MeshTrace)."""
+        key = tuple(id(p) for p in policies)
+        if key in self._single:
+            return self._single[key]
+        contributions = [
+            Contribution(p, (*p.spec_path, "default"), _default(p.spec))
+            for p in policies
+            if "default" in p.spec
+        ]
+        merged = merge(contributions) if contributions else None
+        if merged is not None and policies:
+            merged = plugins()[policies[0].kind].resolve(merged, self.index)
+        self._single[key] = merged
+        return merged
+
+    def single_inbound(self, policies: PolicySet, proxy: Proxy, inbound: Inbound) -> Merged | None:
+        """:meth:`single` for one inbound: Kuma's ``buildListenerScopedSingleItemRules``
+        leaves out ``Dataplane`` targetRefs whose ``sectionName`` names another inbound
+        (every other policy selecting the proxy applies to all its inbounds)."""
+        chosen = tuple(
+            p
+            for p in policies
+            if self._refs[id(p)].get("kind") != "Dataplane"
+            or not self._refs[id(p)].get("sectionName")
+            or inbound.index in selected_inbounds(self._refs[id(p)], proxy.resource)
+        )
+        return self.single(chosen if len(chosen) != len(policies) else policies)
 
     def _selects_inbound(self, policy: Resource, proxy: Proxy, inbound: Inbound) -> bool:
         ref = self._refs[id(policy)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Protocol
 
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.route.v3 import route_components_pb2 as envoy_route
 
 from reconciler.compile.context import (
@@ -14,9 +15,11 @@ from reconciler.compile.context import (
     InboundContext,
     ListenerParts,
     OutboundContext,
+    ProxyContext,
     Section,
     Source,
 )
+from reconciler.compile.inventory import MeshIndex
 from reconciler.compile.merge import Merged
 from reconciler.compile.trace import Skip
 from reconciler.model import Resource
@@ -72,6 +75,12 @@ class PolicyPlugin(Protocol):
         """For a ``per_proxy`` kind: the parts of ``source`` its outbound listener output
         depends on with this ``conf`` (the listener is keyed by them)."""
 
+    def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
+        """For a :attr:`Section.DEFAULT` kind: ``conf`` with the mesh resources it names
+        (MeshTrace's MeshOpenTelemetryBackend) copied in, so the conf's key covers them."""
+
+    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[envoy_cluster.Cluster]: ...
+
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None: ...
 
     def outbound_listener(
@@ -108,6 +117,12 @@ class PolicyBase:
 
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:
         return source
+
+    def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
+        return conf
+
+    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[envoy_cluster.Cluster]:
+        return []
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
         return None

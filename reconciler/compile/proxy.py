@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import proxy_source
+from reconciler.compile.context import Hook, ProxyContext, Source, proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
-from reconciler.compile.matching import Matcher
+from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
@@ -37,6 +39,7 @@ class MeshCompiler:
             for k in present
             if k in CATALOG and CATALOG[k].not_applied is not None
         ]
+        self.cluster_adders = [p for p in plugins().values() if Hook.PROXY_CLUSTERS in p.hooks]
         declared = {k for k, _ in self.not_applied}
         self.unknown_kinds = [k for k in present if k not in declared]
 
@@ -85,6 +88,7 @@ class MeshCompiler:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
             trace.outbounds.append(out.trace)
             trace.skipped.extend(out.skipped)
+        self._proxy_clusters(selected, proxy, source, found[TypeUrl.CLUSTER])
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -101,6 +105,26 @@ class MeshCompiler:
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
         return config, trace
 
+    def _proxy_clusters(
+        self,
+        selected: Mapping[str, PolicySet],
+        proxy: Proxy,
+        source: Source,
+        clusters: dict[str, Any],
+    ) -> None:
+        """Clusters that kinds add once per proxy from their proxy-wide conf (MeshTrace's
+        collector); an existing cluster of the same name is kept."""
+        ctx: ProxyContext | None = None
+        for plugin in self.cluster_adders:
+            policies = selected.get(plugin.kind, ())
+            conf = self.matcher.single(policies) if policies else None
+            if conf is None:
+                continue
+            if ctx is None:
+                ctx = ProxyContext(self.index.name, source, is_ipv6(proxy.address))
+            for cluster in plugin.proxy_clusters(conf, ctx):
+                clusters.setdefault(cluster.name, cluster)
+
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
         """Kinds Kuma accepts and the compiler does not apply: one note per kind naming the
         policies that select this proxy (their top-level targetRef), and what is ignored."""
@@ -112,3 +136,10 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
+
+
+def is_ipv6(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).version == 6
+    except ValueError:
+        return False

@@ -8,7 +8,7 @@ KIND = KindSpec(
     category=Category.RESOURCE,
     summary="An OpenTelemetry collector (endpoint, protocol) that observability policies name.",
     not_applied=(
-        "the collector definition: policies that reference it (backendRef of MeshAccessLog, "
-        "MeshTrace, MeshMetric) get no OpenTelemetry exporter from the reconciler yet"
+        "the collector definition for MeshAccessLog and MeshMetric: their backendRef gets no "
+        "OpenTelemetry exporter from the reconciler yet (MeshTrace's backendRef is applied)"
     ),
 )
