@@ -26,6 +26,7 @@ from polling import wait_for
 
 from reconciler.cli.bootstrap import BootstrapOptions, render
 from reconciler.compile.compiler import compile_resources
+from reconciler.compile.inventory import proxy_of
 from reconciler.load import SourceFile
 from reconciler.pipeline import analyze
 from reconciler.resource_types import ProxyConfig
@@ -113,14 +114,18 @@ class Envoy:
         *,
         sotw: bool,
         token: str | None = None,
+        service: str | None = None,
     ) -> None:
-        """``xds_port``: the server's, or every replica's (one ADS cluster endpoint each)."""
+        """``xds_port``: the server's, or every replica's (one ADS cluster endpoint each);
+        ``service``: the bootstrap's ``node.cluster`` (default: the Dataplane name)."""
         self.node_id = node_id
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "bootstrap.yaml"
         ports = xds_port if isinstance(xds_port, list) else [xds_port]
         addresses = tuple(f"127.0.0.1:{port}" for port in ports)
-        options = BootstrapOptions(node_id, addresses, admin_port=0, sotw=sotw, token=token)
+        options = BootstrapOptions(
+            node_id, addresses, admin_port=0, sotw=sotw, token=token, service=service
+        )
         config.write_text(render(options))
         self.admin_path = workdir / "admin-address"
         self.log = (workdir / "envoy.log").open("wb")
@@ -252,8 +257,20 @@ def serve_mesh(plane: PlaneThread, workdir: Path, documents: list[str]) -> list[
     assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
     configs = compile_resources(list(analysis.resources)).configs
     plane.publish(*configs.values())
+    # node.cluster as Kuma's bootstrap sets it: the proxy's first kuma.io/service, sorted
+    services = {
+        proxy.node_id: min((i.service for i in proxy.inbounds), default=None)
+        for proxy in map(proxy_of, (r for r in analysis.resources if r.kind == "Dataplane"))
+    }
     envoys = [
-        Envoy(workdir / node.split(".", 1)[1], node, plane.xds_port, sotw=False) for node in configs
+        Envoy(
+            workdir / node.split(".", 1)[1],
+            node,
+            plane.xds_port,
+            sotw=False,
+            service=services.get(node),
+        )
+        for node in configs
     ]
     for node in configs:
         wait_for(lambda n=node: plane.settled(n), 20, f"{node} ACKs")
