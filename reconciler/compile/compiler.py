@@ -8,7 +8,8 @@ others back unchanged (the same objects). Affected by a change:
   selects;
 * a Dataplane: itself, and every proxy with an outbound to a service it provides (before
   or after), since endpoints and protocols of those services may change;
-* a Mesh (or anything whose mesh has no index yet): every proxy of that mesh.
+* a Mesh or a MeshOpenTelemetryBackend (or anything whose mesh has no index yet): every
+  proxy of that mesh.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler import codes
-from reconciler.compile import kuma_tags
+from reconciler.compile import kuma_tags, otel_backends
 from reconciler.compile.defaults import DEFAULT_FILE_PREFIX
 from reconciler.compile.hostnames import HOSTNAME_GENERATOR, hostnames
 from reconciler.compile.hostnames import SELECTORS as HOSTNAME_SELECTORS
@@ -174,7 +175,8 @@ def _affected_by(
     if index is None:
         return ()
     proxies = index.proxies.values()
-    if resource.kind == Kind.MESH:
+    if resource.kind in (Kind.MESH, otel_backends.KIND):
+        # a MeshOpenTelemetryBackend is named by labels from any proxy's policies
         return [p.node_id for p in proxies]
     if resource.kind == Kind.DATAPLANE:
         proxy = proxy_of(resource)
