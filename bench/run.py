@@ -20,6 +20,7 @@ AREAS = (
     "validate",
     "rules",
     "compile",
+    "mesh_trace",
     "xds",
     "identity",
     "identity_push",

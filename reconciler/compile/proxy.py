@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
+
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
@@ -12,9 +15,11 @@ from reconciler.compile.context import Hook, ProxyContext, Source, proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher, PolicySet
+from reconciler.compile.merge import Merged
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
+from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
@@ -29,6 +34,7 @@ class MeshCompiler:
 
     def __init__(self, index: MeshIndex, shared: Shared) -> None:
         self.index = index
+        self.shared = shared
         self.matcher = Matcher(index, list(plugins()))
         self.outbounds = OutboundBuilder(index, self.matcher, shared)
         self.inbounds = InboundBuilder(index, self.matcher, shared)
@@ -122,7 +128,12 @@ class MeshCompiler:
                 continue
             if ctx is None:
                 ctx = ProxyContext(self.index.name, source, is_ipv6(proxy.address))
-            for cluster in plugin.proxy_clusters(conf, ctx):
+            # the clusters depend on the conf and the address family only: built once
+            key = ("proxy-clusters", plugin.kind, conf.key, ctx.ipv6)
+            built: tuple[envoy_cluster.Cluster, ...] = self.shared.clusters.get(
+                key, partial(_proxy_clusters, plugin, conf, ctx)
+            )
+            for cluster in built:
                 clusters.setdefault(cluster.name, cluster)
 
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
@@ -136,6 +147,12 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
+
+
+def _proxy_clusters(
+    plugin: PolicyPlugin, conf: Merged, ctx: ProxyContext
+) -> tuple[envoy_cluster.Cluster, ...]:
+    return tuple(plugin.proxy_clusters(conf, ctx))
 
 
 def is_ipv6(address: str) -> bool:
