@@ -237,6 +237,7 @@ class Matcher:
         for policy in policies:
             out.extend(self.unsupported(policy))
             out.extend(plugins()[policy.kind].skips(policy))
+            out.extend(plugins()[policy.kind].mesh_skips(policy, self.index))
         result = tuple(out)
         if interned:
             self._set_skips[id(policies)] = result

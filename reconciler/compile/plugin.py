@@ -71,6 +71,10 @@ class PolicyPlugin(Protocol):
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""
 
+    def mesh_skips(self, policy: Resource, index: MeshIndex) -> tuple[Skip, ...]:
+        """Like :meth:`skips`, for parts that depend on other resources of the mesh (a
+        reference that resolves to nothing, or to something not compiled)."""
+
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:
         """For a ``per_proxy`` kind: the parts of ``source`` its outbound listener output
         depends on with this ``conf`` (the listener is keyed by them)."""
@@ -113,6 +117,9 @@ class PolicyBase:
     per_proxy: bool = False
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
+        return ()
+
+    def mesh_skips(self, policy: Resource, index: MeshIndex) -> tuple[Skip, ...]:
         return ()
 
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:

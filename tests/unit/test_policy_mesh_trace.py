@@ -290,6 +290,29 @@ def test_dangling_backend_ref_keeps_sampling_but_adds_no_provider_nor_cluster() 
         "custom_tags": [{"tag": "kuma.mesh", "literal": {"value": "default"}}],
     }
     assert cluster(result, "default.web-1", "meshtrace:opentelemetry") is None
+    # Kuma only logs it; the reconciler says so (RC502) for the proxies the policy selects
+    message = "no MeshOpenTelemetryBackend of mesh default has the labels team=obs"
+    assert any(message in n for n in result.configs["default.web-1"].notes)
+    found_diagnostics = [d for d in result.diagnostics if message in d.message]
+    assert [d.code for d in found_diagnostics] == ["RC502"]
+    assert found_diagnostics[0].field.endswith("openTelemetry.backendRef")
+
+
+def test_otlp_http_to_port_443_is_noted() -> None:
+    """Kuma's heuristic: OTLP/HTTP to port 443 is HTTPS (``UseHTTPS``): the URI says https;
+    the TLS transport socket is not compiled, which a note says."""
+    backend = OTEL_BACKEND.format(
+        name="saas",
+        labels="{team: obs}",
+        spec="  endpoint: {address: otlp.example.com, port: 443}\n  protocol: http",
+    )
+    result = compiled(backend, trace("otel", BY_LABELS))
+    found = tracing(result, "default.web-1", "outbound:127.0.0.1:10001")
+    assert found is not None
+    uri = found["provider"]["typed_config"]["http_service"]["http_uri"]["uri"]
+    assert uri == "https://otlp.example.com:443/v1/traces"
+    notes = result.configs["default.web-1"].notes
+    assert any("OTLP/HTTP to port 443" in n for n in notes)
 
 
 def test_service_policy_applies_to_every_inbound_of_a_selected_proxy() -> None:

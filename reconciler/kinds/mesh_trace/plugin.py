@@ -85,6 +85,14 @@ RESOLVED = "resolvedOpenTelemetryBackend"
 (so the conf's key, which shares listeners and clusters, covers the referenced resource)."""
 UNKNOWN_SERVICE = "unknown"
 OTEL_HTTP_TIMEOUT_S = 10.0
+DANGLING_NOTE = (
+    "no MeshOpenTelemetryBackend of mesh {mesh} has the labels {labels}: Kuma skips this "
+    "backend (no tracing provider, no collector cluster)"
+)
+OTLP_HTTPS_NOTE = (
+    "MeshOpenTelemetryBackend {name}: OTLP/HTTP to port 443 is HTTPS in Kuma; the cluster "
+    "{cluster} is built without TLS here"
+)
 HTTPS_NOTE = (
     "an https Zipkin url: Kuma reaches the collector over TLS; the cluster {cluster} is built "
     "without TLS here, so the collector must accept plain HTTP on that port"
@@ -308,6 +316,24 @@ class MeshTrace(PolicyBase):
             path = (*policy.spec_path, "default", "backends", 0, "zipkin", "url")
             cluster = names.tracing_cluster(ZIPKIN)
             return (Skip(policy, path, HTTPS_NOTE.format(cluster=cluster)),)
+        return ()
+
+    def mesh_skips(self, policy: Resource, index: MeshIndex) -> tuple[Skip, ...]:
+        otel = backend(mapping(policy.spec.get("default"))).get("openTelemetry")
+        if not isinstance(otel, Mapping):
+            return ()
+        path = (*policy.spec_path, "default", "backends", 0, "openTelemetry")
+        resolved = otel_backends.resolve(otel, index)
+        ref = otel.get("backendRef")
+        if resolved is None and isinstance(ref, Mapping):
+            labels = mapping(ref.get("labels"))
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            message = DANGLING_NOTE.format(mesh=index.name, labels=shown)
+            return (Skip(policy, (*path, "backendRef"), message),)
+        if resolved is not None and otel_backends.uses_https(resolved):
+            cluster = names.tracing_cluster(OTEL)
+            message = OTLP_HTTPS_NOTE.format(name=resolved["name"], cluster=cluster)
+            return (Skip(policy, path, message),)
         return ()
 
 
