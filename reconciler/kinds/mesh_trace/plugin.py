@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.trace.v3 import datadog_pb2 as envoy_datadog
 from envoy.config.trace.v3 import http_tracer_pb2 as envoy_http_tracer
 from envoy.config.trace.v3 import opentelemetry_pb2 as envoy_otel
@@ -51,7 +52,7 @@ from envoy.type.tracing.v3 import custom_tag_pb2 as envoy_custom_tag
 from google.protobuf.message import Message
 
 from reconciler import names
-from reconciler.compile import otel_backends
+from reconciler.compile import kri, otel_backends
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders.values import set_duration
 from reconciler.compile.context import (
@@ -111,7 +112,7 @@ def workload_kri(mesh: str, source: Source | None) -> str:
     namespace on this control plane), or empty without a ``kuma.io/workload`` label."""
     if source is None or not source.workload:
         return ""
-    return f"kri_wl_{mesh}___{source.workload}_"
+    return kri.workload_kri(mesh, source.workload)
 
 
 def backend(conf: Merged | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -136,7 +137,7 @@ def _host_port(url: str) -> tuple[str, int]:
     return host, int(parsed.port) if parsed.port else 0
 
 
-def cluster_for(conf: Merged, ctx: ProxyContext) -> Any:
+def cluster_for(conf: Merged, ctx: ProxyContext) -> envoy_cluster.Cluster | None:
     """Kuma ``applyToClusters``: the collector cluster of the proxy-wide conf, or None."""
     found = backend(conf)
     provider = next((p for p, f in FIELDS.items() if found.get(f) is not None), None)
@@ -301,7 +302,7 @@ class MeshTrace(PolicyBase):
                 destination="",
             )
 
-    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[Any]:
+    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[envoy_cluster.Cluster]:
         cluster = cluster_for(conf, ctx)
         return [cluster] if cluster is not None else []
 
