@@ -66,7 +66,6 @@ class Kind(StrEnum):
     MESH_FAULT_INJECTION = "MeshFaultInjection"
     MESH_RATE_LIMIT = "MeshRateLimit"
     MESH_ACCESS_LOG = "MeshAccessLog"
-    MESH_TRACE = "MeshTrace"
 
 
 DEFAULT_MESH = "default"

@@ -70,7 +70,7 @@ from reconciler.compile.merge import Merged, canonical, mapping
 from reconciler.compile.plugin import PolicyBase
 from reconciler.compile.trace import Skip
 from reconciler.errors import CompileError
-from reconciler.model import Kind, Resource
+from reconciler.model import Resource
 from reconciler.targetref import SERVICE_TAG
 from reconciler.validate.rules.addresses import parse_request_uri
 
@@ -268,7 +268,7 @@ def configure(
 
 
 class MeshTrace(PolicyBase):
-    kind = Kind.MESH_TRACE
+    kind = "MeshTrace"
     sections = frozenset({Section.DEFAULT})
     hooks = frozenset({Hook.OUTBOUND_LISTENER, Hook.INBOUND_LISTENER, Hook.PROXY_CLUSTERS})
     per_proxy = True
