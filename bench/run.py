@@ -28,6 +28,7 @@ AREAS = (
     "replicas",
     "console",
     "revision",
+    "delivery_metrics",
     "action",
 )
 

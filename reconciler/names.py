@@ -86,3 +86,13 @@ def tracing_cluster(provider: str) -> str:
     """MeshTrace's collector cluster (Kuma ``GetTracingClusterName``): ``meshtrace:<provider>``
     with provider ``zipkin``, ``datadog`` or ``opentelemetry``."""
     return f"meshtrace{SEPARATOR}{provider}"
+
+
+ACCESS_LOG_PIPE_DIR = "/tmp"
+
+
+def access_log_pipe(dataplane: str, mesh: str, directory: str = ACCESS_LOG_PIPE_DIR) -> str:
+    """Kuma ``AccessLogSocketName``: the named pipe Envoy writes Tcp access-log lines to and
+    kuma-dp (here ``reconciler agent``) reads; the path before ``.sock`` is cut to 100."""
+    base = f"{directory}/kuma-al-{dataplane}-{mesh}"
+    return base[:100] + ".sock"

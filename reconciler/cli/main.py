@@ -86,6 +86,11 @@ COMMANDS: dict[str, Command] = {
         "list the resources of a kind (or show one) in a directory or a commit",
         "reconciler.cli.get",
     ),
+    "agent": Command(
+        "run beside one Envoy: relay its MeshAccessLog Tcp lines (named pipe) to their TCP "
+        "addresses, as Kuma's kuma-dp does",
+        "reconciler.cli.agent",
+    ),
     "completion": Command(
         "print a shell completion script (bash, zsh or fish)", "reconciler.cli.completion"
     ),
@@ -94,7 +99,7 @@ COMMANDS: dict[str, Command] = {
 --version`, `--help` or a mistyped command import no subcommand module at all."""
 
 
-LONG_RUNNING = frozenset({"serve"})
+LONG_RUNNING = frozenset({"serve", "agent"})
 """Commands that keep running: they keep Python's cyclic garbage collector on."""
 
 

@@ -10,12 +10,12 @@ import argparse
 import asyncio
 import logging
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.addresses import parse_host_port
 from reconciler.cli.exit_codes import Exit
+from reconciler.cli.log_format import LogFormat, configure_logging
 from reconciler.compile.compiler import Compiler
 from reconciler.compile.explain import TraceExplainer
 from reconciler.errors import UsageError
@@ -51,6 +51,7 @@ class ServeOptions:
     interval: float = 30.0
     expected_proxies: int = 1000
     log_level: str = "info"
+    log_format: LogFormat = LogFormat.TEXT
     repo: str | None = None
     """REPO as given (a URL keeps its form); None means ``path``."""
     branch: str = "main"
@@ -205,6 +206,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="info",
         help="log verbosity on stderr (default: info)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=[f.value for f in LogFormat],
+        default="text",
+        help="text: one line per record; json: one JSON object per line (time, level, logger, "
+        "message and the record's fields: proxy, type, revision, code ...) (default: text)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -230,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         expected_proxies=args.expected_proxies,
         log_level=args.log_level,
+        log_format=LogFormat(args.log_format),
     )
     return serve(options)
 
@@ -253,11 +262,7 @@ def serve(options: ServeOptions, compile: CompileFn | None = None) -> int:
         raise UsageError(
             f"--xds-address and --http-address are both {xds}", hint="give them different ports"
         )
-    logging.basicConfig(
-        level=options.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(options.log_level, options.log_format)
     raise_open_files_limit(options.expected_proxies)
     source = make_source(options)
     return asyncio.run(_serve(options, source, compile or pipeline_compile()))

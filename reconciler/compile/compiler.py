@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler import codes
-from reconciler.compile import kuma_tags, otel_backends
+from reconciler.compile import kuma_tags, otel_backend
 from reconciler.compile.defaults import DEFAULT_FILE_PREFIX
 from reconciler.compile.hostnames import HOSTNAME_GENERATOR, hostnames
 from reconciler.compile.hostnames import SELECTORS as HOSTNAME_SELECTORS
@@ -175,8 +175,8 @@ def _affected_by(
     if index is None:
         return ()
     proxies = index.proxies.values()
-    if resource.kind in (Kind.MESH, otel_backends.KIND):
-        # a MeshOpenTelemetryBackend is named by labels from any proxy's policies
+    if resource.kind in (Kind.MESH, otel_backend.KIND):
+        # a MeshOpenTelemetryBackend: collector clusters of the proxies whose policies name it
         return [p.node_id for p in proxies]
     if resource.kind == Kind.DATAPLANE:
         proxy = proxy_of(resource)

@@ -8,6 +8,7 @@ conf and its context.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -32,8 +33,6 @@ class Hook(StrEnum):
     INBOUND_LISTENER = "inbound_listener"
     INBOUND_CLUSTER = "inbound_cluster"
     INBOUND_ROUTE = "inbound_route"
-    PROXY_CLUSTERS = "proxy_clusters"
-    """Clusters a kind adds once per proxy (MeshTrace's collector), from its proxy-wide conf."""
 
 
 class Section(StrEnum):
@@ -78,11 +77,17 @@ class Source:
     """The proxy's identifying service: the ``kuma.io/service`` of its first inbound."""
     address: str
     tags: TagSet = ()
-    workload: str = ""
-    """The Dataplane's ``kuma.io/workload`` label (empty when absent)."""
+    labels: TagSet = ()
+    """The Dataplane's labels, sorted (``kuma.io/zone``, ``kuma.io/workload``, ...)."""
+    state: tuple[tuple[str, Hashable], ...] = ()
+    """Per kind, what its ``proxy_state`` derived from all of the proxy's confs of that kind
+    (e.g. the numbering of the collector clusters its listeners send to)."""
 
+    def state_of(self, kind: str) -> Hashable:
+        return next((value for name, value in self.state if name == kind), None)
 
-WORKLOAD_LABEL = "kuma.io/workload"
+    def label(self, key: str) -> str:
+        return next((value for name, value in self.labels if name == key), "")
 
 
 def proxy_source(proxy: Proxy) -> Source:
@@ -94,8 +99,8 @@ def proxy_source(proxy: Proxy) -> Source:
             values.setdefault(key, set()).add(value)
     tags = tuple((k, ",".join(sorted(values[k]))) for k in sorted(values))
     service = proxy.inbounds[0].service if proxy.inbounds else ""
-    workload = proxy.resource.labels.get(WORKLOAD_LABEL, "")
-    return Source(proxy.name, service, proxy.address, tags, str(workload))
+    labels = tuple(sorted((str(k), str(v)) for k, v in proxy.resource.labels.items()))
+    return Source(proxy.name, service, proxy.address, tags, labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,17 +136,6 @@ class InboundContext:
     @property
     def is_http(self) -> bool:
         return self.inbound.protocol in HTTP_PROTOCOLS
-
-
-@dataclass(frozen=True, slots=True)
-class ProxyContext:
-    """One proxy, for clusters a kind adds once per proxy (:attr:`Hook.PROXY_CLUSTERS`)."""
-
-    mesh: str
-    source: Source
-    ipv6: bool
-    """The Dataplane's address is IPv6 (Kuma resolves hostnames of such clusters with
-    ``AUTO`` instead of ``V4_ONLY``)."""
 
 
 @dataclass(slots=True)

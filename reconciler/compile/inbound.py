@@ -18,7 +18,14 @@ from reconciler import names
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders import listeners as listener_builders
 from reconciler.compile.builders import routes as route_builders
-from reconciler.compile.context import Hook, InboundContext, ListenerParts, Section, proxy_source
+from reconciler.compile.context import (
+    Hook,
+    InboundContext,
+    ListenerParts,
+    Section,
+    Source,
+    proxy_source,
+)
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, MeshIndex, Proxy
 from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.merge import NO_CONF, Merged
@@ -56,7 +63,11 @@ class InboundBuilder:
         self.plugins = _plugins()
 
     def build(
-        self, selected: Mapping[str, PolicySet], proxy: Proxy, inbound: Inbound
+        self,
+        selected: Mapping[str, PolicySet],
+        proxy: Proxy,
+        inbound: Inbound,
+        source: Source | None = None,
     ) -> InboundResources:
         confs: dict[str, Merged] = {}
         notes: list[Skip] = []
@@ -79,7 +90,8 @@ class InboundBuilder:
                 merged = NO_CONF
             if merged is not None:
                 confs[plugin.kind] = merged
-        ctx = InboundContext(self.index.name, proxy.node_id, inbound, proxy_source(proxy))
+        identity = source if source is not None else proxy_source(proxy)
+        ctx = InboundContext(self.index.name, proxy.node_id, inbound, identity)
         cluster_name = names.local_cluster(inbound.service_port)
         listener_name = names.inbound_listener(inbound.address, inbound.port)
         cluster = self._cluster(ctx, cluster_name, confs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Protocol
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
@@ -15,7 +15,6 @@ from reconciler.compile.context import (
     InboundContext,
     ListenerParts,
     OutboundContext,
-    ProxyContext,
     Section,
     Source,
 )
@@ -68,6 +67,26 @@ class PolicyPlugin(Protocol):
         keyed by ``OutboundContext.source``, inbound listeners by the node, and outbound
         clusters by ``ClusterContext.source_tags`` (shared by proxies with equal tags)."""
 
+    @property
+    def proxy_wide(self) -> bool:
+        """True when the kind's output on one listener depends on its confs on all of the
+        proxy's listeners (Kuma numbers access-log collector clusters per proxy):
+        :meth:`proxy_state` is then called before the proxy's listeners are built."""
+
+    def proxy_state(
+        self, confs: Sequence[Merged], resources: Mapping[str, Sequence[Resource]]
+    ) -> Hashable:
+        """For a ``proxy_wide`` kind: from its confs on the proxy's inbound listeners, then
+        outbound listeners (Kuma's order), and the mesh's other resources by kind, the state
+        its hooks read as ``Source.state_of(kind)`` (None: nothing)."""
+
+    def proxy_clusters(self, state: Hashable) -> list[envoy_cluster.Cluster]:
+        """For a ``proxy_wide`` kind: the clusters the proxy needs for that state
+        (collectors); merged into the proxy's clusters by name."""
+
+    def proxy_skips(self, state: Hashable) -> tuple[Skip, ...]:
+        """For a ``proxy_wide`` kind: parts found not applied while deriving that state."""
+
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""
 
@@ -82,8 +101,6 @@ class PolicyPlugin(Protocol):
     def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
         """For a :attr:`Section.DEFAULT` kind: ``conf`` with the mesh resources it names
         (MeshTrace's MeshOpenTelemetryBackend) copied in, so the conf's key covers them."""
-
-    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[envoy_cluster.Cluster]: ...
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None: ...
 
@@ -115,6 +132,18 @@ class PolicyBase:
     peer_rules: bool = False
     matched_rules: bool = False
     per_proxy: bool = False
+    proxy_wide: bool = False
+
+    def proxy_state(
+        self, confs: Sequence[Merged], resources: Mapping[str, Sequence[Resource]]
+    ) -> Hashable:
+        return None
+
+    def proxy_clusters(self, state: Hashable) -> list[envoy_cluster.Cluster]:
+        return []
+
+    def proxy_skips(self, state: Hashable) -> tuple[Skip, ...]:
+        return ()
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         return ()
@@ -127,9 +156,6 @@ class PolicyBase:
 
     def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
         return conf
-
-    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[envoy_cluster.Cluster]:
-        return []
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
         return None

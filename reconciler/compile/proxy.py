@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping
-from functools import partial
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
-
-from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import Hook, ProxyContext, Source, proxy_source
+from reconciler.compile.context import Section, Source, proxy_source
 from reconciler.compile.inbound import InboundBuilder
-from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
+from reconciler.compile.inventory import MeshIndex, Outbound, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher, PolicySet
-from reconciler.compile.merge import Merged
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
-from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
@@ -34,7 +29,6 @@ class MeshCompiler:
 
     def __init__(self, index: MeshIndex, shared: Shared) -> None:
         self.index = index
-        self.shared = shared
         self.matcher = Matcher(index, list(plugins()))
         self.outbounds = OutboundBuilder(index, self.matcher, shared)
         self.inbounds = InboundBuilder(index, self.matcher, shared)
@@ -45,7 +39,6 @@ class MeshCompiler:
             for k in present
             if k in CATALOG and CATALOG[k].not_applied is not None
         ]
-        self.cluster_adders = [p for p in plugins().values() if Hook.PROXY_CLUSTERS in p.hooks]
         declared = {k for k, _ in self.not_applied}
         self.unknown_kinds = [k for k in present if k not in declared]
 
@@ -59,8 +52,12 @@ class MeshCompiler:
             self.matcher.inbound(tls_policies, proxy, i)[0] if tls_policies else None
             for i in proxy.inbounds
         ]
+        resolved = [(w, *resolve_outbound(self.index, w)) for w in proxy.outbounds]
+        source = self._proxy_state(
+            selected, proxy, [o for _, o, _ in resolved if o is not None], proxy_source(proxy)
+        )
         for inbound, tls_conf in zip(proxy.inbounds, tls_confs, strict=True):
-            built = self.inbounds.build(selected, proxy, inbound)
+            built = self.inbounds.build(selected, proxy, inbound, source)
             listener = built.listener
             if self.mtls is not None:
                 permissions = selected.get(Kind.MESH_TRAFFIC_PERMISSION, ())
@@ -71,11 +68,9 @@ class MeshCompiler:
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
-        source = proxy_source(proxy)
         # Kuma takes the conf of one inbound for every upstream cluster (configureTLSParams)
         upstream_params = mesh_tls.tls_params(tls_confs[0]) if tls_confs else None
-        for written in proxy.outbounds:
-            outbound, why = resolve_outbound(self.index, written)
+        for written, outbound, why in resolved:
             if outbound is None:
                 path = ("networking", "outbound", written.index, "backendRef")
                 message = f"outbound {written.address}:{written.port} is not compiled: {why}"
@@ -94,7 +89,10 @@ class MeshCompiler:
                 found[TypeUrl.ENDPOINT].setdefault(assignment.cluster_name, assignment)
             trace.outbounds.append(out.trace)
             trace.skipped.extend(out.skipped)
-        self._proxy_clusters(selected, proxy, source, found[TypeUrl.CLUSTER])
+        for kind, state in source.state:
+            for cluster in plugins()[kind].proxy_clusters(state):
+                found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+            trace.skipped.extend(plugins()[kind].proxy_skips(state))
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -111,30 +109,32 @@ class MeshCompiler:
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
         return config, trace
 
-    def _proxy_clusters(
+    def _proxy_state(
         self,
         selected: Mapping[str, PolicySet],
         proxy: Proxy,
+        outbounds: Sequence[Outbound],
         source: Source,
-        clusters: dict[str, Any],
-    ) -> None:
-        """Clusters that kinds add once per proxy from their proxy-wide conf (MeshTrace's
-        collector); an existing cluster of the same name is kept."""
-        ctx: ProxyContext | None = None
-        for plugin in self.cluster_adders:
-            policies = selected.get(plugin.kind, ())
-            conf = self.matcher.single(policies) if policies else None
-            if conf is None:
+    ) -> Source:
+        """``source`` with the state of each ``proxy_wide`` kind selecting the proxy, from
+        its confs on the inbounds, then the outbounds (Kuma's order of listeners)."""
+        state: list[tuple[str, Hashable]] = []
+        for kind, policies in selected.items():
+            plugin = plugins()[kind]
+            if not plugin.proxy_wide or not policies:
                 continue
-            if ctx is None:
-                ctx = ProxyContext(self.index.name, source, is_ipv6(proxy.address))
-            # the clusters depend on the conf and the address family only: built once
-            key = ("proxy-clusters", plugin.kind, conf.key, ctx.ipv6)
-            built: tuple[envoy_cluster.Cluster, ...] = self.shared.clusters.get(
-                key, partial(_proxy_clusters, plugin, conf, ctx)
-            )
-            for cluster in built:
-                clusters.setdefault(cluster.name, cluster)
+            if Section.DEFAULT in plugin.sections:  # one proxy-wide conf (MeshTrace)
+                confs = [self.matcher.single(policies)]
+            else:
+                confs = [self.matcher.inbound(policies, proxy, i)[0] for i in proxy.inbounds]
+                # Kuma configures outbounds written with tags, then those of real resources
+                # (MeshService backendRefs): the order collectors are numbered in
+                ordered = sorted(outbounds, key=lambda o: o.backend_ref is not None)
+                confs.extend(self.matcher.outbound(policies, o.service) for o in ordered)
+            found = plugin.proxy_state([c for c in confs if c is not None], self.index.resources)
+            if found is not None:
+                state.append((kind, found))
+        return replace(source, state=tuple(state)) if state else source
 
     def _not_applied_notes(self, proxy: Proxy) -> list[str]:
         """Kinds Kuma accepts and the compiler does not apply: one note per kind naming the
@@ -147,16 +147,3 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
-
-
-def _proxy_clusters(
-    plugin: PolicyPlugin, conf: Merged, ctx: ProxyContext
-) -> tuple[envoy_cluster.Cluster, ...]:
-    return tuple(plugin.proxy_clusters(conf, ctx))
-
-
-def is_ipv6(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).version == 6
-    except ValueError:
-        return False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from reconciler import names
 from reconciler.errors import ServeError, UsageError
 from reconciler.serve.client import fetch_status
 
@@ -166,6 +169,58 @@ class Envoy:
     def stop(self) -> None:
         _stop(self.process)
         self._log.close()
+
+
+class Agent:
+    """``reconciler agent`` beside one Envoy (started before it, as kuma-dp): relays the
+    proxy's MeshAccessLog Tcp lines from their named pipe to their TCP addresses."""
+
+    def __init__(self, node_id: str, workdir: Path) -> None:
+        mesh, dataplane = node_id.split(".", 1)
+        self.pipe = Path(names.access_log_pipe(dataplane, mesh))
+        self.log_path = workdir / f"{node_id}.agent.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "agent", "--dataplane", dataplane, "--mesh", mesh],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self.pipe.exists, 20, f"the access-log pipe {self.pipe}")
+
+    def stop(self) -> None:
+        """Stop it and remove its pipe: the demo's Envoy is already stopped, and a pipe left
+        without a reader would block the next Envoy that opens it."""
+        _stop(self.process)
+        self._log.close()
+        self.pipe.unlink(missing_ok=True)
+
+
+class LineCollector:
+    """A TCP log collector on loopback (what a Tcp backend's address points at): keeps the
+    lines it receives. None of it when the port is taken."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.lines: list[str] = []
+        self.server = socket.create_server((host, port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("r", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                self.lines.append(line.rstrip("\n"))
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
+        self.server.close()
 
 
 def issue_token(node_id: str, workdir: Path) -> None:

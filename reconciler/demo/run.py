@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.demo.apps import App, ZipkinCollector, request
-from reconciler.demo.processes import Envoy, Serve, issue_token, wait_for
+from reconciler.demo.processes import (
+    Agent,
+    Envoy,
+    LineCollector,
+    Serve,
+    issue_token,
+    wait_for,
+)
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.model import DEFAULT_MESH
 from reconciler.names import node_id
@@ -72,6 +79,19 @@ def _outbound_key(outbound: dict[str, Any]) -> str:
         return str(outbound["tags"]["kuma.io/service"])
     ref = outbound["backendRef"]
     return f"{ref['kind']} {ref['name']}"
+
+
+AUDIT_COLLECTOR = ("127.0.0.1", 5170)
+"""The Tcp backend address of sample-repo's MeshAccessLog payments-audit."""
+
+
+def collector(address: tuple[str, int]) -> LineCollector | None:
+    """The demo's stand-in for a central log collector (skipped when the port is taken)."""
+    try:
+        return LineCollector(*address)
+    except OSError:
+        say(f"   (port {address[1]} is taken: the Tcp access-log lines have no collector)")
+        return None
 
 
 def say(text: str = "") -> None:
@@ -199,13 +219,20 @@ def _demo(
         f"   revision {serve.status()['lastAppliedRevision'][:12]} applied for {len(planes)} proxies"
     )
 
-    say("2. one app per inbound, one real Envoy per Dataplane, a Zipkin collector")
-    collector = zipkin_collector()
-    if collector is not None:
-        running.append(collector)
+    say(
+        "2. one app per inbound, one real Envoy per Dataplane, each with `reconciler agent`, "
+        "a Zipkin collector"
+    )
+    audit = collector(AUDIT_COLLECTOR)
+    if audit is not None:
+        running.append(audit)
+    zipkin = zipkin_collector()
+    if zipkin is not None:
+        running.append(zipkin)
     for plane in planes:
         for service, version, port in plane.inbounds:
             running.append(App(f"{service} {version} ({plane.node_id.split('.', 1)[1]})", port))
+        running.append(Agent(plane.node_id, workdir))  # before Envoy opens the pipe
         service = min((s for s, _, _ in plane.inbounds), default="")  # Kuma's node.cluster
         running.append(Envoy(plane.node_id, serve.xds_port, plane.admin_port, workdir, service))
     nodes = [p.node_id for p in planes]
@@ -235,11 +262,18 @@ def _demo(
             "(cluster default_payments___msvc_8080):",
             tally(*frontend.outbounds["MeshService payments"], count=10),
         )
+    if audit is not None and "payments" in frontend.outbounds:
+        found = wait_for(lambda: list(audit.lines), 10, "audit lines over TCP")
+        say(
+            f"   MeshAccessLog payments-audit: {len(found)} line(s) reached the TCP collector at "
+            f"{AUDIT_COLLECTOR[0]}:{AUDIT_COLLECTOR[1]} through `reconciler agent`, e.g."
+        )
+        say(f"     {found[-1]}")
     fe_envoy = next(e for e in running if isinstance(e, Envoy) and e.node_id == frontend.node_id)
     retries = sum(fe_envoy.stats("upstream_rq_retry$").values())
     say(f"   frontend Envoy retried {retries} upstream requests (faults hidden by MeshRetry)")
-    if collector is not None:
-        show_trace(collector)
+    if zipkin is not None:
+        show_trace(zipkin)
 
     say("4. editing policies/routes.yaml in the scratch copy: canary 90/10 -> 50/50, then SIGHUP")
     routes = repo / ROUTES

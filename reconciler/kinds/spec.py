@@ -45,7 +45,8 @@ class Shape:
     than the top-level kind). ``default_needs``: a ``default`` block must set one of these
     fields (else ``default_needs_message``, and the block is not checked further).
     ``gateway_listener_tags``: a top-level ``MeshGateway`` targetRef may select listeners by
-    ``tags`` (Kuma's ``GatewayListenerTagsAllowed``).
+    ``tags`` (Kuma's ``GatewayListenerTagsAllowed``). ``narrowed_to``: the ``to[]`` kinds under
+    a ``narrowed`` top-level kind; ``narrowed_from``: whether ``from[]`` must then be empty.
     """
 
     top: tuple[str, ...]
@@ -60,6 +61,8 @@ class Shape:
     default_needs: tuple[str, ...] = ()
     default_needs_message: str = ""
     gateway_listener_tags: bool = True
+    narrowed_to: tuple[str, ...] = ("Mesh",)
+    narrowed_from: bool = True
 
     @property
     def sections(self) -> tuple[str, ...]:

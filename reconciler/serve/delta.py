@@ -33,8 +33,10 @@ class DeltaType:
     names: set[str] = field(default_factory=set)
     known: dict[str, str] = field(default_factory=dict)
     """What the proxy has: name -> digest ("" forces a resend)."""
-    pending: dict[str, tuple[str, float]] = field(default_factory=dict)
-    """Unanswered responses: nonce -> (version, sent at)."""
+    pending: dict[str, tuple[str, float, float]] = field(default_factory=dict)
+    """Unanswered responses: nonce -> (version, sent at, publish-to-ACK start)."""
+    requested_at: float = 0.0
+    """The proxy's last request that made a response due (first request, new names)."""
     nacked: str = ""
     synced: str = ""
     """Content hash the proxy is known to hold in full (skips the diff); "" when unsure."""
@@ -53,11 +55,12 @@ class DeltaStream(AdsStream):
             return
         state = self.types.get(type_url)
         if state is None:
-            state = self.types[type_url] = DeltaType()
+            state = self.types[type_url] = DeltaType(requested_at=time.monotonic())
             state.wildcard = type_url in _WILDCARD_TYPES and not request.resource_names_subscribe
             state.known = dict(request.initial_resource_versions)
         if request.resource_names_subscribe or request.resource_names_unsubscribe:
             state.synced = ""
+            state.requested_at = time.monotonic()
         for name in request.resource_names_subscribe:
             if name == "*":
                 state.wildcard = True
@@ -72,15 +75,16 @@ class DeltaStream(AdsStream):
         if request.response_nonce:
             sent = state.pending.pop(request.response_nonce, None)
             if sent is not None:
-                version, sent_at = sent
-                self.ctx.metrics.of(type_url).push_seconds.observe(time.monotonic() - sent_at)
+                version, sent_at, started = sent
+                now = time.monotonic()
+                self.ctx.metrics.of(type_url).push_seconds.observe(now - sent_at)
                 assert self.proxy is not None
                 if request.HasField("error_detail"):
                     state.nacked = version
                     self.proxy.record_nack(type_url, version, request.error_detail.message)
                     self.ctx.metrics.of(type_url).nacks.inc()
                 else:
-                    self.proxy.record_ack(type_url, version)
+                    self.proxy.record_ack(type_url, version, now - started)
                     self.ctx.metrics.of(type_url).acks.inc()
         elif request.initial_resource_versions and self.snapshot is not None:
             snap = self.snapshot.get(type_url)
@@ -116,7 +120,7 @@ class DeltaStream(AdsStream):
             state = self.types.get(type_url)
             if state is None:
                 continue
-            for _version, sent_at in state.pending.values():
+            for _version, sent_at, _started in state.pending.values():
                 if now - sent_at < GATE_TIMEOUT:
                     self.wake_at(sent_at + GATE_TIMEOUT)
                     return True
@@ -192,12 +196,12 @@ class DeltaStream(AdsStream):
         for name in removed:
             state.known.pop(name, None)
         state.synced = ""
-        state.pending[nonce] = (snap.version, time.monotonic())
+        state.pending[nonce] = (snap.version, time.monotonic(), self.started(state.requested_at))
         if len(state.pending) > _MAX_PENDING:
             state.pending.pop(next(iter(state.pending)))
         assert self.proxy is not None
         self.proxy.of(type_url).sent = snap.version
-        self.ctx.metrics.of(type_url).pushes.inc()
+        self.sent(type_url)
 
     def node_of(self, request: Any) -> str:
         return str(request.node.id)

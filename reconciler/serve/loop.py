@@ -68,6 +68,10 @@ class Outcome:
     changed: int = 0
     proxies: int = 0
     error: Rejection | None = None
+    generation_s: float = 0.0
+    """Load, validate, compile and snapshot (seconds)."""
+    publish_s: float = 0.0
+    """Publishing the snapshots to the cache and the streams (seconds)."""
 
 
 @dataclass(slots=True)
@@ -323,6 +327,7 @@ class Reconciler:
         self.events.revision(revision, outcome)
         if outcome.applied:
             self.source_metrics.last_applied.set(time.time())
+            recorded = time.monotonic()
             if self.journal is not None:
                 await asyncio.to_thread(
                     record_applied,
@@ -334,6 +339,10 @@ class Reconciler:
                     self.cache.versions(),
                     trigger,
                 )
+            self.metrics.revision.applied(
+                generation=outcome.generation_s,
+                apply=outcome.publish_s + time.monotonic() - recorded,
+            )
         self._persist_soon()
         return outcome
 
@@ -345,15 +354,22 @@ class Reconciler:
                 snapshots, error = await asyncio.to_thread(self.builder.build, revision)
             except CompileError as exc:
                 snapshots, error = {}, rejection(codes.COMPILE_FAILED, str(exc), ())
-            self.metrics.compile_seconds.observe(time.monotonic() - started)
+            generated = time.monotonic()
+            self.metrics.compile_seconds.observe(generated - started)
             if error is not None:
                 self.state.last_error = error
                 self.metrics.reconciles.labels("rejected").inc()
-                log.error("revision %s not published: %s", revision.short_id, error["message"])
+                log.error(
+                    "revision %s not published: %s",
+                    revision.short_id,
+                    error["message"],
+                    extra={"revision": revision.id, "code": error.get("code")},
+                )
                 for diag in error["diagnostics"]:
                     log.error("  %s", diag.get("text") or diag["message"])
                 return Outcome(revision.id, False, error=error)
             result = self.cache.publish(snapshots)
+            self.metrics.revision.published(revision.id, revision.meta)
             self.state.last_applied = revision.id
             self.state.last_error = None
             self.state.applied.appendleft(
@@ -365,14 +381,29 @@ class Reconciler:
                 }
             )
             self.metrics.reconciles.labels("applied").inc()
+            published = time.monotonic()
             log.info(
                 "revision %s applied: %d proxies, %d changed, %d removed",
                 revision.short_id,
                 len(snapshots),
                 len(result.changed),
                 len(result.removed),
+                extra={
+                    "revision": revision.id,
+                    "proxies": len(snapshots),
+                    "changed": len(result.changed),
+                    "removed": len(result.removed),
+                    "generation_s": round(generated - started, 6),
+                },
             )
-            return Outcome(revision.id, True, len(result.changed), len(snapshots))
+            return Outcome(
+                revision.id,
+                True,
+                len(result.changed),
+                len(snapshots),
+                generation_s=generated - started,
+                publish_s=published - generated,
+            )
 
     def _what_serves(self) -> str:
         if self.state.last_applied is None:

@@ -8,6 +8,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from reconciler.resource_types import TypeUrl
+from reconciler.serve.proxy_metrics import ACK_BUCKETS, ProxyFamilies, ProxySeries
+from reconciler.serve.revision_metrics import RevisionMetrics
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -39,8 +41,8 @@ class Metrics:
         )
         self.compile_seconds = Histogram(
             "reconciler_compile_duration_seconds",
-            "load, validate, compile and snapshot one revision",
-            buckets=_LATENCY_BUCKETS,
+            "generation of one revision: load, validate, compile and snapshot (every attempt)",
+            buckets=ACK_BUCKETS,
             registry=r,
         )
         self.push_seconds = Histogram(
@@ -53,6 +55,9 @@ class Metrics:
         self.reconciles = Counter(
             "reconciler_reconciles", "revisions attempted", ["result"], registry=r
         )
+
+        self.proxies = ProxyFamilies()
+        self.revision = RevisionMetrics(r)
 
         self.types = {
             t: TypeMetrics(
@@ -67,8 +72,12 @@ class Metrics:
     def of(self, type_url: TypeUrl) -> TypeMetrics:
         return self.types[type_url]
 
+    def proxy_series(self, node_id: str) -> ProxySeries:
+        """The per-proxy series of ``node_id`` (drop them when its last stream ends)."""
+        return self.proxies.series(node_id)
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + self.proxies.render().encode()
 
 
 class SourceMetrics:

@@ -17,6 +17,7 @@ from typing import Any
 from reconciler import codes
 from reconciler.resource_types import PUSH_ORDER, TypeUrl
 from reconciler.serve.events import NO_EVENTS, EventSink
+from reconciler.serve.proxy_metrics import ProxySeries
 from reconciler.snapshot import SnapshotCache
 
 log = logging.getLogger("reconciler.serve")
@@ -45,9 +46,14 @@ class ProxyState:
     peer: str = ""
     on_ack: Callable[[ProxyState, TypeUrl], None] | None = None
     events: EventSink = NO_EVENTS
+    series: ProxySeries | None = None
+    """Its Prometheus series while a stream is open (``AdsStream`` creates and drops them)."""
 
-    def record_ack(self, type_url: TypeUrl, version: str) -> None:
+    def record_ack(self, type_url: TypeUrl, version: str, seconds: float | None = None) -> None:
+        """``seconds``: publish to this ACK (None for a reconnect that already had it)."""
         self.of(type_url).acked = version
+        if seconds is not None and self.series is not None:
+            self.series.acked(type_url, seconds)
         if self.on_ack is not None:
             self.on_ack(self, type_url)
 
@@ -62,6 +68,8 @@ class ProxyState:
 
     def record_nack(self, type_url: TypeUrl, version: str, message: str) -> None:
         self.of(type_url).nacked = version
+        if self.series is not None:
+            self.series.nacked(type_url)
         self.last_nack = {
             "type": type_url.short,
             "version": version,
@@ -75,6 +83,13 @@ class ProxyState:
             type_url.short,
             version,
             message.strip().splitlines()[-1] if message.strip() else "",
+            extra={
+                "code": codes.PROXY_NACK,
+                "proxy": self.node_id,
+                "type": type_url.short,
+                "version": version,
+                "detail": message,
+            },
         )
         self.events.proxy_nack(self.node_id, type_url.short, version, message)
 
@@ -86,7 +101,11 @@ class ProxyState:
             "time": time.time(),
         }
         log.warning(
-            "error[%s] stream of %s refused: %s", codes.PROXY_TOKEN_REJECTED, self.node_id, message
+            "error[%s] stream of %s refused: %s",
+            codes.PROXY_TOKEN_REJECTED,
+            self.node_id,
+            message,
+            extra={"code": codes.PROXY_TOKEN_REJECTED, "proxy": self.node_id, "problem": problem},
         )
         self.events.proxy_refused(self.node_id, problem, message)
 

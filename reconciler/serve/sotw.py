@@ -36,6 +36,10 @@ class SotwType:
     content: str = ""
     outstanding: bool = False
     sent_at: float = 0.0
+    requested_at: float = 0.0
+    """The proxy's last request that made a response due (first request, new names)."""
+    started: float = 0.0
+    """Where publish-to-ACK of the outstanding response starts (``AdsStream.started``)."""
     nacked: str = ""
     force: bool = False
     sent: dict[str, Encoded] = field(default_factory=dict)
@@ -56,7 +60,7 @@ class SotwStream(AdsStream):
         names = _subscription(type_url, request.resource_names)
         state = self.types.get(type_url)
         if state is None or not request.response_nonce:
-            state = self.types[type_url] = SotwType(names=names)
+            state = self.types[type_url] = SotwType(names=names, requested_at=time.monotonic())
             if request.version_info and request.version_info == self._current(type_url):
                 # a reconnect with what we would send: nothing to push
                 state.version = request.version_info
@@ -81,19 +85,24 @@ class SotwStream(AdsStream):
                 self.proxy.record_nack(type_url, state.version, request.error_detail.message)
                 self.ctx.metrics.of(type_url).nacks.inc()
         elif state.outstanding:
-            self._settle(type_url, state)
+            now = self._settle(type_url, state)
             assert self.proxy is not None
-            self.proxy.record_ack(type_url, state.version)
+            self.proxy.record_ack(type_url, state.version, now - state.started)
             self.ctx.metrics.of(type_url).acks.inc()
         else:
             state.force = True  # re-request of an ACKed nonce
+            state.requested_at = time.monotonic()
         if names != state.names:
             state.names = names
             state.force = True
+            state.requested_at = time.monotonic()
 
-    def _settle(self, type_url: TypeUrl, state: SotwType) -> None:
+    def _settle(self, type_url: TypeUrl, state: SotwType) -> float:
+        """The response was answered; returns now (monotonic)."""
         state.outstanding = False
-        self.ctx.metrics.of(type_url).push_seconds.observe(time.monotonic() - state.sent_at)
+        now = time.monotonic()
+        self.ctx.metrics.of(type_url).push_seconds.observe(now - state.sent_at)
+        return now
 
     def _current(self, type_url: TypeUrl) -> str:
         return self.snapshot.version(type_url) if self.snapshot is not None else ""
@@ -161,10 +170,11 @@ class SotwStream(AdsStream):
         state.outstanding = True
         state.force = False
         state.sent_at = time.monotonic()
+        state.started = self.started(state.requested_at)
         if type_url == TypeUrl.CLUSTER:
             state.sent = dict(snap.resources)
         self._versions(type_url).sent = snap.version
-        self.ctx.metrics.of(type_url).pushes.inc()
+        self.sent(type_url)
 
 
 def _subscription(type_url: TypeUrl, names: Any) -> frozenset[str] | None:

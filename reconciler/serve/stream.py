@@ -69,6 +69,10 @@ class AdsStream:
         self._claims: Any = None
         """The verified proxy token of this stream (when the server checks tokens)."""
         self._admitted = False
+        self.changed_at = 0.0
+        """When this stream's snapshot last changed (monotonic): the publish time, or the
+        attach time for the snapshot it found; publish-to-ACK is measured from here (or from
+        the request for a type, if later)."""
 
     async def run(self, requests: AsyncIterator[Any]) -> None:
         reader = asyncio.create_task(self._read(requests))
@@ -81,6 +85,7 @@ class AdsStream:
                     await self._recheck_token()
                 if item is _CHANGED:
                     self._change_queued = False
+                    self.changed_at = self.ctx.cache.published_at
                     self._refresh()
                 elif item is not _WAKE:
                     if self.proxy is None:
@@ -117,10 +122,19 @@ class AdsStream:
         proxy.streams += 1
         proxy.protocol = self.protocol
         proxy.peer = str(self.context.peer() or "")
+        if proxy.series is None:
+            proxy.series = self.ctx.metrics.proxy_series(node_id)
         self.ctx.metrics.connected.labels(self.protocol).inc()
         self._unwatch = self.ctx.cache.watch(node_id, self._on_change)
+        self.changed_at = time.monotonic()
         self._refresh()
-        log.info("%s connected (%s, %s)", node_id, self.protocol, proxy.peer)
+        log.info(
+            "%s connected (%s, %s)",
+            node_id,
+            self.protocol,
+            proxy.peer,
+            extra={"proxy": node_id, "protocol": self.protocol, "peer": proxy.peer},
+        )
 
     async def _authenticate(self, node_id: str) -> None:
         metadata = dict(self.context.invocation_metadata() or ())
@@ -163,9 +177,17 @@ class AdsStream:
             self._unwatch()
         if self.proxy is not None:
             self.proxy.streams -= 1
+            if self.proxy.streams == 0 and self.proxy.series is not None:
+                self.proxy.series.drop()  # bounded cardinality: only connected proxies
+                self.proxy.series = None
             self.ctx.registry.release(self.proxy)
             self.ctx.metrics.connected.labels(self.protocol).dec()
-            log.info("%s disconnected (%s)", self.node_id, self.protocol)
+            log.info(
+                "%s disconnected (%s)",
+                self.node_id,
+                self.protocol,
+                extra={"proxy": self.node_id, "protocol": self.protocol},
+            )
 
     def _on_change(self) -> None:
         if not self._change_queued:
@@ -183,6 +205,17 @@ class AdsStream:
             self.queue.put_nowait(_WAKE)
 
         asyncio.get_running_loop().call_later(max(0.0, when - time.monotonic()), wake)
+
+    def started(self, requested_at: float) -> float:
+        """Where publish-to-ACK of a response sent now starts: the snapshot's publish, or
+        the proxy's request for the type (``requested_at``) if that came later."""
+        return max(self.changed_at, requested_at)
+
+    def sent(self, type_url: TypeUrl) -> None:
+        """Count a response of ``type_url`` written to this stream."""
+        self.ctx.metrics.of(type_url).pushes.inc()
+        if self.proxy is not None and self.proxy.series is not None:
+            self.proxy.series.sent(type_url)
 
     def next_nonce(self) -> str:
         self._nonce += 1

@@ -102,7 +102,8 @@ def read_objects(git: GitRunner, oids: list[str]) -> dict[str, tuple[str, bytes]
 
 
 def commit_meta(raw: bytes) -> dict[str, str]:
-    """author, email, time (unix seconds) and the subject line of a raw commit object."""
+    """author, email, time (author's, unix seconds), committed (committer's, unix seconds)
+    and the subject line of a raw commit object."""
     head, _, message = raw.partition(b"\n\n")
     meta = {"message": message.decode("utf-8", "replace").split("\n", 1)[0].strip()}
     for line in head.decode("utf-8", "replace").splitlines():
@@ -112,6 +113,8 @@ def commit_meta(raw: bytes) -> dict[str, str]:
             meta["author"] = name.strip()
             meta["email"] = email.strip()
             meta["time"] = when.strip().split(" ")[0]
+        elif line.startswith("committer "):
+            meta["committed"] = line.rpartition(">")[2].strip().split(" ")[0]
     return meta
 
 

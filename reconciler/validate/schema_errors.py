@@ -191,7 +191,8 @@ def _alternatives(error: ValidationError, path: FieldPath) -> list[Finding]:
                     f"set only one of {_listing(names)}; found {_listing(present)}",
                 )
             ]
-        return [(codes.SCHEMA_ONE_OF, path, f"set exactly one of {_listing(names)}")]
+        exactly = "exactly " if keyword == "oneOf" else ""
+        return [(codes.SCHEMA_ONE_OF, path, f"set {exactly}one of {_listing(names)}")]
     meant = _meant_branch(branches, instance)
     if meant is not None and error.context:
         sub = [

@@ -11,7 +11,8 @@ from test_compile_core import MESH, compile_yaml, dataplane, hcm_of, named
 
 from reconciler.compile.compiler import CompileResult
 from reconciler.errors import CompileError
-from reconciler.kinds.mesh_access_log.plugin import (
+from reconciler.kinds.mesh_access_log.plugin import socket_path
+from reconciler.kinds.mesh_access_log.plugin.formats import (
     DEFAULT_HTTP_FORMAT,
     DEFAULT_TCP_FORMAT,
     KumaValues,
@@ -73,20 +74,27 @@ def test_default_formats_per_protocol_with_placeholders_substituted() -> None:
 
 
 def test_every_kuma_placeholder() -> None:
-    """%KUMA_MESH%, SOURCE/DESTINATION_SERVICE, SOURCE_ADDRESS (ip:0), SOURCE_ADDRESS_WITHOUT_PORT,
-    TRAFFIC_DIRECTION; Envoy operators are left alone."""
-    values = KumaValues("m", "src", "10.0.0.1", "dst", "OUTBOUND", "dp")
+    """Kuma's InterpolateKumaValues: %KUMA_MESH%, SOURCE/DESTINATION_SERVICE, SOURCE_ADDRESS
+    (net.JoinHostPort(ip, "0")), SOURCE_ADDRESS_WITHOUT_PORT, TRAFFIC_DIRECTION, ZONE,
+    WORKLOAD; Envoy operators are left alone."""
+    values = KumaValues("m", "src", "10.0.0.1", "dst", "OUTBOUND", "dp", "z1", "kri_wl_m_z1__w_")
     text = (
         "%KUMA_MESH% %KUMA_SOURCE_SERVICE% %KUMA_DESTINATION_SERVICE% %KUMA_SOURCE_ADDRESS% "
-        "%KUMA_SOURCE_ADDRESS_WITHOUT_PORT% %KUMA_TRAFFIC_DIRECTION% %START_TIME%"
+        "%KUMA_SOURCE_ADDRESS_WITHOUT_PORT% %KUMA_TRAFFIC_DIRECTION% %KUMA_ZONE% "
+        "%KUMA_WORKLOAD% %START_TIME%"
     )
-    assert values.substitute(text) == "m src dst 10.0.0.1:0 10.0.0.1 OUTBOUND %START_TIME%"
+    assert values.substitute(text) == (
+        "m src dst 10.0.0.1:0 10.0.0.1 OUTBOUND z1 kri_wl_m_z1__w_ %START_TIME%"
+    )
+    ipv6 = KumaValues("m", "s", "fd00::1", "d", "INBOUND", "dp")
+    assert ipv6.substitute("%KUMA_SOURCE_ADDRESS%") == "[fd00::1]:0"
+    assert ipv6.substitute("[%KUMA_ZONE%][%KUMA_WORKLOAD%]") == "[][]"
 
 
 def test_unknown_kuma_placeholder_is_a_compile_error() -> None:
     """Envoy rejects unknown command operators, so a leftover %KUMA_*% is refused here."""
-    with pytest.raises(CompileError, match="unknown placeholder %KUMA_ZONE%"):
-        KumaValues("m", "s", "a", "d", "INBOUND", "dp").substitute("%KUMA_ZONE%")
+    with pytest.raises(CompileError, match="unknown placeholder %KUMA_REGION%"):
+        KumaValues("m", "s", "a", "d", "INBOUND", "dp").substitute("%KUMA_REGION%")
 
 
 def listener_object(result: CompileResult, node: str) -> object:
@@ -169,20 +177,13 @@ def test_tcp_backend_writes_json_to_kumas_socket_path() -> None:
         .replace("%KUMA_DESTINATION_SERVICE%", "db")
         + "\n"
     )
-    assert any("Tcp backend" in n for n in result.configs["default.web-1"].notes)
+    assert not [d for d in result.diagnostics if d.code == "RC502"]
 
 
-def test_opentelemetry_backend_is_not_compiled_and_noted() -> None:
-    """OpenTelemetry backends produce nothing; the proxy's notes say so."""
-    backends = (
-        FILE_STDOUT
-        + "\n          - type: OpenTelemetry\n            openTelemetry: {endpoint: 'otel:4317'}"
-    )
-    result = compiled(access_log("to", backends))
-    assert len(logs(result, "default.web-1", "outbound:127.0.0.1:10001")) == 1
-    assert any(
-        "OpenTelemetry backend is not compiled" in n for n in result.configs["default.web-1"].notes
-    )
+def test_tcp_socket_path_is_cut_like_kumas() -> None:
+    """AccessLogSocketName: the path before ``.sock`` is cut to 100 characters."""
+    long_name = "d" * 120
+    assert socket_path(long_name, "m") == ("/tmp/kuma-al-" + long_name)[:100] + ".sock"
 
 
 def test_default_http_format_is_kumas() -> None:

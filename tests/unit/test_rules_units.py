@@ -80,8 +80,23 @@ def test_target_ref_fields_per_kind() -> None:
         ("spec.targetRef.tags", "must not be set with kind Mesh")
     ]
     assert _findings({"kind": "MeshService"}, ("MeshService",)) == [
-        ("spec.targetRef.name", "must be set with kind MeshService")
+        ("spec.targetRef", "name or labels must be set when kind is MeshService")
     ]
+    # Kuma 2.14 ValidateTargetRef: sectionName is a MeshService (port) or Dataplane field
+    assert _findings(
+        {"kind": "MeshHTTPRoute", "name": "r", "sectionName": "s"}, ("MeshHTTPRoute",)
+    ) == [("spec.targetRef.sectionName", "must not be set with kind MeshHTTPRoute")]
+    assert (
+        _findings(
+            {"kind": "MeshService", "labels": {"a": "b"}, "sectionName": "s"}, ("MeshService",)
+        )
+        == []
+    )
+    # MeshMultiZoneService has no field rules in Kuma
+    assert (
+        _findings({"kind": "MeshMultiZoneService", "tags": {"a": "b"}}, ("MeshMultiZoneService",))
+        == []
+    )
     assert _findings({"kind": "Dataplane", "sectionName": "http"}, ("Dataplane",)) != []
     assert (
         _findings({"kind": "Dataplane", "sectionName": "http"}, ("Dataplane",), inbound_policy=True)
@@ -89,7 +104,7 @@ def test_target_ref_fields_per_kind() -> None:
     )
     assert _findings({"kind": "MeshSubset", "tags": {"v": "a b"}}, ("MeshSubset",)) == [
         (
-            "spec.targetRef.tags.v",
+            'spec.targetRef.tags["v"]',
             "tag value must consist of alphanumeric characters, dots, dashes and underscores",
         )
     ]

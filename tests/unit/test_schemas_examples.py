@@ -314,7 +314,7 @@ NEGATIVE: list[tuple[str, str, str, str, int]] = [
     (
         "Mesh",
         "type: Mesh\nname: m\nmtls:\n  backends:\n    - name: a\n      type: provided\n"
-        "      conf:\n        cert: {secret: a, file: b}\n        key: {secret: k}\n",
+        "      conf:\n        cert: {}\n        key: {secret: k}\n",
         "RC208",
         "mtls.backends[0].conf.cert",
         8,
@@ -367,10 +367,11 @@ NEGATIVE: list[tuple[str, str, str, str, int]] = [
     ),
     (
         "MeshTCPRoute",
-        "type: MeshTCPRoute\nname: r\nspec:\n  to:\n    - targetRef: {kind: MeshService, name: b}\n",
+        "type: MeshTCPRoute\nname: r\nspec:\n  to:\n    - targetRef: {kind: MeshService, name: b}\n"
+        "      rules:\n        - {}\n",
         "RC202",
-        "spec.to[0].rules",
-        5,
+        "spec.to[0].rules[0].default",
+        7,
     ),
     (
         "MeshTimeout",

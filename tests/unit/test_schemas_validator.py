@@ -161,7 +161,23 @@ def test_one_of_data_source_is_one_clear_message() -> None:
     )
     (diag,) = check_schema(resource)
     assert diag.code == "RC208"
-    assert diag.message == "set exactly one of secret, file, inline, inlineString"
+    assert diag.message == "set one of secret, file, inline, inlineString"
+
+
+def test_data_source_with_several_sources_is_accepted_as_jsonpb_reads_it() -> None:
+    # Kuma's jsonpb keeps the last given member of a oneof; it never rejects several
+    resource = load(
+        """
+        type: Mesh
+        name: m
+        mtls:
+          backends:
+            - name: ca
+              type: provided
+              conf: {cert: {secret: c, inline: YQ==}, key: {secret: k}}
+        """
+    )
+    assert check_schema(resource) == []
 
 
 def test_required_names_every_missing_field() -> None:

@@ -10,6 +10,7 @@ from reconciler.validate.rules.findings import Findings, as_list, as_map, is_set
 DATAPLANE_FIELDS_NOT_APPLIED = {
     "gateway": "builtin or delegated gateway proxies",
     "transparentProxying": "transparent proxying (outbounds listen on their own address and port)",
+    "listeners": "zone proxy listeners (ZoneIngress, ZoneEgress)",
     "probes": "virtual probes",
     "metrics": "per-proxy metrics",
     "admin": None,

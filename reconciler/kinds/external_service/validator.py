@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.model import MapKey, Resource
+from reconciler.validate.rules.addresses import split_host_port
 from reconciler.validate.rules.findings import Findings, Path
 from reconciler.validate.rules.gotemplate_lexer import go_quote
 from reconciler.validate.rules.selectors import (
@@ -17,17 +18,19 @@ from reconciler.validate.rules.selectors import (
     check_tags,
     is_dns_name,
     is_ip,
+    oneof_member,
     proto_field,
 )
 
 PROTOCOLS = ("grpc", "http", "http2", "kafka", "tcp")
 """Kuma's ``SupportedProtocols``."""
 DATA_SOURCES = (
-    ("file", "file"),
     ("secret", "secret"),
+    ("file", "file"),
     ("inline", "inline"),
     ("inlineString", "inline_string"),
 )
+"""``system.v1alpha1.DataSource`` ``type`` oneof, in declaration order."""
 ADDRESS: Path = ("networking", "address")
 
 
@@ -41,27 +44,6 @@ def check(f: Findings, resource: Resource) -> None:
     tags = data.get("tags")
     if tags is None or isinstance(tags, dict):
         _tags(f, tags or {}, networking if isinstance(networking, dict) else {})
-
-
-def split_host_port(address: str) -> tuple[str, str] | None:
-    """Go's ``net.SplitHostPort``: None when it fails."""
-    colon = address.rfind(":")
-    if colon < 0:
-        return None
-    start, end = 0, 0
-    if address.startswith("["):
-        close = address.find("]")
-        if close < 0 or close + 1 != colon:
-            return None
-        host = address[1:close]
-        start, end = 1, close + 1
-    else:
-        host = address[:colon]
-        if ":" in host:
-            return None
-    if "[" in address[start:] or "]" in address[end:]:
-        return None
-    return host, address[colon + 1 :]
 
 
 def _networking(f: Findings, networking: Mapping[str, Any]) -> None:
@@ -102,8 +84,8 @@ def _address(f: Findings, address: str) -> None:
 
 def _data_source(f: Findings, path: Path, source: Mapping[str, Any]) -> None:
     """Kuma's ``system.ValidateDataSource``: a given source must hold a non-empty value."""
-    values = [proto_field(source, json_name, proto_name) for json_name, proto_name in DATA_SOURCES]
-    if all(value in (None, "") for value in values):
+    member = oneof_member(source, DATA_SOURCES)  # jsonpb keeps the last one given
+    if member is None or member[1] == "":
         f.add(codes.SETTING_MISSING, path, "data source cannot be empty")
 
 

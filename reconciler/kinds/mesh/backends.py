@@ -1,46 +1,46 @@
 """Mesh ``logging``, ``tracing``, ``metrics``, ``constraints`` and ``routing`` (Kuma 2.14).
 
-The reconciler applies none of them (``unsupported.py`` warns), but a Mesh that Kuma would
+The reconciler applies none of them (``not_applied.py`` warns), but a Mesh that Kuma would
 reject must be rejected here too, with Kuma's messages.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from reconciler import codes
+from reconciler.kinds.mesh.prometheus import check_prometheus
+from reconciler.validate.rules.addresses import parse_request_uri, split_host_port
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number, is_set
 from reconciler.validate.rules.targetrefs import check_tags
 
-METRICS_TYPES = ("prometheus",)
 ZIPKIN_API_VERSIONS = ("httpJsonV1", "httpJson", "httpProto")
-_HOST_PORT = re.compile(r"^(?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d+)$")
 
 
 def check(f: Findings, data: Mapping[str, Any]) -> None:
-    logging = data.get("logging")
-    if isinstance(logging, dict):
-        for i, backend in enumerate(as_list(logging.get("backends"))):
-            if isinstance(backend, dict):
-                _logging_backend(f, ("logging", "backends", i), backend)
-    tracing = data.get("tracing")
-    if isinstance(tracing, dict):
-        for i, backend in enumerate(as_list(tracing.get("backends"))):
-            if isinstance(backend, dict):
-                _tracing_backend(f, ("tracing", "backends", i), backend)
+    for section, check_backend in (("logging", _logging_backend), ("tracing", _tracing_backend)):
+        conf = data.get(section)
+        if isinstance(conf, dict):
+            found = Findings(f.resource)
+            for i, backend in enumerate(as_list(conf.get("backends"))):
+                if isinstance(backend, dict):
+                    check_backend(found, (section, "backends", i), backend)
+            # Kuma names a backend's ``conf`` "config" in these two sections
+            f.merge_renamed(found, ".conf.", ".config.")
     metrics = data.get("metrics")
     if isinstance(metrics, dict):
         for i, backend in enumerate(as_list(metrics.get("backends"))):
-            kind = as_map(backend).get("type")
-            if isinstance(kind, str) and kind not in METRICS_TYPES:
+            b = as_map(backend)
+            path = ("metrics", "backends", i)
+            if b.get("type") != "prometheus":
                 f.add(
                     codes.VALUE_NOT_ALLOWED,
-                    ("metrics", "backends", i, "type"),
+                    (*path, "type"),
                     'unknown backend type. Available backends: "prometheus"',
                 )
+            else:
+                check_prometheus(f, (*path, "conf"), b.get("conf"))
     _constraints(f, as_map(as_map(data.get("constraints")).get("dataplaneProxy")))
     egress = as_map(data.get("routing")).get("zoneEgress") is True
     if egress and not is_set(as_map(data.get("mtls")).get("enabledBackend")):
@@ -52,6 +52,15 @@ def _name(f: Findings, path: Path, backend: Mapping[str, Any]) -> None:
         f.add(codes.SETTING_MISSING, (*path, "name"), "cannot be empty")
 
 
+def _unknown_type(f: Findings, path: Path, *types: str) -> None:
+    listed = ", ".join(f'"{t}"' for t in types)
+    f.add(
+        codes.VALUE_NOT_ALLOWED,
+        (*path, "type"),
+        f"unknown backend type. Available backends: {listed}",
+    )
+
+
 def _logging_backend(f: Findings, path: Path, backend: Mapping[str, Any]) -> None:
     _name(f, path, backend)
     kind = backend.get("type")
@@ -60,21 +69,19 @@ def _logging_backend(f: Findings, path: Path, backend: Mapping[str, Any]) -> Non
         address = conf.get("address")
         if address in (None, ""):
             f.add(codes.SETTING_MISSING, (*path, "conf", "address"), "cannot be empty")
-        elif isinstance(address, str) and not _HOST_PORT.match(address):
-            f.add(
-                codes.VALUE_NOT_ALLOWED,
-                (*path, "conf", "address"),
-                "has to be in format of HOST:PORT",
-            )
+        elif isinstance(address, str):
+            parts = split_host_port(address)
+            if parts is None or not parts[0] or not parts[1]:
+                f.add(
+                    codes.VALUE_NOT_ALLOWED,
+                    (*path, "conf", "address"),
+                    "has to be in format of HOST:PORT",
+                )
     elif kind == "file":
         if conf.get("path") in (None, ""):
             f.add(codes.SETTING_MISSING, (*path, "conf", "path"), "cannot be empty")
-    elif isinstance(kind, str):
-        f.add(
-            codes.VALUE_NOT_ALLOWED,
-            (*path, "type"),
-            'unknown backend type. Available backends: "tcp", "file"',
-        )
+    else:
+        _unknown_type(f, path, "tcp", "file")
 
 
 def _tracing_backend(f: Findings, path: Path, backend: Mapping[str, Any]) -> None:
@@ -96,30 +103,27 @@ def _tracing_backend(f: Findings, path: Path, backend: Mapping[str, Any]) -> Non
         if url in (None, ""):
             f.add(codes.SETTING_MISSING, (*path, "conf", "url"), "cannot be empty")
         elif isinstance(url, str):
-            _zipkin_url(f, (*path, "conf", "url"), url)
+            parsed = parse_request_uri(url)
+            if parsed is None:
+                f.add(codes.VALUE_NOT_ALLOWED, (*path, "conf", "url"), "invalid URL")
+            elif parsed.port == "":
+                f.add(
+                    codes.VALUE_NOT_ALLOWED,
+                    (*path, "conf", "url"),
+                    "port has to be explicitly specified",
+                )
     elif kind == "datadog":
-        address = conf.get("address")
-        if address in (None, ""):
+        if conf.get("address") in (None, ""):
             f.add(codes.SETTING_MISSING, (*path, "conf", "address"), "cannot be empty")
-    elif isinstance(kind, str):
-        f.add(
-            codes.VALUE_NOT_ALLOWED,
-            (*path, "type"),
-            'unknown backend type. Available backends: "zipkin", "datadog"',
-        )
+        check_port(f, (*path, "conf", "port"), conf.get("port"))
+    else:
+        _unknown_type(f, path, "zipkin", "datadog")
 
 
-def _zipkin_url(f: Findings, path: Path, url: str) -> None:
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        f.add(codes.VALUE_NOT_ALLOWED, path, "invalid URL")
-        return
-    if not parts.scheme or not parts.netloc:
-        f.add(codes.VALUE_NOT_ALLOWED, path, "invalid URL")
-    elif port is None:
-        f.add(codes.VALUE_NOT_ALLOWED, path, "port has to be explicitly specified")
+def check_port(f: Findings, path: Path, value: object) -> None:
+    """Kuma ``ValidatePort``; an omitted port is 0."""
+    if value is None or (is_number(value) and not 1 <= value <= 65535):
+        f.add(codes.NUMBER_RANGE, path, "port must be in the range [1, 65535]")
 
 
 def _constraints(f: Findings, proxy: Mapping[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -55,22 +56,17 @@ def _check_backend_names(
     names: set[str] = set()
     for i, backend in enumerate(as_list(conf.get("backends"))):
         name = as_map(backend).get("name")
-        if not isinstance(name, str):
-            continue
+        name = name if isinstance(name, str) else ""
         if name in names:
             f.add(
                 code,
                 (section, "backends", i, "name"),
-                f"{name!r} name is already used for another backend",
+                f"{json.dumps(name)} name is already used for another backend",
             )
         names.add(name)
     chosen = conf.get(default_field)
     if isinstance(chosen, str) and chosen and chosen not in names:
-        f.add(
-            code,
-            (section, default_field),
-            f"{message} (backends: {', '.join(sorted(names)) or 'none'})",
-        )
+        f.add(code, (section, default_field), message)
     return names
 
 
@@ -96,13 +92,17 @@ def _check_mtls(f: Findings, mtls: Mapping[str, Any]) -> None:
         name = backend.get("name")
         if isinstance(name, str) and backend.get("type") == "builtin" and not _DNS_NAME.match(name):
             f.add(codes.MESH_MTLS, (*path, "name"), f"{name!r} name must be valid dns name")
-        expiration = as_map(as_map(backend.get("dpCert")).get("rotation")).get("expiration")
-        if isinstance(expiration, str) and parse_mesh_duration(expiration) is None:
-            f.add(
+        dp_cert = backend.get("dpCert")
+        expiration = as_map(as_map(dp_cert).get("rotation")).get("expiration")
+        if dp_cert is not None and parse_mesh_duration(expiration or "") is None:
+            # Kuma reports it at "mtls.dpcert.rotation.expiration", without the backend index
+            found = Findings(f.resource)
+            found.add(
                 codes.MESH_MTLS,
                 (*path, "dpCert", "rotation", "expiration"),
-                f"has to be a valid format: {expiration!r} (e.g. 1d, 24h)",
+                "has to be a valid format",
             )
+            f.merge_renamed(found, f"backends[{i}].dpCert", "dpcert")
         ca_expiration = as_map(as_map(backend.get("conf")).get("caCert")).get("expiration")
         if (
             isinstance(ca_expiration, str)

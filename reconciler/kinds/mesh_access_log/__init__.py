@@ -9,11 +9,12 @@ KIND = KindSpec(
     category=Category.POLICY,
     summary="Access logs of inbound and outbound traffic (File, Tcp, OpenTelemetry backends).",
     shape=Shape(
-        top=(*TOP_LEVEL, MESH_HTTP_ROUTE),
+        top=TOP_LEVEL,
         to=(*DESTINATIONS, MESH_HTTP_ROUTE),
         from_=(MESH,),
         rules=True,
-        narrowed=(MESH_GATEWAY, MESH_HTTP_ROUTE),
+        narrowed=(MESH_GATEWAY,),
+        narrowed_from=False,
     ),
     order=110,
 )

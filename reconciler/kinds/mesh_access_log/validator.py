@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import json
 
 from reconciler import codes
+from reconciler.validate.rules import otel
 from reconciler.validate.rules import values as v
-from reconciler.validate.rules.findings import Findings, Path, as_list, is_set
-from reconciler.validate.rules.values import is_ip
+from reconciler.validate.rules.addresses import is_url
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 
-BACKEND_TYPES = ("tcp", "file", "openTelemetry")
-_HOST = re.compile(
-    r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$"
-)
 TYPE_FIELDS = {"Tcp": "tcp", "File": "file", "OpenTelemetry": "openTelemetry"}
 
 
@@ -32,78 +29,63 @@ def _check_backend(f: Findings, path: Path, backend: dict[str, object]) -> None:
     kind = backend.get("type")
     wanted = TYPE_FIELDS.get(kind) if isinstance(kind, str) else None
     if wanted is not None and backend.get(wanted) is None:
-        f.add(codes.SETTING_MISSING, (*path, wanted), f"must be defined when type is {kind}")
-    for name in BACKEND_TYPES:
-        if wanted is not None and name != wanted and backend.get(name) is not None:
-            f.add(
-                codes.SETTINGS_CONFLICT, (*path, name), f"must not be defined when type is {kind}"
-            )
+        f.add(codes.SETTING_MISSING, (*path, wanted), "must be defined")
+    # Kuma reads only the block of the backend's type; the others are ignored, not rejected
     file = backend.get("file")
-    if isinstance(file, dict):
+    if wanted == "file" and isinstance(file, dict):
         # an absent path is reported by the schema (required)
         v.file_path(
             f, (*path, "file", "path"), file.get("path"), "file backend requires a valid path"
         )
         _check_format(f, (*path, "file", "format"), file.get("format"))
     tcp = backend.get("tcp")
-    if isinstance(tcp, dict):
+    if wanted == "tcp" and isinstance(tcp, dict):
         address = tcp.get("address")
-        if isinstance(address, str) and not valid_tcp_address(address):
+        if isinstance(address, str) and not is_url(address):
             f.add(
                 codes.VALUE_NOT_ALLOWED,
                 (*path, "tcp", "address"),
                 "tcp backend requires valid address",
             )
         _check_format(f, (*path, "tcp", "format"), tcp.get("format"))
-    otel = backend.get("openTelemetry")
-    if isinstance(otel, dict):
-        endpoint, ref = is_set(otel.get("endpoint")), otel.get("backendRef") is not None
-        if endpoint and ref:
-            f.add(
-                codes.SETTINGS_CONFLICT,
-                (*path, "openTelemetry"),
-                "openTelemetry must have only one type defined: endpoint, backendRef",
-            )
-        elif not endpoint and not ref:
-            f.add(
-                codes.SETTING_MISSING,
-                (*path, "openTelemetry"),
-                "openTelemetry must have exactly one defined: endpoint, backendRef",
-            )
-
-
-def valid_tcp_address(address: str) -> bool:
-    """A URL or ``host:port`` whose host is a DNS name or an IP (govalidator ``IsURL``)."""
-    rest = address.split("://", 1)[1] if "://" in address else address
-    host = rest.split("/", 1)[0]
-    if host.startswith("["):
-        return "]" in host
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return bool(host) and (is_ip(host) or bool(_HOST.match(host)))
+    conf = backend.get("openTelemetry")
+    if wanted == "openTelemetry" and isinstance(conf, dict):
+        otel.check_backend_ref_or_endpoint(f, (*path, "openTelemetry"), conf)
+        for i, attribute in enumerate(as_list(conf.get("attributes"))):
+            key = as_map(attribute).get("key")
+            if isinstance(key, str):
+                otel.check_attribute_name(f, (*path, "openTelemetry", "attributes", i, "key"), key)
 
 
 def _check_format(f: Findings, path: Path, value: object) -> None:
     if not isinstance(value, dict):
         return
     kind = value.get("type")
-    plain, json = value.get("plain"), value.get("json")
-    if plain is not None and json is not None:
-        f.add(codes.SETTINGS_CONFLICT, path, "format must have only one type defined: plain, json")
+    plain, json_fields = value.get("plain"), value.get("json")
     if kind == "Plain" and plain is None:
         f.add(codes.SETTING_MISSING, (*path, "plain"), "must be defined")
     elif kind == "Plain" and plain == "":
         f.add(codes.SETTING_MISSING, (*path, "plain"), "must not be empty")
-    if kind == "Json" and json is None:
+    if kind == "Json" and json_fields is None:
         f.add(codes.SETTING_MISSING, (*path, "json"), "must be defined")
-    elif kind == "Json" and json == []:
+    elif kind == "Json" and json_fields == []:
         f.add(codes.SETTING_MISSING, (*path, "json"), "must not be empty")
-    for i, item in enumerate(as_list(json)):
+    for i, item in enumerate(as_list(json_fields) if kind == "Json" else ()):
         if not isinstance(item, dict):
             continue
-        key = item.get("key")
+        key, value = item.get("key"), item.get("value")
         if key == "":  # an absent key or value is reported by the schema (required)
             f.add(codes.SETTING_MISSING, (*path, "json", i, "key"), "key cannot be empty")
-        elif isinstance(key, str) and '"' in key:
-            f.add(codes.VALUE_NOT_ALLOWED, (*path, "json", i), "is not a valid JSON object")
-        if item.get("value") == "":
+        if value == "":
             f.add(codes.SETTING_MISSING, (*path, "json", i, "value"), "value cannot be empty")
+        if isinstance(key, str) and isinstance(value, str) and not _json_pair(key, value):
+            f.add(codes.VALUE_NOT_ALLOWED, (*path, "json", i), "is not a valid JSON object")
+
+
+def _json_pair(key: str, value: str) -> bool:
+    """govalidator ``IsJSON`` of Kuma's ``{"<key>": "<value>"}``, pasted without escaping."""
+    try:
+        json.loads('{"' + key + '": "' + value + '"}')
+    except ValueError:
+        return False
+    return True

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler import codes
-from reconciler.model import Resource
+from reconciler.model import MapKey, Resource
 from reconciler.targetref import PROTOCOL_TAG, SERVICE_TAG
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number
 from reconciler.validate.rules.targetrefs import check_tags
@@ -79,7 +79,7 @@ def _check_selector_tags(f: Findings, path: Path, tags: object) -> None:
         return
     check_tags(f, path, tags, selector=True)
     for key in sorted(k for k in tags if k in RESERVED_TAGS):
-        f.add(codes.NAME_FORMAT, (*path, key), f'tag name must not be "{key}"')
+        f.add(codes.NAME_FORMAT, (*path, MapKey(key)), f'tag name must not be "{key}"')
 
 
 def check_hostname(f: Findings, path: Path, hostname: str) -> None:

@@ -19,6 +19,7 @@ from reconciler.validate.rules.selectors import (
     check_selector,
     check_selectors,
     is_present,
+    oneof_member,
     proto_field,
 )
 
@@ -26,6 +27,15 @@ EMPTY = "cannot be empty"
 HOST_HEADERS = (":authority", "Host", "host")
 PATH_MATCH = ("EXACT", "PREFIX", "REGEX")
 HEADER_MATCH = ("EXACT", "REGEX", "ABSENT", "PRESENT")
+FILTERS = (
+    ("requestHeader", "request_header"),
+    ("mirror", "mirror"),
+    ("redirect", "redirect"),
+    ("rewrite", "rewrite"),
+    ("responseHeader", "response_header"),
+)
+"""``MeshGatewayRoute.HttpRoute.Filter`` ``filter`` oneof, in declaration order."""
+REWRITE_PATHS = (("replaceFull", "replace_full"), ("replacePrefixMatch", "replace_prefix_match"))
 
 
 def _enum(value: object, names: tuple[str, ...]) -> object:
@@ -74,20 +84,23 @@ def _rule(f: Findings, path: Path, rule: Mapping[str, Any]) -> None:
             has_prefix = True
     all_filters = [as_map(x) for x in as_list(rule.get("filters"))]
     host_rewrite = False
-    checked: list[Mapping[str, Any]] = []
+    checked: list[tuple[str, Any]] = []
     for entry in all_filters:
-        rewrite = entry.get("rewrite")
-        if isinstance(rewrite, dict) and proto_field(
-            rewrite, "hostToBackendHostname", "host_to_backend_hostname"
+        member = oneof_member(entry, FILTERS) or ("", None)
+        kind, value = member
+        if (
+            kind == "rewrite"
+            and isinstance(value, dict)
+            and proto_field(value, "hostToBackendHostname", "host_to_backend_hostname")
         ):
             host_rewrite = True
             continue
-        checked.append(entry)
+        checked.append(member)
     has_redirect = False
-    for i, entry in enumerate(checked):
-        if is_present(entry, "redirect"):
+    for i, member in enumerate(checked):
+        if member[0] == "redirect":
             has_redirect = True
-        _filter(f, (*path, "filters", i), entry, has_prefix, host_rewrite)
+        _filter(f, (*path, "filters", i), member, has_prefix, host_rewrite)
     if has_redirect and len(all_filters) != 1:
         f.add(
             codes.SETTINGS_CONFLICT,
@@ -144,41 +157,41 @@ def _match(f: Findings, path: Path, match: Mapping[str, Any]) -> None:
 
 
 def _filter(
-    f: Findings, path: Path, entry: Mapping[str, Any], has_prefix: bool, host_rewrite: bool
+    f: Findings, path: Path, member: tuple[str, Any], has_prefix: bool, host_rewrite: bool
 ) -> None:
-    request = proto_field(entry, "requestHeader", "request_header")
-    if isinstance(request, dict):
-        _request_header(f, (*path, "request_header"), request, host_rewrite)
-    redirect = entry.get("redirect")
-    if isinstance(redirect, dict):
+    kind, value = member
+    if not isinstance(value, dict):
+        return
+    if kind == "requestHeader":
+        _request_header(f, (*path, "request_header"), value, host_rewrite)
+    elif kind == "redirect":
         where = (*path, "redirect")
-        port = redirect.get("port")
+        port = value.get("port")
         if is_number(port) and port > 65535:
             f.add(codes.NUMBER_RANGE, (*where, "port"), "port must be in the range [1, 65535]")
-        status = proto_field(redirect, "statusCode", "status_code")
+        status = proto_field(value, "statusCode", "status_code")
         status = status if is_number(status) else 0
         if not 300 <= status <= 308:
             f.add(codes.NUMBER_RANGE, (*where, "status_code"), "must be in the range [300, 308]")
-    mirror = entry.get("mirror")
-    if isinstance(mirror, dict):
+    elif kind == "mirror":
         where = (*path, "mirror")
-        percentage = mirror.get("percentage")
+        percentage = value.get("percentage")
         if percentage is None:
             f.add(codes.SETTING_MISSING, (*where, "percentage"), EMPTY)
         elif is_number(percentage) and not 0.0 <= percentage <= 100.0:
             f.add(codes.NUMBER_RANGE, (*where, "percentage"), "has to be in [0.0 - 100.0] range")
-        _backend(f, (*where, "backend"), mirror.get("backend"))
-    rewrite = entry.get("rewrite")
-    if (
-        isinstance(rewrite, dict)
-        and is_present(rewrite, "replacePrefixMatch", "replace_prefix_match")
-        and not has_prefix
-    ):
+        _backend(f, (*where, "backend"), value.get("backend"))
+    elif kind == "rewrite" and _rewrite_path(value) == "replacePrefixMatch" and not has_prefix:
         f.add(
             codes.SETTINGS_CONFLICT,
             (*path, "rewrite", "replacePrefixMatch"),
             "cannot be used without a match on path prefix",
         )
+
+
+def _rewrite_path(rewrite: Mapping[str, Any]) -> str:
+    member = oneof_member(rewrite, REWRITE_PATHS)
+    return member[0] if member is not None else ""
 
 
 def _request_header(

@@ -35,6 +35,21 @@ def check(f: Findings, resource: Resource) -> None:
         kinds = (t.MESH,) if gateway and conf.get("loadBalancer") is not None else SHAPE.to
         t.check_target_ref(f, ("to", i, "targetRef"), ref, kinds, where="in to[]")
         check_conf(f, ("to", i, "default"), conf, as_map(ref).get("kind"))
+        _check_local_service(f, ("to", i, "default"), as_map(ref), conf)
+
+
+def _check_local_service(
+    f: Findings, path: Path, ref: Mapping[str, Any], conf: Mapping[str, Any]
+) -> None:
+    """Kuma: a MeshService port (sectionName) or label selection stays in its zone."""
+    local = is_set(ref.get("sectionName")) or is_set(ref.get("labels"))
+    cross = as_map(conf.get("localityAwareness")).get("crossZone")
+    if ref.get("kind") == t.MESH_SERVICE and local and cross is not None:
+        f.add(
+            codes.SETTINGS_CONFLICT,
+            (*path, "localityAwareness", "crossZone"),
+            "must not be set: MeshService traffic is local",
+        )
 
 
 ROUTE_ONLY = (

@@ -8,7 +8,8 @@ KIND = KindSpec(
     category=Category.RESOURCE,
     summary="An OpenTelemetry collector (endpoint, protocol) that observability policies name.",
     not_applied=(
-        "the collector definition for MeshAccessLog and MeshMetric: their backendRef gets no "
-        "OpenTelemetry exporter from the reconciler yet (MeshTrace's backendRef is applied)"
+        "the collector definition for MeshMetric: its backendRefs to it get no OpenTelemetry "
+        "exporter from the reconciler yet (MeshAccessLog and MeshTrace backendRefs to it are "
+        "applied)"
     ),
 )

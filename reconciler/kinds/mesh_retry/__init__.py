@@ -1,7 +1,14 @@
 """MeshRetry: retry policies of outbound HTTP, gRPC and TCP traffic."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import DESTINATIONS, MESH_GATEWAY, MESH_HTTP_ROUTE, TOP_LEVEL
+from reconciler.targetref import (
+    DESTINATIONS,
+    MESH,
+    MESH_EXTERNAL_SERVICE,
+    MESH_GATEWAY,
+    MESH_HTTP_ROUTE,
+    TOP_LEVEL,
+)
 
 KIND = KindSpec(
     name="MeshRetry",
@@ -12,6 +19,8 @@ KIND = KindSpec(
         top=(*TOP_LEVEL, MESH_HTTP_ROUTE),
         to=(*DESTINATIONS, MESH_HTTP_ROUTE),
         narrowed=(MESH_GATEWAY, MESH_HTTP_ROUTE),
+        narrowed_to=(MESH, MESH_EXTERNAL_SERVICE),
+        required=False,  # Kuma requires no to[] entry: an empty `to: []` is valid
         default_needs=("tcp", "http", "grpc"),
         default_needs_message="at least one of the 'tcp', 'http', 'grpc' must be specified",
     ),

@@ -1,7 +1,14 @@
 """MeshTimeout: connect, idle, request, stream-idle and stream-duration timeouts."""
 
 from reconciler.kinds.spec import Category, KindSpec, Shape
-from reconciler.targetref import DESTINATIONS, MESH, MESH_GATEWAY, MESH_HTTP_ROUTE, TOP_LEVEL
+from reconciler.targetref import (
+    DESTINATIONS,
+    MESH,
+    MESH_EXTERNAL_SERVICE,
+    MESH_GATEWAY,
+    MESH_HTTP_ROUTE,
+    TOP_LEVEL,
+)
 
 KIND = KindSpec(
     name="MeshTimeout",
@@ -14,6 +21,7 @@ KIND = KindSpec(
         from_=(MESH,),
         rules=True,
         narrowed=(MESH_HTTP_ROUTE, MESH_GATEWAY),
+        narrowed_to=(MESH, MESH_EXTERNAL_SERVICE),
         default_needs=("connectionTimeout", "idleTimeout", "http"),
         default_needs_message="at least one timeout should be configured",
     ),

@@ -31,13 +31,15 @@ The collector cluster (``applyToClusters``, from the proxy-wide conf) follows th
 ``zipkin``, ``datadog``, ``openTelemetry`` that is set (the HCM's provider the last one):
 ``meshtrace:<provider>`` (Kuma's legacy name), a ProvidedEndpointCluster to the Zipkin or
 Datadog URL's host and port (Go ``url.ParseRequestURI``; no port: 0) or to the OpenTelemetry
-collector (:mod:`reconciler.compile.otel_backends`), HTTP/2 for OTLP/gRPC. A ``backendRef``
+collector (:mod:`reconciler.compile.otel_backend`), HTTP/2 for OTLP/gRPC. A ``backendRef``
 no MeshOpenTelemetryBackend matches adds no provider and no cluster, as in Kuma.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
@@ -52,7 +54,7 @@ from envoy.type.tracing.v3 import custom_tag_pb2 as envoy_custom_tag
 from google.protobuf.message import Message
 
 from reconciler import names
-from reconciler.compile import kri, otel_backends
+from reconciler.compile import kri, otel_backend
 from reconciler.compile.builders import clusters as cluster_builders
 from reconciler.compile.builders.values import set_duration
 from reconciler.compile.context import (
@@ -60,7 +62,6 @@ from reconciler.compile.context import (
     InboundContext,
     ListenerParts,
     OutboundContext,
-    ProxyContext,
     Section,
     Source,
 )
@@ -85,6 +86,8 @@ RESOLVED = "resolvedOpenTelemetryBackend"
 """Key under which :meth:`MeshTrace.resolve` records the OpenTelemetry collector in the conf
 (so the conf's key, which shares listeners and clusters, covers the referenced resource)."""
 UNKNOWN_SERVICE = "unknown"
+WORKLOAD_LABEL = "kuma.io/workload"
+TRACES_SUFFIX = "v1/traces"
 OTEL_HTTP_TIMEOUT_S = 10.0
 DANGLING_NOTE = (
     "no MeshOpenTelemetryBackend of mesh {mesh} has the labels {labels}: Kuma skips this "
@@ -110,9 +113,8 @@ def identifying_name(source: Source | None) -> str:
 def workload_kri(mesh: str, source: Source | None) -> str:
     """Kuma's Workload KRI ``kri_wl_<mesh>_<zone>_<namespace>_<name>_`` (no zone, no
     namespace on this control plane), or empty without a ``kuma.io/workload`` label."""
-    if source is None or not source.workload:
-        return ""
-    return kri.workload_kri(mesh, source.workload)
+    workload = source.label(WORKLOAD_LABEL) if source is not None else ""
+    return kri.workload_kri(mesh, workload) if workload else ""
 
 
 def backend(conf: Merged | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -137,8 +139,18 @@ def _host_port(url: str) -> tuple[str, int]:
     return host, int(parsed.port) if parsed.port else 0
 
 
-def cluster_for(conf: Merged, ctx: ProxyContext) -> envoy_cluster.Cluster | None:
-    """Kuma ``applyToClusters``: the collector cluster of the proxy-wide conf, or None."""
+@dataclass(frozen=True, slots=True)
+class Collector:
+    """The proxy's collector cluster: Kuma ``applyToClusters`` on the proxy-wide conf."""
+
+    provider: str
+    host: str
+    port: int
+    http2: bool
+
+
+def collector(conf: Merged) -> Collector | None:
+    """Where the proxy-wide conf sends spans; None without a backend or a resolved one."""
     found = backend(conf)
     provider = next((p for p, f in FIELDS.items() if found.get(f) is not None), None)
     if provider in (ZIPKIN, DATADOG):
@@ -148,15 +160,35 @@ def cluster_for(conf: Merged, ctx: ProxyContext) -> envoy_cluster.Cluster | None
         resolved = conf.get(RESOLVED)
         if not isinstance(resolved, Mapping):
             return None
-        host, port = str(resolved["host"]), int(resolved["port"])
-        http2 = resolved.get("protocol") != "http"
+        host, port = str(resolved["address"]), int(resolved["port"])
+        http2 = resolved.get("protocol") != otel_backend.HTTP
     else:
         return None
-    name = names.tracing_cluster(provider)
-    parts = cluster_builders.provided_endpoint_cluster(name, host, port, ipv6=ctx.ipv6, http2=http2)
-    # MeshCircuitBreaker (Kuma order 1300, after MeshTrace's 700) makes every cluster of the
-    # proxy track remaining capacity, this one too (``finish``)
+    return Collector(provider, host, port, http2)
+
+
+@lru_cache(maxsize=256)
+def collector_cluster(found: Collector) -> envoy_cluster.Cluster:
+    """Kuma ``ProvidedEndpointCluster`` + ``DefaultTimeout`` (+ ``Http2`` for OTLP/gRPC),
+    ``meshtrace:<provider>``; built once per collector and shared (messages are not edited
+    after the compile). MeshCircuitBreaker (Kuma order 1300, after MeshTrace's 700) makes
+    every cluster of the proxy track remaining capacity, this one too (``finish``)."""
+    name = names.tracing_cluster(found.provider)
+    parts = cluster_builders.provided_endpoint_cluster(
+        name, found.host, found.port, ipv6=False, http2=found.http2
+    )
     return cluster_builders.finish(parts)
+
+
+def http_uri(resolved: Mapping[str, Any]) -> str:
+    """Kuma's OTLP/HTTP URI: ``http(s)://host:port`` and the base path (``/`` when unset)
+    joined with ``v1/traces`` as Go's ``path.Join`` does (HTTPS for port 443)."""
+    host, port = str(resolved["address"]), int(resolved["port"])
+    scheme = "https" if port == otel_backend.DEFAULT_HTTPS_PORT else "http"
+    joined = f"[{host}]" if ":" in host else host
+    base = str(resolved.get("path") or "/")
+    parts = [p for p in f"{base}/{TRACES_SUFFIX}".split("/") if p and p != "."]
+    return f"{scheme}://{joined}:{port}/{'/'.join(parts)}"
 
 
 def _pack(message: Message, name: str) -> envoy_http_tracer.Tracing.Http:
@@ -217,9 +249,9 @@ def _otel(conf: Merged, service: str) -> envoy_otel.OpenTelemetryConfig | None:
         return None  # a backendRef no MeshOpenTelemetryBackend matches: Kuma skips it
     cluster = names.tracing_cluster(OTEL)
     config = envoy_otel.OpenTelemetryConfig(service_name=service)
-    if resolved.get("protocol") == "http":
+    if resolved.get("protocol") == otel_backend.HTTP:
         uri = config.http_service.http_uri
-        uri.uri = otel_backends.http_uri(resolved, otel_backends.TRACES_SUFFIX)
+        uri.uri = http_uri(resolved)
         uri.cluster = cluster
         set_duration(uri.timeout, OTEL_HTTP_TIMEOUT_S)
     else:
@@ -270,14 +302,16 @@ def configure(
 class MeshTrace(PolicyBase):
     kind = "MeshTrace"
     sections = frozenset({Section.DEFAULT})
-    hooks = frozenset({Hook.OUTBOUND_LISTENER, Hook.INBOUND_LISTENER, Hook.PROXY_CLUSTERS})
+    hooks = frozenset({Hook.OUTBOUND_LISTENER, Hook.INBOUND_LISTENER})
     per_proxy = True
+    proxy_wide = True
 
     def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
         otel = backend(conf).get("openTelemetry")
         if not isinstance(otel, Mapping):
             return conf
-        out = {**conf.conf, RESOLVED: otel_backends.resolve(otel, index)}
+        found = otel_backend.resolve(otel, index.resources.get(otel_backend.KIND, ()), index.name)
+        out = {**conf.conf, RESOLVED: asdict(found) if found is not None else None}
         return Merged(out, conf.origins, conf.contributions, canonical(out))
 
     def outbound_listener(self, parts: ListenerParts, conf: Merged, ctx: OutboundContext) -> None:
@@ -302,12 +336,17 @@ class MeshTrace(PolicyBase):
                 destination="",
             )
 
-    def proxy_clusters(self, conf: Merged, ctx: ProxyContext) -> list[envoy_cluster.Cluster]:
-        cluster = cluster_for(conf, ctx)
-        return [cluster] if cluster is not None else []
+    def proxy_state(
+        self, confs: Sequence[Merged], resources: Mapping[str, Sequence[Resource]]
+    ) -> Hashable:
+        """The collector of the proxy-wide conf (the one conf of a ``default`` kind)."""
+        return collector(confs[0]) if confs else None
+
+    def proxy_clusters(self, state: Hashable) -> list[envoy_cluster.Cluster]:
+        return [collector_cluster(state)] if isinstance(state, Collector) else []
 
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:
-        return identifying_name(source), source.workload if source is not None else ""
+        return identifying_name(source), source.label(WORKLOAD_LABEL) if source else ""
 
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         found = backend(mapping(policy.spec.get("default")))
@@ -324,16 +363,18 @@ class MeshTrace(PolicyBase):
         if not isinstance(otel, Mapping):
             return ()
         path = (*policy.spec_path, "default", "backends", 0, "openTelemetry")
-        resolved = otel_backends.resolve(otel, index)
+        resolved = otel_backend.resolve(
+            otel, index.resources.get(otel_backend.KIND, ()), index.name
+        )
         ref = otel.get("backendRef")
         if resolved is None and isinstance(ref, Mapping):
             labels = mapping(ref.get("labels"))
             shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
             message = DANGLING_NOTE.format(mesh=index.name, labels=shown)
             return (Skip(policy, (*path, "backendRef"), message),)
-        if resolved is not None and otel_backends.uses_https(resolved):
+        if resolved is not None and resolved.use_https:
             cluster = names.tracing_cluster(OTEL)
-            message = OTLP_HTTPS_NOTE.format(name=resolved["name"], cluster=cluster)
+            message = OTLP_HTTPS_NOTE.format(name=resolved.name, cluster=cluster)
             return (Skip(policy, path, message),)
         return ()
 

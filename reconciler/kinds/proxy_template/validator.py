@@ -10,7 +10,7 @@ from reconciler import codes
 from reconciler.kinds.proxy_template import envoy_text
 from reconciler.model import Resource
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
-from reconciler.validate.rules.selectors import SOURCES, check_selectors
+from reconciler.validate.rules.selectors import SOURCES, check_selectors, oneof_member
 
 PROFILES = ("default-proxy", "egress-proxy", "gateway-proxy", "ingress-proxy")
 """The profiles Kuma's control plane registers (``RegisterProfile``), sorted as Kuma lists them."""
@@ -63,12 +63,12 @@ def _resources(f: Findings, resources: Sequence[Any]) -> None:
 
 
 def _modification(f: Findings, path: Path, modification: Mapping[str, Any]) -> None:
-    for kind in envoy_text.OPERATION_KINDS:
-        body = modification.get(kind)
-        if isinstance(body, dict):
-            filters = kind in ("networkFilter", "httpFilter")
-            _operation(f, (*path, kind), kind, body, filters=filters)
-            return
+    # jsonpb keeps the last given member of the `type` oneof (declaration order)
+    member = oneof_member(modification, tuple((k, k) for k in envoy_text.OPERATION_KINDS))
+    if member is not None and isinstance(member[1], dict):
+        kind, body = member
+        filters = kind in ("networkFilter", "httpFilter")
+        _operation(f, (*path, kind), kind, body, filters=filters)
 
 
 def _operation(

@@ -18,7 +18,7 @@ from reconciler.validate.rules.selectors import (
     SOURCES,
     check_selector,
     check_selectors,
-    is_present,
+    oneof_member,
     proto_field,
     sub_message,
 )
@@ -119,22 +119,31 @@ def _match(f: Findings, path: Path, match: Mapping[str, Any]) -> None:
             _string_matcher(f, (*path, "headers", MapKey(key)), headers[key])
 
 
+STRING_MATCHER = (("prefix", "prefix"), ("exact", "exact"), ("regex", "regex"))
+"""``TrafficRoute.Http.Match.StringMatcher`` ``matcherType``, in declaration order."""
+MODIFY_PATH = (("rewritePrefix", "rewritePrefix"), ("regex", "regex"))
+MODIFY_HOST = (("value", "value"), ("fromPath", "fromPath"))
+LOAD_BALANCERS = (
+    ("roundRobin", "round_robin"),
+    ("leastRequest", "least_request"),
+    ("ringHash", "ring_hash"),
+    ("random", "random"),
+    ("maglev", "maglev"),
+)
+
+
 def _string_matcher(f: Findings, path: Path, matcher: Mapping[str, Any]) -> None:
-    if is_present(matcher, "exact"):
+    member = oneof_member(matcher, STRING_MATCHER)
+    if member is None:
+        f.add(
+            codes.SETTING_MISSING,
+            path,
+            'cannot be empty. Available options: "exact", "split" or "regex"',
+        )
         return
-    if is_present(matcher, "prefix"):
-        if matcher["prefix"] == "":
-            f.add(codes.SETTING_MISSING, (*path, "prefix"), EMPTY)
-        return
-    if is_present(matcher, "regex"):
-        if matcher["regex"] == "":
-            f.add(codes.SETTING_MISSING, (*path, "regex"), EMPTY)
-        return
-    f.add(
-        codes.SETTING_MISSING,
-        path,
-        'cannot be empty. Available options: "exact", "split" or "regex"',
-    )
+    name, value = member
+    if name != "exact" and value == "":
+        f.add(codes.SETTING_MISSING, (*path, name), EMPTY)
 
 
 def _modify(f: Findings, path: Path, modify: Mapping[str, Any], match: Mapping[str, Any]) -> None:
@@ -153,32 +162,29 @@ def _modify(f: Findings, path: Path, modify: Mapping[str, Any], match: Mapping[s
 def _modify_path(
     f: Findings, path: Path, modify: Mapping[str, Any], match: Mapping[str, Any]
 ) -> None:
-    if is_present(modify, "rewritePrefix"):
-        prefix = modify["rewritePrefix"]
-        if prefix == "":
-            f.add(codes.SETTING_MISSING, (*path, "rewritePrefix"), EMPTY)
-        elif proto_field(sub_message(match, "path"), "prefix") in (None, ""):
-            f.add(
-                codes.SETTINGS_CONFLICT,
-                (*path, "rewritePrefix"),
-                "can only be set when .http.match.path.prefix is not empty",
-            )
-        return
-    if is_present(modify, "regex"):
-        _regex_replace(f, (*path, "regex"), as_map(modify["regex"]))
-        return
-    f.add(codes.SETTING_MISSING, path, 'either "rewritePrefix" or "regex" has to be set')
+    member = oneof_member(modify, MODIFY_PATH)
+    if member is None:
+        f.add(codes.SETTING_MISSING, path, 'either "rewritePrefix" or "regex" has to be set')
+    elif member[0] == "regex":
+        _regex_replace(f, (*path, "regex"), as_map(member[1]))
+    elif member[1] == "":
+        f.add(codes.SETTING_MISSING, (*path, "rewritePrefix"), EMPTY)
+    elif proto_field(sub_message(match, "path"), "prefix") in (None, ""):
+        f.add(
+            codes.SETTINGS_CONFLICT,
+            (*path, "rewritePrefix"),
+            "can only be set when .http.match.path.prefix is not empty",
+        )
 
 
 def _modify_host(f: Findings, path: Path, host: Mapping[str, Any]) -> None:
-    if is_present(host, "value"):
-        if host["value"] == "":
-            f.add(codes.SETTING_MISSING, (*path, "value"), EMPTY)
-        return
-    if is_present(host, "fromPath"):
-        _regex_replace(f, (*path, "fromPath"), as_map(host["fromPath"]))
-        return
-    f.add(codes.SETTING_MISSING, path, 'either "value" or "fromPath" has to be set')
+    member = oneof_member(host, MODIFY_HOST)
+    if member is None:
+        f.add(codes.SETTING_MISSING, path, 'either "value" or "fromPath" has to be set')
+    elif member[0] == "fromPath":
+        _regex_replace(f, (*path, "fromPath"), as_map(member[1]))
+    elif member[1] == "":
+        f.add(codes.SETTING_MISSING, (*path, "value"), EMPTY)
 
 
 def _regex_replace(f: Findings, path: Path, regex: Mapping[str, Any]) -> None:
@@ -211,7 +217,9 @@ def _header_name(f: Findings, path: Path, name: object) -> None:
 
 def _load_balancer(f: Findings, lb: Mapping[str, Any]) -> None:
     path: Path = ("conf", "loadBalancer")
-    least = proto_field(lb, "leastRequest", "least_request")
+    member = oneof_member(lb, LOAD_BALANCERS)
+    kind, body = member if member is not None else ("", None)
+    least = body if kind == "leastRequest" else None
     if isinstance(least, dict):
         if proto_field(least, "choiceCount", "choice_count") == 1:
             f.add(
@@ -220,7 +228,7 @@ def _load_balancer(f: Findings, lb: Mapping[str, Any]) -> None:
                 "value must be greater than or equal to 2",
             )
         return
-    ring = proto_field(lb, "ringHash", "ring_hash")
+    ring = body if kind == "ringHash" else None
     if isinstance(ring, dict):
         function = proto_field(ring, "hashFunction", "hash_function")
         if function is None or function not in HASH_FUNCTIONS:

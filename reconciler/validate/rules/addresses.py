@@ -229,3 +229,22 @@ def is_dns_name(value: str) -> bool:
     if value == "" or len(value.replace(".", "")) > 255:
         return False
     return not is_ip(value) and _DNS_NAME.match(value) is not None
+
+
+def split_host_port(value: str) -> tuple[str, str] | None:
+    """Go ``net.SplitHostPort``: ``host:port`` or ``[host]:port``; None on error."""
+    colon = value.rfind(":")
+    if colon < 0:
+        return None
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0 or end + 1 != colon:
+            return None
+        host, inner_from, port_from = value[1:end], 1, end + 1
+    else:
+        host, inner_from, port_from = value[:colon], 0, 0
+        if ":" in host:
+            return None
+    if "[" in value[inner_from:] or "]" in value[port_from:]:
+        return None
+    return host, value[colon + 1 :]

@@ -8,6 +8,7 @@ what is there and leaves type errors to the schema.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeGuard
 
 from reconciler.diagnostics import Diagnostic, Severity, at_resource, at_spec
@@ -59,3 +60,14 @@ class Findings:
 
     def extend(self, diags: Sequence[Diagnostic]) -> None:
         self.diagnostics.extend(diags)
+
+    def merge_renamed(self, found: Findings, real: str, kuma: str) -> None:
+        """Take ``found``'s diagnostics, their field written as Kuma writes it.
+
+        Some Kuma validators name a field differently from the YAML (``config`` for a
+        backend's ``conf``, ``transparentProxing``): the position stays on the real field,
+        the ``field`` text is Kuma's, so both Kuma's users and editors find it.
+        """
+        for diag in found.diagnostics:
+            field = (diag.field or "").replace(real, kuma, 1)
+            self.diagnostics.append(replace(diag, field=field))

@@ -59,12 +59,12 @@ def check_opening(
 
     narrowed = top in shape.narrowed
     if shape.from_:
-        if narrowed:
+        if narrowed and shape.narrowed_from:
             s.forbid_section(f, spec, "from", s.MUST_NOT_BE_DEFINED)
         else:
             s.check_entries(f, spec, "from", shape.from_, conf)
     if shape.to:
-        kinds = (t.MESH,) if narrowed else shape.to
+        kinds = shape.narrowed_to if narrowed else shape.to
         s.check_entries(f, spec, "to", kinds, conf if shape.to_defaults else None)
     if shape.rules:
         s.check_rules(f, spec, conf, matches=shape.rule_matches)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler import codes
+from reconciler.validate.rules.addresses import split_host_port
 from reconciler.validate.rules.findings import Findings, Path, as_map, is_set
 
 EndpointCheck = Callable[[Findings, Path, str], None]
@@ -52,25 +53,22 @@ def check_backend_ref_or_endpoint(
             check(f, (*path, "endpoint"), endpoint)
 
 
-def split_host_port(address: str) -> tuple[str, str] | None:
-    """Go ``net.SplitHostPort``: (host, port), or None where Go returns an error."""
-    colon = address.rfind(":")
-    if colon < 0:
-        return None
-    start, after = 0, 0
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0 or end + 1 != colon:
-            return None
-        host = address[1:end]
-        start, after = 1, end + 1
-    else:
-        host = address[:colon]
-        if ":" in host:
-            return None
-    if "[" in address[start:] or "]" in address[after:]:
-        return None
-    return host, address[colon + 1 :]
+def check_attribute_name(f: Findings, path: Path, key: str) -> None:
+    """Kuma ``ValidateOtelAttributeName``: a static, lowercase, dotted name, not ``otel.*``.
+
+    The grammar itself is also the schema's ``pattern``; the rules report what it lets
+    through (the reserved prefix) and the cases Kuma words differently.
+    """
+    if key == "":
+        return  # the schema's pattern reports it
+    if "%" in key:
+        return  # the schema's pattern reports it (Kuma: a static name, no placeholders)
+    if key.startswith("otel."):
+        f.add(
+            codes.VALUE_NOT_ALLOWED,
+            path,
+            "must not use the reserved OpenTelemetry prefix 'otel.'",
+        )
 
 
 def check_host_port(f: Findings, path: Path, endpoint: str) -> None:

@@ -4,7 +4,9 @@ Legacy policies (TrafficRoute, HealthCheck, ...) select proxies and services wit
 ``sources``/``destinations``/``selectors``: lists of ``{match: {tag: value}}``. This module
 ports ``ValidateSelectors``, ``ValidateSelector``, ``ValidateTags`` and the
 ``OnlyServiceTagAllowed`` options with Kuma's field paths and messages, and reads protobuf
-messages the way protojson does (a field under its JSON name or its protobuf name).
+messages the way Kuma's ``jsonpb`` unmarshaller does: a field under its JSON name or its
+protobuf name (the JSON name wins when both are given), ``null`` as unset, and a ``oneof``
+with several members given as its last given member in declaration order.
 """
 
 from __future__ import annotations
@@ -28,10 +30,25 @@ SELECTOR_VALUE = re.compile(r"^([a-zA-Z0-9.\-_:/]*|\*)$")
 
 
 def proto_field(message: Mapping[str, Any], json_name: str, proto_name: str | None = None) -> Any:
-    """A protobuf field as protojson reads it: under its JSON name or its protobuf name."""
+    """A protobuf field as jsonpb reads it: its JSON name, else its protobuf name (jsonpb
+    reads the protobuf name first and lets the JSON name overwrite it)."""
     if json_name in message:
         return message[json_name]
     return message.get(proto_name) if proto_name is not None else None
+
+
+def oneof_member(
+    message: Mapping[str, Any], members: tuple[tuple[str, str], ...]
+) -> tuple[str, Any] | None:
+    """The member of a protobuf ``oneof`` that jsonpb keeps: ``(JSON name, value)`` of the
+    last member given (not ``null``) in declaration order; ``members`` are (JSON name,
+    protobuf name) pairs in that order. jsonpb sets each given member in turn, and setting
+    a member of a oneof clears the others: several given members are not an error."""
+    for json_name, proto_name in reversed(members):
+        value = proto_field(message, json_name, proto_name)
+        if value is not None:
+            return json_name, value
+    return None
 
 
 def is_present(message: Mapping[str, Any], json_name: str, proto_name: str | None = None) -> bool:

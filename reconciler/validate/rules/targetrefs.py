@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from reconciler import codes
+from reconciler.model import MapKey
 from reconciler.targetref import (  # re-exported: the rules read them as t.MESH ...
     DATAPLANE as DATAPLANE,
 )
@@ -117,17 +118,24 @@ def _check_fields(
     inbound_policy: bool,
     gateway_tags_allowed: bool,
 ) -> None:
+    """Kuma ``ValidateTargetRef``, kind by kind (MeshMultiZoneService has no field rules)."""
+
     def forbid(*names: str) -> None:
         for name in names:
             if is_set(ref.get(name)):
                 f.add(codes.TARGETREF_FIELD, (*path, name), f"must not be set with kind {kind}")
 
-    def require(name: str) -> None:
-        if not is_set(ref.get(name)):
-            f.add(codes.TARGETREF_FIELD, (*path, name), f"must be set with kind {kind}")
-
     has_labels = is_set(ref.get("labels"))
     has_name = is_set(ref.get("name")) or is_set(ref.get("namespace"))
+
+    def name_or_labels(labels_message: str) -> None:
+        _check_name(f, path, ref.get("name"))
+        forbid("mesh", "tags", "proxyTypes")
+        if not has_labels and not is_set(ref.get("name")):
+            f.add(codes.TARGETREF_FIELD, path, f"name or labels must be set when kind is {kind}")
+        if has_labels and has_name:
+            f.add(codes.TARGETREF_FIELD, (*path, "labels"), labels_message)
+
     if kind == MESH:
         if is_set(ref.get("name")):
             f.add(
@@ -136,6 +144,7 @@ def _check_fields(
                 "using name with kind Mesh is not yet supported",
             )
         forbid("mesh", "tags", "labels", "namespace", "sectionName")
+        _check_proxy_types(f, path, ref)
     elif kind == DATAPLANE:
         forbid("tags", "mesh", "proxyTypes")
         if has_labels and has_name:
@@ -148,30 +157,21 @@ def _check_fields(
             f.add(
                 codes.TARGETREF_FIELD,
                 (*path, "sectionName"),
-                "can only be used with inbound policies (policies with `from` or `rules`)",
+                "can only be used with inbound policies",
             )
     elif kind == MESH_SUBSET:
-        forbid("name", "mesh", "labels", "namespace", "sectionName")
+        forbid("name", "mesh")
         check_tags(f, (*path, "tags"), ref.get("tags"), selector=False)
-    elif kind in (MESH_SERVICE, MESH_HTTP_ROUTE, MESH_MULTI_ZONE_SERVICE):
-        _check_name(f, path, ref.get("name"))
-        forbid("mesh", "tags", "proxyTypes")
-        if not has_labels:
-            require("name")
-        if has_labels and has_name:
-            f.add(
-                codes.TARGETREF_FIELD,
-                (*path, "labels"),
-                "either labels or name and namespace must be specified",
-            )
-        if has_labels and is_set(ref.get("sectionName")):
-            f.add(
-                codes.TARGETREF_FIELD,
-                (*path, "sectionName"),
-                "sectionName should not be combined with labels",
-            )
+        forbid("labels", "namespace", "sectionName")
+        _check_proxy_types(f, path, ref)
+    elif kind == MESH_SERVICE:
+        name_or_labels("either labels or name and namespace must be specified")
+    elif kind == MESH_HTTP_ROUTE:
+        name_or_labels("either labels or name and namespace must be specified")
+        forbid("sectionName")
     elif kind in (MESH_SERVICE_SUBSET, MESH_GATEWAY):
-        require("name")
+        if not is_set(ref.get("name")):
+            f.add(codes.TARGETREF_FIELD, (*path, "name"), f"must be set when kind is {kind}")
         _check_name(f, path, ref.get("name"))
         forbid("mesh", "proxyTypes")
         check_tags(f, (*path, "tags"), ref.get("tags"), selector=True)
@@ -179,15 +179,18 @@ def _check_fields(
             forbid("tags")
         forbid("labels", "namespace", "sectionName")
     elif kind == MESH_EXTERNAL_SERVICE:
-        _check_name(f, path, ref.get("name"))
-        forbid("mesh", "tags", "proxyTypes")
-        if not has_labels:
-            require("name")
-        if has_labels and has_name:
-            f.add(
-                codes.TARGETREF_FIELD, (*path, "labels"), "either labels or name must be specified"
-            )
+        name_or_labels("either labels or name must be specified")
         forbid("sectionName")
+
+
+def _check_proxy_types(f: Findings, path: Path, ref: Mapping[str, Any]) -> None:
+    """Kuma ``validateProxyTypes``: ``proxyTypes`` is absent or lists at least one type."""
+    if ref.get("proxyTypes") == []:
+        f.add(
+            codes.TARGETREF_FIELD,
+            (*path, "proxyTypes"),
+            "must be undefined or have at least one element",
+        )
 
 
 def _check_name(f: Findings, path: Path, name: object) -> None:
@@ -195,8 +198,8 @@ def _check_name(f: Findings, path: Path, name: object) -> None:
         f.add(
             codes.TARGETREF_FIELD,
             (*path, "name"),
-            f"invalid name {name!r}: must consist of lower case alphanumeric characters, "
-            "'-', '.' and '_'",
+            "invalid characters: must consist of lower case alphanumeric characters, "
+            "'-', '.' and '_'.",
         )
 
 
@@ -213,25 +216,25 @@ def check_tags(f: Findings, path: Path, tags: object, *, selector: bool) -> None
         elif not TAG_NAME_CHARACTERS.match(key):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag name must consist of alphanumeric characters, dots, dashes, slashes and "
                 "underscores",
             )
         if not isinstance(value, str):
             continue
         if value == "":
-            f.add(codes.NAME_FORMAT, (*path, key), "tag value must be non-empty")
+            f.add(codes.NAME_FORMAT, (*path, MapKey(key)), "tag value must be non-empty")
         elif selector and not SELECTOR_VALUE_CHARACTERS.match(value):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag value must consist of alphanumeric characters, dots, dashes, slashes and "
                 'underscores or be "*"',
             )
         elif not selector and not TAG_VALUE_CHARACTERS.match(value):
             f.add(
                 codes.NAME_FORMAT,
-                (*path, key),
+                (*path, MapKey(key)),
                 "tag value must consist of alphanumeric characters, dots, dashes and underscores",
             )
 
