@@ -174,6 +174,8 @@ def collector_cluster(found: Collector) -> envoy_cluster.Cluster:
     after the compile). MeshCircuitBreaker (Kuma order 1300, after MeshTrace's 700) makes
     every cluster of the proxy track remaining capacity, this one too (``finish``)."""
     name = names.tracing_cluster(found.provider)
+    # Kuma resolves a host name with AUTO on an IPv6 Dataplane; the proxy-wide state carries
+    # no address family yet (as for MeshAccessLog's collectors): V4_ONLY
     parts = cluster_builders.provided_endpoint_cluster(
         name, found.host, found.port, ipv6=False, http2=found.http2
     )
