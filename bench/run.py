@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 AREAS = (
     "startup",
     "validate",
+    "parsers",
     "rules",
     "compile",
     "mesh_trace",
@@ -28,6 +29,7 @@ AREAS = (
     "replicas",
     "console",
     "revision",
+    "memory",
     "delivery_metrics",
     "action",
 )

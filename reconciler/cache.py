@@ -56,15 +56,20 @@ def default_cache_dir() -> Path:
 
 def code_fingerprint() -> str:
     """Changes whenever the loader, the validators or the schemas change."""
-    root = Path(__file__).parent
+    root = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha1(usedforsecurity=False)
     for sub in ("load", "validate", "kinds", "schemas"):
-        for path in sorted((root / sub).rglob("*")):
-            if path.suffix in (".py", ".json"):
-                st = path.stat()
-                digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        found: list[tuple[str, os.stat_result]] = []
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, sub)):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            for name in filenames:
+                if name.endswith((".py", ".json")):
+                    found.append((f"{rel}/{name}", os.stat(os.path.join(dirpath, name))))
+        for rel_path, st in sorted(found, key=lambda item: item[0]):
+            digest.update(f"{rel_path}:{st.st_size}:{st.st_mtime_ns};".encode())
     for name in ("model.py", "diagnostics.py", "codes.py", "cache.py"):
-        st = (root / name).stat()
+        st = os.stat(os.path.join(root, name))
         digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
     return digest.hexdigest()
 
@@ -76,6 +81,8 @@ class FileCache:
         self.directory = directory
         self._fingerprint = code_fingerprint()
         self._entries: dict[str, CachedFile] = {}
+        self._raw: dict[str, tuple[Any, ...]] = {}
+        """Entries as read from disk, decoded on first use; written back as they are."""
         self._used: dict[str, CachedFile] = {}
         self._stats: dict[str, tuple[int, int, int, str]] = {}
         self._stats_used: dict[str, tuple[int, int, int, str]] = {}
@@ -91,17 +98,17 @@ class FileCache:
                 header, encoded, stats = marshal.loads(fh.read())  # load(fh) reads tiny chunks
             if header != (_FORMAT, self._fingerprint) or not isinstance(encoded, dict):
                 return
-            self._entries = {digest: _decode(raw) for digest, raw in encoded.items()}
+            self._raw = encoded
             self._stats = dict(stats) if isinstance(stats, dict) else {}
             self._written_ns = written_ns
         except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
-            self._entries, self._stats = {}, {}
+            self._raw, self._stats = {}, {}
 
     def digest_by_stat(self, path: str, stat: FileStat) -> str | None:
         """The blob id of ``path`` if it is unchanged since the last run (same size, mtime and
         inode, not modified just before the cache was written) and its entry is cached."""
         known = self._stats.get(path)
-        if known is None or known[:3] != stat or known[3] not in self._entries:
+        if known is None or known[:3] != stat or self.get(known[3]) is None:
             return None
         if stat[1] >= self._written_ns - int(RACY_SECONDS * 1e9):
             return None
@@ -117,22 +124,37 @@ class FileCache:
 
     def get(self, digest: str) -> CachedFile | None:
         hit = self._entries.get(digest)
-        if hit is not None:
-            self._used[digest] = hit
+        if hit is None:
+            raw = self._raw.get(digest)
+            if raw is None:
+                return None
+            try:
+                hit = self._entries[digest] = _decode(raw)
+            except (ValueError, TypeError, IndexError, KeyError):  # a damaged entry: a miss
+                del self._raw[digest]
+                return None
+        self._used[digest] = hit
         return hit
 
     def put(self, digest: str, entry: CachedFile) -> None:
         self._used[digest] = entry
+        self._raw.pop(digest, None)
         self._dirty = True
 
     def save(self) -> None:
         """Write the entries this run used; silently skipped when the directory is not writable."""
-        if self.directory is None or not (self._dirty or len(self._used) != len(self._entries)):
+        if self.directory is None or not (
+            self._dirty or len(self._used) != len(self._raw.keys() | self._entries.keys())
+        ):
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".analysis-")
-            encoded = {digest: _encode(entry) for digest, entry in self._used.items()}
+            raw = self._raw  # entries read and not replaced are written back as read
+            encoded = {
+                digest: raw[digest] if digest in raw else _encode(entry)
+                for digest, entry in self._used.items()
+            }
             stats = {p: v for p, v in self._stats_used.items() if v[3] in self._used}
             with os.fdopen(fd, "wb") as fh:
                 marshal.dump(((_FORMAT, self._fingerprint), encoded, stats), fh)

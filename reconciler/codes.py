@@ -106,6 +106,9 @@ ROUTE_NO_BACKEND = "RC503"
 """Reported by validation (Kuma accepts the route), in the compile range where it began."""
 ROUTE_SHADOWED = "RC504"
 OUTBOUND_UNRESOLVED = "RC505"
+# MeshProxyPatch (reconciler/kinds/mesh_proxy_patch): RC510-RC519
+PROXY_PATCH_INVALID = "RC510"
+PROXY_PATCH_FIELD_IGNORED = "RC511"
 # identity (reconciler/identity, mTLS in compile): RC590-RC599
 MTLS_BACKEND_UNSUPPORTED = "RC590"
 MTLS_CA_UNAVAILABLE = "RC591"
@@ -593,6 +596,30 @@ _COMPILE: tuple[CodeInfo, ...] = (
         "(`CollectServices`), and so does the reconciler: no listener is built on that port. "
         "Define the resource, fix `name`/`port`, or set the Mesh's `meshServices.mode` so "
         "MeshServices are generated from the `kuma.io/service` tags.",
+    ),
+    CodeInfo(
+        PROXY_PATCH_INVALID,
+        Severity.ERROR,
+        "MeshProxyPatch modification cannot be applied",
+        "A MeshProxyPatch modification (the diagnostic points at it) cannot be applied to a "
+        "proxy, or leaves configuration Envoy would reject: a `value` that is not the Envoy "
+        "message of its kind (Cluster, Listener, Filter, HttpFilter, VirtualHost) in YAML or "
+        "JSON, a JSON patch that does not apply or gives an invalid message, a typed config "
+        "of a type Envoy does not know, a field breaking Envoy's proto validation rules (a "
+        "cluster without a name, a zero timeout, ...), two listeners on one address, or a "
+        "route to a cluster the patch removed. The proxy is not compiled and nothing of the "
+        "revision is published; the proxies keep their last configuration. Fix the "
+        "modification; `reconciler render --proxy MESH.NAME` of the revision without it shows "
+        "the generated resources and their names, which `match` compares.",
+    ),
+    CodeInfo(
+        PROXY_PATCH_FIELD_IGNORED,
+        Severity.WARNING,
+        "MeshProxyPatch value field ignored",
+        "A MeshProxyPatch `value` (or the result of its `jsonPatches`) has a field that the "
+        "Envoy message does not have. Kuma 2.14 parses these values allowing unknown fields "
+        "and drops them, and so does the reconciler; the warning names the field, often a "
+        "typo (Envoy's JSON names are camelCase or snake_case, e.g. `connectTimeout`).",
     ),
     CodeInfo(
         COMPILE_SKIPPED,

@@ -7,6 +7,8 @@ fetch that timed out can succeed later, an invalid commit cannot until a new one
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ReconcilerError(Exception):
     """Base of every error the project raises on purpose."""
@@ -34,6 +36,20 @@ class SourceError(ReconcilerError):
 
 class CompileError(ReconcilerError):
     """A valid mesh could not be compiled into Envoy configuration."""
+
+
+class PolicyError(CompileError):
+    """A part of one policy cannot be compiled: the diagnostic points at that part.
+
+    ``resource`` is the policy (a ``model.Resource``), ``path`` the absolute field path of the
+    part, ``code`` the diagnostic code.
+    """
+
+    def __init__(self, message: str, *, resource: Any, path: tuple[str | int, ...], code: str):
+        super().__init__(message)
+        self.resource = resource
+        self.path = path
+        self.code = code
 
 
 class ServeError(ReconcilerError):

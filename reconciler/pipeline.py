@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cache import CachedFile, CachedResource, FileCache, decode_cached, encode_cached
 from reconciler.codes import PROXY_COMPILE_FAILED
@@ -175,12 +175,14 @@ def analyze_paths(
     unchanged: dict[str, _Unchanged] = {}
     stats: dict[str, tuple[str, tuple[int, int, int]]] = {}
     if cache is not None:
+        cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
         for display, real in found:
             try:
                 st = os.stat(real)
             except OSError:
                 continue  # reading it reports the problem
-            key, stat = os.path.abspath(real), (st.st_size, st.st_mtime_ns, st.st_ino)
+            key = os.path.normpath(os.path.join(cwd, real))  # os.path.abspath(real)
+            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
             digest = cache.digest_by_stat(key, stat) if st.st_size <= max_file_size else None
             if digest is not None:
                 unchanged[display] = _Unchanged(display, digest)
@@ -284,12 +286,17 @@ def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
 def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
     return CachedFile(
         resources=tuple(
-            CachedResource(r.kind, r.name, r.mesh, dict(r.data), r.doc_index, r.position)
+            # the same (read-only) dict as the resource's, not a copy: a server keeps both
+            CachedResource(r.kind, r.name, r.mesh, _plain(r.data), r.doc_index, r.position)
             for r in loaded.resources
         ),
         diagnostics=tuple(diags),
         text=loaded.text,
     )
+
+
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
+    return data if type(data) is dict else dict(data)
 
 
 def _analyze_file(

@@ -57,6 +57,9 @@ class ProxyConfig:
     resources: dict[TypeUrl, list[Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """Human-readable remarks for ``render`` (e.g. a policy kind not compiled yet)."""
+    edited_by: dict[tuple[TypeUrl, str], tuple[str, ...]] = field(default_factory=dict)
+    """Resources a MeshProxyPatch added or changed: the modifications that did it, each as
+    ``MeshProxyPatch <name> <field> (<file>:<line>)``, in the order they ran."""
 
     def of(self, type_url: TypeUrl) -> Sequence[Any]:
         return self.resources.get(type_url, [])

@@ -216,6 +216,13 @@ def format_text(data: dict[str, Any]) -> str:
         for cluster in ob["clusters"]:
             lines.append(f"  cluster {cluster['name']}")
             _policies(lines, cluster["policies"], "    ")
+    if data.get("patches"):
+        lines += ["", "MeshProxyPatch modifications (applied last, in this order):"]
+        lines += [
+            f"  {p['type']} {p['name']} {p['action']} by {p['policy']} {p['modification']} "
+            f"at {p['at']}"
+            for p in data["patches"]
+        ]
     if data["skipped"]:
         lines += ["", "not applied:"]
         lines += [f"  {s}" for s in data["skipped"]]

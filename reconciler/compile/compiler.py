@@ -30,7 +30,7 @@ from reconciler.compile.proxy import MeshCompiler
 from reconciler.compile.shared import Counter, Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.diagnostics import Diagnostic, at_resource
-from reconciler.errors import CompileError
+from reconciler.errors import CompileError, PolicyError
 from reconciler.model import DEFAULT_MESH, Kind, Resource, ResourceKey
 from reconciler.resource_types import ProxyConfig
 from reconciler.targetref import selects
@@ -233,6 +233,10 @@ def _upstreams(proxy: Proxy, previous: CompileResult | None) -> set[str]:
 
 
 def _failure(proxy: Proxy, exc: Exception) -> Diagnostic:
+    if isinstance(exc, PolicyError):  # the policy's part is to blame, not the Dataplane
+        return at_resource(
+            exc.code, exc.resource, exc.path, f"proxy {proxy.node_id}: {exc.message}"
+        )
     return at_resource(
         codes.PROXY_COMPILE_FAILED,
         proxy.resource,

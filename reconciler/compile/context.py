@@ -33,6 +33,8 @@ class Hook(StrEnum):
     INBOUND_LISTENER = "inbound_listener"
     INBOUND_CLUSTER = "inbound_cluster"
     INBOUND_ROUTE = "inbound_route"
+    PROXY = "proxy"
+    """The whole proxy's resources, once every other hook ran (``proxy_resources``)."""
 
 
 class Section(StrEnum):

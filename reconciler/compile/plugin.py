@@ -20,6 +20,7 @@ from reconciler.compile.context import (
 )
 from reconciler.compile.inventory import MeshIndex
 from reconciler.compile.merge import Merged
+from reconciler.compile.resource_set import ResourceSet
 from reconciler.compile.trace import Skip
 from reconciler.model import Resource
 
@@ -120,6 +121,16 @@ class PolicyPlugin(Protocol):
         self, route: envoy_route.Route, conf: Merged, ctx: InboundContext
     ) -> None: ...
 
+    def proxy_resources(
+        self, resources: ResourceSet, policies: Sequence[Resource]
+    ) -> tuple[Skip, ...]:
+        """Edit a proxy's assembled resources (``Hook.PROXY``), after every other hook.
+
+        ``policies`` select the proxy, least specific first. Record each change in
+        ``resources.edits``; raise :class:`PolicyError` for a part that cannot be applied (the
+        proxy, and so the revision, is then refused). Returns the parts not applied.
+        """
+
 
 class PolicyBase:
     """Subclass and override the hooks you list in ``hooks``; the rest do nothing."""
@@ -174,3 +185,8 @@ class PolicyBase:
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
         return None
+
+    def proxy_resources(
+        self, resources: ResourceSet, policies: Sequence[Resource]
+    ) -> tuple[Skip, ...]:
+        return ()

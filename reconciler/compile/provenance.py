@@ -129,4 +129,15 @@ def proxy_provenance(trace: ProxyTrace, dataplane: Resource) -> dict[str, Any]:
         "inbounds": [_inbound(t) for t in trace.inbounds],
         "outbounds": [_outbound(t) for t in trace.outbounds],
         "skipped": [s.note() for s in trace.skipped],
+        "patches": [
+            {
+                "policy": edit.policy.name,
+                "modification": format_path(edit.path),
+                "at": edit.where(),
+                "type": edit.type_url.short,
+                "name": edit.name,
+                "action": edit.action.value,
+            }
+            for edit in trace.edits
+        ],
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import Section, Source, proxy_source
+from reconciler.compile.context import Hook, Section, Source, proxy_source
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Outbound, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher, PolicySet
@@ -16,6 +16,7 @@ from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
 from reconciler.compile.plugins import plugins
+from reconciler.compile.resource_set import EDITABLE, KIND_ORIGINS, Origin, ResourceSet
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
@@ -46,6 +47,7 @@ class MeshCompiler:
         selected = self.matcher.selected(proxy)
         trace = ProxyTrace(proxy.node_id, selected)
         found: dict[TypeUrl, dict[str, Any]] = {t: {} for t in TypeUrl}
+        roles = _Roles()
         notes: list[str] = []
         tls_policies = selected.get(mesh_tls.KIND, ())
         tls_confs = [
@@ -66,6 +68,7 @@ class MeshCompiler:
                 listener = mesh_tls.secure_inbound(listener, mesh_tls.tls_params(tls_conf))
             found[TypeUrl.LISTENER].setdefault(built.trace.listener, listener)
             found[TypeUrl.CLUSTER].setdefault(built.trace.cluster, built.cluster)
+            roles.inbound(built.trace.listener, built.trace.cluster, inbound.tags)
             trace.inbounds.append(built.trace)
             trace.skipped.extend(built.skipped)
         # Kuma takes the conf of one inbound for every upstream cluster (configureTLSParams)
@@ -78,6 +81,7 @@ class MeshCompiler:
                 continue
             out = self.outbounds.build(selected, outbound, source)
             found[TypeUrl.LISTENER].setdefault(out.trace.listener, out.listener)
+            roles.outbound(out.trace.listener, _outbound_tags(proxy, written.index))
             if out.route_config is not None:
                 found[TypeUrl.ROUTE].setdefault(out.route_config.name, out.route_config)
             for cluster in out.clusters:
@@ -92,6 +96,7 @@ class MeshCompiler:
         for kind, state in source.state:
             for cluster in plugins()[kind].proxy_clusters(state):
                 found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
+                roles.added(kind, cluster.name)
             trace.skipped.extend(plugins()[kind].proxy_skips(state))
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
@@ -107,6 +112,15 @@ class MeshCompiler:
             notes.append(f"{kind} policies are not compiled yet: they have no effect on this proxy")
         resources = {t: [found[t][name] for name in sorted(found[t])] for t in TypeUrl if found[t]}
         config = ProxyConfig(proxy.node_id, resources, list(dict.fromkeys(notes)))
+        editors = [p for p in plugins().values() if Hook.PROXY in p.hooks and selected.get(p.kind)]
+        if editors:
+            edited = roles.resource_set(found)
+            for plugin in editors:
+                trace.skipped.extend(plugin.proxy_resources(edited, selected[plugin.kind]))
+            config.resources = edited.resources()
+            config.edited_by = edited.edited_by()
+            trace.edits.extend(edited.edits)
+            config.notes.extend(s.note() for s in trace.skipped if s.note() not in config.notes)
         return config, trace
 
     def _proxy_state(
@@ -147,3 +161,53 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
+
+
+def _outbound_tags(proxy: Proxy, index: int) -> dict[str, str]:
+    """Kuma's outbound listener tags: the outbound's ``tags`` without ``kuma.io/mesh``."""
+    networking = proxy.resource.data.get("networking")
+    outbounds = networking.get("outbound") if isinstance(networking, dict) else None
+    entry = outbounds[index] if isinstance(outbounds, list) and index < len(outbounds) else None
+    tags = entry.get("tags") if isinstance(entry, dict) else None
+    if not isinstance(tags, dict):
+        return {}
+    return {str(k): str(v) for k, v in tags.items() if k != "kuma.io/mesh"}
+
+
+class _Roles:
+    """Each resource's Kuma origin and each listener's tags, gathered while assembling."""
+
+    def __init__(self) -> None:
+        self.origins: dict[tuple[TypeUrl, str], str] = {}
+        self.tags: dict[str, Mapping[str, str]] = {}
+
+    def inbound(self, listener: str, cluster: str, tags: Mapping[str, str]) -> None:
+        self.origins.setdefault((TypeUrl.LISTENER, listener), Origin.INBOUND)
+        self.origins.setdefault((TypeUrl.CLUSTER, cluster), Origin.INBOUND)
+        self.tags.setdefault(listener, dict(tags))
+
+    def outbound(self, listener: str, tags: Mapping[str, str]) -> None:
+        self.tags.setdefault(listener, tags)
+
+    def added(self, kind: str, cluster: str) -> None:
+        """A cluster a policy kind adds to the proxy (Kuma's origin of that kind)."""
+        origin = KIND_ORIGINS.get(kind)
+        if origin is not None:
+            self.origins.setdefault((TypeUrl.CLUSTER, cluster), origin)
+
+    def resource_set(self, found: Mapping[TypeUrl, Mapping[str, Any]]) -> ResourceSet:
+        """Private copies of the editable resources (the others are shared, never edited)."""
+        out = ResourceSet(listener_tags=dict(self.tags))
+        for type_url, by_name in found.items():
+            for name, message in by_name.items():
+                if type_url in EDITABLE:
+                    message = _copied(message)
+                origin = self.origins.get((type_url, name), Origin.OUTBOUND)
+                out.add(type_url, name, message, origin)
+        return out
+
+
+def _copied(message: Any) -> Any:
+    out = type(message)()
+    out.CopyFrom(message)
+    return out

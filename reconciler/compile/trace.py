@@ -9,6 +9,7 @@ from typing import Any
 from reconciler import codes
 from reconciler.compile.inventory import Inbound, Outbound
 from reconciler.compile.merge import KeyedRule, Merged
+from reconciler.compile.resource_set import Edit
 from reconciler.model import FieldPath, Resource, format_path
 
 
@@ -67,3 +68,5 @@ class ProxyTrace:
     inbounds: list[InboundTrace] = field(default_factory=list)
     outbounds: list[OutboundTrace] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    """Resources MeshProxyPatch modifications added, changed or removed, in order."""

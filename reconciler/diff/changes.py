@@ -13,6 +13,7 @@ JSON form (``ChangeSet.to_json()``, ``"version": 1``; fields are only ever added
      "unchanged_proxies": [node_id, ...],
      "partial": null | {"left_out": [{"type", "mesh", "name"}], "files": [path, ...]}}
 
+``edited_by`` (only when some) names the MeshProxyPatch modifications that edited a resource.
 ``fields`` lists leaf changes for ``configured`` items only; ``old``/``new`` are absent when
 the field did not exist on that side. Secret (SDS) values are masked as ``*****``.
 """
@@ -76,6 +77,9 @@ class ResourceChange:
     name: str
     action: Action
     fields: tuple[FieldChange, ...] = ()
+    edited_by: tuple[str, ...] = ()
+    """The MeshProxyPatch modifications that added, changed or removed it on the side that
+    has it last (``MeshProxyPatch <name> <field> (<file>:<line>)``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +88,7 @@ class ResourceChange:
             "name": self.name,
             "action": self.action.value,
             "fields": [f.to_json() for f in self.fields],
+            **({"edited_by": list(self.edited_by)} if self.edited_by else {}),
         }
 
     @classmethod
@@ -93,6 +98,7 @@ class ResourceChange:
             name=raw["name"],
             action=Action(raw["action"]),
             fields=tuple(FieldChange.from_json(f) for f in raw.get("fields", ())),
+            edited_by=tuple(raw.get("edited_by", ())),
         )
 
 

@@ -64,13 +64,20 @@ def diff_proxy(before: ProxyConfig | None, after: ProxyConfig | None) -> list[Re
         old_of, new_of = old.get(type_url, {}), new.get(type_url, {})
         for name in sorted(old_of.keys() | new_of.keys()):
             was, now = old_of.get(name), new_of.get(name)
+            by = _edited_by(after, type_url, name) or (
+                _edited_by(before, type_url, name) if now is None else ()
+            )
             if was is None:
-                changes.append(ResourceChange(type_url, name, Action.CREATED))
+                changes.append(ResourceChange(type_url, name, Action.CREATED, edited_by=by))
             elif now is None:
-                changes.append(ResourceChange(type_url, name, Action.DELETED))
+                changes.append(ResourceChange(type_url, name, Action.DELETED, edited_by=by))
             elif was is not now and was != now:
                 fields = diff_values(proto_json(was), proto_json(now))
                 if type_url is TypeUrl.SECRET:
                     fields = [f.masked() for f in fields]
-                changes.append(ResourceChange(type_url, name, Action.CONFIGURED, tuple(fields)))
+                changes.append(ResourceChange(type_url, name, Action.CONFIGURED, tuple(fields), by))
     return changes
+
+
+def _edited_by(config: ProxyConfig | None, type_url: TypeUrl, name: str) -> tuple[str, ...]:
+    return config.edited_by.get((type_url, name), ()) if config is not None else ()

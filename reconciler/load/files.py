@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_file
@@ -48,42 +49,65 @@ def is_resource_path(rel_path: str) -> bool:
     return rel_path.endswith(RESOURCE_SUFFIXES) and not any(p.startswith(".") for p in parts)
 
 
-def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Path]]:
+def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, str]]:
     """``(display path, real path)`` of every resource file under ``paths``, sorted per root.
 
     A path that does not exist is a usage error (exit 2), not a diagnostic.
     """
     seen: set[str] = set()
     for raw in paths:
-        root = Path(raw)
-        if not root.exists():
+        root = os.fspath(raw)
+        if not os.path.exists(root):
             raise UsageError(f"path not found: {raw}", hint="give a directory or a YAML file")
-        found = [(_display(root), root)] if root.is_file() else sorted(_walk(root))
-        for display, real in found:
-            # Paths, not inodes: a symlinked duplicate is read twice and then reported as a
-            # duplicate resource, which is what it is. Resolving every file costs a syscall
-            # per path component.
-            key = os.path.abspath(real)
+        # Paths, not inodes: a symlinked duplicate is read twice and then reported as a
+        # duplicate resource, which is what it is. Resolving every file costs a syscall per
+        # path component; the root is made absolute once and each file joined to it.
+        absolute = os.path.abspath(root)
+        if os.path.isfile(root):
+            found = [(_display(Path(root)), root, absolute)]
+        else:
+            real_prefix, key_prefix = _with_sep(root), _with_sep(absolute)
+            found = [
+                (display, real_prefix + rel, key_prefix + rel)
+                for display, rel in sorted(_walk(Path(root)))
+            ]
+        for display, real, key in found:
             if key not in seen:
                 seen.add(key)
                 yield display, real
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+def _walk(root: Path) -> Iterator[tuple[str, str]]:
+    """``(display path, path relative to root)`` of every resource file under ``root``
+    (hidden files and directories skipped, symlinked directories not followed, as
+    ``os.walk`` does). Plain strings from ``os.scandir``: no ``Path`` object per file."""
     base = _display(root)
     prefix = "" if base in (".", "") else base.rstrip("/") + "/"
-    root_text = os.fspath(root)
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_dir = os.path.relpath(dirpath, root_text)
-        rel_prefix = prefix if rel_dir == "." else prefix + Path(rel_dir).as_posix() + "/"
-        for name in filenames:
-            if name.startswith(".") or not name.endswith(RESOURCE_SUFFIXES):
+    stack = [(os.fspath(root), prefix, "")]
+    while stack:
+        directory, shown, rel = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listed = list(entries)
+        except OSError as exc:
+            _raise(exc)
+        for entry in listed:
+            name = entry.name
+            if name.startswith("."):
                 continue
-            yield rel_prefix + name, Path(dirpath, name)
+            if entry.is_dir():
+                if not entry.is_symlink():
+                    stack.append((entry.path, shown + name + "/", rel + name + os.sep))
+            elif name.endswith(RESOURCE_SUFFIXES):
+                yield shown + name, rel + name
 
 
-def _raise(exc: OSError) -> None:
+def _with_sep(path: str) -> str:
+    """``path`` ending in one separator, so that ``prefix + relative`` joins them."""
+    return path if path.endswith(os.sep) else path + os.sep
+
+
+def _raise(exc: OSError) -> NoReturn:
     raise UsageError(f"cannot read directory {exc.filename}: {exc.strerror}") from exc
 
 
@@ -96,18 +120,20 @@ def _display(path: Path) -> str:
 
 
 def read_files(
-    found: Iterable[tuple[str, Path]], *, max_size: int = DEFAULT_MAX_FILE_SIZE
+    found: Iterable[tuple[str, str | os.PathLike[str]]], *, max_size: int = DEFAULT_MAX_FILE_SIZE
 ) -> tuple[list[SourceFile], list[Diagnostic]]:
     """Read every file; unreadable or oversized ones become diagnostics."""
     files: list[SourceFile] = []
     diags: list[Diagnostic] = []
     for display, real in found:
         try:
-            size = real.stat().st_size
-            if size > max_size:
-                diags.append(too_large(display, size, max_size))
-                continue
-            files.append(SourceFile(display, real.read_bytes()))
+            with open(real, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > max_size:
+                    diags.append(too_large(display, size, max_size))
+                    continue
+                data = fh.read()
+            files.append(SourceFile(display, data))
         except OSError as exc:
             diags.append(
                 at_file(codes.FILE_UNREADABLE, display, f"cannot read file: {exc.strerror or exc}")

@@ -79,6 +79,7 @@ def proxy_block(proxy: ProxyChange) -> str:
     lines: list[str] = []
     for res in proxy.resources:
         lines.append(f"{res.action.value:<10}  {res.type_url.short} {res.name}")
+        lines.extend(f"    edited by {by}" for by in res.edited_by)
         lines.extend(f"    {format_field(f)}" for f in res.fields)
     return f"<details><summary>{summary}</summary>\n\n{code_block(_capped(lines))}\n</details>\n"
 

@@ -60,6 +60,7 @@ def proxy_lines(proxy: ProxyChange, indent: str = "  ") -> list[str]:
     lines = []
     for res in proxy.resources:
         lines.append(f"{indent}{res.action.value:<10}  {res.type_url.short} {res.name}")
+        lines.extend(f"{indent}    edited by {by}" for by in res.edited_by)
         lines.extend(f"{indent}    {format_field(f)}" for f in res.fields)
     return lines
 

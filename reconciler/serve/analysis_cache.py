@@ -34,6 +34,7 @@ class LiveFileCache(FileCache):
 
     def save(self) -> None:
         self._entries, self._used = self._used, {}
+        self._raw = {}  # entries read at start and not used by this revision: dropped
 
     def persist(self) -> None:
         """Write the current entries (only if a revision added some since the last write).

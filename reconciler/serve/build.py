@@ -18,6 +18,7 @@ from reconciler.pipeline import Analysis, collector_paused
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.console.records import BuildLog, Explainer
+from reconciler.serve.heap import release_free_memory
 from reconciler.snapshot import Interner, Snapshot, build_snapshots
 from reconciler.source import Revision
 
@@ -62,6 +63,7 @@ class RevisionBuilder:
         """Every proxy's snapshot, or ``({}, rejection)``: a revision publishes whole or not."""
         with collector_paused():  # analysis, compile and snapshots only allocate
             snapshots, error = self._build(revision)
+        release_free_memory()  # what the build freed, back to the system (see serve.heap)
         if error is not None:
             self.log.refused(revision.id, revision.meta, error)
         return snapshots, error

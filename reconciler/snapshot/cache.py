@@ -92,14 +92,26 @@ class ResponseCache:
     """SotW response bodies (everything but the nonce) by (type, content, version, names).
 
     A thousand proxies with the same clusters share one encoded CDS body; building it costs a
-    ``b"".join`` over already-serialized resources, once.
+    ``b"".join`` over already-serialized resources, once. Bounded by the bytes it holds
+    (least recently used first out): a body only one proxy receives (its listeners, its
+    secrets) is built again on its next push for a few microseconds, instead of being held
+    as long as the proxy is served, a copy of resources the snapshots already hold.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
+    def __init__(self, max_bytes: int = 4 << 20) -> None:
+        self.max_bytes = max_bytes
         self._bodies: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._bytes = 0
         self.hits = 0
         self.misses = 0
+
+    @property
+    def held_bytes(self) -> int:
+        """The bytes of the bodies held now (at most :attr:`max_bytes`)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._bodies)
 
     def sotw_body(
         self, type_url: TypeUrl, snap: TypeSnapshot, names: frozenset[str] | None
@@ -120,7 +132,10 @@ class ResponseCache:
         body = wire.sotw_body(
             snap.version, str(type_url), (snap.resources[n].any_bytes for n in selected)
         )
-        self._bodies[key] = body
-        if len(self._bodies) > self.capacity:
-            self._bodies.popitem(last=False)
+        if len(body) <= self.max_bytes:
+            self._bodies[key] = body
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._bodies.popitem(last=False)
+                self._bytes -= len(dropped)
         return body

@@ -66,12 +66,27 @@ class Encoded:
 
 
 class Interner:
-    """Deduplicates encoded resources across proxies and snapshots (weakly held)."""
+    """Deduplicates encoded resources across proxies and snapshots (weakly held), and the
+    per-type resource sets themselves: the replicas of one service get the same clusters,
+    endpoints and routes, so their snapshots share one :class:`TypeSnapshot` per type."""
 
     def __init__(self) -> None:
         self._by_key: weakref.WeakValueDictionary[tuple[str, bytes], Encoded] = (
             weakref.WeakValueDictionary()
         )
+        self._types: weakref.WeakValueDictionary[tuple[str, str], TypeSnapshot] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def type_snapshot(self, type_url: TypeUrl, encoded: dict[str, Encoded]) -> TypeSnapshot:
+        """The shared :class:`TypeSnapshot` of ``encoded`` (one object per distinct content)."""
+        content = content_hash(encoded.values())
+        key = (str(type_url), content)
+        found = self._types.get(key)
+        if found is None or found.resources != encoded:  # a hash collision is never shared
+            found = TypeSnapshot(content, content, encoded)
+            self._types[key] = found
+        return found
 
     def encode(
         self, type_url: TypeUrl, message: Any, memo: dict[int, tuple[Any, Encoded]] | None = None
@@ -111,7 +126,7 @@ def content_hash(resources: Iterable[Encoded]) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class TypeSnapshot:
     version: str
     """What ``version_info`` says: the content hash (a SotW stream that still holds clusters
@@ -192,8 +207,7 @@ def build_snapshot(
         for message in config.of(type_url):
             res = interner.encode(type_url, message, memo)
             encoded[res.name] = res
-        content = content_hash(encoded.values())
-        types[type_url] = TypeSnapshot(content, content, encoded)
+        types[type_url] = interner.type_snapshot(type_url, encoded)
     eds_names = {
         c.name: (c.eds_cluster_config.service_name or c.name)
         for c in config.of(TypeUrl.CLUSTER)

@@ -45,11 +45,11 @@ class DirectorySource:
             digest.update(f.path.encode() + b"\0" + f.digest.encode() + b"\0")
         return Revision(id=digest.hexdigest()[:40], files=tuple(files), diagnostics=tuple(diags))
 
-    def _relative(self, real: Path, shown: str) -> str:
+    def _relative(self, real: str, shown: str) -> str:
         if self.root is None:
             return shown
         try:
-            return real.resolve().relative_to(self.root).as_posix()
+            return Path(real).resolve().relative_to(self.root).as_posix()
         except ValueError:  # outside the root (a symlinked file): keep what discover shows
             return shown
 

@@ -1,6 +1,6 @@
 """The rules of one resource, derived from its kind's folder (``reconciler/kinds/<kind>/``).
 
-A policy kind's ``Shape`` drives the shared opening (targetRef and sections); its
+Every kind's name (and mesh) follows Kuma's ``ValidateMeta``. A policy kind's ``Shape`` drives the shared opening (targetRef and sections); its
 ``validator.py`` may add ``check_default(findings, path, value, top)`` for each ``default``
 block and ``check(findings, resource)`` for the rest. Every policy gets the shared
 not-applied warnings; a kind declared "accepted, not applied" gets one warning per resource.
@@ -13,9 +13,11 @@ from functools import cache
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.kinds import CATALOG, part
+from reconciler.kinds.spec import Scope
 from reconciler.model import Resource
 from reconciler.validate.rules import not_applied
 from reconciler.validate.rules.findings import Findings
+from reconciler.validate.rules.identifiers import check_meta
 from reconciler.validate.rules.opening import DefaultCheck, check_opening
 
 KindCheck = Callable[[Findings, Resource], None]
@@ -29,7 +31,12 @@ def _rules(kind: str) -> tuple[KindCheck, ...]:
     module = part(spec, "validator")
     own: KindCheck | None = getattr(module, "check", None)
     default: DefaultCheck | None = getattr(module, "check_default", None)
-    checks: list[KindCheck] = []
+    mesh_scoped = spec.scope == Scope.MESH
+
+    def meta(f: Findings, resource: Resource) -> None:
+        check_meta(f, resource, mesh_scoped=mesh_scoped)
+
+    checks: list[KindCheck] = [meta]
     if spec.shape is not None:
         shape = spec.shape
 

@@ -25,6 +25,8 @@ GO_DURATION_PATTERN = r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|
 """A Go duration (``time.ParseDuration``), as the legacy kinds take them."""
 INTEGER_STRING_PATTERNS = (r"^[0-9]+$", r"^-?[0-9]+$")
 """Integers written as strings, which protobuf JSON accepts (legacy kinds)."""
+NUMBER_STRING_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+"""Floating-point numbers written as strings, which Kuma's jsonpb accepts (legacy kinds)."""
 _DISCRIMINATORS = ("type", "kind")
 _TYPE_NAMES = {
     "string": "a string",
@@ -151,6 +153,8 @@ def _pattern(instance: Any, pattern: str) -> str:
         return f"{describe(instance)} is not a duration in seconds such as '10s' or '0.5s'"
     if pattern in INTEGER_STRING_PATTERNS:
         return f"{describe(instance)} is not an integer"
+    if pattern == NUMBER_STRING_PATTERN:
+        return f"{describe(instance)} is not a number"
     if pattern == GO_DURATION_PATTERN:
         return f"{describe(instance)} is not a duration such as '300ms', '10s' or '1m30s'"
     return f"{describe(instance)} does not match the pattern {pattern}"

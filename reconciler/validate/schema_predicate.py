@@ -67,13 +67,16 @@ def _scalar_in(allowed: list[Any]) -> Predicate:
     if all(isinstance(v, str) for v in allowed):
         strings = frozenset(allowed)
         return lambda v: isinstance(v, str) and v in strings
-    if not all(isinstance(v, str | int | float) for v in allowed):
+    if not all(v is None or isinstance(v, str | int | float) for v in allowed):
         raise UnsupportedSchema("enum of non-scalar values")
     numbers = [v for v in allowed if _is_number(v)]
     strings = frozenset(v for v in allowed if isinstance(v, str))
     bools = [v for v in allowed if isinstance(v, bool)]
+    null = None in allowed
 
     def check(v: Any) -> bool:
+        if v is None:
+            return null
         if isinstance(v, bool):
             return any(v is b for b in bools)
         if _is_number(v):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from git_repo import git
 
+from reconciler.cli.inspect import InspectOptions, inspect
 from reconciler.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +172,34 @@ def test_repo_hostile_rev_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     repo.mkdir()
     git(repo, "init", "-q")
     assert main(["diff", "--repo", str(repo), "--base", "--output=/tmp/x"]) == 2
+
+
+def test_a_resource_a_mesh_proxy_patch_edits_names_the_modification(
+    two_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample's patch added on the new side: the inbound listener it changes is listed
+    with the modification and its file:line, in text and in JSON."""
+    (two_dirs / "old/policies/proxy-patch.yaml").unlink()
+    code, out = run(capsys, "old", "new")
+    assert code == 1
+    edited = (
+        "edited by MeshProxyPatch frontend-served-by spec.default.appendModifications[0]"
+        ".httpFilter (new/policies/proxy-patch.yaml:17)"
+    )
+    section = out.split("Proxy default.frontend-1 (configured):\n")[1].splitlines()
+    assert section[0].split() == ["configured", "LDS", "inbound:127.0.1.1:8080"]
+    assert section[1].strip() == edited
+    _, raw = run(capsys, "-o", "json", "old", "new")
+    [proxy] = json.loads(raw)["proxies"]
+    assert [r["edited_by"] for r in proxy["resources"]] == [[edited.removeprefix("edited by ")]]
+
+
+def test_inspect_lists_the_sample_patch_with_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    text, code = inspect(InspectOptions(("sample-repo",), "default.frontend-1"))
+    assert code == 0
+    section = text.split("MeshProxyPatch modifications (applied last, in this order):\n")[1]
+    assert section.splitlines()[0] == (
+        "  LDS inbound:127.0.1.1:8080 changed by frontend-served-by "
+        "spec.default.appendModifications[0].httpFilter at sample-repo/policies/proxy-patch.yaml:17"
+    )

@@ -386,3 +386,45 @@ def test_status_lists_the_hostnames_of_the_applied_revision(tmp_path: Path) -> N
         }
 
     run(body)
+
+
+BAD_PATCH = """\
+type: MeshProxyPatch
+name: zero-timeout
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  default:
+    appendModifications:
+      - cluster:
+          operation: Patch
+          value: "connectTimeout: 0s"
+"""
+
+
+def test_a_mesh_proxy_patch_envoy_would_reject_is_refused_and_named(tmp_path: Path) -> None:
+    """Caught before publishing, not by a NACK: the real compile refuses the revision (RC606)
+    and ``lastError`` carries RC510 at the modification's file and line; the last applied
+    revision keeps serving."""
+    (tmp_path / "mesh.yaml").write_text(MESH)
+    (tmp_path / "web.yaml").write_text(DATAPLANE.format(port=8080))
+
+    async def body() -> None:
+        cache = SnapshotCache()
+        loop = Reconciler(
+            DirectorySource([tmp_path]), pipeline_compile(), cache, Metrics(), interval=None
+        )
+        first = await loop.reconcile()
+        assert first is not None and first.applied
+        (tmp_path / "patch.yaml").write_text(BAD_PATCH)
+        outcome = await loop.reconcile()
+        assert outcome is not None and not outcome.applied
+        error = loop.status_json()["lastError"]
+        assert error["code"] == codes.COMPILE_FAILED
+        [diagnostic] = error["diagnostics"]
+        assert diagnostic["code"] == codes.PROXY_PATCH_INVALID
+        assert diagnostic["file"].endswith("patch.yaml") and diagnostic["line"] == 8
+        assert "zero-timeout" in diagnostic["text"] and "must be gt 0s" in diagnostic["text"]
+        assert cache.node_ids() == ["default.web-1"]  # the first revision keeps serving
+
+    run(body)

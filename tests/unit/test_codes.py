@@ -37,6 +37,9 @@ EMITTED_BY: dict[str, str] = {
     "test_unsupported_backend_kind_is_reported_not_dropped_silently",
     "RC504": "unit/test_compile_routes.py::test_routes_follow_kuma_compare_match",
     "RC505": "unit/test_compile_mesh_services.py::test_unknown_port_or_service_is_a_note_not_an_outbound",
+    "RC510": "unit/test_compile_mesh_proxy_patch.py::"
+    "test_a_modification_envoy_would_reject_refuses_the_proxy_at_its_line",
+    "RC511": "unit/test_compile_mesh_proxy_patch.py::test_a_field_kuma_drops_is_a_warning_naming_it",
     "RC590": "unit/test_identity_serve_rotation.py::"
     "test_a_mesh_ca_that_cannot_be_used_publishes_nothing",
     "RC591": "unit/test_identity_serve_rotation.py::"

@@ -40,7 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("compile", "snapshot", "diff"),
     # what one kind's folder adds: its Kuma rules and its compile step, built on the shared
     # validate and compile machinery; the registries load them by name (kinds.part)
-    ("kinds.*.*",),
+    ("kinds.*.*", "kinds.*.*.*"),
     ("report", "pipeline"),
     ("serve", "agent"),
     ("action", "demo"),
@@ -238,7 +238,9 @@ def test_load_and_validate_work_on_plain_data() -> None:
         and not (imp.module.endswith(".plugin") or ".plugin." in imp.module)
         and any(imp.target == f or imp.target.startswith(f + ".") for f in compiled)
     ]
-    assert kind_rules == [], "only a kind's plugin.py compiles; its rules work on plain data"
+    assert kind_rules == [], (
+        "only a kind's plugin (plugin.py or plugin/) compiles; its rules work on plain data"
+    )
 
 
 def test_serve_depends_on_snapshots_not_on_the_compiler() -> None:

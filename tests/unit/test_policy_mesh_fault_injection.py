@@ -211,7 +211,7 @@ type: MeshFaultInjection
 name: by-from
 mesh: default
 spec:
-  targetRef: {kind: Mesh}
+  targetRef: {kind: Mesh, proxyTypes: [Sidecar]}
   from:
     - targetRef: {kind: MeshService, name: web}
       default:

@@ -42,8 +42,9 @@ def nodes(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any], bo
     for keyword in ("anyOf", "oneOf", "allOf"):
         for branch in schema.get(keyword, []):
             yield from nodes(branch, path)
-            if isinstance(branch, dict) and "then" in branch:
-                yield from nodes(branch["then"], path)  # `if` only tests, it describes nothing
+            for keyword in ("then", "else"):  # `if` only tests, it describes nothing
+                if isinstance(branch, dict) and keyword in branch:
+                    yield from nodes(branch[keyword], path)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -5,12 +5,15 @@ New-style kinds: every property path of Kuma's published REST schema
 minimal sample value built from Kuma's type (every enum value, an integer and a string for
 ``x-kubernetes-int-or-string``, any JSON value where Kuma preserves unknown fields), put into
 an otherwise minimal document; our schema (the ``jsonschema`` validator ``validate`` uses)
-must accept each document, and our enums must equal Kuma's. Legacy kinds: every field of
-their protobuf messages (``kuma-v2.14.3-legacy-protos/``) must be a property of our schema
-under its JSON name and its protobuf name. All mismatches are reported at once.
+must accept each document, and our enums must equal Kuma's. Mesh, Dataplane, MeshGateway and
+the zone proxies are protobuf messages Kuma reads with jsonpb: their enums also take numbers,
+their durations are strings. Legacy kinds: every field of their protobuf messages
+(``kuma-v2.14.3-legacy-protos/``) must be a property of our schema under its JSON name and
+its protobuf name, and take every value jsonpb reads for its type (numbers also in quotes,
+enum names and numbers, ``null`` as unset). All mismatches are reported at once.
 
-The reference lives outside the repository: ``$KUMA_REFERENCE_DIR`` or ``../shared/reference``
-next to the checkout; without it the tests are skipped.
+The reference files are in ``tests/kuma_reference/`` (``$KUMA_REFERENCE_DIR`` points the test at
+another copy, e.g. of a newer Kuma release).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,16 +35,12 @@ from reconciler.validate.schema import validator_for
 from reconciler.validate.schema_files import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = Path(os.environ.get("KUMA_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+REFERENCE = Path(os.environ.get("KUMA_REFERENCE_DIR", ROOT / "tests" / "kuma_reference"))
 REST = REFERENCE / "kuma-v2.14.3-schemas"
 PROTOS = REFERENCE / "kuma-v2.14.3-legacy-protos"
 
 NOT_KNOWN = {"MeshZoneAddress": "a zone-local address resource of Kuma's multizone control plane"}
 """Kuma REST schemas of kinds the reconciler does not read (none may be missing silently)."""
-
-needs_reference = pytest.mark.skipif(
-    not REST.is_dir(), reason=f"Kuma reference schemas not found at {REST}"
-)
 
 # A path is a tuple of steps: a property name, ITEM (an array element) or VALUE (a map value).
 UNPUBLISHED = "x-unpublished"
@@ -267,7 +266,7 @@ def our_nodes(schema: Any, path: Path_) -> list[dict[str, Any]]:
 def our_enum(schema: dict[str, Any], path: Path_) -> set[Any] | None:
     values: set[Any] | None = None
     for node in our_nodes(schema, path):
-        if node.get("enum"):  # `enum: []` marks a forbidden combination
+        if node.get("enum"):  # an empty enum forbids, it lists nothing
             values = (values or set()) | set(node["enum"])
         if "const" in node and path:
             values = (values or set()) | {node["const"]}
@@ -290,7 +289,6 @@ def rest_kinds() -> list[str]:
 # --- the tests -------------------------------------------------------------------------------
 
 
-@needs_reference
 def test_every_kuma_rest_schema_is_a_known_kind() -> None:
     unknown = sorted(set(kuma_items()) - set(CATALOG) - set(NOT_KNOWN))
     assert not unknown, f"Kuma kinds without a reconciler kind: {unknown}"
@@ -298,7 +296,6 @@ def test_every_kuma_rest_schema_is_a_known_kind() -> None:
     assert not new_style - set(kuma_items()), "kinds without a Kuma REST schema"
 
 
-@needs_reference
 @pytest.mark.parametrize("kind", rest_kinds())
 def test_our_schema_accepts_every_kuma_property(kind: str) -> None:
     item = kuma_items()[kind]
@@ -361,6 +358,10 @@ class ProtoField:
         return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
+Messages = dict[str, list[ProtoField]]
+Enums = dict[str, tuple[str, ...]]
+
+
 def _tokens(text: str) -> list[str]:
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"//[^\n]*", " ", text)
@@ -376,8 +377,20 @@ def _skip_group(tokens: list[str], i: int, open_: str, close: str) -> int:
             return i
 
 
+def _enum(tokens: list[str], i: int, name: str, enums: dict[str, tuple[str, ...]]) -> int:
+    """Record the value names of the enum whose ``{`` is at ``i``; the index after its ``}``."""
+    end = _skip_group(tokens, i, "{", "}")
+    body = tokens[i + 1 : end - 1]
+    enums[name] = tuple(body[k] for k in range(len(body) - 1) if body[k + 1] == "=")
+    return end
+
+
 def _parse_body(
-    tokens: list[str], i: int, scope: str, messages: dict[str, list[ProtoField]]
+    tokens: list[str],
+    i: int,
+    scope: str,
+    messages: dict[str, list[ProtoField]],
+    enums: dict[str, tuple[str, ...]],
 ) -> int:
     """Parse a message body from after its ``{``; returns the index after its ``}``."""
     fields = messages.setdefault(scope, [])
@@ -386,10 +399,9 @@ def _parse_body(
         if word in ("message", "enum"):
             name = tokens[i + 1]
             if word == "message":
-                i = _parse_body(tokens, i + 3, f"{scope}.{name}", messages)
+                i = _parse_body(tokens, i + 3, f"{scope}.{name}", messages, enums)
             else:
-                messages.setdefault(f"{scope}.{name}", [])  # an enum: a leaf
-                i = _skip_group(tokens, i + 2, "{", "}")
+                i = _enum(tokens, i + 2, f"{scope}.{name}", enums)
         elif word == "oneof":
             i += 3  # `oneof name {`: its members are fields of the message
             while tokens[i] != "}":
@@ -420,11 +432,19 @@ def _parse_field(tokens: list[str], i: int, scope: str, fields: list[ProtoField]
     return i + 1
 
 
-@cache
 def proto_messages() -> tuple[dict[str, list[ProtoField]], dict[str, str]]:
-    """(message or enum full name -> fields, kind -> root message), from every .proto file."""
+    """(message full name -> fields, kind -> root message), from every .proto file."""
+    messages, roots, _ = proto_files()
+    return messages, roots
+
+
+@cache
+def proto_files() -> tuple[Messages, dict[str, str], Enums]:
+    """Messages (full name -> fields), roots (kind -> message) and enums (full name ->
+    value names) of every .proto file."""
     messages: dict[str, list[ProtoField]] = {}
     roots: dict[str, str] = {}
+    enums: dict[str, tuple[str, ...]] = {}
     for file in sorted(PROTOS.glob("*.proto")):
         text = file.read_text("utf-8")
         tokens = _tokens(text)
@@ -433,10 +453,9 @@ def proto_messages() -> tuple[dict[str, list[ProtoField]], dict[str, str]]:
             if tokens[i] in ("message", "enum") and i + 2 < len(tokens) and tokens[i + 2] == "{":
                 name = tokens[i + 1]
                 if tokens[i] == "message":
-                    i = _parse_body(tokens, i + 3, name, messages)
+                    i = _parse_body(tokens, i + 3, name, messages, enums)
                 else:
-                    messages.setdefault(name, [])
-                    i = _skip_group(tokens, i + 2, "{", "}")
+                    i = _enum(tokens, i + 2, name, enums)
             else:
                 i += 1
         for match in re.finditer(
@@ -445,10 +464,10 @@ def proto_messages() -> tuple[dict[str, list[ProtoField]], dict[str, str]]:
             text,
         ):
             roots[match.group(2)] = match.group(1)
-    return messages, roots
+    return messages, roots, enums
 
 
-def _lookup(type_: str, scope: str, messages: dict[str, list[ProtoField]]) -> str | None:
+def _lookup(type_: str, scope: str, messages: Mapping[str, object]) -> str | None:
     """The full name of a message type as protoc resolves it from ``scope`` (inner first)."""
     parts = scope.split(".")
     for depth in range(len(parts), -1, -1):
@@ -477,7 +496,6 @@ def legacy_kinds() -> list[str]:
     return sorted(n for n, s in CATALOG.items() if s.category is Category.LEGACY)
 
 
-@pytest.mark.skipif(not PROTOS.is_dir(), reason=f"Kuma legacy protos not found at {PROTOS}")
 @pytest.mark.parametrize("kind", legacy_kinds())
 def test_legacy_schema_has_every_proto_field_under_both_names(kind: str) -> None:
     _, roots = proto_messages()
@@ -490,3 +508,77 @@ def test_legacy_schema_has_every_proto_field_under_both_names(kind: str) -> None
             if not any(name in node.get("properties", {}) for node in objects):
                 problems.append(f"{show((*path, name))}: missing ({field.type} in {field.scope})")
     assert not problems, f"{kind}: {len(problems)} protobuf fields missing:\n" + "\n".join(problems)
+
+
+PROTO_SAMPLES: dict[str, tuple[Any, ...]] = {
+    # jsonpb reads integers and floating-point numbers also in quotes (it strips them)
+    "uint32": (1, "1"),
+    "uint64": (1, "1"),
+    "google.protobuf.UInt32Value": (1, "1"),
+    "google.protobuf.FloatValue": (1.5, "1.5", 1),
+    "google.protobuf.DoubleValue": (1.5, "1.5", 1),
+    "bool": (True,),
+    "google.protobuf.BoolValue": (True,),
+    "string": ("a",),
+    "google.protobuf.StringValue": ("a",),
+    "google.protobuf.BytesValue": ("YQ==",),
+    "google.protobuf.Duration": ("1s",),
+    "kuma.system.v1alpha1.DataSource": ({"secret": "a"},),
+    "HttpMethod": ("GET", 1),  # api/mesh/v1alpha1/http_method.proto (not published here)
+}
+"""Values jsonpb accepts for each protobuf type (messages: ``{}``; enums: a name, a number)."""
+
+
+def proto_samples(field: ProtoField) -> tuple[Any, ...]:
+    messages, _, enums = proto_files()
+    samples = PROTO_SAMPLES.get(field.type)
+    enum = _lookup(field.type, field.scope, enums)
+    if samples is None and enum is not None:
+        samples = (enums[enum][-1], 0)
+    if samples is None:
+        assert _lookup(field.type, field.scope, messages) or field.type in _FREE, field
+        samples = ({},)
+    if field.repeated:
+        return tuple([v] for v in samples)
+    if field.map_value:
+        return tuple({"k": v} for v in samples)
+    return (*samples, None)  # null: unset
+
+
+def document_at(kind: str, path: Path_, name: str, value: Any) -> dict[str, Any]:
+    """``{type, name, mesh}`` with ``value`` under ``name`` in the object at ``path``."""
+    document: dict[str, Any] = {"type": kind, "name": "sample", "mesh": "default"}
+    target: Any = document
+    for depth, step in enumerate(path):
+        if step in (ITEM, VALUE):
+            continue
+        following = path[depth + 1] if depth + 1 < len(path) else None
+        if following == ITEM:
+            target[step] = [{}]
+            target = target[step][0]
+        elif following == VALUE:
+            target[step] = {"key": {}}
+            target = target[step]["key"]
+        else:
+            target = target.setdefault(step, {})
+    target[name] = value
+    return document
+
+
+@pytest.mark.parametrize("kind", legacy_kinds())
+def test_legacy_schema_accepts_what_jsonpb_reads(kind: str) -> None:
+    """Each field, under each name, takes every form of value Kuma's jsonpb accepts."""
+    _, roots = proto_messages()
+    problems: list[str] = []
+    for path, field in proto_paths(roots[kind]):
+        for name in dict.fromkeys((field.json_name, field.name)):
+            for value in proto_samples(field):
+                document = document_at(kind, path, name, copy.deepcopy(value))
+                errors = [
+                    e.message
+                    for e in validator_for(kind).iter_errors(document)
+                    if e.validator != "required"  # siblings the sample leaves out
+                ]
+                if errors:
+                    problems.append(f"{show((*path, name))} = {value!r}: {'; '.join(errors)}")
+    assert not problems, f"{kind}: {len(problems)} values rejected:\n" + "\n".join(problems)

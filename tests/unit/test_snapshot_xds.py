@@ -11,6 +11,7 @@ from google.protobuf import any_pb2
 
 from reconciler.resource_types import TypeUrl
 from reconciler.snapshot import (
+    ResponseCache,
     SnapshotCache,
     build_snapshot,
     build_snapshots,
@@ -84,6 +85,10 @@ def test_identical_resources_are_serialized_once_and_shared() -> None:
     b = build_snapshot(config("default.b"), cache.interner)
     assert a.types[TypeUrl.CLUSTER].resources["svc"] is b.types[TypeUrl.CLUSTER].resources["svc"]
     assert a.version(TypeUrl.CLUSTER) == b.version(TypeUrl.CLUSTER)
+    # the whole set of a type is shared too (one object per distinct content)
+    assert a.types[TypeUrl.CLUSTER] is b.types[TypeUrl.CLUSTER]
+    other = build_snapshot(config("default.c", weights={"other": 1}), cache.interner)
+    assert other.types[TypeUrl.ROUTE] is not a.types[TypeUrl.ROUTE]
     body_a = cache.responses.sotw_body(TypeUrl.CLUSTER, a.types[TypeUrl.CLUSTER], None)
     body_b = cache.responses.sotw_body(TypeUrl.CLUSTER, b.types[TypeUrl.CLUSTER], None)
     assert body_a is body_b and cache.responses.hits == 1
@@ -155,3 +160,20 @@ def test_consistency_finds_every_dangling_reference() -> None:
     ]
     snapshots, problems = build_snapshots({"default.a": broken}, SnapshotCache().interner)
     assert snapshots == {} and len(problems) == 4
+
+
+def test_response_cache_holds_at_most_its_byte_bound() -> None:
+    cache = SnapshotCache()
+    cache.responses = ResponseCache(max_bytes=2_000)
+    bodies = []
+    for i in range(40):  # 40 proxies, each with its own listener-like endpoint set
+        snap = build_snapshot(config(f"default.p{i}", weights={f"s{i}": 1}), cache.interner)
+        for type_url in (TypeUrl.CLUSTER, TypeUrl.ROUTE):
+            bodies.append(cache.responses.sotw_body(type_url, snap.types[type_url], None))
+            assert cache.responses.held_bytes <= 2_000
+    assert sum(len(b) for b in bodies) > 2_000 and 0 < len(cache.responses) < len(bodies)
+    # a body still held is shared; one dropped is rebuilt with the same bytes
+    snap = build_snapshot(config("default.p0", weights={"s0": 1}), cache.interner)
+    assert (
+        cache.responses.sotw_body(TypeUrl.CLUSTER, snap.types[TypeUrl.CLUSTER], None) == bodies[0]
+    )

@@ -71,3 +71,52 @@ def test_a_file_changed_right_after_the_cache_was_written_is_read(
     seen = _reads(monkeypatch)
     analyze_paths([repo], cache_dir=cache)
     assert [Path(p).name for p in seen] == ["mesh.yaml"]
+
+
+def test_entries_read_are_written_back_as_read_and_decoded_only_when_used(
+    tmp_path: Path,
+) -> None:
+    """A warm run decodes only the entries it uses, and writes the others' bytes back as
+    they were read (no decode and re-encode of a whole cache for one changed file)."""
+    import marshal
+
+    from reconciler.cache import FileCache
+
+    repo, cache_dir = tmp_path / "repo", tmp_path / "cache"
+    repo.mkdir()
+    _write(repo / "mesh.yaml", "type: Mesh\nname: default\n", age_s=60)
+    _write(repo / "a.yaml", POLICY.format(name="a", timeout="1s"), age_s=60)
+    first = analyze_paths([repo], cache_dir=cache_dir)
+    (_, before, _) = marshal.loads((cache_dir / "analysis.marshal").read_bytes())
+    cache = FileCache(cache_dir)
+    assert cache._entries == {} and set(cache._raw) == set(before)  # nothing decoded yet
+    digest = next(iter(before))
+    hit = cache.get(digest)
+    assert hit is not None and set(cache._entries) == {digest}
+    for other in before:
+        cache.get(other)
+    cache.put("0" * 40, hit)  # one new entry: the file is written again
+    cache.save()
+    (_, after, _) = marshal.loads((cache_dir / "analysis.marshal").read_bytes())
+    assert {d: after[d] for d in before} == before and "0" * 40 in after
+    again = analyze_paths([repo], cache_dir=cache_dir)
+    assert again.diagnostics == first.diagnostics
+    assert [r.data for r in again.resources] == [r.data for r in first.resources]
+
+
+def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    import marshal
+
+    from reconciler.cache import FileCache
+
+    repo, cache_dir = tmp_path / "repo", tmp_path / "cache"
+    repo.mkdir()
+    _write(repo / "mesh.yaml", "type: Mesh\nname: default\n", age_s=60)
+    first = analyze_paths([repo], cache_dir=cache_dir)
+    path = cache_dir / "analysis.marshal"
+    header, entries, stats = marshal.loads(path.read_bytes())
+    entries = {digest: ("not", "an entry") for digest in entries}
+    path.write_bytes(marshal.dumps((header, entries, stats)))
+    assert all(FileCache(cache_dir).get(digest) is None for digest in entries)
+    again = analyze_paths([repo], cache_dir=cache_dir)
+    assert again.diagnostics == first.diagnostics and len(again.resources) == 1

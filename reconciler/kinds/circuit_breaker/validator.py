@@ -8,12 +8,13 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.model import Resource
-from reconciler.validate.rules.findings import Findings, Path, as_map, is_number
+from reconciler.validate.rules.findings import Findings, Path, as_map
 from reconciler.validate.rules.selectors import (
     ONLY_SERVICE,
     SOURCES,
     check_selectors,
     is_present,
+    proto_number,
 )
 
 DETECTORS = ("totalErrors", "gatewayErrors", "localErrors", "standardDeviation", "failure")
@@ -57,5 +58,6 @@ def _conf(f: Findings, conf: Mapping[str, Any]) -> None:
 
 
 def _percentage(f: Findings, path: Path, value: object) -> None:
-    if is_number(value) and not 0 <= value <= 100:
+    value = proto_number(value)
+    if value is not None and not 0 <= value <= 100:
         f.add(codes.NUMBER_RANGE, path, PERCENT)

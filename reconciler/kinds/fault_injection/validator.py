@@ -9,13 +9,14 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.model import Resource
-from reconciler.validate.rules.findings import Findings, Path, as_map, is_number
+from reconciler.validate.rules.findings import Findings, Path, as_map
 from reconciler.validate.rules.selectors import (
     ANY_TAGS,
     TagRules,
     check_selectors,
     is_present,
     proto_field,
+    proto_number,
 )
 
 HTTP_DESTINATIONS = TagRules(at_least_one_tag=True, http_protocol=True)
@@ -69,7 +70,7 @@ def _conf(f: Findings, conf: Mapping[str, Any]) -> None:
         status = abort.get("httpStatus")
         if status is None:
             f.add(codes.SETTING_MISSING, ("conf", "abort", "httpStatus"), EMPTY)
-        elif is_number(status) and status not in GO_STATUS_TEXTS:
+        elif (code := proto_number(status)) is not None and code not in GO_STATUS_TEXTS:
             f.add(
                 codes.NUMBER_RANGE, ("conf", "abort", "httpStatus"), "http status code is incorrect"
             )
@@ -88,5 +89,5 @@ def _percentage(f: Findings, path: Path, fault: Mapping[str, Any]) -> None:
     value = fault.get("percentage")
     if value is None:
         f.add(codes.SETTING_MISSING, (*path, "percentage"), EMPTY)
-    elif is_number(value) and not 0.0 <= value <= 100.0:
+    elif (number := proto_number(value)) is not None and not 0.0 <= number <= 100.0:
         f.add(codes.NUMBER_RANGE, (*path, "percentage"), "has to be in [0.0 - 100.0] range")

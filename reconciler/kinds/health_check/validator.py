@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.model import Resource
-from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 from reconciler.validate.rules.selectors import (
     ONLY_SERVICE,
     SOURCES,
@@ -16,6 +16,7 @@ from reconciler.validate.rules.selectors import (
     duration_seconds,
     is_present,
     proto_field,
+    proto_number,
 )
 
 POSITIVE = "must have a positive value"
@@ -44,7 +45,7 @@ def _conf(f: Findings, conf: Mapping[str, Any]) -> None:
         value = proto_field(conf, json_name, proto_name)
         if value is None:
             f.add(codes.SETTING_MISSING, (*path, json_name), POSITIVE)
-        elif is_number(value) and value == 0:
+        elif proto_number(value) == 0:
             f.add(codes.NUMBER_RANGE, (*path, json_name), POSITIVE)
     for json_name, proto_name in (
         ("initialJitter", "initial_jitter"),
@@ -55,7 +56,8 @@ def _conf(f: Findings, conf: Mapping[str, Any]) -> None:
         if value is not None:
             _duration(f, (*path, json_name), value)
     panic = proto_field(conf, "healthyPanicThreshold", "healthy_panic_threshold")
-    if is_number(panic) and not 0.0 <= panic <= 100.0:
+    panic = proto_number(panic)
+    if panic is not None and not 0.0 <= panic <= 100.0:
         f.add(
             codes.NUMBER_RANGE, (*path, "healthyPanicThreshold"), "must be in range [0.0 - 100.0]"
         )
@@ -80,7 +82,8 @@ def _http(f: Findings, path: Path, http: Mapping[str, Any]) -> None:
         f.add(codes.SETTING_MISSING, (*path, "path"), "has to be defined and cannot be empty")
     statuses = proto_field(http, "expectedStatuses", "expected_statuses")
     for i, status in enumerate(as_list(statuses)):
-        if is_number(status) and not 100 <= status < 600:
+        status = proto_number(status)
+        if status is not None and not 100 <= status < 600:
             f.add(codes.NUMBER_RANGE, (*path, "expectedStatuses", i), "must be in range [100, 600)")
     headers = proto_field(http, "requestHeadersToAdd", "request_headers_to_add")
     for i, option in enumerate(as_list(headers)):

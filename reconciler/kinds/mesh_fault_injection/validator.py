@@ -1,12 +1,14 @@
 """MeshFaultInjection (Kuma 2.14 ``meshfaultinjection/api/v1alpha1/validator.go``).
 
-``to`` applies to builtin gateways only, so it is accepted only when the top-level target
-may select gateways; ``rules`` replace ``from`` and exclude ``to``.
+A target that may include builtin gateways (``Mesh``/``MeshSubset`` without
+``proxyTypes: [Sidecar]``, MeshGateway, MeshHTTPRoute) takes ``to``; a sidecar target takes
+``from`` or ``rules`` (``rules`` replace ``from``).
 """
 
 from __future__ import annotations
 
 from reconciler.kinds.mesh_fault_injection import SHAPE
+from reconciler.kinds.mesh_rate_limit.validator import GATEWAY_SCOPE
 from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import targetrefs as t
@@ -19,12 +21,13 @@ FROM_KINDS = SHAPE.from_
 def check(f: Findings, resource: Resource) -> None:
     spec = resource.spec
     ref = spec.get("targetRef")
-    if t.top_kind(spec) == t.MESH_GATEWAY:
-        s.forbid_section(f, spec, "from", s.MUST_NOT_BE_DEFINED)
+    gateways = t.includes_gateways(ref if isinstance(ref, dict) else None)
+    if gateways:
+        s.forbid_section(f, spec, "from", f"{s.MUST_NOT_BE_DEFINED} {GATEWAY_SCOPE}")
     else:
         s.check_entries(f, spec, "from", FROM_KINDS, _conf)
-    if not t.includes_gateways(ref if isinstance(ref, dict) else None):
-        s.forbid_section(f, spec, "to", s.MUST_NOT_BE_DEFINED + " (to[] applies to gateways only)")
+    if not gateways:
+        s.forbid_section(f, spec, "to", s.MUST_NOT_BE_DEFINED)
     else:
         s.check_entries(f, spec, "to", (t.MESH,), _conf)
     s.check_rules(f, spec, _conf)

@@ -21,6 +21,7 @@ from reconciler.validate.rules.selectors import (
     is_present,
     oneof_member,
     proto_field,
+    proto_number,
 )
 
 EMPTY = "cannot be empty"
@@ -167,10 +168,11 @@ def _filter(
     elif kind == "redirect":
         where = (*path, "redirect")
         port = value.get("port")
-        if is_number(port) and port > 65535:
+        port = proto_number(port)
+        if port is not None and port > 65535:
             f.add(codes.NUMBER_RANGE, (*where, "port"), "port must be in the range [1, 65535]")
         status = proto_field(value, "statusCode", "status_code")
-        status = status if is_number(status) else 0
+        status = proto_number(status) or 0
         if not 300 <= status <= 308:
             f.add(codes.NUMBER_RANGE, (*where, "status_code"), "must be in the range [300, 308]")
     elif kind == "mirror":
@@ -178,7 +180,7 @@ def _filter(
         percentage = value.get("percentage")
         if percentage is None:
             f.add(codes.SETTING_MISSING, (*where, "percentage"), EMPTY)
-        elif is_number(percentage) and not 0.0 <= percentage <= 100.0:
+        elif (number := proto_number(percentage)) is not None and not 0.0 <= number <= 100.0:
             f.add(codes.NUMBER_RANGE, (*where, "percentage"), "has to be in [0.0 - 100.0] range")
         _backend(f, (*where, "backend"), value.get("backend"))
     elif kind == "rewrite" and _rewrite_path(value) == "replacePrefixMatch" and not has_prefix:

@@ -15,8 +15,6 @@ KIND = KindSpec(
         required=False,
         gateway_listener_tags=False,
     ),
-    not_applied=(
-        "MeshProxyPatch: its modifications are not applied to the generated Envoy configuration yet"
-    ),
-    order=200,
+    not_applied=None,
+    order=200,  # after every other kind: its hook edits the assembled proxy
 )

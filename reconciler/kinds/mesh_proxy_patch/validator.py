@@ -7,7 +7,8 @@ block rules (``core/jsonpatch/validators``). Operations outside the enum are the
 
 A ``value`` is a native Envoy resource in YAML or JSON: here it must parse and be a mapping
 of fields, as protojson needs. Kuma also unmarshals it into the Envoy message and runs its
-``validate`` rules; rules work on plain data, so that part waits for the kind's compile step.
+``validate`` rules; rules work on plain data, so that part is the compile step's
+(``plugin/``: RC510 at the modification, before anything is published).
 """
 
 from __future__ import annotations

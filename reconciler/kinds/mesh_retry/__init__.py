@@ -21,8 +21,6 @@ KIND = KindSpec(
         narrowed=(MESH_GATEWAY, MESH_HTTP_ROUTE),
         narrowed_to=(MESH, MESH_EXTERNAL_SERVICE),
         required=False,  # Kuma requires no to[] entry: an empty `to: []` is valid
-        default_needs=("tcp", "http", "grpc"),
-        default_needs_message="at least one of the 'tcp', 'http', 'grpc' must be specified",
     ),
     order=50,
 )

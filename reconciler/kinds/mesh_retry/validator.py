@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 from reconciler import codes
+from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import values as v
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number
 
@@ -30,6 +33,7 @@ HTTP_RETRY_ON = frozenset(
         "HttpMethodTrace",
     }
 )
+NEEDS_MESSAGE = "at least one of the 'tcp', 'http', 'grpc' must be specified"
 HTTP_FIELDS = (
     "numRetries",
     "perTryTimeout",
@@ -45,10 +49,20 @@ GRPC_FIELDS = ("numRetries", "perTryTimeout", "backOff", "retryOn", "rateLimited
 _KNOWN_STATUSES = frozenset(int(st) for st in HTTPStatus)
 
 
+NEEDS = ("tcp", "http", "grpc")
+
+
 def check_default(f: Findings, path: Path, value: object, top: str) -> None:
+    """Kuma validates a ``default`` block rooted at "conf": its paths read ``default.conf``."""
     if value is not None and not isinstance(value, dict):
-        return
-    conf = as_map(value)
+        return  # the schema reports the type
+    found = Findings(f.resource)
+    if s.require_any(found, path, as_map(value), NEEDS, NEEDS_MESSAGE):
+        _check_conf(found, path, as_map(value))
+    f.merge_renamed(found, ".default", ".default.conf")
+
+
+def _check_conf(f: Findings, path: Path, conf: Mapping[str, Any]) -> None:
     tcp = conf.get("tcp")
     if isinstance(tcp, dict) and tcp.get("maxConnectAttempt") is None:
         f.add(codes.SETTING_MISSING, (*path, "tcp"), "must not be empty")

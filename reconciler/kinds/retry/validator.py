@@ -15,6 +15,7 @@ from reconciler.validate.rules.selectors import (
     check_selectors,
     duration_seconds,
     proto_field,
+    proto_number,
 )
 
 EMPTY_FIELD = "field cannot be empty"
@@ -75,7 +76,7 @@ def _set_list(message: Mapping[str, Any], json_name: str, proto_name: str) -> li
 
 def _common(f: Findings, path: Path, section: Mapping[str, Any]) -> None:
     retries = proto_field(section, "numRetries", "num_retries")
-    if is_number(retries) and retries == 0:
+    if proto_number(retries) == 0:
         f.add(codes.NUMBER_RANGE, (*path, "numRetries"), GREATER_WHEN_DEFINED)
     per_try = proto_field(section, "perTryTimeout", "per_try_timeout")
     if per_try is not None and duration_seconds(per_try) == 0:

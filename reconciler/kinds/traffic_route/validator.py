@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.model import MapKey, Resource
-from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_number
+from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 from reconciler.validate.rules.selectors import (
     ONLY_SERVICE,
     SOURCES,
@@ -20,6 +20,7 @@ from reconciler.validate.rules.selectors import (
     check_selectors,
     oneof_member,
     proto_field,
+    proto_number,
     sub_message,
 )
 
@@ -74,8 +75,8 @@ def _split(f: Findings, path: Path, split: Sequence[Any]) -> None:
         weight = entry.get("weight")
         if weight is None:
             f.add(codes.SETTING_MISSING, (*path, i, "weight"), "needs to be defined")
-        elif is_number(weight):
-            total += int(weight)
+        elif (number := proto_number(weight)) is not None:
+            total += int(number)
         destination = entry.get("destination")
         if destination is None or isinstance(destination, dict):
             check_selector(f, (*path, i, "destination"), destination or {}, SOURCES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from reconciler import codes
-from reconciler.model import FieldPath
+from reconciler.model import FieldPath, Resource
 from reconciler.validate.rules.findings import Findings
 
 IDENTIFIER = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -43,3 +43,19 @@ def check_identifier(f: Findings, path: FieldPath, value: str) -> None:
     problem = identifier_problem(value)
     if problem is not None:
         f.add(codes.NAME_FORMAT, path, problem)
+
+
+def check_meta(f: Findings, resource: Resource, *, mesh_scoped: bool) -> None:
+    """Kuma ``ValidateMeta``: the resource's name, and the mesh it names (mesh-scoped kinds).
+
+    An empty or missing name is the loader's (RC109); the mesh keeps Kuma's older character
+    set, as a Mesh named before the stricter rule must still be usable.
+    """
+    if resource.name:
+        problem = identifier_problem(resource.name)
+        if problem is not None:
+            f.add_at_root(codes.NAME_FORMAT, ("name",), problem)
+    if mesh_scoped and isinstance(resource.mesh, str):
+        problem = identifier_problem(resource.mesh, BACKWARD_COMPAT, BACKWARD_COMPAT_MESSAGE)
+        if problem is not None:
+            f.add_at_root(codes.NAME_FORMAT, ("mesh",), problem)

@@ -51,6 +51,21 @@ def oneof_member(
     return None
 
 
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def proto_number(value: object) -> int | float | None:
+    """A protobuf number as jsonpb reads it: a JSON number or one in quotes (``"8080"``,
+    ``"1.5"``: jsonpb strips the quotes); None for anything else (the schema reports it)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _JSON_NUMBER.fullmatch(value):
+        if value.lstrip("-").isdigit():
+            return int(value)
+        return float(value)
+    return None
+
+
 def is_present(message: Mapping[str, Any], json_name: str, proto_name: str | None = None) -> bool:
     """Go's "field is set" after protojson: given and not ``null``."""
     return proto_field(message, json_name, proto_name) is not None
