@@ -21,6 +21,7 @@ AREAS = (
     "parsers",
     "rules",
     "compile",
+    "mesh_trace",
     "xds",
     "identity",
     "identity_push",

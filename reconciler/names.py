@@ -93,6 +93,12 @@ def envoy_admin_cluster() -> str:
     return f"kuma{SEPARATOR}envoy{SEPARATOR}admin"
 
 
+def tracing_cluster(provider: str) -> str:
+    """MeshTrace's collector cluster (Kuma ``GetTracingClusterName``): ``meshtrace:<provider>``
+    with provider ``zipkin``, ``datadog`` or ``opentelemetry``."""
+    return f"meshtrace{SEPARATOR}{provider}"
+
+
 ACCESS_LOG_PIPE_DIR = "/tmp"
 
 

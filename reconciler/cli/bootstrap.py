@@ -25,6 +25,8 @@ class BootstrapOptions:
     sotw: bool = False
     token: str | None = None
     """Proxy token (``reconciler token issue``), sent as gRPC metadata on the ADS stream."""
+    service: str | None = None
+    """``node.cluster``: the proxy's service (Kuma's bootstrap); None: the Dataplane name."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sotw", action="store_true", help="State-of-the-World ADS instead of Delta"
     )
     parser.add_argument(
+        "--service",
+        metavar="NAME",
+        help="the proxy's kuma.io/service, as Envoy's node.cluster (Kuma's bootstrap sets it; "
+        "Zipkin spans of MeshTrace name it as their service); default: the Dataplane name",
+    )
+    parser.add_argument(
         "--token-file",
         type=Path,
         metavar="FILE",
@@ -62,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     token = _read_token(args.token_file) if args.token_file else None
     addresses = tuple(args.xds_address) or DEFAULT_XDS_ADDRESS
-    text = render(BootstrapOptions(args.proxy, addresses, args.admin_port, args.sotw, token))
+    text = render(
+        BootstrapOptions(args.proxy, addresses, args.admin_port, args.sotw, token, args.service)
+    )
     if args.output is not None:
         try:
             args.output.write_text(text)
@@ -102,6 +112,7 @@ def render(options: BootstrapOptions) -> str:
             sotw=options.sotw,
             token=options.token,
             replicas=tuple(replicas),
+            service=options.service,
         )
     )
 

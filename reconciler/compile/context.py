@@ -49,7 +49,8 @@ class Section(StrEnum):
     FROM = "from"
     RULES = "rules"
     DEFAULT = "default"
-    """The top-level ``default`` (Kuma's single-item rules: MeshMetric, MeshTrace)."""
+    """The top-level ``spec.default`` of kinds without ``to``/``from`` (MeshMetric, MeshTrace):
+    Kuma's single-item rules, merged over the policies selecting the proxy."""
 
 
 TagSet = tuple[tuple[str, str], ...]

@@ -35,7 +35,7 @@ from reconciler.compile.shared import Shared
 from reconciler.compile.trace import InboundTrace, Skip
 
 HTTP2_UPSTREAM = frozenset({"http2", "grpc"})
-_INBOUND_SECTIONS = frozenset({Section.FROM, Section.RULES})
+_INBOUND_SECTIONS = frozenset({Section.FROM, Section.RULES, Section.DEFAULT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,11 @@ class InboundBuilder:
         notes: list[Skip] = []
         for plugin in self.plugins:
             policies = selected.get(plugin.kind, ())
+            if Section.DEFAULT in plugin.sections:
+                single = self.matcher.single_inbound(policies, proxy, inbound) if policies else None
+                if single is not None:
+                    confs[plugin.kind] = single
+                continue
             merged, skipped = self.matcher.inbound(
                 policies,
                 proxy,

@@ -13,3 +13,9 @@ SHORT_NAMES = {"MeshTrafficPermission": "mtp", "MeshFaultInjection": "mfi"}
 
 def kri(policy: Resource) -> str:
     return f"kri_{SHORT_NAMES[policy.kind]}_{policy.mesh or 'default'}___{policy.name}_"
+
+
+def workload_kri(mesh: str, workload: str) -> str:
+    """The KRI of the Workload a Dataplane's ``kuma.io/workload`` label names (short name
+    ``wl``; no zone and no namespace on this control plane)."""
+    return f"kri_wl_{mesh}___{workload}_"

@@ -161,7 +161,7 @@ class Matcher:
         self._sets_by_id: dict[int, PolicySet] = {}
         self._set_skips: dict[int, tuple[Skip, ...]] = {}
         self._inbound_checks: dict[tuple[int, bool], tuple[int, ...]] = {}
-        self._single: dict[int, Merged | None] = {}
+        self._single: dict[tuple[int, ...], Merged | None] = {}
 
     def selected(self, proxy: Proxy) -> dict[str, PolicySet]:
         """Per kind, the policies selecting ``proxy``, least specific first.
@@ -237,6 +237,7 @@ class Matcher:
         for policy in policies:
             out.extend(self.unsupported(policy))
             out.extend(plugins()[policy.kind].skips(policy))
+            out.extend(plugins()[policy.kind].mesh_skips(policy, self.index))
         result = tuple(out)
         if interned:
             self._set_skips[id(policies)] = result
@@ -260,23 +261,6 @@ class Matcher:
                 )
         self._unsupported[id(policy)] = tuple(out)
         return self._unsupported[id(policy)]
-
-    def single_item(self, policies: PolicySet) -> Merged | None:
-        """The merged top-level ``spec.default`` of ``policies`` (Kuma's single-item rules,
-        ``core/rules`` ``BuildSingleItemRules``: least specific first, the last wins); None
-        when none of them has one. Memoised per interned policy set."""
-        interned = self._sets_by_id.get(id(policies)) is policies
-        if interned and id(policies) in self._single:
-            return self._single[id(policies)]
-        contributions = [
-            Contribution(p, (*p.spec_path, Section.DEFAULT.value), _default(p.spec))
-            for p in policies
-            if "default" in p.spec
-        ]
-        merged = merge(contributions) if contributions else None
-        if interned:
-            self._single[id(policies)] = merged
-        return merged
 
     def outbound(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""
@@ -374,6 +358,37 @@ class Matcher:
             ]
             self._tcp[key] = merge(contributions) if contributions else None
         return self._tcp[key]
+
+    def single(self, policies: PolicySet) -> Merged | None:
+        """Merged top-level ``spec.default`` of ``policies`` (least specific first, the last
+        wins): Kuma's ``BuildSingleItemRules``, one rule for the whole proxy (MeshMetric,
+        MeshTrace); None when none of them has one. Memoised per policy set."""
+        key = tuple(id(p) for p in policies)
+        if key in self._single:
+            return self._single[key]
+        contributions = [
+            Contribution(p, (*p.spec_path, "default"), _default(p.spec))
+            for p in policies
+            if "default" in p.spec
+        ]
+        merged = merge(contributions) if contributions else None
+        if merged is not None and policies:
+            merged = plugins()[policies[0].kind].resolve(merged, self.index)
+        self._single[key] = merged
+        return merged
+
+    def single_inbound(self, policies: PolicySet, proxy: Proxy, inbound: Inbound) -> Merged | None:
+        """:meth:`single` for one inbound: Kuma's ``buildListenerScopedSingleItemRules``
+        leaves out ``Dataplane`` targetRefs whose ``sectionName`` names another inbound
+        (every other policy selecting the proxy applies to all its inbounds)."""
+        chosen = tuple(
+            p
+            for p in policies
+            if self._refs[id(p)].get("kind") != "Dataplane"
+            or not self._refs[id(p)].get("sectionName")
+            or inbound.index in selected_inbounds(self._refs[id(p)], proxy.resource)
+        )
+        return self.single(chosen if len(chosen) != len(policies) else policies)
 
     def _selects_inbound(self, policy: Resource, proxy: Proxy, inbound: Inbound) -> bool:
         ref = self._refs[id(policy)]

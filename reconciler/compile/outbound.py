@@ -61,8 +61,11 @@ class OutboundResources:
     skipped: tuple[Skip, ...]
 
 
+_OUTBOUND_SECTIONS = frozenset({Section.TO, Section.DEFAULT})
+
+
 def _plugins_with(hook: Hook) -> list[PolicyPlugin]:
-    return [p for p in plugins().values() if hook in p.hooks and Section.TO in p.sections]
+    return [p for p in plugins().values() if hook in p.hooks and p.sections & _OUTBOUND_SECTIONS]
 
 
 def _confs(
@@ -73,7 +76,11 @@ def _confs(
 ) -> dict[str, Merged]:
     out: dict[str, Merged] = {}
     for plugin in plugins:
-        merged = matcher.outbound(selected.get(plugin.kind, ()), service)
+        policies = selected.get(plugin.kind, ())
+        if Section.DEFAULT in plugin.sections:
+            merged = matcher.single(policies) if policies else None
+        else:
+            merged = matcher.outbound(policies, service)
         if merged is not None:
             out[plugin.kind] = merged
     return out
@@ -135,6 +142,11 @@ class OutboundBuilder:
             source,
         )
         confs = _confs(self.matcher, selected, service, self.all_plugins)
+        destination = self.index.destinations.get(service)
+        if destination is not None and destination.kind == EXTERNAL:
+            # Kuma applies proxy-wide kinds (MeshTrace) to the listeners of real resources
+            # except MeshExternalServices (``IndexByOrigin(NonMeshExternalService)``)
+            confs = {k: m for k, m in confs.items() if Section.DEFAULT not in plugins()[k].sections}
         tcp_conf = self.matcher.tcp_route(selected.get(Kind.MESH_TCP_ROUTE, ()), service)
         route_config: envoy_route_config.RouteConfiguration | None = None
         route_traces: list[RouteTrace] = []

@@ -20,6 +20,7 @@ from reconciler.compile.context import (
     Section,
     Source,
 )
+from reconciler.compile.inventory import MeshIndex
 from reconciler.compile.merge import Merged
 from reconciler.compile.resource_set import ResourceSet
 from reconciler.compile.trace import Skip
@@ -92,9 +93,17 @@ class PolicyPlugin(Protocol):
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         """Parts of ``policy`` (selecting a proxy) that are accepted but not compiled."""
 
+    def mesh_skips(self, policy: Resource, index: MeshIndex) -> tuple[Skip, ...]:
+        """Like :meth:`skips`, for parts that depend on other resources of the mesh (a
+        reference that resolves to nothing, or to something not compiled)."""
+
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:
         """For a ``per_proxy`` kind: the parts of ``source`` its outbound listener output
         depends on with this ``conf`` (the listener is keyed by them)."""
+
+    def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
+        """For a :attr:`Section.DEFAULT` kind: ``conf`` with the mesh resources it names
+        (MeshTrace's MeshOpenTelemetryBackend) copied in, so the conf's key covers them."""
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None: ...
 
@@ -156,8 +165,14 @@ class PolicyBase:
     def skips(self, policy: Resource) -> tuple[Skip, ...]:
         return ()
 
+    def mesh_skips(self, policy: Resource, index: MeshIndex) -> tuple[Skip, ...]:
+        return ()
+
     def source_key(self, conf: Merged, source: Source | None) -> Hashable:
         return source
+
+    def resolve(self, conf: Merged, index: MeshIndex) -> Merged:
+        return conf
 
     def outbound_cluster(self, parts: ClusterParts, conf: Merged, ctx: ClusterContext) -> None:
         return None

@@ -12,6 +12,7 @@ from reconciler.compile.context import (
     Hook,
     ProxyContext,
     ProxyParts,
+    Section,
     Source,
     proxy_context,
     proxy_source,
@@ -148,7 +149,7 @@ class MeshCompiler:
             policies = selected.get(kind, ())
             if Hook.PROXY_DEFAULT not in plugin.hooks or not policies:
                 continue
-            conf = self.matcher.single_item(policies)
+            conf = self.matcher.single(policies)
             if conf is None:
                 continue
             ctx = ctx or proxy_context(proxy, self.mtls is not None)
@@ -179,11 +180,14 @@ class MeshCompiler:
             plugin = plugins()[kind]
             if not plugin.proxy_wide or not policies:
                 continue
-            confs = [self.matcher.inbound(policies, proxy, i)[0] for i in proxy.inbounds]
-            # Kuma configures outbounds written with tags, then those of real resources
-            # (MeshService backendRefs): the order collectors are numbered in
-            ordered = sorted(outbounds, key=lambda o: o.backend_ref is not None)
-            confs.extend(self.matcher.outbound(policies, o.service) for o in ordered)
+            if Section.DEFAULT in plugin.sections:  # one proxy-wide conf (MeshTrace)
+                confs = [self.matcher.single(policies)]
+            else:
+                confs = [self.matcher.inbound(policies, proxy, i)[0] for i in proxy.inbounds]
+                # Kuma configures outbounds written with tags, then those of real resources
+                # (MeshService backendRefs): the order collectors are numbered in
+                ordered = sorted(outbounds, key=lambda o: o.backend_ref is not None)
+                confs.extend(self.matcher.outbound(policies, o.service) for o in ordered)
             found = plugin.proxy_state([c for c in confs if c is not None], self.index.resources)
             if found is not None:
                 state.append((kind, found))

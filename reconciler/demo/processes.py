@@ -108,7 +108,9 @@ class Serve:
 class Envoy:
     """One Envoy with a bootstrap written by ``reconciler bootstrap``."""
 
-    def __init__(self, node_id: str, xds_port: int, admin_port: int, workdir: Path) -> None:
+    def __init__(
+        self, node_id: str, xds_port: int, admin_port: int, workdir: Path, service: str = ""
+    ) -> None:
         self.node_id = node_id
         self.admin_port = admin_port
         config = workdir / f"{node_id}.bootstrap.yaml"
@@ -127,6 +129,7 @@ class Envoy:
                 str(admin_port),
                 "--token-file",
                 str(token),
+                *(["--service", service] if service else []),
                 "-o",
                 str(config),
             ],

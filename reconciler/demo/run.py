@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.demo.apps import App, request
+from reconciler.demo.apps import App, ZipkinCollector, request
 from reconciler.demo.processes import (
     Agent,
     Envoy,
@@ -32,6 +32,8 @@ CHECKOUT_SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 example and test fixture, not part of the program): an installed demo is given --repo."""
 ROUTES = Path("policies") / "routes.yaml"
 """The file the demo edits (the backend canary's weights)."""
+ZIPKIN_PORT = 9411
+"""Where sample-repo's MeshTrace (policies/tracing.yaml) sends spans, on 127.0.0.1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,34 @@ def show(title: str, answers: Counter[str]) -> None:
         say(f"    {count:4d}  {100 * count / total:5.1f} %  {answer}")
 
 
+def zipkin_collector() -> ZipkinCollector | None:
+    try:
+        return ZipkinCollector(ZIPKIN_PORT)
+    except OSError as exc:
+        say(f"   (no Zipkin collector: 127.0.0.1:{ZIPKIN_PORT} is taken: {exc.strerror})")
+        return None
+
+
+def show_trace(collector: ZipkinCollector) -> None:
+    """One trace the proxies reported (MeshTrace all-http): its spans, oldest first."""
+
+    def crossing() -> list[dict[str, Any]] | None:
+        for spans in collector.traces().values():
+            names = {s.get("localEndpoint", {}).get("serviceName") for s in spans}
+            if {"frontend", "backend"} <= names:
+                return spans
+        return None
+
+    spans = wait_for(crossing, 15, "a trace from frontend to backend at the Zipkin collector")
+    say(f"   one trace of {len(collector.spans)} spans received at 127.0.0.1:{ZIPKIN_PORT}:")
+    for span in sorted(spans, key=lambda s: int(s.get("timestamp", 0))):
+        service = span.get("localEndpoint", {}).get("serviceName", "?")
+        say(
+            f"     {span.get('traceId', '')[:16]}  {service:10} {span.get('kind', ''):6} "
+            f"{span.get('name', '')}  {int(span.get('duration', 0)) / 1000:.1f} ms"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reconciler.demo", description=__doc__)
     parser.add_argument(
@@ -201,15 +231,22 @@ def _demo(
         f"   revision {serve.status()['lastAppliedRevision'][:12]} applied for {len(planes)} proxies"
     )
 
-    say("2. one app per inbound, one real Envoy per Dataplane, each with `reconciler agent`")
+    say(
+        "2. one app per inbound, one real Envoy per Dataplane, each with `reconciler agent`, "
+        "a Zipkin collector"
+    )
     audit = collector(AUDIT_COLLECTOR)
     if audit is not None:
         running.append(audit)
+    zipkin = zipkin_collector()
+    if zipkin is not None:
+        running.append(zipkin)
     for plane in planes:
         for service, version, port in plane.inbounds:
             running.append(App(f"{service} {version} ({plane.node_id.split('.', 1)[1]})", port))
         running.append(Agent(plane.node_id, workdir))  # before Envoy opens the pipe
-        running.append(Envoy(plane.node_id, serve.xds_port, plane.admin_port, workdir))
+        service = min((s for s, _, _ in plane.inbounds), default="")  # Kuma's node.cluster
+        running.append(Envoy(plane.node_id, serve.xds_port, plane.admin_port, workdir, service))
     nodes = [p.node_id for p in planes]
     wait_for(lambda: serve.acked(nodes), 30, "every Envoy to ACK its configuration")
     say(
@@ -262,6 +299,8 @@ def _demo(
             f"   MeshMetric: GET http://{frontend.address}:{metrics[0]}{metrics[1]} -> {status}, "
             f"{len(body.splitlines())} lines from frontend-1's Envoy, e.g. {scraped}"
         )
+    if zipkin is not None:
+        show_trace(zipkin)
 
     say("4. editing policies/routes.yaml in the scratch copy: canary 90/10 -> 50/50, then SIGHUP")
     routes = repo / ROUTES

@@ -46,6 +46,9 @@ class AdsBootstrap:
     """Proxy token, sent as ``authorization: Bearer <token>`` on the ADS stream."""
     replicas: tuple[tuple[str, int], ...] = ()
     """Further replicas of the server (host, port): one more endpoint each of the ADS cluster."""
+    service: str | None = None
+    """``node.cluster``: the proxy's ``kuma.io/service`` as Kuma's bootstrap sets it (Envoy's
+    Zipkin tracer names its spans' service after it); None: the Dataplane name."""
 
     @property
     def servers(self) -> tuple[tuple[str, int], ...]:
@@ -59,7 +62,7 @@ class AdsBootstrap:
 def ads_bootstrap(spec: AdsBootstrap) -> envoy_bootstrap.Bootstrap:
     bootstrap = envoy_bootstrap.Bootstrap()
     bootstrap.node.id = spec.node_id
-    bootstrap.node.cluster = spec.dataplane
+    bootstrap.node.cluster = spec.service or spec.dataplane
     bootstrap.node.metadata.update({"mesh": spec.mesh, "dataplane": spec.dataplane})
     admin = bootstrap.admin.address.socket_address
     admin.address = ADMIN_ADDRESS

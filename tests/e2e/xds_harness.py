@@ -26,7 +26,9 @@ from polling import wait_for
 
 from reconciler.cli.bootstrap import BootstrapOptions, render
 from reconciler.compile.compiler import compile_resources
+from reconciler.compile.inventory import proxy_of
 from reconciler.load import SourceFile
+from reconciler.model import Resource
 from reconciler.pipeline import analyze
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.server import ControlPlane
@@ -114,17 +116,19 @@ class Envoy:
         sotw: bool,
         token: str | None = None,
         admin_port: int = 0,
+        service: str | None = None,
     ) -> None:
         """``xds_port``: the server's, or every replica's (one ADS cluster endpoint each);
         ``admin_port``: 0 picks a free one (a Dataplane's ``networking.admin.port`` when the
-        proxy's config points at its own admin: MeshMetric)."""
+        proxy's config points at its own admin: MeshMetric); ``service``: the bootstrap's
+        ``node.cluster`` (default: the Dataplane name)."""
         self.node_id = node_id
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "bootstrap.yaml"
         ports = xds_port if isinstance(xds_port, list) else [xds_port]
         addresses = tuple(f"127.0.0.1:{port}" for port in ports)
         options = BootstrapOptions(
-            node_id, addresses, admin_port=admin_port, sotw=sotw, token=token
+            node_id, addresses, admin_port=admin_port, sotw=sotw, token=token, service=service
         )
         config.write_text(render(options))
         self.admin_path = workdir / "admin-address"
@@ -249,12 +253,16 @@ class Load:
         self.thread.join(10)
 
 
-def compile_mesh(documents: list[str]) -> dict[str, ProxyConfig]:
-    """Every proxy's config compiled from ``documents`` (YAML) by the real pipeline."""
+def _resources(documents: list[str]) -> list[Resource]:
     text = "\n---\n".join(documents)
     analysis = analyze([SourceFile("mesh.yaml", text.encode())])
     assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
-    return compile_resources(list(analysis.resources)).configs
+    return list(analysis.resources)
+
+
+def compile_mesh(documents: list[str]) -> dict[str, ProxyConfig]:
+    """Every proxy's config compiled from ``documents`` (YAML) by the real pipeline."""
+    return compile_resources(_resources(documents)).configs
 
 
 def serve_mesh(
@@ -266,8 +274,14 @@ def serve_mesh(
     """Compile ``documents`` (YAML) with the real pipeline, publish them, start a real Envoy
     (Delta ADS) per proxy and wait until each has ACKed; the Envoys, for the caller to stop.
     ``admin_ports``: node id -> admin port (others pick a free one)."""
-    configs = compile_mesh(documents)
+    resources = _resources(documents)
+    configs = compile_resources(resources).configs
     plane.publish(*configs.values())
+    # node.cluster as Kuma's bootstrap sets it: the proxy's first kuma.io/service, sorted
+    services = {
+        proxy.node_id: min((i.service for i in proxy.inbounds), default=None)
+        for proxy in map(proxy_of, (r for r in resources if r.kind == "Dataplane"))
+    }
     envoys = [
         Envoy(
             workdir / node.split(".", 1)[1],
@@ -275,6 +289,7 @@ def serve_mesh(
             plane.xds_port,
             sotw=False,
             admin_port=(admin_ports or {}).get(node, 0),
+            service=services.get(node),
         )
         for node in configs
     ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from reconciler.demo import run
+from reconciler.demo.apps import ZipkinCollector
 from reconciler.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,3 +36,26 @@ def test_without_a_sample_the_error_says_what_to_do(
     err = capsys.readouterr().err
     assert "policies/routes.yaml" in err
     assert "--repo PATH/TO/sample-repo" in err
+
+
+def test_the_zipkin_collector_keeps_posted_spans_by_trace() -> None:
+    """Envoy's Zipkin tracer POSTs a JSON list to /api/v2/spans, sized or chunked."""
+    collector = ZipkinCollector(0)
+    port = int(collector.server.server_address[1])
+    try:
+        spans = [{"traceId": "t1", "id": "a"}, {"traceId": "t1", "id": "b"}]
+        for chunked in (False, True):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            body = json.dumps(spans).encode()
+            conn.request(
+                "POST",
+                "/api/v2/spans",
+                body=iter([body]) if chunked else body,
+                headers={"Content-Type": "application/json"},
+                encode_chunked=chunked,
+            )
+            assert conn.getresponse().status == 202
+            conn.close()
+        assert [s["id"] for s in collector.traces()["t1"]] == ["a", "b", "a", "b"]
+    finally:
+        collector.stop()

@@ -1,4 +1,4 @@
-"""MeshTrace, MeshPassthrough: accepted, not applied (MeshTLS, MeshMetric and MeshProxyPatch
+"""MeshPassthrough: accepted, not applied (MeshTLS, MeshMetric, MeshTrace and MeshProxyPatch
 are applied since; their schemas and cases are still checked here).
 
 Kuma 2.14 accepts them; the reconciler validates them with Kuma's rules, warns once per
@@ -21,7 +21,7 @@ from reconciler.pipeline import analyze
 from reconciler.validate.schema import predicate_for, validator_for
 
 KINDS = ("MeshTrace", "MeshMetric", "MeshTLS", "MeshPassthrough", "MeshProxyPatch")
-APPLIED = ("MeshTLS", "MeshMetric", "MeshProxyPatch")
+APPLIED = ("MeshTLS", "MeshMetric", "MeshTrace", "MeshProxyPatch")
 NOT_APPLIED_KINDS = tuple(k for k in KINDS if k not in APPLIED)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,6 @@ def test_declared_not_applied_with_a_warning_per_resource(kind: str) -> None:
     spec = CATALOG[kind]
     assert spec.not_applied is not None and spec.not_applied.startswith(f"{kind}: ")
     text = f"type: {kind}\nname: p\nmesh: default\nspec:\n  targetRef:\n    kind: Mesh\n"
-    text += "  default:\n    backends: []\n" if kind == "MeshTrace" else ""
     diagnostics = analyze(
         [
             SourceFile("mesh.yaml", b"type: Mesh\nname: default\n"),
@@ -60,17 +59,14 @@ def test_declared_not_applied_with_a_warning_per_resource(kind: str) -> None:
     assert len(warnings) == 1 and spec.not_applied in warnings[0].message
 
 
-TRACE = """
-type: MeshTrace
+PASSTHROUGH = """
+type: MeshPassthrough
 name: {name}
 mesh: default
 spec:
   targetRef: {target}
   default:
-    backends:
-      - type: Zipkin
-        zipkin:
-          url: http://jaeger-collector:9411/api/v2/spans
+    passthroughMode: All
 """
 
 
@@ -80,10 +76,10 @@ def test_render_notes_the_policies_selecting_each_proxy() -> None:
         MESH,
         dataplane("web-1", "127.0.0.2", "web"),
         dataplane("api-1", "127.0.0.3", "api"),
-        TRACE.format(name="all", target="{kind: Mesh}"),
-        TRACE.format(name="api-only", target="{kind: MeshService, name: api}"),
+        PASSTHROUGH.format(name="all", target="{kind: Mesh}"),
+        PASSTHROUGH.format(name="api-only", target="{kind: Dataplane, name: api-1}"),
     )
-    note = CATALOG["MeshTrace"].not_applied
+    note = CATALOG["MeshPassthrough"].not_applied
     web, api = result.configs["default.web-1"], result.configs["default.api-1"]
     assert f"not applied: {note} (selected by all)" in web.notes
     assert f"not applied: {note} (selected by all, api-only)" in api.notes
@@ -94,9 +90,9 @@ def test_render_has_no_note_for_an_unselected_proxy() -> None:
     result = compile_yaml(
         MESH,
         dataplane("web-1", "127.0.0.2", "web"),
-        TRACE.format(name="api-only", target="{kind: MeshService, name: api}"),
+        PASSTHROUGH.format(name="api-only", target="{kind: Dataplane, name: api-1}"),
     )
-    assert not any("MeshTrace" in n for n in result.configs["default.web-1"].notes)
+    assert not any("MeshPassthrough" in n for n in result.configs["default.web-1"].notes)
 
 
 @pytest.mark.parametrize(

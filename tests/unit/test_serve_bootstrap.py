@@ -131,3 +131,11 @@ def test_cli_takes_every_replica_once(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["bootstrap", "--proxy", "default.web-1", *flags]) == 0
     lb = yaml.safe_load(capsys.readouterr().out)["static_resources"]["clusters"][0]
     assert len(lb["load_assignment"]["endpoints"][0]["lb_endpoints"]) == 2
+
+
+def test_node_cluster_is_the_service_when_given() -> None:
+    """Kuma's bootstrap sets ``node.cluster`` to the proxy's service (Envoy's Zipkin tracer
+    names its spans after it); without ``--service`` it is the Dataplane name."""
+    named = _read_back(render(BootstrapOptions("default.web-1", "127.0.0.1:5678", service="web")))
+    assert named.node.cluster == "web"
+    assert _read_back(render(BootstrapOptions("default.web-1"))).node.cluster == "web-1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.core.v3 import base_pb2 as envoy_base
 from envoy.config.core.v3 import config_source_pb2 as envoy_config_source
@@ -77,3 +79,37 @@ def finish(parts: ClusterParts) -> envoy_cluster.Cluster:
         packed.Pack(parts.http_options, deterministic=True)
         parts.cluster.typed_extension_protocol_options[HTTP_OPTIONS_KEY].CopyFrom(packed)
     return parts.cluster
+
+
+def provided_endpoint_cluster(
+    name: str, host: str, port: int, *, ipv6: bool, http2: bool
+) -> ClusterParts:
+    """Kuma ``ProvidedEndpointCluster`` + ``DefaultTimeout``: one endpoint given by address;
+    STATIC for an IP address, else STRICT_DNS resolving ``V4_ONLY`` (``AUTO`` on a proxy
+    with an IPv6 address). Collector clusters of observability policies use it."""
+    cluster = envoy_cluster.Cluster(name=name)
+    if is_ip(host):
+        cluster.type = envoy_cluster.Cluster.STATIC
+    else:
+        cluster.type = envoy_cluster.Cluster.STRICT_DNS
+        cluster.dns_lookup_family = (
+            envoy_cluster.Cluster.AUTO if ipv6 else envoy_cluster.Cluster.V4_ONLY
+        )
+    set_duration(cluster.connect_timeout, DEFAULT_CONNECT_TIMEOUT_S)
+    assignment = envoy_endpoint.ClusterLoadAssignment(cluster_name=name)
+    lb = envoy_endpoint_components.LbEndpoint()
+    lb.endpoint.address.CopyFrom(socket_address(host, port))
+    assignment.endpoints.add().lb_endpoints.append(lb)
+    cluster.load_assignment.CopyFrom(assignment)
+    parts = ClusterParts(cluster)
+    if http2:
+        parts.http_options = http2_options()
+    return parts
+
+
+def is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True

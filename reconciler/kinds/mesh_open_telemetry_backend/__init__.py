@@ -8,8 +8,8 @@ KIND = KindSpec(
     category=Category.RESOURCE,
     summary="An OpenTelemetry collector (endpoint, protocol) that observability policies name.",
     not_applied=(
-        "the collector definition for MeshTrace and MeshMetric: their backendRefs to it get no "
-        "OpenTelemetry exporter from the reconciler yet (MeshAccessLog backendRefs to it are "
+        "the collector definition for MeshMetric: its backendRefs to it get no OpenTelemetry "
+        "exporter from the reconciler yet (MeshAccessLog and MeshTrace backendRefs to it are "
         "applied)"
     ),
 )

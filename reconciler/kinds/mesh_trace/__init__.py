@@ -14,6 +14,5 @@ KIND = KindSpec(
         required=False,
         gateway_listener_tags=False,
     ),
-    not_applied="MeshTrace: tracing is not configured on the proxies yet (no spans are sent)",
     order=140,
 )
