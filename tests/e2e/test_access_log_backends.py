@@ -69,10 +69,16 @@ class OtlpReceiver:
                         kv.key: kv.value.string_value for kv in resource_logs.resource.attributes
                     }
                     # xds-protos ships OTLP v0.11 messages (the `opentelemetry` package Envoy's
-                    # protos import); its instrumentation_library_logs is field 2 on the
-                    # wire, today's scope_logs (and its logs, log_records): the same bytes
-                    for scope in resource_logs.instrumentation_library_logs:
-                        out.extend((resource, r) for r in scope.logs)
+                    # protos import), opentelemetry-proto today's, in the same files: whichever
+                    # was installed last. Field 2 is instrumentation_library_logs (logs) in
+                    # the first, scope_logs (log_records) in the second: the same bytes
+                    fields = resource_logs.DESCRIPTOR.fields_by_name
+                    if "scope_logs" in fields:
+                        for scope in resource_logs.scope_logs:
+                            out.extend((resource, r) for r in scope.log_records)
+                    else:
+                        for scope in resource_logs.instrumentation_library_logs:
+                            out.extend((resource, r) for r in scope.logs)
         return out
 
     def stop(self) -> None:
