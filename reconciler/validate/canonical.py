@@ -136,8 +136,15 @@ def canonical(resource: Resource) -> Resource:
     """``resource`` as jsonpb reads it (the same object when nothing differs)."""
     if resource.kind not in PROTOBUF_KINDS:
         return resource
-    data = _convert(resource.data, _plan(resource.kind))
+    data = canonical_data(resource.kind, resource.data)
     return resource if data is resource.data else replace(resource, data=data)
+
+
+def canonical_data(kind: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The document of a :data:`PROTOBUF_KINDS` kind as jsonpb reads it (``data`` itself
+    when nothing differs)."""
+    converted: Mapping[str, Any] = _convert(data, _plan(kind))
+    return converted
 
 
 def _convert(value: Any, node: _Node) -> Any:
