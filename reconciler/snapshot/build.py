@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.resource_types import ProxyConfig
 from reconciler.snapshot.consistency import Inconsistency, check_consistency
-from reconciler.snapshot.snapshot import Encoded, Interner, Snapshot, build_snapshot
+from reconciler.snapshot.snapshot import Encoded, Interner, Snapshot, TypeSets, build_snapshot
 
 
 def build_snapshots(
@@ -21,6 +21,8 @@ def build_snapshots(
     if problems:
         return {}, problems
     memo: dict[int, tuple[Any, Encoded]] = {}
+    sets: TypeSets = {}
     return {
-        node_id: build_snapshot(config, interner, memo=memo) for node_id, config in configs.items()
+        node_id: build_snapshot(config, interner, memo=memo, sets=sets)
+        for node_id, config in configs.items()
     }, []

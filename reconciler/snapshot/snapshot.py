@@ -66,27 +66,12 @@ class Encoded:
 
 
 class Interner:
-    """Deduplicates encoded resources across proxies and snapshots (weakly held), and the
-    per-type resource sets themselves: the replicas of one service get the same clusters,
-    endpoints and routes, so their snapshots share one :class:`TypeSnapshot` per type."""
+    """Deduplicates encoded resources across proxies and snapshots (weakly held)."""
 
     def __init__(self) -> None:
         self._by_key: weakref.WeakValueDictionary[tuple[str, bytes], Encoded] = (
             weakref.WeakValueDictionary()
         )
-        self._types: weakref.WeakValueDictionary[tuple[str, str], TypeSnapshot] = (
-            weakref.WeakValueDictionary()
-        )
-
-    def type_snapshot(self, type_url: TypeUrl, encoded: dict[str, Encoded]) -> TypeSnapshot:
-        """The shared :class:`TypeSnapshot` of ``encoded`` (one object per distinct content)."""
-        content = content_hash(encoded.values())
-        key = (str(type_url), content)
-        found = self._types.get(key)
-        if found is None or found.resources != encoded:  # a hash collision is never shared
-            found = TypeSnapshot(content, content, encoded)
-            self._types[key] = found
-        return found
 
     def encode(
         self, type_url: TypeUrl, message: Any, memo: dict[int, tuple[Any, Encoded]] | None = None
@@ -126,7 +111,7 @@ def content_hash(resources: Iterable[Encoded]) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True)
 class TypeSnapshot:
     version: str
     """What ``version_info`` says: the content hash (a SotW stream that still holds clusters
@@ -194,20 +179,35 @@ def _redact(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+TypeSets = dict[tuple[str, str], TypeSnapshot]
+"""(type URL, content hash) -> the one :class:`TypeSnapshot` of that content in a build."""
+
+
 def build_snapshot(
     config: ProxyConfig,
     interner: Interner,
     *,
     memo: dict[int, tuple[Any, Encoded]] | None = None,
+    sets: TypeSets | None = None,
 ) -> Snapshot:
-    """Serialize ``config`` (check it first with :func:`check_consistency`)."""
+    """Serialize ``config`` (check it first with :func:`check_consistency`). ``sets`` (one
+    per build) makes proxies with the same resources of a type share one
+    :class:`TypeSnapshot`: the replicas of a service get the same clusters, endpoints and
+    routes."""
     types: dict[TypeUrl, TypeSnapshot] = {}
     for type_url in PUSH_ORDER:
         encoded = {}
         for message in config.of(type_url):
             res = interner.encode(type_url, message, memo)
             encoded[res.name] = res
-        types[type_url] = interner.type_snapshot(type_url, encoded)
+        content = content_hash(encoded.values())
+        key = (str(type_url), content)
+        found = sets.get(key) if sets is not None else None
+        if found is None or found.resources != encoded:  # a hash collision is never shared
+            found = TypeSnapshot(content, content, encoded)
+            if sets is not None:
+                sets[key] = found
+        types[type_url] = found
     eds_names = {
         c.name: (c.eds_cluster_config.service_name or c.name)
         for c in config.of(TypeUrl.CLUSTER)

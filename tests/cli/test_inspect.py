@@ -60,3 +60,17 @@ def test_an_unknown_source_service_is_flagged() -> None:
     assert "did you mean 'frontend'" in data["sourceWarning"]
     known, _ = inspect(InspectOptions((SAMPLE,), "default.backend-v1-1", source="frontend"))
     assert "warning:" not in known
+
+
+def test_a_dataplane_without_inbounds_is_inspected_with_its_outbounds(tmp_path: Path) -> None:
+    """Kuma 2.14 accepts an outbound-only Dataplane: inspect lists its outbounds, no inbound."""
+    (tmp_path / "mesh.yaml").write_text(
+        "type: Mesh\nname: default\n---\n"
+        "type: Dataplane\nmesh: default\nname: api-1\nnetworking:\n  address: 10.0.0.1\n"
+        "  inbound:\n    - port: 8080\n      tags:\n        kuma.io/service: api\n---\n"
+        "type: Dataplane\nmesh: default\nname: client-1\nnetworking:\n  address: 10.0.0.2\n"
+        "  outbound:\n    - port: 10001\n      tags:\n        kuma.io/service: api\n"
+    )
+    data = json.loads(inspect(InspectOptions((str(tmp_path),), "default.client-1", "json"))[0])
+    assert data["inbounds"] == []
+    assert [ob["service"] for ob in data["outbounds"]] == ["api"]

@@ -1,7 +1,7 @@
 """What a long-running server keeps across commits stays bounded: 40 one-policy commits.
 
 The server keeps a compiler (its content-keyed caches of listeners, routes and clusters),
-the interner of encoded resources and per-type resource sets, and the cache of SotW
+the interner of encoded resources, and the cache of SotW
 response bodies. Each commit below changes one MeshTimeout value, so each builds new
 resources; after a warm-up, every one of these holds no more than it did then (sizes are
 counted, nothing is timed).
@@ -87,7 +87,6 @@ def test_caches_are_flat_after_warm_up(tmp_path: Path) -> None:
                 "routes": len(shared.routes.entries),
                 "clusters": len(shared.clusters.entries),
                 "encoded resources": len(cache.interner),
-                "type snapshots": len(cache.interner._types),
                 "response bytes": cache.responses.held_bytes,
             }
         )

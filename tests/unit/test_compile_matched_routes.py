@@ -24,7 +24,7 @@ spec:
   targetRef: {kind: MeshService, name: api}
   rules:
     - matches:
-        - spiffeID: {type: Prefix, value: "spiffe://default/"}
+        - spiffeID: {type: Prefix, value: "spiffe://default"}
       default: {http: {requestTimeout: 2s, streamIdleTimeout: 20s}}
     - matches:
         - spiffeID: {type: Exact, value: "spiffe://default/web"}
@@ -59,7 +59,7 @@ def test_routes_are_copied_per_peer_most_specific_first() -> None:
     key = "kuma.mesh_timeout.match.spiffe_id"
     assert summary == [
         ([(key, {"exact": "spiffe://default/web"})], "1s", "20s"),
-        ([(key, {"prefix": "spiffe://default/"})], "2s", "20s"),
+        ([(key, {"prefix": "spiffe://default"})], "2s", "20s"),
         ([], None, None),
     ]
 

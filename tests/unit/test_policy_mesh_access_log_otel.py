@@ -253,3 +253,39 @@ def test_editing_the_backend_recompiles_the_proxies_naming_it() -> None:
         (cluster,) = clusters(result, "default.api-1").values()
         lb = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
         assert lb["endpoint"]["address"]["socket_address"]["address"] == address
+
+
+def test_a_file_backend_with_a_dangling_open_telemetry_block_is_dropped() -> None:
+    """ResolveBackends resolves ``openTelemetry`` whatever the type: a File backend carrying
+    a block that names no collector is dropped; with one that resolves, it stays a File log
+    (and numbers no cluster)."""
+    dangling = (
+        "          - type: File\n"
+        "            file: {path: /dev/stdout}\n"
+        "            openTelemetry: {backendRef: {kind: MeshOpenTelemetryBackend, labels: {a: b}}}"
+    )
+    result = compiled(access_log("to", dangling))
+    assert logs(result, "default.web-1", "outbound:127.0.0.1:10001") == []
+    resolvable = dangling.replace(
+        "{backendRef: {kind: MeshOpenTelemetryBackend, labels: {a: b}}}",
+        "{endpoint: '127.0.0.9:4317'}",
+    )
+    result = compiled(access_log("to", resolvable))
+    (entry,) = logs(result, "default.web-1", "outbound:127.0.0.1:10001")
+    assert entry["path"] == "/dev/stdout"
+    assert clusters(result, "default.web-1") == {}
+
+
+def test_an_empty_open_telemetry_block_drops_only_its_backend() -> None:
+    """ResolveOtelBackend returns nil without endpoint and backendRef: that backend goes,
+    the backend next to it (no openTelemetry block) stays."""
+    backends = (
+        "          - type: File\n"
+        "            file: {path: /tmp/a.log}\n"
+        "            openTelemetry: {}\n"
+        "          - type: File\n"
+        "            file: {path: /tmp/b.log}"
+    )
+    result = compiled(access_log("to", backends))
+    (entry,) = logs(result, "default.web-1", "outbound:127.0.0.1:10001")
+    assert entry["path"] == "/tmp/b.log"

@@ -153,7 +153,7 @@ POSITIVE: dict[str, str] = {
                 idleTimeout: 1h
                 http: {requestTimeout: 5s, streamIdleTimeout: 30m, maxStreamDuration: 0s}
           rules:
-            - matches: [{spiffeID: {type: Prefix, value: "spiffe://default/"}}]
+            - matches: [{spiffeID: {type: Prefix, value: "spiffe://default"}}]
               default: {idleTimeout: 10m}
     """,
     "MeshRetry": """

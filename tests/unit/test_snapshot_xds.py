@@ -85,10 +85,20 @@ def test_identical_resources_are_serialized_once_and_shared() -> None:
     b = build_snapshot(config("default.b"), cache.interner)
     assert a.types[TypeUrl.CLUSTER].resources["svc"] is b.types[TypeUrl.CLUSTER].resources["svc"]
     assert a.version(TypeUrl.CLUSTER) == b.version(TypeUrl.CLUSTER)
-    # the whole set of a type is shared too (one object per distinct content)
-    assert a.types[TypeUrl.CLUSTER] is b.types[TypeUrl.CLUSTER]
-    other = build_snapshot(config("default.c", weights={"other": 1}), cache.interner)
-    assert other.types[TypeUrl.ROUTE] is not a.types[TypeUrl.ROUTE]
+    # in one build, the whole set of a type is shared too (one object per distinct content)
+    together, _ = build_snapshots(
+        {
+            "default.a": config("default.a"),
+            "default.b": config("default.b"),
+            "default.c": config("default.c", weights={"other": 1}),
+        },
+        cache.interner,
+    )
+    one, two, other = together["default.a"], together["default.b"], together["default.c"]
+    assert one.types[TypeUrl.CLUSTER] is two.types[TypeUrl.CLUSTER]
+    assert one.types[TypeUrl.ROUTE] is two.types[TypeUrl.ROUTE]
+    assert other.types[TypeUrl.ROUTE] is not one.types[TypeUrl.ROUTE]
+    assert other.version(TypeUrl.ROUTE) != one.version(TypeUrl.ROUTE)
     body_a = cache.responses.sotw_body(TypeUrl.CLUSTER, a.types[TypeUrl.CLUSTER], None)
     body_b = cache.responses.sotw_body(TypeUrl.CLUSTER, b.types[TypeUrl.CLUSTER], None)
     assert body_a is body_b and cache.responses.hits == 1

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 from reconciler import codes
-from reconciler.model import Resource
 from reconciler.validate.rules import sections as s
-from reconciler.validate.rules import targetrefs as t
 from reconciler.validate.rules import values as v
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map
 
 POSITIVE_DURATIONS = ("interval", "timeout", "initialJitter", "intervalJitter", "noTrafficInterval")
-
-
-def check(f: Findings, resource: Resource) -> None:
-    top = t.top_kind(resource.spec)
-    for i, entry in enumerate(s.section(resource.spec, "to")):
-        ref = as_map(as_map(entry).get("targetRef"))
-        if ref.get("kind") == t.MESH_EXTERNAL_SERVICE and top not in (t.MESH, t.DATAPLANE):
-            f.add(
-                codes.TARGETREF_KIND,
-                ("to", i, "targetRef", "kind"),
-                "kind MeshExternalService is only possible with targetRef.kind: Mesh or Dataplane",
-            )
 
 
 def check_default(f: Findings, path: Path, value: object, top: str) -> None:

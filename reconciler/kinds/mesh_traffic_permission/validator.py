@@ -21,7 +21,10 @@ def check_from_default(f: Findings, path: Path, value: object) -> None:
 def check(f: Findings, resource: Resource) -> None:
     spec = resource.spec
     for i, rule in enumerate(s.section(spec, "rules")):
-        check_rule(f, ("rules", i), rule)
+        # Kuma validates a rule's default at the rule: rules[i].allow[j], not .default.allow
+        found = Findings(f.resource)
+        check_rule(found, ("rules", i), rule)
+        f.merge_renamed(found, f"rules[{i}].default", f"rules[{i}]")
     s.check_entries(f, spec, "from", SHAPE.from_, check_from_default)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler import codes
 from reconciler.validate.rules.findings import Findings, Path, as_list, as_map, is_set
+from reconciler.validate.rules.spiffe import spiffe_id_problem
 from reconciler.validate.rules.targetrefs import check_target_ref
 
 ConfCheck = Callable[[Findings, Path, object], None]
@@ -26,7 +27,11 @@ MUST_NOT_BE_DEFINED = "must not be defined"
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
-_SPIFFE = re.compile(r"^spiffe://[a-zA-Z0-9._\-]+(/[a-zA-Z0-9._\-~%!$&'()*+,;=:@]*)*$")
+DNS1123_SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
 
 
 def section(spec: Mapping[str, Any], name: str) -> Sequence[Any]:
@@ -92,28 +97,17 @@ def check_rules(
 def check_match(f: Findings, path: Path, match: object) -> None:
     """Kuma ``ValidateMatch``: a SPIFFE ID or an SNI value."""
     m = as_map(match)
-    spiffe = as_map(m.get("spiffeID"))
-    value = spiffe.get("value")
-    if (
-        isinstance(value, str)
-        and spiffe.get("type") in ("Exact", None)
-        and not _SPIFFE.match(value)
-    ):
-        f.add(
+    value = as_map(m.get("spiffeID")).get("value")
+    problem = spiffe_id_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        # Kuma reports it at "spiffeID"; the position stays on the value
+        found = Findings(f.resource)
+        found.add(
             codes.NAME_FORMAT,
             (*path, "spiffeID", "value"),
-            f"must be a valid Spiffe ID: {value!r} (expected spiffe://<trust domain>/<path>)",
+            f"must be a valid Spiffe ID: {problem}",
         )
-    elif (
-        isinstance(value, str)
-        and spiffe.get("type") == "Prefix"
-        and not value.startswith("spiffe://")
-    ):
-        f.add(
-            codes.NAME_FORMAT,
-            (*path, "spiffeID", "value"),
-            f"must be a valid Spiffe ID prefix: {value!r} (expected spiffe://...)",
-        )
+        f.merge_renamed(found, ".spiffeID.value", ".spiffeID")
     sni = m.get("sni")
     if isinstance(sni, dict):
         if not is_set(sni.get("type")):
@@ -121,12 +115,16 @@ def check_match(f: Findings, path: Path, match: object) -> None:
         sni_value = sni.get("value")
         if sni_value == "":
             f.add(codes.SETTING_MISSING, (*path, "sni", "value"), "must be set")
-        elif isinstance(sni_value, str) and not DNS1123_SUBDOMAIN.match(sni_value):
-            f.add(
-                codes.NAME_FORMAT,
-                (*path, "sni", "value"),
-                f"must be a valid RFC 1123 subdomain: {sni_value!r}",
-            )
+        elif isinstance(sni_value, str):
+            # k8s IsDNS1123Subdomain, whose messages Kuma passes on
+            if len(sni_value) > 253:
+                f.add(
+                    codes.NAME_FORMAT,
+                    (*path, "sni", "value"),
+                    "must be no more than 253 characters",
+                )
+            if not DNS1123_SUBDOMAIN.match(sni_value):
+                f.add(codes.NAME_FORMAT, (*path, "sni", "value"), DNS1123_SUBDOMAIN_MESSAGE)
 
 
 def require_any(

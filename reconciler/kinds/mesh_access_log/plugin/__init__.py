@@ -78,6 +78,14 @@ def access_logs(
     for backend in conf.get("backends") or ():
         backend = mapping(backend)
         kind = backend.get("type")
+        block = backend.get("openTelemetry")
+        # Kuma drops any backend whose openTelemetry block names no collector
+        if (
+            isinstance(block, Mapping)
+            and isinstance(collectors, otel.Collectors)
+            and collectors.dropped(block)
+        ):
+            continue
         if kind == "File":
             section = mapping(backend.get("file"))
             path = str(section.get("path", ""))
@@ -169,7 +177,17 @@ class MeshAccessLog(PolicyBase):
             if isinstance(collectors, otel.Collectors)
             else ()
         )
+        dropped = (
+            tuple(
+                collectors.dropped(mapping(b.get("openTelemetry")))
+                for b in backends
+                if isinstance(b.get("openTelemetry"), Mapping)
+            )
+            if isinstance(collectors, otel.Collectors)
+            else ()
+        )
         return (
+            dropped,
             found.service if "%KUMA_SOURCE_SERVICE%" in text else None,
             found.address if "%KUMA_SOURCE_ADDRESS" in text else None,
             found.dataplane if any(b.get("type") == "Tcp" for b in backends) else None,

@@ -14,7 +14,11 @@
   in order): ``meshaccesslog:opentelemetry:<n>`` (Kuma's name without unified resource
   naming). STATIC for an IP, STRICT_DNS (``V4_ONLY``; ``AUTO`` on an IPv6 proxy) for a
   hostname, connect timeout 5 s, HTTP/2 unless the backend's protocol is ``http``.
-* A ``backendRef`` naming no MeshOpenTelemetryBackend drops the backend, as in Kuma.
+* A backend whose ``openTelemetry`` block names no collector (a ``backendRef`` selecting no
+  MeshOpenTelemetryBackend, an empty block) is dropped, whatever its type, as Kuma's
+  ``ResolveBackends`` does.
+* A ``backendRef`` to an ``http`` MeshOpenTelemetryBackend gets Kuma's cluster without
+  HTTP/2 and a warning: Envoy's logger exports over gRPC only (Kuma relays through kuma-dp).
 """
 
 from __future__ import annotations
@@ -66,6 +70,12 @@ class Collectors:
     ipv6: bool = False
     skipped: tuple[Skip, ...] = ()
     """Backends that get a cluster but cannot work (OTLP/HTTP collectors)."""
+    dangling: tuple[str, ...] = ()
+    """Keys of ``openTelemetry`` blocks (of any backend type) that name no collector."""
+
+    def dropped(self, block: Mapping[str, Any]) -> bool:
+        """True when the ``openTelemetry`` block names no collector (its backend is dropped)."""
+        return backend_key(block) in self.dangling
 
     def cluster_of(self, backend: Mapping[str, Any]) -> str | None:
         key = backend_key(backend)
@@ -106,16 +116,22 @@ def number(
     resolved: dict[str, Collector] = {}
     skipped: dict[Skip, None] = {}
     motbs = resources.get("MeshOpenTelemetryBackend", ())
+    dangling: set[str] = set()
     for conf in confs:
         backends = conf.get("backends")
         origins = conf.origin("backends")
         for j, backend in enumerate(backends if isinstance(backends, list) else ()):
-            if mapping(backend).get("type") != "OpenTelemetry":
+            block = mapping(backend).get("openTelemetry")
+            if not isinstance(block, Mapping):
                 continue
-            block = mapping(mapping(backend).get("openTelemetry"))
             key = backend_key(block)
+            # Kuma's ResolveBackends resolves an openTelemetry block whatever the backend's
+            # type, and drops the backend when it names no collector
             found = resolve(block, motbs)
             if found is None:
+                dangling.add(key)
+                continue
+            if mapping(backend).get("type") != "OpenTelemetry":
                 continue
             if found.protocol == HTTP and origins:
                 where = (*origins[-1].path, j, "openTelemetry", "backendRef")
@@ -124,9 +140,15 @@ def number(
             resolved[key] = Collector(found.address, found.port, found.protocol != HTTP)
             if resolved[key] not in ordered:
                 ordered.append(resolved[key])
-    if not ordered:
+    if not ordered and not dangling:
         return None
-    return Collectors(tuple(ordered), tuple(sorted(resolved.items())), ipv6, tuple(skipped))
+    return Collectors(
+        tuple(ordered),
+        tuple(sorted(resolved.items())),
+        ipv6,
+        tuple(skipped),
+        tuple(sorted(dangling)),
+    )
 
 
 def clusters(state: Hashable) -> list[envoy_cluster.Cluster]:
