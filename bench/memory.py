@@ -11,8 +11,8 @@ simulated proxies of ``bench/gitops.py`` (SotW, every type, ACK every response) 
 ``--steps`` equal groups, each its own process. Measured, from ``/proc/<pid>/status``:
 
 * RSS after the first revision is applied, no proxy connected ("idle");
-* RSS after each group of proxies has ACKed every type: the slope over the groups is the
-  MB per connected proxy, the intercept (RSS extrapolated to 0 proxies) the fixed part;
+* RSS after each group of proxies has ACKed every type: (RSS with every proxy - idle RSS)
+  / proxies is the MB per connected proxy (the slope between groups is printed too);
 * RSS over ``--commits`` one-policy commits (webhook, applied) with every proxy connected,
   every 10 commits: flat after warm-up when every cache is bounded.
 
@@ -189,9 +189,10 @@ def measure(args: argparse.Namespace, work: Path) -> list[str]:
         "|---:|---:|",
         *(f"| {count} | {rss:.1f} |" for count, rss in points),
         "",
-        f"Fixed part (RSS extrapolated to 0 proxies): **{intercept:.1f} MB** (idle, measured: "
-        f"{idle:.1f} MB); **{slope:.4f} MB per connected proxy**; "
-        f"{len(nodes)} connected: **{connected:.1f} MB**.",
+        f"Idle (measured): **{idle:.1f} MB**; {len(nodes)} connected: **{connected:.1f} MB**; "
+        f"**{(connected - idle) / max(points[-1][0], 1):.4f} MB per connected proxy** "
+        f"((connected - idle) / {points[-1][0]}; the slope between the groups, which moves "
+        f"more from run to run: {slope:.4f} MB, intercept {intercept:.1f} MB).",
         "",
         f"RSS over {args.commits} one-policy commits with every proxy connected, every 10: "
         + " -> ".join(f"{v:.1f}" for v in series)

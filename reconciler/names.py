@@ -82,6 +82,17 @@ def default_policy(kind_prefix: str, mesh: str) -> str:
     return f"{kind_prefix}-all-{mesh}"
 
 
+def prometheus_listener(backend: str) -> str:
+    """MeshMetric's Prometheus listener: ``_kuma:metrics:prometheus:<clientId>`` (Kuma's
+    ``PrometheusListenerName``; ``default-backend`` without a clientId)."""
+    return f"_kuma{SEPARATOR}metrics{SEPARATOR}prometheus{SEPARATOR}{backend}"
+
+
+def envoy_admin_cluster() -> str:
+    """The cluster to the proxy's own Envoy admin (Kuma's ``GetEnvoyAdminClusterName``)."""
+    return f"kuma{SEPARATOR}envoy{SEPARATOR}admin"
+
+
 ACCESS_LOG_PIPE_DIR = "/tmp"
 
 

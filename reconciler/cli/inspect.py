@@ -216,6 +216,9 @@ def format_text(data: dict[str, Any]) -> str:
         for cluster in ob["clusters"]:
             lines.append(f"  cluster {cluster['name']}")
             _policies(lines, cluster["policies"], "    ")
+    if data.get("proxyWide"):
+        lines += ["", "proxy-wide (top-level default):"]
+        _policies(lines, data["proxyWide"], "  ")
     if data.get("patches"):
         lines += ["", "MeshProxyPatch modifications (applied last, in this order):"]
         lines += [

@@ -21,7 +21,9 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as envoy_tcp
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as envoy_upstream_http
 
+from reconciler import names
 from reconciler.compile.inventory import HTTP_PROTOCOLS, Inbound, Proxy
+from reconciler.model import FieldPath
 
 
 class Hook(StrEnum):
@@ -35,6 +37,9 @@ class Hook(StrEnum):
     INBOUND_ROUTE = "inbound_route"
     PROXY = "proxy"
     """The whole proxy's resources, once every other hook ran (``proxy_resources``)."""
+    PROXY_DEFAULT = "proxy_default"
+    """Resources of their own on each selected proxy from the merged top-level ``default``
+    (MeshMetric's metrics listener), added before ``PROXY`` edits run."""
 
 
 class Section(StrEnum):
@@ -43,6 +48,8 @@ class Section(StrEnum):
     TO = "to"
     FROM = "from"
     RULES = "rules"
+    DEFAULT = "default"
+    """The top-level ``default`` (Kuma's single-item rules: MeshMetric, MeshTrace)."""
 
 
 TagSet = tuple[tuple[str, str], ...]
@@ -166,3 +173,55 @@ class ListenerParts:
     http_filters: list[envoy_hcm.HttpFilter] = field(default_factory=list)
     network_filters: list[envoy_listener_components.Filter] = field(default_factory=list)
     """Network filters placed before the HCM / tcp_proxy, in the order hooks add them."""
+
+
+def proxy_context(proxy: Proxy, mtls: bool) -> ProxyContext:
+    listening = {
+        (i.address, i.port): names.inbound_listener(i.address, i.port) for i in proxy.inbounds
+    }
+    listening.update(
+        ((o.address, o.port), names.outbound_listener(o.address, o.port)) for o in proxy.outbounds
+    )
+    return ProxyContext(
+        proxy.mesh,
+        proxy.node_id,
+        proxy.name,
+        proxy.address,
+        proxy.admin_port,
+        mtls,
+        tuple(sorted(listening.items())),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyContext:
+    """One proxy, for a ``PROXY_DEFAULT`` hook: what its own resources may depend on."""
+
+    mesh: str
+    node_id: str
+    dataplane: str
+    address: str
+    """The Dataplane's ``networking.address``."""
+    admin_port: int
+    """The Envoy admin port on 127.0.0.1 (``networking.admin.port``, default 9901)."""
+    mtls: bool
+    """The mesh has an enabled mTLS backend: the proxy holds the mesh certificate (SDS)."""
+    listening: tuple[tuple[tuple[str, int], str], ...] = ()
+    """((address, port), listener name) of the proxy's inbounds and outbounds."""
+
+    def listener_on(self, address: str, port: int) -> str | None:
+        """The inbound or outbound listener already bound to ``address:port``, if any."""
+        return next((name for where, name in self.listening if where == (address, port)), None)
+
+
+@dataclass(slots=True)
+class ProxyParts:
+    """Resources a ``PROXY_DEFAULT`` hook adds to one proxy (a later one of a name replaces an
+    earlier one, as in Kuma's ResourceSet), and the parts of the conf it did not apply."""
+
+    listeners: dict[str, envoy_listener.Listener] = field(default_factory=dict)
+    clusters: dict[str, envoy_cluster.Cluster] = field(default_factory=dict)
+    skipped: list[tuple[FieldPath, str]] = field(default_factory=list)
+    """(path in the merged conf, what is not applied); the compiler names the policy."""
+    origin: str = ""
+    """Kuma's origin of these resources (what MeshProxyPatch ``match.origin`` selects)."""

@@ -40,12 +40,14 @@ from reconciler.compile.http_matching import (
     specificity,
 )
 from reconciler.compile.merge import KeyedRule, Merged, mapping
+from reconciler.compile.mesh_services import MESH_EXTERNAL_SERVICE, references_real_resource
 from reconciler.compile.trace import Skip
 from reconciler.kinds.mesh_http_route import all_weights_zero
 
 __all__ = [
     "ROOT_MATCH",
     "Backend",
+    "Resolve",
     "RoutePlan",
     "backend_of",
     "build_route",
@@ -80,7 +82,19 @@ class Backend:
         return names.subset_cluster(self.service, dict(self.tags))
 
 
-def backend_of(ref: Mapping[str, Any], default_service: str) -> Backend | None:
+Resolve = Callable[[Mapping[str, Any]], tuple[str | None, str]]
+"""A real-resource backendRef (MeshService port, MeshExternalService) to its destination key,
+or None and why (:func:`reconciler.compile.mesh_services.route_backend`)."""
+
+COMPILED_KINDS = ("MeshService", "MeshServiceSubset", MESH_EXTERNAL_SERVICE)
+
+
+def backend_of(ref: Mapping[str, Any], default_service: str, resolve: Resolve) -> Backend | None:
+    """Kuma ``makeSplits``: a real resource is its destination's cluster (``handleRealResources``,
+    named ``destinationname.MustResolve``), anything else a ``kuma.io/service`` with tags."""
+    if references_real_resource(ref):
+        key, _ = resolve(ref)
+        return Backend(key, ()) if key is not None else None
     kind = ref.get("kind", "MeshService")
     if kind not in ("MeshService", "MeshServiceSubset"):
         return None
@@ -116,7 +130,7 @@ Routable = Callable[[str], bool]
 when its service is known with an HTTP, HTTP/2 or gRPC protocol."""
 
 
-def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
+def ref_skips(merged: Merged | None, field_name: str, refs: Any, resolve: Resolve) -> list[Skip]:
     """backendRefs this compiler cannot send traffic to, as reportable skips."""
     origins = merged.origin(field_name) if merged is not None else ()
     if not origins or not isinstance(refs, list):
@@ -125,7 +139,11 @@ def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
     out: list[Skip] = []
     for j, ref in enumerate(refs):
         kind = mapping(ref).get("kind", "MeshService")
-        if kind not in ("MeshService", "MeshServiceSubset"):
+        if references_real_resource(mapping(ref)):
+            key, why = resolve(mapping(ref))
+            if key is None:
+                out.append(Skip(origin.resource, (*origin.path, j), why))
+        elif kind not in COMPILED_KINDS:
             out.append(
                 Skip(
                     origin.resource,
@@ -137,7 +155,7 @@ def ref_skips(merged: Merged | None, field_name: str, refs: Any) -> list[Skip]:
 
 
 def build_route(
-    plan_: RoutePlan, service: str, name: str, routable: Routable
+    plan_: RoutePlan, service: str, name: str, routable: Routable, resolve: Resolve
 ) -> tuple[list[envoy_route.Route], list[Backend], list[Skip]]:
     """The Envoy routes of ``plan_`` (none when Kuma drops the rule), the clusters they need,
     and what was skipped. A rule none of whose backends can take traffic (weight 0, or a
@@ -146,8 +164,8 @@ def build_route(
     conf = plan_.rule.default.conf if plan_.rule is not None else {}
     merged = plan_.rule.default if plan_.rule is not None else None
     refs = conf.get("backendRefs")
-    skips = ref_skips(merged, "backendRefs", refs)
-    weighted = split(refs, service, routable)
+    skips = ref_skips(merged, "backendRefs", refs, resolve)
+    weighted = split(refs, service, routable, resolve)
     if not weighted:
         if merged is not None and not all_weights_zero(refs):  # RC503 at validation
             skips.append(_dropped(merged))
@@ -159,7 +177,7 @@ def build_route(
         route = envoy_route.Route(name=name, match=match)
         route_action(route.route, weighted)
         for f in filters:
-            needed.extend(_apply_filter(route, f, service, prefix))
+            needed.extend(_apply_filter(route, f, service, prefix, resolve))
         routes.append(route)
     return routes, list(dict.fromkeys(needed)), skips
 
@@ -175,7 +193,9 @@ def _dropped(merged: Merged) -> Skip:
     )
 
 
-def split(refs: Any, service: str, routable: Routable) -> list[tuple[Backend, int]]:
+def split(
+    refs: Any, service: str, routable: Routable, resolve: Resolve
+) -> list[tuple[Backend, int]]:
     """Kuma's split: the backends with a weight above 0 that can take traffic (an empty or
     absent ``backendRefs`` means the destination service itself, weight 1)."""
     refs = refs if isinstance(refs, list) and refs else [{"kind": "MeshService", "name": service}]
@@ -183,7 +203,7 @@ def split(refs: Any, service: str, routable: Routable) -> list[tuple[Backend, in
     for ref in refs:
         if not isinstance(ref, dict):
             continue
-        backend = backend_of(ref, service)
+        backend = backend_of(ref, service, resolve)
         weight = ref.get("weight", 1)
         if (
             backend is not None
@@ -247,7 +267,7 @@ def _headers(add: Any, set_: Any, into: Any, action_add: int, action_set: int) -
 
 
 def _apply_filter(
-    route: envoy_route.Route, f: Mapping[str, Any], service: str, prefix: bool
+    route: envoy_route.Route, f: Mapping[str, Any], service: str, prefix: bool, resolve: Resolve
 ) -> list[Backend]:
     """One filter of Kuma's ``RoutesConfigurer`` on one Envoy route (``prefix``: the Kuma
     match was a ``PathPrefix``, which ``ReplacePrefixMatch`` needs)."""
@@ -282,7 +302,7 @@ def _apply_filter(
                 route.route.prefix_rewrite = str(path.get("replacePrefixMatch", ""))
     elif ftype == "RequestMirror" and route.HasField("route"):
         conf = mapping(f.get("requestMirror"))
-        backend = backend_of(mapping(conf.get("backendRef")), service)
+        backend = backend_of(mapping(conf.get("backendRef")), service, resolve)
         if backend is None:
             return []
         mirror = route.route.request_mirror_policies.add(cluster=backend.cluster)

@@ -21,6 +21,8 @@ HTTP_PROTOCOLS = frozenset({"http", "http2", "grpc"})
 PROTOCOLS = frozenset({"tcp", "http", "http2", "grpc"})
 DEFAULT_OUTBOUND_ADDRESS = "127.0.0.1"
 DEFAULT_SERVICE_ADDRESS = "127.0.0.1"
+DEFAULT_ADMIN_PORT = 9901
+"""Kuma's default Envoy admin port (and ``reconciler bootstrap --admin-port``'s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class Proxy:
     outbounds: tuple[Outbound, ...]
     node_id: str
     """Envoy node id ``<mesh>.<name>``."""
+    admin_port: int = DEFAULT_ADMIN_PORT
+    """``networking.admin.port``: Envoy's admin listens on 127.0.0.1 there."""
 
 
 @dataclass(slots=True)
@@ -146,7 +150,12 @@ def proxy_of(dataplane: Resource) -> Proxy:
         address=address,
         inbounds=tuple(ins),
         outbounds=tuple(outs),
+        admin_port=_int(_map(net.get("admin")).get("port")) or DEFAULT_ADMIN_PORT,
     )
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def index_meshes(

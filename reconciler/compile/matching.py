@@ -161,6 +161,7 @@ class Matcher:
         self._sets_by_id: dict[int, PolicySet] = {}
         self._set_skips: dict[int, tuple[Skip, ...]] = {}
         self._inbound_checks: dict[tuple[int, bool], tuple[int, ...]] = {}
+        self._single: dict[int, Merged | None] = {}
 
     def selected(self, proxy: Proxy) -> dict[str, PolicySet]:
         """Per kind, the policies selecting ``proxy``, least specific first.
@@ -259,6 +260,23 @@ class Matcher:
                 )
         self._unsupported[id(policy)] = tuple(out)
         return self._unsupported[id(policy)]
+
+    def single_item(self, policies: PolicySet) -> Merged | None:
+        """The merged top-level ``spec.default`` of ``policies`` (Kuma's single-item rules,
+        ``core/rules`` ``BuildSingleItemRules``: least specific first, the last wins); None
+        when none of them has one. Memoised per interned policy set."""
+        interned = self._sets_by_id.get(id(policies)) is policies
+        if interned and id(policies) in self._single:
+            return self._single[id(policies)]
+        contributions = [
+            Contribution(p, (*p.spec_path, Section.DEFAULT.value), _default(p.spec))
+            for p in policies
+            if "default" in p.spec
+        ]
+        merged = merge(contributions) if contributions else None
+        if interned:
+            self._single[id(policies)] = merged
+        return merged
 
     def outbound(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""

@@ -20,7 +20,23 @@ That name is the destination's key everywhere in the compiler (cluster, route co
   ``ReachableBackends`` or ``Exclusive`` Kuma's universal control plane generates one
   MeshService per ``kuma.io/service`` value (ports from the inbounds, identity the service
   tag); a MeshService written in the repository with the same name takes precedence.
-  Outbounds written with ``backendRef`` resolve in every mode.
+* The modes differ, in Kuma 2.14 (``DataplaneProxyBuilder.resolveVIPOutbounds``), only in
+  the outbounds generated per VIP under transparent proxying: ``Everywhere`` has the
+  ``kuma.io/service`` VIPs and the MeshService/MeshExternalService ones; ``Exclusive`` drops
+  the ``kuma.io/service`` VIPs (mesh context ``VIPOutbounds``); ``ReachableBackends`` gives a
+  Dataplane MeshService/MeshExternalService VIP outbounds only for the entries of its
+  ``transparentProxying.reachableBackends`` (none without the list). A Dataplane without
+  transparent proxying gets its listed outbounds as written in every mode (``asOutbounds``):
+  a ``tags`` outbound is the ``kuma.io/service`` destination (cluster ``<service>``, also
+  under ``Exclusive``), a ``backendRef`` outbound the MeshService port or
+  MeshExternalService destination. That is what this compiler builds; ``transparentProxying``,
+  ``reachableBackends`` and ``reachableServices`` get RC320 warnings
+  (``kinds/dataplane/not_applied.py``).
+* A route's ``backendRefs`` entry of kind MeshExternalService, or MeshService with
+  ``sectionName`` or ``port``, is a real resource (Kuma ``resolve.BackendRef``): its split
+  goes to that destination's cluster (:func:`route_backend`; weight 1 by default, 0 drops it,
+  an HTTP split keeps only http/http2/grpc ports). A MeshService by ``name`` alone stays the
+  ``kuma.io/service`` of that name.
 """
 
 from __future__ import annotations
@@ -312,3 +328,43 @@ def resolve_backend_ref(
             return destination, ""
     ports = ", ".join(str(d.port) for d in candidates)
     return None, f"MeshService {services[0]} has no port {port} (ports: {ports})"
+
+
+def references_real_resource(ref: Mapping[str, Any]) -> bool:
+    """Kuma ``BackendRef.ReferencesRealObject`` for the kinds this compiler resolves: a
+    MeshService with a ``sectionName`` or ``port``, and a MeshExternalService."""
+    kind = ref.get("kind")
+    if kind == MESH_EXTERNAL_SERVICE:
+        return True
+    return kind == MESH_SERVICE and (bool(ref.get("sectionName")) or ref.get("port") is not None)
+
+
+def route_backend(
+    ref: Mapping[str, Any], destinations: Sequence[Destination]
+) -> tuple[Destination | None, str]:
+    """The destination a route's real-resource ``backendRef`` sends to, or why none.
+
+    Kuma 2.14 ``resolve.BackendRef`` then ``meshroute.DestinationPortFromRef``: the section
+    is ``sectionName``, else ``port`` as a number; a MeshService's port is the one whose name
+    or number is that section (``FindPortByName``); a MeshExternalService has its one port
+    whatever the section. ``labels`` must select exactly one resource.
+    """
+    kind = ref.get("kind")
+    candidates = [d for d in destinations if ref_matches(ref, d)]
+    services = sorted({d.name for d in candidates})
+    what = ref.get("name") or ref.get("labels")
+    if not services:
+        return None, f"backendRef names no {kind} ({what}); Kuma drops this backend"
+    if len(services) > 1:
+        return None, f"backendRef labels select several {kind}s ({', '.join(services)})"
+    if kind == MESH_EXTERNAL_SERVICE:
+        return candidates[0], ""
+    section = ref.get("sectionName")
+    wanted = str(section) if section else str(ref.get("port"))
+    for destination in candidates:
+        if wanted in (destination.section, str(destination.port)):
+            return destination, ""
+    ports = ", ".join(d.section for d in candidates)
+    return None, (
+        f"MeshService {services[0]} has no port {wanted} (ports: {ports}); Kuma drops this backend"
+    )

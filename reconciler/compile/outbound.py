@@ -40,6 +40,7 @@ from reconciler.compile.matching import Matcher, PolicySet
 from reconciler.compile.matching import rule_key as matches_key
 from reconciler.compile.merge import KeyedRule, Merged, canonical
 from reconciler.compile.mesh_services import MESH_EXTERNAL_SERVICE as EXTERNAL
+from reconciler.compile.mesh_services import references_real_resource, route_backend
 from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
@@ -155,8 +156,8 @@ class OutboundBuilder:
             listener = self._listener(ctx, outbound, confs, None)
         else:
             refs = tcp_conf.get("backendRefs") if tcp_conf is not None else None
-            skipped = http_route.ref_skips(tcp_conf, "backendRefs", refs)
-            weighted = tcp_route.backends(tcp_conf, service) or [
+            skipped = http_route.ref_skips(tcp_conf, "backendRefs", refs, self._resolve)
+            weighted = tcp_route.backends(tcp_conf, service, self._resolve) or [
                 (http_route.Backend(service, ()), 1)
             ]
             backends = [b for b, _ in weighted]
@@ -180,7 +181,9 @@ class OutboundBuilder:
             cluster_confs,
             # services whose Dataplanes decide this outbound: the routes' backends, also the
             # ones left out of a split for now (a Dataplane appearing brings them in)
-            frozenset({service, *(b.service for b in backends), *_referenced(rules)}),
+            frozenset(
+                {service, *(b.service for b in backends), *_referenced(rules, self._resolve)}
+            ),
             self._destination(service) if outbound.backend_ref is not None else None,
         )
         return OutboundResources(
@@ -272,7 +275,7 @@ class OutboundBuilder:
             ctx.route_config_name,
             ctx.protocol,
             tuple((r.key, r.default.key) for r in rules),
-            tuple(sorted(s for s in _referenced(rules) if routable(s))),
+            tuple(sorted(s for s in _referenced(rules, self._resolve) if routable(s))),
             _key(hooked),
             tuple(
                 (k, tuple((r, m.key) for r, m in sorted(c.items()))) for k, c in per_route.items()
@@ -289,7 +292,9 @@ class OutboundBuilder:
             shadowed_by: str | None = None
             for i, plan in enumerate(http_route.plan(rules)):
                 name = names.route_name(ctx.route_config_name, i)
-                built, needed, skipped = http_route.build_route(plan, ctx.service, name, routable)
+                built, needed, skipped = http_route.build_route(
+                    plan, ctx.service, name, routable, self._resolve
+                )
                 skips.extend(skipped)
                 if not built:
                     continue
@@ -329,6 +334,10 @@ class OutboundBuilder:
         if ctx.source is None or not kuma_tags.users(self.index):
             return ()
         return ctx.source.tags
+
+    def _resolve(self, ref: Mapping[str, Any]) -> tuple[str | None, str]:
+        destination, why = route_backend(ref, list(self.index.destinations.values()))
+        return (destination.key, "") if destination is not None else (None, why)
 
     def _routable(self, service: str) -> bool:
         """Kuma's ``MakeHTTPSplit`` keeps a backend whose service is HTTP, HTTP/2 or gRPC."""
@@ -384,11 +393,17 @@ def rule_key(plan: http_route.RoutePlan) -> str:
     return plan.rule.key if plan.rule is not None else CATCH_ALL_KEY
 
 
-def _referenced(rules: Sequence[KeyedRule]) -> set[str]:
+def _referenced(rules: Sequence[KeyedRule], resolve: http_route.Resolve) -> set[str]:
     """Services the rules' backendRefs name (their routability is part of the routes' key)."""
     found: set[str] = set()
     for rule in rules:
         for ref in rule.default.conf.get("backendRefs") or ():
-            if isinstance(ref, Mapping) and isinstance(ref.get("name"), str):
+            if not isinstance(ref, Mapping):
+                continue
+            if references_real_resource(ref):
+                key, _ = resolve(ref)
+                if key is not None:
+                    found.add(key)
+            elif isinstance(ref.get("name"), str):
                 found.add(ref["name"])
     return found

@@ -15,6 +15,8 @@ from reconciler.compile.context import (
     InboundContext,
     ListenerParts,
     OutboundContext,
+    ProxyContext,
+    ProxyParts,
     Section,
     Source,
 )
@@ -112,6 +114,10 @@ class PolicyPlugin(Protocol):
         self, route: envoy_route.Route, conf: Merged, ctx: InboundContext
     ) -> None: ...
 
+    def proxy_default(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
+        """``conf``: the merged top-level ``default`` of the policies selecting the proxy
+        (section ``DEFAULT``); add the proxy's own listeners and clusters to ``parts``."""
+
     def proxy_resources(
         self, resources: ResourceSet, policies: Sequence[Resource]
     ) -> tuple[Skip, ...]:
@@ -169,6 +175,9 @@ class PolicyBase:
         return None
 
     def inbound_route(self, route: envoy_route.Route, conf: Merged, ctx: InboundContext) -> None:
+        return None
+
+    def proxy_default(self, parts: ProxyParts, conf: Merged, ctx: ProxyContext) -> None:
         return None
 
     def proxy_resources(

@@ -128,6 +128,7 @@ def proxy_provenance(trace: ProxyTrace, dataplane: Resource) -> dict[str, Any]:
         },
         "inbounds": [_inbound(t) for t in trace.inbounds],
         "outbounds": [_outbound(t) for t in trace.outbounds],
+        "proxyWide": [merged_data(k, m) for k, m in trace.confs.items()],
         "skipped": [s.note() for s in trace.skipped],
         "patches": [
             {

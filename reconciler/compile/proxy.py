@@ -8,10 +8,18 @@ from typing import Any
 
 from reconciler.codes import OUTBOUND_UNRESOLVED
 from reconciler.compile import mesh_tls
-from reconciler.compile.context import Hook, Source, proxy_source
+from reconciler.compile.context import (
+    Hook,
+    ProxyContext,
+    ProxyParts,
+    Source,
+    proxy_context,
+    proxy_source,
+)
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Outbound, Proxy, resolve_outbound
 from reconciler.compile.matching import Matcher, PolicySet
+from reconciler.compile.merge import Merged
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
 from reconciler.compile.outbound import OutboundBuilder
@@ -20,7 +28,7 @@ from reconciler.compile.resource_set import EDITABLE, KIND_ORIGINS, Origin, Reso
 from reconciler.compile.shared import Shared
 from reconciler.compile.trace import ProxyTrace, Skip
 from reconciler.kinds import CATALOG
-from reconciler.model import Kind, Resource
+from reconciler.model import FieldPath, Kind, Resource
 from reconciler.resource_types import ProxyConfig, TypeUrl
 from reconciler.targetref import selects
 
@@ -98,6 +106,7 @@ class MeshCompiler:
                 found[TypeUrl.CLUSTER].setdefault(cluster.name, cluster)
                 roles.added(kind, cluster.name)
             trace.skipped.extend(plugins()[kind].proxy_skips(state))
+        self._proxy_hooks(selected, proxy, found, trace, roles)
         for policies in selected.values():
             trace.skipped.extend(self.matcher.set_skips(policies))
         trace.skipped[:] = list(dict.fromkeys(trace.skipped))
@@ -122,6 +131,39 @@ class MeshCompiler:
             trace.edits.extend(edited.edits)
             config.notes.extend(s.note() for s in trace.skipped if s.note() not in config.notes)
         return config, trace
+
+    def _proxy_hooks(
+        self,
+        selected: dict[str, tuple[Resource, ...]],
+        proxy: Proxy,
+        found: dict[TypeUrl, dict[str, Any]],
+        trace: ProxyTrace,
+        roles: _Roles,
+    ) -> None:
+        """Kinds with a ``PROXY_DEFAULT`` hook add resources of their own from their merged
+        top-level ``default``; the conf parts they skip are reported against the policy that
+        set them."""
+        ctx: ProxyContext | None = None
+        for kind, plugin in plugins().items():
+            policies = selected.get(kind, ())
+            if Hook.PROXY_DEFAULT not in plugin.hooks or not policies:
+                continue
+            conf = self.matcher.single_item(policies)
+            if conf is None:
+                continue
+            ctx = ctx or proxy_context(proxy, self.mtls is not None)
+            parts = ProxyParts()
+            plugin.proxy_default(parts, conf, ctx)
+            trace.confs[kind] = conf
+            for type_url, added in (
+                (TypeUrl.LISTENER, parts.listeners),
+                (TypeUrl.CLUSTER, parts.clusters),
+            ):
+                for name, message in added.items():
+                    found[type_url][name] = message
+                    if parts.origin:
+                        roles.origins[(type_url, name)] = parts.origin
+            trace.skipped.extend(_skip(conf, path, message) for path, message in parts.skipped)
 
     def _proxy_state(
         self,
@@ -158,6 +200,19 @@ class MeshCompiler:
                     f"not applied: {CATALOG[kind].not_applied} (selected by {', '.join(names)})"
                 )
         return notes
+
+
+def _skip(conf: Merged, path: FieldPath, message: str) -> Skip:
+    """``path`` of the merged conf, located in the policy that set it (or set an ancestor
+    of it as a whole); a value nobody set is the most specific policy's default."""
+    probe = path
+    while probe and probe not in conf.origins:
+        probe = probe[:-1]
+    if probe:
+        where = conf.origins[probe][-1]
+        return Skip(where.resource, (*where.path, *path[len(probe) :]), message)
+    last = conf.contributions[-1]
+    return Skip(last.resource, (*last.path, *path), message)
 
 
 def _outbound_tags(proxy: Proxy, index: int) -> dict[str, str]:

@@ -12,11 +12,11 @@ from typing import Any
 
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as envoy_tcp
 
-from reconciler.compile.http_routes import Backend, backend_of
+from reconciler.compile.http_routes import Backend, Resolve, backend_of
 from reconciler.compile.merge import Merged
 
 
-def backends(conf: Merged | None, service: str) -> list[tuple[Backend, int]]:
+def backends(conf: Merged | None, service: str, resolve: Resolve) -> list[tuple[Backend, int]]:
     """Weighted backends (weight > 0); the service itself when no route applies."""
     refs: Any = conf.get("backendRefs") if conf is not None else None
     if not isinstance(refs, list) or not refs:
@@ -25,7 +25,7 @@ def backends(conf: Merged | None, service: str) -> list[tuple[Backend, int]]:
     for ref in refs:
         if not isinstance(ref, dict):
             continue
-        backend = backend_of(ref, service)
+        backend = backend_of(ref, service, resolve)
         weight = ref.get("weight", 1)
         if backend is not None and isinstance(weight, int) and weight > 0:
             out.append((backend, weight))

@@ -68,5 +68,7 @@ class ProxyTrace:
     inbounds: list[InboundTrace] = field(default_factory=list)
     outbounds: list[OutboundTrace] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    confs: dict[str, Merged] = field(default_factory=dict)
+    """Per kind with a ``PROXY`` hook, its merged top-level ``default`` for this proxy."""
     edits: list[Edit] = field(default_factory=list)
     """Resources MeshProxyPatch modifications added, changed or removed, in order."""

@@ -38,12 +38,16 @@ class App:
 
 
 def request(
-    host: str, port: int, headers: dict[str, str] | None = None, timeout: float = 3.0
+    host: str,
+    port: int,
+    headers: dict[str, str] | None = None,
+    timeout: float = 3.0,
+    path: str = "/",
 ) -> tuple[int, str, dict[str, str]]:
-    """(status, body, response headers) of ``GET /``; status 0 and the error on failure."""
+    """(status, body, response headers) of ``GET path``; status 0 and the error on failure."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request("GET", "/", headers=headers or {})
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
         body = response.read().decode(errors="replace").strip()
         return response.status, body, {k.lower(): v for k, v in response.getheaders()}

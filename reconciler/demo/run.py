@@ -71,6 +71,18 @@ def dataplanes(repo: Path) -> list[Dataplane]:
     return sorted(found, key=lambda d: d.node_id)
 
 
+def metrics_endpoint(repo: Path) -> tuple[int, str] | None:
+    """(port, path) of the first Prometheus backend of a mesh-wide MeshMetric, if any."""
+    for res in analyze_paths([repo]).resources:
+        if res.kind != "MeshMetric" or res.spec.get("targetRef", {}).get("kind") != "Mesh":
+            continue
+        for backend in res.spec.get("default", {}).get("backends", []):
+            if backend.get("type") == "Prometheus":
+                conf = backend.get("prometheus", {})
+                return int(conf.get("port", 5670)), str(conf.get("path", "/metrics"))
+    return None
+
+
 def _outbound_key(outbound: dict[str, Any]) -> str:
     """``backend`` for a tag outbound, ``MeshService payments`` for a backendRef one."""
     if "tags" in outbound:
@@ -235,6 +247,21 @@ def _demo(
     fe_envoy = next(e for e in running if isinstance(e, Envoy) and e.node_id == frontend.node_id)
     retries = sum(fe_envoy.stats("upstream_rq_retry$").values())
     say(f"   frontend Envoy retried {retries} upstream requests (faults hidden by MeshRetry)")
+    metrics = metrics_endpoint(repo)
+    if metrics is not None:
+        status, body, _ = request(frontend.address, metrics[0], path=metrics[1])
+        scraped = next(
+            (
+                line
+                for line in body.splitlines()
+                if line.startswith("envoy_cluster_upstream_rq_total{") and not line.endswith(" 0")
+            ),
+            "none",
+        )
+        say(
+            f"   MeshMetric: GET http://{frontend.address}:{metrics[0]}{metrics[1]} -> {status}, "
+            f"{len(body.splitlines())} lines from frontend-1's Envoy, e.g. {scraped}"
+        )
 
     say("4. editing policies/routes.yaml in the scratch copy: canary 90/10 -> 50/50, then SIGHUP")
     routes = repo / ROUTES

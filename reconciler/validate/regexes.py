@@ -8,8 +8,8 @@ unless the bootstrap raises it). Every ``{type: RegularExpression, value: ...}``
 kind is checked here (MeshHTTPRoute path, header and query parameter matches, MeshRetry
 retriable request and response headers): the finding is a warning, since Kuma accepts the
 resource, whose code refuses serving (see :data:`reconciler.codes.REGEX_REJECTED_BY_ENVOY`).
-TrafficRoute, MeshGatewayRoute and MeshMetric spell regexes otherwise; they are accepted but not
-applied, so none of theirs reaches Envoy.
+TrafficRoute, MeshGatewayRoute and MeshMetric spell regexes otherwise; none of theirs reaches
+Envoy (the first two are not applied, MeshMetric's profile selectors are not compiled).
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ answer with their own names (HTTP/2 between the sidecars, as Kuma configures it)
 * a rule whose backend no Dataplane provides is dropped, so its requests fall through to the
   next matching route instead of answering 503 (``MakeHTTPSplit``);
 * a MeshTCPRoute on an HTTP service without a MeshHTTPRoute turns the outbound into a TCP
-  proxy (``meshtcproute`` ``getBackendRefs``).
+  proxy (``meshtcproute`` ``getBackendRefs``);
+* a MeshHTTPRoute splits to a MeshExternalService (an HTTP server that is not a Dataplane)
+  and to a MeshService port, each through its own cluster (``meshroute``
+  ``handleRealResources``).
 """
 
 from __future__ import annotations
@@ -178,3 +181,50 @@ spec:
     # the outbound is a tcp_proxy (its stats), not an HTTP connection manager
     assert client.stat("tcp.outbound_api.downstream_cx_total") >= 10
     assert client.stat("http.outbound_api.downstream_rq_total") == 0
+
+
+def test_http_route_splits_to_an_external_service_and_a_mesh_service_port(mesh: Mesh) -> None:
+    external = mesh.add(App("status external", host="127.0.0.5"))
+    v2_port = mesh.inbound["v2"][1]
+    mesh.serve(
+        f"""
+type: MeshExternalService
+mesh: default
+name: status
+spec:
+  match: {{type: HostnameGenerator, port: 80, protocol: http}}
+  endpoints:
+    - {{address: {external.endpoint[0]}, port: {external.endpoint[1]}}}
+""",
+        f"""
+type: MeshService
+mesh: default
+name: api-next
+spec:
+  selector:
+    dataplaneTags: {{kuma.io/service: api, version: v2}}
+  ports:
+    - {{name: http, port: 80, targetPort: {v2_port}, appProtocol: http}}
+""",
+        route(
+            "to-resources",
+            """
+        - matches: [{path: {type: PathPrefix, value: /ext}}]
+          default:
+            backendRefs: [{kind: MeshExternalService, name: status}]
+        - matches: [{path: {type: PathPrefix, value: /split}}]
+          default:
+            backendRefs:
+              - {kind: MeshExternalService, name: status, weight: 1}
+              - {kind: MeshService, name: api-next, port: 80, weight: 1}
+""",
+        ),
+    )
+    ext = "status external"
+    assert wait_for(lambda: request(mesh.outbound, "/ext") == ext, 20, "external backend")
+    assert {request(mesh.outbound, "/ext/x") for _ in range(10)} == {ext}
+    # weights 1:1 over 40 requests: both backends answer (a miss has odds 2**-39)
+    assert {request(mesh.outbound, "/split") for _ in range(40)} == {ext, "api-v2"}
+    client = next(i for i in mesh.items if isinstance(i, Envoy) and i.node_id == "default.web-1")
+    assert client.stat("cluster.default_status___extsvc_80.upstream_rq_total") >= 11
+    assert client.stat("cluster.default_api-next___msvc_80.upstream_rq_total") >= 1

@@ -113,14 +113,19 @@ class Envoy:
         *,
         sotw: bool,
         token: str | None = None,
+        admin_port: int = 0,
     ) -> None:
-        """``xds_port``: the server's, or every replica's (one ADS cluster endpoint each)."""
+        """``xds_port``: the server's, or every replica's (one ADS cluster endpoint each);
+        ``admin_port``: 0 picks a free one (a Dataplane's ``networking.admin.port`` when the
+        proxy's config points at its own admin: MeshMetric)."""
         self.node_id = node_id
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "bootstrap.yaml"
         ports = xds_port if isinstance(xds_port, list) else [xds_port]
         addresses = tuple(f"127.0.0.1:{port}" for port in ports)
-        options = BootstrapOptions(node_id, addresses, admin_port=0, sotw=sotw, token=token)
+        options = BootstrapOptions(
+            node_id, addresses, admin_port=admin_port, sotw=sotw, token=token
+        )
         config.write_text(render(options))
         self.admin_path = workdir / "admin-address"
         self.log = (workdir / "envoy.log").open("wb")
@@ -244,16 +249,34 @@ class Load:
         self.thread.join(10)
 
 
-def serve_mesh(plane: PlaneThread, workdir: Path, documents: list[str]) -> list[Envoy]:
-    """Compile ``documents`` (YAML) with the real pipeline, publish them, start a real Envoy
-    (Delta ADS) per proxy and wait until each has ACKed; the Envoys, for the caller to stop."""
+def compile_mesh(documents: list[str]) -> dict[str, ProxyConfig]:
+    """Every proxy's config compiled from ``documents`` (YAML) by the real pipeline."""
     text = "\n---\n".join(documents)
     analysis = analyze([SourceFile("mesh.yaml", text.encode())])
     assert analysis.ok, [d.format_text() for d in analysis.diagnostics]
-    configs = compile_resources(list(analysis.resources)).configs
+    return compile_resources(list(analysis.resources)).configs
+
+
+def serve_mesh(
+    plane: PlaneThread,
+    workdir: Path,
+    documents: list[str],
+    admin_ports: dict[str, int] | None = None,
+) -> list[Envoy]:
+    """Compile ``documents`` (YAML) with the real pipeline, publish them, start a real Envoy
+    (Delta ADS) per proxy and wait until each has ACKed; the Envoys, for the caller to stop.
+    ``admin_ports``: node id -> admin port (others pick a free one)."""
+    configs = compile_mesh(documents)
     plane.publish(*configs.values())
     envoys = [
-        Envoy(workdir / node.split(".", 1)[1], node, plane.xds_port, sotw=False) for node in configs
+        Envoy(
+            workdir / node.split(".", 1)[1],
+            node,
+            plane.xds_port,
+            sotw=False,
+            admin_port=(admin_ports or {}).get(node, 0),
+        )
+        for node in configs
     ]
     for node in configs:
         wait_for(lambda n=node: plane.settled(n), 20, f"{node} ACKs")

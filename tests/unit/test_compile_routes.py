@@ -254,12 +254,17 @@ def test_unsupported_backend_kind_is_reported_not_dropped_silently() -> None:
         - matches: [{path: {type: PathPrefix, value: /ext}}]
           default:
             backendRefs:
+              - {kind: MeshMultiZoneService, name: api, port: 80}
               - {kind: MeshExternalService, name: httpbin}
               - {kind: MeshService, name: api}
 """
     result = compile_yaml(*TWO_SERVICES, http_route("ext", rules))
-    assert [d.code for d in result.diagnostics] == ["RC502"]
-    assert result.diagnostics[0].field == "spec.to[0].rules[0].default.backendRefs[0].kind"
+    assert [d.code for d in result.diagnostics] == ["RC502", "RC502"]
+    assert [d.field for d in result.diagnostics] == [
+        "spec.to[0].rules[0].default.backendRefs[0].kind",
+        "spec.to[0].rules[0].default.backendRefs[1]",
+    ]
+    assert "names no MeshExternalService (httpbin)" in result.diagnostics[1].message
 
 
 def test_tcp_route_splits_tcp_traffic() -> None:

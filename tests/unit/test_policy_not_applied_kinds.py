@@ -1,4 +1,4 @@
-"""MeshTrace, MeshMetric, MeshPassthrough: accepted, not applied (MeshTLS and MeshProxyPatch
+"""MeshTrace, MeshPassthrough: accepted, not applied (MeshTLS, MeshMetric and MeshProxyPatch
 are applied since; their schemas and cases are still checked here).
 
 Kuma 2.14 accepts them; the reconciler validates them with Kuma's rules, warns once per
@@ -21,7 +21,8 @@ from reconciler.pipeline import analyze
 from reconciler.validate.schema import predicate_for, validator_for
 
 KINDS = ("MeshTrace", "MeshMetric", "MeshTLS", "MeshPassthrough", "MeshProxyPatch")
-NOT_APPLIED_KINDS = tuple(k for k in KINDS if k not in ("MeshTLS", "MeshProxyPatch"))
+APPLIED = ("MeshTLS", "MeshMetric", "MeshProxyPatch")
+NOT_APPLIED_KINDS = tuple(k for k in KINDS if k not in APPLIED)
 ROOT = Path(__file__).resolve().parents[2]
 
 

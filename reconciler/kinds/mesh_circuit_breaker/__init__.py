@@ -14,8 +14,6 @@ KIND = KindSpec(
         from_=(MESH,),
         rules=True,
         rule_matches=False,
-        default_needs=("connectionLimits", "outlierDetection"),
-        default_needs_message="at least one of: 'connectionLimits' or 'outlierDetection' should be configured",
     ),
     order=60,
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from reconciler import codes
 from reconciler.validate.rules import sections as s
 from reconciler.validate.rules import values as v
@@ -17,10 +20,24 @@ DETECTORS = (
 )
 
 
+NEEDS = ("connectionLimits", "outlierDetection")
+NEEDS_MESSAGE = "at least one of: 'connectionLimits' or 'outlierDetection' should be configured"
+
+
 def check_default(f: Findings, path: Path, value: object, top: str) -> None:
     if value is not None and not isinstance(value, dict):
-        return
-    conf = as_map(value)
+        return  # the schema reports the type
+    found = Findings(f.resource)
+    if s.require_any(found, path, as_map(value), NEEDS, NEEDS_MESSAGE):
+        _check_conf(found, path, as_map(value))
+    if path[0] == "rules":
+        # Kuma 2.14 validates rules[i].default at the path "from[i].default"
+        f.merge_renamed(found, "spec.rules[", "spec.from[")
+    else:
+        f.extend(found.diagnostics)
+
+
+def _check_conf(f: Findings, path: Path, conf: Mapping[str, Any]) -> None:
     limits = as_map(conf.get("connectionLimits"))
     for name in LIMITS:
         v.int_greater_than(f, (*path, "connectionLimits", name), limits.get(name))

@@ -13,9 +13,5 @@ KIND = KindSpec(
         top=TOP_LEVEL,
         required=False,
     ),
-    not_applied=(
-        "MeshMetric: metrics are not configured on the proxies yet "
-        "(no Prometheus endpoint or OpenTelemetry export)"
-    ),
     order=130,
 )

@@ -24,13 +24,9 @@ REF_KINDS_NOT_APPLIED = {
     t.MESH_MULTI_ZONE_SERVICE: "MeshMultiZoneService references",
     t.MESH_HTTP_ROUTE: "MeshHTTPRoute targets (per-route policies)",
 }
-BACKEND_REF_KINDS_NOT_APPLIED = {
-    **REF_KINDS_NOT_APPLIED,
-    t.MESH_EXTERNAL_SERVICE: (
-        "MeshExternalService as a route backendRef (reach it through a Dataplane outbound "
-        "with backendRef)"
-    ),
-}
+BACKEND_REF_KINDS_NOT_APPLIED = REF_KINDS_NOT_APPLIED
+"""A route backendRef to a MeshService port or a MeshExternalService is compiled
+(``compile/mesh_services.py`` ``route_backend``)."""
 
 
 def check_kind(f: Findings, spec: KindSpec) -> None:
@@ -87,13 +83,6 @@ def _ref(
     if isinstance(kind, str) and kind in table:
         f.add(codes.NOT_APPLIED, (*path, "kind"), f"{NOT_APPLIED}: {table[kind]}")
         return
-    if table is BACKEND_REF_KINDS_NOT_APPLIED and kind == t.MESH_SERVICE and ref.get("port"):
-        f.add(
-            codes.NOT_APPLIED,
-            (*path, "port"),
-            f"{NOT_APPLIED}: a route backendRef to a MeshService port; the backend is the "
-            "kuma.io/service named `name` (its legacy cluster), not the MeshService port",
-        )
     proxy_types = ref.get("proxyTypes")
     if top and isinstance(proxy_types, list) and proxy_types and "Sidecar" not in proxy_types:
         f.add(
