@@ -35,7 +35,7 @@ from reconciler.load import (
 from reconciler.model import DEFAULT_MESH, Resource
 from reconciler.names import node_id
 from reconciler.resource_types import ProxyConfig, TypeUrl
-from reconciler.validate import check_mesh, check_resource
+from reconciler.validate import canonical, check_mesh, check_resource
 
 if TYPE_CHECKING:
     from reconciler.compile.compiler import Compiler, CompileResult
@@ -278,6 +278,8 @@ def _file_entry(file: SourceFile) -> CachedFile | None:
 def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
     loaded = load_file(file)
     diags = list(loaded.diagnostics)
+    # jsonpb's reading of the protobuf kinds: what the rules check and the compiler reads
+    loaded.resources = [canonical(r) for r in loaded.resources]
     for resource in loaded.resources:
         diags.extend(check_resource(resource))
     return loaded, diags

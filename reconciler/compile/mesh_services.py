@@ -102,8 +102,6 @@ def _fnv1a64(data: bytes) -> int:
 def mode_of(mesh: Resource | None) -> str:
     services = mesh.data.get("meshServices") if mesh is not None else None
     mode = services.get("mode") if isinstance(services, dict) else None
-    if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode < len(MODES):
-        return MODES[mode]
     return mode if isinstance(mode, str) and mode in MODES else "Disabled"
 
 

@@ -8,6 +8,7 @@ can be located later; :func:`compose_roots` recomposes them on demand for cached
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -308,20 +309,21 @@ class _Builder:
 
 
 def locate(root: yaml.Node | None, path: FieldPath) -> Position | None:
-    """Position of the deepest node on ``path``: a mapping entry's key, a list item itself."""
+    """Position of the deepest node on ``path``: a mapping entry's key, a list item itself.
+
+    A field the canonical form names by its JSON name (``transparentProxying``) is found
+    under its protobuf name (``transparent_proxying``) when the file spells it so."""
     if root is None:
         return None
     node: yaml.Node = root
     best = _pos(node.start_mark)
     for part in path:
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
-                    best = _pos(key_node.start_mark)
-                    node = value_node
-                    break
-            else:
+            found = _entry(node, part) or _entry(node, _protobuf_name(part))
+            if found is None:
                 return best
+            key_node, node = found
+            best = _pos(key_node.start_mark)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if not 0 <= part < len(node.value):
                 return best
@@ -330,6 +332,21 @@ def locate(root: yaml.Node | None, path: FieldPath) -> Position | None:
         else:
             return best
     return best
+
+
+def _entry(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    return None
+
+
+def _protobuf_name(json_name: str) -> str:
+    """The protobuf spelling of a JSON field name (protoc's json_name, reversed)."""
+    return _UPPER.sub(lambda m: "_" + m.group(0).lower(), json_name)
+
+
+_UPPER = re.compile(r"[A-Z]")
 
 
 def compose_roots(text: str) -> list[yaml.Node | None]:

@@ -1,5 +1,8 @@
 """Stage ``validate``: resources -> diagnostics. Never raises for bad input.
 
+Before both, :func:`canonical` gives a protobuf-backed flat kind (Mesh, Dataplane, ...) the
+form Kuma's jsonpb reads (JSON field names, numbers, enum names): every later stage sees it.
+
 Two layers, as Kuma has them, plus what Kuma lacks:
 
 * :func:`check_resource`: the kind's JSON Schema (``schema.py``), then the semantic rules of
@@ -19,8 +22,11 @@ from collections.abc import Sequence
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
 from reconciler.validate import kind_rules, regexes
+from reconciler.validate.canonical import canonical
 from reconciler.validate.rules import CROSS_RESOURCE_RULES
 from reconciler.validate.schema import check_schema
+
+__all__ = ["canonical", "check_mesh", "check_resource"]
 
 
 def check_resource(resource: Resource) -> list[Diagnostic]:

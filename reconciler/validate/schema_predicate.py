@@ -95,7 +95,11 @@ def compile_predicate(schema: Mapping[str, Any] | bool) -> Predicate:
     unknown = [
         k
         for k in schema
-        if k not in _ANNOTATIONS and k not in _KEYWORDS and k not in _PAIRED and k != "properties"
+        if k not in _ANNOTATIONS
+        and k not in _KEYWORDS
+        and k not in _PAIRED
+        and k != "properties"
+        and not k.startswith("x-")  # an extension annotation (validate/canonical.py reads them)
     ]
     if unknown:
         raise UnsupportedSchema(", ".join(unknown))

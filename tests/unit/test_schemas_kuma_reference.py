@@ -7,7 +7,9 @@ minimal sample value built from Kuma's type (every enum value, an integer and a 
 an otherwise minimal document; our schema (the ``jsonschema`` validator ``validate`` uses)
 must accept each document, and our enums must equal Kuma's. Mesh, Dataplane, MeshGateway and
 the zone proxies are protobuf messages Kuma reads with jsonpb: their enums also take numbers,
-their durations are strings. Legacy kinds: every field of their protobuf messages
+their durations are strings, and
+what else jsonpb reads (integers in quotes, enum numbers) must pass once put in our canonical
+form (``validate/canonical.py``). Legacy kinds: every field of their protobuf messages
 (``kuma-v2.14.3-legacy-protos/``) must be a property of our schema under its JSON name and
 its protobuf name, and take every value jsonpb reads for its type (numbers also in quotes,
 enum names and numbers, ``null`` as unset). All mismatches are reported at once.
@@ -31,6 +33,7 @@ import pytest
 import yaml
 
 from reconciler.kinds import CATALOG, Category, Scope
+from reconciler.validate.canonical import PROTOBUF_KINDS, canonical_data
 from reconciler.validate.schema import validator_for
 from reconciler.validate.schema_files import load_schema
 
@@ -280,6 +283,23 @@ def rejections(kind: str, document: dict[str, Any]) -> list[str]:
     ]
 
 
+def jsonpb_rejections(kind: str, item: dict[str, Any], leaf: Leaf) -> list[str]:
+    """What jsonpb reads at ``leaf`` besides Kuma's published form, and our canonical form
+    (``validate/canonical.py``) does not turn into an accepted document: integers in
+    quotes, and enum values as numbers (0 is every protobuf enum's first value)."""
+    if leaf.proto_enum:
+        samples: tuple[Any, ...] = (0,)
+    else:
+        samples = tuple(str(v) for v in leaf.all_of if type(v) is int)
+    problems: list[str] = []
+    for value in samples:
+        document = canonical_data(kind, document_with(item, kind, leaf.path, value))
+        errors = rejections(kind, dict(document))
+        if errors:
+            problems.append(f"{show(leaf.path)} = {value!r} (jsonpb): {'; '.join(errors)}")
+    return problems
+
+
 def rest_kinds() -> list[str]:
     if not REST.is_dir():
         return []
@@ -312,6 +332,8 @@ def test_our_schema_accepts_every_kuma_property(kind: str) -> None:
             errors = rejections(kind, document_with(item, kind, leaf.path, copy.deepcopy(value)))
             if errors:
                 problems.append(f"{where} = {value!r}: rejected: {'; '.join(errors)}")
+        if kind in PROTOBUF_KINDS:
+            problems.extend(jsonpb_rejections(kind, item, leaf))
         candidates = leaf.any_of
         if leaf.proto_enum:
             candidates = tuple(sorted(our_enum(ours, leaf.path) or {"a"}))

@@ -41,7 +41,7 @@ def gateway_type(networking: Mapping[str, Any]) -> str | None:
     if gateway is None:
         return None
     kind = as_map(gateway).get("type")
-    return "BUILTIN" if kind in ("BUILTIN", 1) else "DELEGATED"
+    return "BUILTIN" if kind == "BUILTIN" else "DELEGATED"
 
 
 def _check_own(f: Findings, resource: Resource) -> None:

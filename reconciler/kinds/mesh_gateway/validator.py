@@ -1,7 +1,8 @@
 """MeshGateway (Kuma 2.14 ``gateway_validator.go``): selectors, tags, listeners.
 
-Enum fields (``protocol``, ``tls.mode``) may be written as names or numbers, as protobuf
-JSON allows; an omitted one is ``NONE``.
+Enum fields (``protocol``, ``tls.mode``) arrive by name (``validate/canonical.py`` turns
+Kuma's numbers into names; a number no value has stays a number, which Kuma's validator
+lets through); an omitted one is ``NONE``.
 """
 
 from __future__ import annotations
@@ -26,14 +27,10 @@ _DOMAIN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
 
 
 def enum_name(value: object, names: Sequence[str]) -> str | None:
-    """The protobuf enum name of ``value`` (a name or a number); None when unknown."""
+    """The protobuf enum name of ``value``; None when unknown (a number no value has)."""
     if value is None:
         return names[0]
-    if isinstance(value, str):
-        return value if value in names else None
-    if is_number(value) and int(value) == value and 0 <= value < len(names):
-        return names[int(value)]
-    return None
+    return value if isinstance(value, str) and value in names else None
 
 
 def check(f: Findings, resource: Resource) -> None:
