@@ -69,8 +69,8 @@ class OtlpReceiver:
                         kv.key: kv.value.string_value for kv in resource_logs.resource.attributes
                     }
                     # xds-protos ships OTLP v0.11 messages (the `opentelemetry` package Envoy's
-                    # protos import), opentelemetry-proto today's, in the same files: whichever
-                    # was installed last. Field 2 is instrumentation_library_logs (logs) in
+                    # protos import); opentelemetry-proto, if also installed, writes today's
+                    # into the same files. Field 2 is instrumentation_library_logs (logs) in
                     # the first, scope_logs (log_records) in the second: the same bytes
                     fields = resource_logs.DESCRIPTOR.fields_by_name
                     if "scope_logs" in fields:

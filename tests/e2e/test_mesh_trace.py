@@ -25,13 +25,14 @@ from typing import Any
 
 import grpc
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from xds_harness import App, Envoy, PlaneThread, free_port, get, serve_mesh, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 REQUESTS = 6
 """More than Envoy's minimum batch (5 spans): a batch is sent at once, else within 5 s."""
 COLLECTOR_HOST = "127.0.0.9"
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 
 class ZipkinReceiver:
@@ -83,27 +84,47 @@ class ZipkinReceiver:
         self.server.server_close()
 
 
-class OtlpReceiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP/gRPC trace collector: records each span with its resource's service.name."""
+class OtlpReceiver:
+    """An OTLP/gRPC trace collector: records each span with its resource's service.name.
+
+    The messages are the OTLP version xds-protos ships (the `opentelemetry` package Envoy's
+    protos import); its ``instrumentation_library_spans`` is field 2 on the wire, today's
+    ``scope_spans``: the same bytes."""
 
     def __init__(self) -> None:
         self.spans: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        handler = grpc.method_handlers_generic_handler(
+            TRACE_SERVICE,
+            {
+                "Export": grpc.unary_unary_rpc_method_handler(
+                    self.export,
+                    request_deserializer=trace_service_pb2.ExportTraceServiceRequest.FromString,
+                    response_serializer=(
+                        trace_service_pb2.ExportTraceServiceResponse.SerializeToString
+                    ),
+                )
+            },
+        )
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self.server)
+        self.server.add_generic_rpc_handlers((handler,))
         self.port = self.server.add_insecure_port(f"{COLLECTOR_HOST}:0")
         self.server.start()
 
-    def Export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
+    def export(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:
             for resource_spans in request.resource_spans:
                 attributes = {
                     a.key: a.value.string_value for a in resource_spans.resource.attributes
                 }
                 service = attributes.get("service.name", "")
-                for scope in resource_spans.scope_spans:
+                fields = resource_spans.DESCRIPTOR.fields_by_name
+                scopes = (
+                    resource_spans.scope_spans
+                    if "scope_spans" in fields
+                    else resource_spans.instrumentation_library_spans
+                )
+                for scope in scopes:
                     self.spans.extend((service, span.name) for span in scope.spans)
         return trace_service_pb2.ExportTraceServiceResponse()
 
