@@ -7,8 +7,9 @@ Generates the repository of ``bench/generate_mesh.py``, loads and validates it o
 times ``Compiler.compile`` (a fresh Compiler each run, median of ``--repeat``) on it as is
 and with one more file: a MeshTrace selecting every proxy (Zipkin backend, sampling and two
 tags), which puts the tracing provider on every inbound and outbound HTTP connection manager
-and adds the collector cluster to every proxy. Also the serialized bytes per proxy (all its
-xDS resources) with and without. Prints a markdown table.
+and adds the collector cluster to every proxy; then with a mesh-wide MeshMetric as well (the
+Prometheus listener and the admin cluster on every proxy: issue 15's "MeshTrace + MeshMetric"
+figure). Also the serialized bytes per proxy (all its xDS resources). Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -47,6 +48,22 @@ spec:
     tags:
       - {name: env, literal: bench}
       - {name: user, header: {name: x-user, default: anonymous}}
+"""
+
+
+MESH_METRIC = """\
+type: MeshMetric
+name: bench-metrics
+mesh: default
+spec:
+  targetRef: {kind: Mesh}
+  default:
+    sidecar:
+      profiles:
+        appendProfiles: [{name: All}]
+    backends:
+      - type: Prometheus
+        prometheus: {port: 5670, path: /metrics}
 """
 
 
@@ -104,6 +121,8 @@ def main() -> None:
         without = timed(load(root), args.repeat)
         (root / "policies" / "mesh-trace.yaml").write_text(MESH_TRACE)
         with_trace = timed(load(root), args.repeat)
+        (root / "policies" / "mesh-metric.yaml").write_text(MESH_METRIC)
+        with_both = timed(load(root), args.repeat)
     proxies = len(without[2].configs)
     traced = sum(
         1
@@ -111,6 +130,7 @@ def main() -> None:
         if "meshtrace:zipkin" in c.by_name()[TypeUrl.CLUSTER]
     )
     before, after = bytes_per_proxy(without[2]), bytes_per_proxy(with_trace[2])
+    both = bytes_per_proxy(with_both[2])
     print(
         f"## MeshTrace ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end)\n"
@@ -129,6 +149,14 @@ def main() -> None:
     print(
         f"| ratio / added | {with_trace[0] / without[0]:.2f}x | "
         f"{with_trace[1] / without[1]:.2f}x | +{after - before:,.0f} |"
+    )
+    print(
+        f"| with a mesh-wide MeshTrace and MeshMetric | {with_both[0]:.3f} s | "
+        f"{with_both[1]:.3f} s | {both:,.0f} |"
+    )
+    print(
+        f"| ratio / added (both, against without) | {with_both[0] / without[0]:.2f}x | "
+        f"{with_both[1] / without[1]:.2f}x | +{both - before:,.0f} |"
     )
 
 
