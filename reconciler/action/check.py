@@ -15,10 +15,11 @@ from reconciler.action.event import load_event, resolve_base
 from reconciler.action.inputs import ActionInputs
 from reconciler.action.runner_files import append_summary, output_dir, set_output
 from reconciler.cache import default_cache_dir
+from reconciler.comparison import Comparison, compare
 from reconciler.diagnostics import Diagnostic, count, fails
 from reconciler.diff import ChangeSet
 from reconciler.errors import SourceError, UsageError
-from reconciler.pipeline import Comparison, Side, compare, read_commit, read_directory
+from reconciler.pipeline import Side, read_commit, read_directory
 from reconciler.report import diagnostics as report_diagnostics
 from reconciler.report import diff_json, diff_text
 

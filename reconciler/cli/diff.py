@@ -17,9 +17,10 @@ from reconciler.cli.colour import write
 from reconciler.cli.diff_live import live_side
 from reconciler.cli.exit_codes import Exit
 from reconciler.cli.options import add_input_arguments, cache_dir_of, parse_size
+from reconciler.comparison import Comparison, Live, compare
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE
-from reconciler.pipeline import Comparison, Live, Side, compare, read_commit, read_directory
+from reconciler.pipeline import Side, read_commit, read_directory
 from reconciler.report import diff_json, diff_markdown, diff_text
 from reconciler.report.diff_markdown import DEFAULT_MAX_CHARS
 

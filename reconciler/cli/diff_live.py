@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from reconciler.pipeline import Live
+from reconciler.comparison import Live
 from reconciler.resource_types import ProxyConfig, TypeUrl
 from reconciler.serve.client import fetch_config, fetch_status
 from reconciler.snapshot.snapshot import MESSAGE_CLASSES

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.comparison import compare
 from reconciler.compile.compiler import Compiler
 from reconciler.diff import diff_proxies
 from reconciler.load import SourceFile
-from reconciler.pipeline import Side, analyze, compare, compile_analysis
+from reconciler.pipeline import Side, analyze, compile_analysis
 
 ROOT = Path(__file__).resolve().parents[2]
 
