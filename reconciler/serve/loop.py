@@ -9,13 +9,10 @@ One loop, made of parts:
 * the **journal** (optional): restart recovery (the pinned or last applied revision is read
   from the source's local cache and served before the first fetch), the last N applied
   revisions, which commit introduced each served version (versions are content hashes,
-  equal on every replica; ``/status`` shows the commit beside them), and the local rollback
-  **pin** (``reconciler rollback --to SHA``): the pinned revision is served and the branch is
-  not followed until ``reconciler resume``;
-* the **fleet control** (optional, a git source's control ref, ``reconciler.source.control``):
-  read on every poll with the branch; while it pauses or pins, its revision is served instead
-  of the branch head, on every replica. A local pin wins over it (one host's emergency
-  override);
+  equal on every replica; ``/status`` shows the commit beside them);
+* the **holds** (:class:`~reconciler.serve.holds.Holds`): the local pin (``reconciler
+  rollback --to SHA``) and the fleet control (a git source's control ref), whose revision is
+  served instead of the branch head while they hold one;
 * the **backoff**: a failed fetch retries after a capped, jittered backoff instead of the
   interval; status and metrics give the reason and the staleness.
 
@@ -47,7 +44,8 @@ from reconciler.journal import Journal, Pin
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.build import CompileFn, Rejection, RevisionBuilder, rejection
 from reconciler.serve.events import NO_EVENTS, EventSink
-from reconciler.serve.history import load_control, record_applied, save_control, start_revision
+from reconciler.serve.history import record_applied, start_revision
+from reconciler.serve.holds import Holds
 from reconciler.serve.metrics import Metrics, SourceMetrics
 from reconciler.snapshot import SnapshotCache
 from reconciler.source import Revision, Source
@@ -117,15 +115,8 @@ class Reconciler:
         self.backoff = backoff or Backoff(base_s=min(5.0, interval or 5.0), cap_s=cap)
         self.source_metrics = SourceMetrics(metrics)
         self.state = LoopState()
-        self.pin: Pin | None = None
-        self.fleet: Control | None = (
-            load_control(journal) if journal is not None and control is not None else None
-        )
-        """The fleet control last read (kept when the control ref cannot be read, and in the
-        state dir for the next start)."""
-        self.fleet_error: str | None = None
-        self._resumed: Control | None = None
-        """A fleet resume not yet followed by an applied revision (history names it)."""
+        self.holds = Holds(journal, control)
+        """The local pin and the fleet control: what is served instead of the branch head."""
         self.restored: str | None = None
         """The revision served from the journal at start, before any fetch."""
         self.drift_fn: Callable[[], list[dict[str, Any]]] | None = None
@@ -155,7 +146,7 @@ class Reconciler:
         revision is served, or the mesh would stop when they expire.
         """
         self.state.last_attempted = None
-        if self.pin is not None or self._held() is not None:
+        if self.holds.pin is not None or self.holds.held() is not None:
             self.state.last_applied = None
         self.trigger()
 
@@ -221,10 +212,10 @@ class Reconciler:
     async def reconcile(self) -> Outcome | None:
         """Serve the local pin; else fetch the source, read the fleet control, and serve the
         revision the control holds or the fetched one if it is new. None if nothing changed."""
-        self.pin = self.journal.pin() if self.journal is not None else None
-        if self.pin is not None:
+        pin = self.holds.read_pin()
+        if pin is not None:
             self.source_metrics.pinned.set(1)
-            return await self._serve_pin(self.pin)
+            return await self._serve_pin(pin)
         expected, self._expected = self._expected, None
         try:
             revision: Revision | None = (
@@ -235,7 +226,7 @@ class Reconciler:
             failure: SourceError | None = None
         except SourceError as exc:
             revision, failure = None, exc
-        held = await self._read_control()
+        held = await self.holds.read_control()
         self.source_metrics.pinned.set(1 if held else 0)
         if revision is None:
             assert failure is not None
@@ -249,7 +240,7 @@ class Reconciler:
         self.source_metrics.last_success.set(now)
         if held is not None:
             return await self._serve_held(held)
-        resumed, self._resumed = self._resumed, None  # names only what it makes apply now
+        resumed = self.holds.take_resumed()
         if revision.id == self.state.last_attempted:
             return None
         branch = revision.meta.get("branch")
@@ -263,33 +254,6 @@ class Reconciler:
         self.state.source_reason = str(reason)
         self.source_metrics.errors.labels(str(reason)).inc()
         log.warning("source unavailable (%s): %s; %s", reason, exc, self._what_serves())
-
-    def _held(self) -> Control | None:
-        return self.fleet if self.fleet is not None and self.fleet.holds else None
-
-    async def _read_control(self) -> Control | None:
-        """Read the fleet control (the last known one if it cannot be read); the control if
-        it holds a revision, else None."""
-        if self.control is None:
-            return None
-        before = self.fleet
-        try:
-            self.fleet = await asyncio.to_thread(self.control.control)
-            self.fleet_error = None
-        except SourceError as exc:
-            self.fleet_error = str(exc)
-            log.warning("fleet control unreadable, the last known one applies: %s", exc)
-        now = self.fleet
-        if (before.commit if before else None) != (now.commit if now else None):
-            log.info("fleet control: %s", now.describe() if now else "no control ref: following")
-            if self.journal is not None:
-                try:
-                    await asyncio.to_thread(save_control, self.journal, now)
-                except OSError as exc:
-                    log.warning("cannot keep the fleet control in the state dir: %s", exc)
-            if before is not None and before.holds and (now is None or not now.holds):
-                self._resumed = now
-        return self._held()
 
     async def _serve_held(self, control: Control) -> Outcome | None:
         """Serve the revision a fleet pause or rollback holds (fetched by id if needed)."""
@@ -455,20 +419,7 @@ class Reconciler:
                 "lastReachedTime": describe.get("lastSuccessTime"),
             },
             "journal": list(state.applied),
-            "following": self.pin is None and self._held() is None,
-            "pinned": (
-                {"sha": self.pin.sha, "time": self.pin.time, "reason": self.pin.reason}
-                if self.pin
-                else None
-            ),
-            "control": (
-                {
-                    **(self.fleet.to_json() if self.fleet else {"mode": "following"}),
-                    "error": self.fleet_error,
-                }
-                if self.control is not None
-                else None
-            ),
+            **self.holds.status_json(),
             "restoredRevision": self.restored,
             "hostnames": dict(self.builder.hostnames),
             "waitingFor": self.waiting_for(),

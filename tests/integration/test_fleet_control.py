@@ -237,7 +237,7 @@ def test_local_pin_wins_and_a_bad_control_document_keeps_the_last_good_one(
         restarted = Reconciler(
             source2, compiler(), SnapshotCache(), Metrics(), journal=Journal(state), control=source2
         )
-        assert restarted.fleet is not None and restarted.fleet.revision == c1
+        assert restarted.holds.fleet is not None and restarted.holds.fleet.revision == c1
         await restarted.restore()
         await restarted.reconcile()
         assert restarted.state.last_applied == c1
