@@ -144,7 +144,10 @@ def show_trace(collector: ZipkinCollector) -> None:
         return None
 
     spans = wait_for(crossing, 15, "a trace from frontend to backend at the Zipkin collector")
-    say(f"   one trace of {len(collector.spans)} spans received at 127.0.0.1:{ZIPKIN_PORT}:")
+    say(
+        f"   MeshTrace: {len(collector.spans)} spans received at 127.0.0.1:{ZIPKIN_PORT}; "
+        "one trace, frontend to backend:"
+    )
     for span in sorted(spans, key=lambda s: int(s.get("timestamp", 0))):
         service = span.get("localEndpoint", {}).get("serviceName", "?")
         say(
