@@ -40,10 +40,17 @@ def eds_cluster(name: str, *, http2: bool) -> ClusterParts:
 
 def static_cluster(name: str, address: str, port: int, *, http2: bool) -> ClusterParts:
     cluster = envoy_cluster.Cluster(name=name, type=envoy_cluster.Cluster.STATIC)
+    return _one_endpoint(cluster, address, port, http2=http2)
+
+
+def _one_endpoint(
+    cluster: envoy_cluster.Cluster, host: str, port: int, *, http2: bool
+) -> ClusterParts:
+    """``cluster`` with Kuma's default connect timeout and its one endpoint ``host:port``."""
     set_duration(cluster.connect_timeout, DEFAULT_CONNECT_TIMEOUT_S)
-    assignment = envoy_endpoint.ClusterLoadAssignment(cluster_name=name)
+    assignment = envoy_endpoint.ClusterLoadAssignment(cluster_name=cluster.name)
     lb = envoy_endpoint_components.LbEndpoint()
-    lb.endpoint.address.CopyFrom(socket_address(address, port))
+    lb.endpoint.address.CopyFrom(socket_address(host, port))
     assignment.endpoints.add().lb_endpoints.append(lb)
     cluster.load_assignment.CopyFrom(assignment)
     parts = ClusterParts(cluster)
@@ -95,16 +102,7 @@ def provided_endpoint_cluster(
         cluster.dns_lookup_family = (
             envoy_cluster.Cluster.AUTO if ipv6 else envoy_cluster.Cluster.V4_ONLY
         )
-    set_duration(cluster.connect_timeout, DEFAULT_CONNECT_TIMEOUT_S)
-    assignment = envoy_endpoint.ClusterLoadAssignment(cluster_name=name)
-    lb = envoy_endpoint_components.LbEndpoint()
-    lb.endpoint.address.CopyFrom(socket_address(host, port))
-    assignment.endpoints.add().lb_endpoints.append(lb)
-    cluster.load_assignment.CopyFrom(assignment)
-    parts = ClusterParts(cluster)
-    if http2:
-        parts.http_options = http2_options()
-    return parts
+    return _one_endpoint(cluster, host, port, http2=http2)
 
 
 def is_ip(address: str) -> bool:
