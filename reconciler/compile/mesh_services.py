@@ -313,21 +313,31 @@ def resolve_backend_ref(
     kind = ref.get("kind")
     if kind not in SHORT_NAMES:
         return None, f"backendRef kind {kind} is not applied"
-    candidates = [d for d in destinations if ref_matches(ref, d)]
-    services = sorted({d.name for d in candidates})
-    what = ref.get("name") or ref.get("labels")
-    if not services:
-        return None, f"backendRef names no {kind} ({what})"
-    if len(services) > 1:
-        return None, f"backendRef labels select several {kind}s ({', '.join(services)})"
-    if kind == MESH_EXTERNAL_SERVICE:
-        return candidates[0], ""
+    candidates, problem = _one_resource(ref, destinations)
+    if problem or kind == MESH_EXTERNAL_SERVICE:
+        return (None if problem else candidates[0]), problem
     port = ref.get("port")
     for destination in candidates:
         if destination.port == port:
             return destination, ""
     ports = ", ".join(str(d.port) for d in candidates)
-    return None, f"MeshService {services[0]} has no port {port} (ports: {ports})"
+    return None, f"MeshService {candidates[0].name} has no port {port} (ports: {ports})"
+
+
+def _one_resource(
+    ref: Mapping[str, Any], destinations: Sequence[Destination], *, if_none: str = ""
+) -> tuple[list[Destination], str]:
+    """The destinations (ports) of the one resource ``ref`` names, or why there is none
+    (``if_none`` added when it names none): ``labels`` must select exactly one resource."""
+    kind = ref.get("kind")
+    candidates = [d for d in destinations if ref_matches(ref, d)]
+    services = sorted({d.name for d in candidates})
+    if not services:
+        what = ref.get("name") or ref.get("labels")
+        return [], f"backendRef names no {kind} ({what}){if_none}"
+    if len(services) > 1:
+        return [], f"backendRef labels select several {kind}s ({', '.join(services)})"
+    return candidates, ""
 
 
 def references_real_resource(ref: Mapping[str, Any]) -> bool:
@@ -349,16 +359,9 @@ def route_backend(
     or number is that section (``FindPortByName``); a MeshExternalService has its one port
     whatever the section. ``labels`` must select exactly one resource.
     """
-    kind = ref.get("kind")
-    candidates = [d for d in destinations if ref_matches(ref, d)]
-    services = sorted({d.name for d in candidates})
-    what = ref.get("name") or ref.get("labels")
-    if not services:
-        return None, f"backendRef names no {kind} ({what}); Kuma drops this backend"
-    if len(services) > 1:
-        return None, f"backendRef labels select several {kind}s ({', '.join(services)})"
-    if kind == MESH_EXTERNAL_SERVICE:
-        return candidates[0], ""
+    candidates, problem = _one_resource(ref, destinations, if_none="; Kuma drops this backend")
+    if problem or ref.get("kind") == MESH_EXTERNAL_SERVICE:
+        return (None if problem else candidates[0]), problem
     section = ref.get("sectionName")
     wanted = str(section) if section else str(ref.get("port"))
     for destination in candidates:
@@ -366,5 +369,6 @@ def route_backend(
             return destination, ""
     ports = ", ".join(d.section for d in candidates)
     return None, (
-        f"MeshService {services[0]} has no port {wanted} (ports: {ports}); Kuma drops this backend"
+        f"MeshService {candidates[0].name} has no port {wanted} (ports: {ports}); "
+        "Kuma drops this backend"
     )
