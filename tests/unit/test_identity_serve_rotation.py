@@ -123,12 +123,12 @@ def test_renewal_rebuilds_a_pinned_revision_too(tmp_path: Path) -> None:
         DirectorySource([tmp_path]), pipeline_compile(), SnapshotCache(), Metrics(), interval=None
     )
     reconciler.state.last_attempted = reconciler.state.last_applied = "abc"
-    reconciler.pin = Pin("abc", 0.0, "")
+    reconciler.holds.pin = Pin("abc", 0.0, "")
     reconciler.rebuild()
     assert reconciler.state.last_attempted is None and reconciler.state.last_applied is None
     assert reconciler._trigger.is_set()
     reconciler.state.last_attempted = reconciler.state.last_applied = "abc"
-    reconciler.pin = None
+    reconciler.holds.pin = None
     reconciler.rebuild()
     assert reconciler.state.last_attempted is None and reconciler.state.last_applied == "abc"
 
