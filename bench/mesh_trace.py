@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,18 +76,39 @@ def _generator() -> Any:
     return module.generate
 
 
-def timed(analysis: Analysis, repeat: int) -> tuple[float, float, CompileResult]:
+@dataclass(frozen=True, slots=True)
+class Figures:
+    wall: float
+    cpu: float
+    proxies: int
+    traced: int
+    bytes_per_proxy: float
+
+
+def timed(analysis: Analysis, repeat: int) -> Figures:
+    """Median wall and CPU of ``repeat`` full compiles, and what one result holds; no result
+    is kept, so a later configuration does not pay the garbage collector for this one's."""
     walls: list[float] = []
     cpus: list[float] = []
     result: CompileResult | None = None
     for _ in range(repeat):
+        result = None
         gc.collect()
         start, cpu = time.perf_counter(), time.process_time()
         result = Compiler().compile(analysis.resources)
         walls.append(time.perf_counter() - start)
         cpus.append(time.process_time() - cpu)
     assert result is not None
-    return statistics.median(walls), statistics.median(cpus), result
+    traced = sum(
+        1 for c in result.configs.values() if "meshtrace:zipkin" in c.by_name()[TypeUrl.CLUSTER]
+    )
+    return Figures(
+        statistics.median(walls),
+        statistics.median(cpus),
+        len(result.configs),
+        traced,
+        bytes_per_proxy(result),
+    )
 
 
 def bytes_per_proxy(result: CompileResult) -> float:
@@ -123,14 +145,12 @@ def main() -> None:
         with_trace = timed(load(root), args.repeat)
         (root / "policies" / "mesh-metric.yaml").write_text(MESH_METRIC)
         with_both = timed(load(root), args.repeat)
-    proxies = len(without[2].configs)
-    traced = sum(
-        1
-        for c in with_trace[2].configs.values()
-        if "meshtrace:zipkin" in c.by_name()[TypeUrl.CLUSTER]
+    proxies, traced = without.proxies, with_trace.traced
+    before, after, both = (
+        without.bytes_per_proxy,
+        with_trace.bytes_per_proxy,
+        with_both.bytes_per_proxy,
     )
-    before, after = bytes_per_proxy(without[2]), bytes_per_proxy(with_trace[2])
-    both = bytes_per_proxy(with_both[2])
     print(
         f"## MeshTrace ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end)\n"
@@ -141,22 +161,22 @@ def main() -> None:
     )
     print(f"| full compile (median of {args.repeat}) | wall | CPU | bytes per proxy |")
     print("|---|---|---|---|")
-    print(f"| without MeshTrace | {without[0]:.3f} s | {without[1]:.3f} s | {before:,.0f} |")
+    print(f"| without MeshTrace | {without.wall:.3f} s | {without.cpu:.3f} s | {before:,.0f} |")
     print(
-        f"| with a mesh-wide MeshTrace | {with_trace[0]:.3f} s | {with_trace[1]:.3f} s | "
+        f"| with a mesh-wide MeshTrace | {with_trace.wall:.3f} s | {with_trace.cpu:.3f} s | "
         f"{after:,.0f} |"
     )
     print(
-        f"| ratio / added | {with_trace[0] / without[0]:.2f}x | "
-        f"{with_trace[1] / without[1]:.2f}x | +{after - before:,.0f} |"
+        f"| ratio / added | {with_trace.wall / without.wall:.2f}x | "
+        f"{with_trace.cpu / without.cpu:.2f}x | +{after - before:,.0f} |"
     )
     print(
-        f"| with a mesh-wide MeshTrace and MeshMetric | {with_both[0]:.3f} s | "
-        f"{with_both[1]:.3f} s | {both:,.0f} |"
+        f"| with a mesh-wide MeshTrace and MeshMetric | {with_both.wall:.3f} s | "
+        f"{with_both.cpu:.3f} s | {both:,.0f} |"
     )
     print(
-        f"| ratio / added (both, against without) | {with_both[0] / without[0]:.2f}x | "
-        f"{with_both[1] / without[1]:.2f}x | +{both - before:,.0f} |"
+        f"| ratio / added (both, against without) | {with_both.wall / without.wall:.2f}x | "
+        f"{with_both.cpu / without.cpu:.2f}x | +{both - before:,.0f} |"
     )
 
 
