@@ -52,28 +52,13 @@ spec:
 """
 
 
-MESH_METRIC = """\
-type: MeshMetric
-name: bench-metrics
-mesh: default
-spec:
-  targetRef: {kind: Mesh}
-  default:
-    sidecar:
-      profiles:
-        appendProfiles: [{name: All}]
-    backends:
-      - type: Prometheus
-        prometheus: {port: 5670, path: /metrics}
-"""
-
-
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("generate_mesh", BENCH / "generate_mesh.py")
+def _bench(name: str) -> Any:
+    """Another script of ``bench/``, loaded by path (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.generate
+    return module
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +122,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-trace-") as tmp:
         root = Path(tmp) / "mesh"
-        _generator()(
+        _bench("generate_mesh").generate(
             root, dataplanes=args.dataplanes, services=args.services, policies=args.policies
         )
         without = timed(load(root), args.repeat)
         (root / "policies" / "mesh-trace.yaml").write_text(MESH_TRACE)
         with_trace = timed(load(root), args.repeat)
-        (root / "policies" / "mesh-metric.yaml").write_text(MESH_METRIC)
+        (root / "policies" / "mesh-metric.yaml").write_text(_bench("mesh_metric").METRIC)
         with_both = timed(load(root), args.repeat)
     proxies, traced = without.proxies, with_trace.traced
     before, after, both = (
