@@ -420,6 +420,9 @@ def pipeline_compile() -> CompileFn:
         if last and last[0][0] is analysis:
             return last[0][1]
         result = compile_analysis(analysis, compiler)
+        # Until the next compile the shared caches hold their messages encoded; the
+        # configs hold theirs until the snapshots are built (RevisionBuilder.snapshots).
+        compiler.shared.release()
         explain = TraceExplainer(result.traces, analysis.resources)  # the console's provenance
         compiled = Compiled(result.configs, tuple(result.diagnostics), result.hostnames, explain)
         last[:] = [(analysis, compiled)]

@@ -4,6 +4,11 @@ Keys are tuples of everything a resource's content depends on (names, protocol, 
 canonical JSON of each effective conf that hooks it). Listeners, route configs and
 clusters keep their entries across compiles (a key fully determines the content);
 endpoint assignments depend on the Dataplanes, so they are rebuilt on every compile.
+
+Between compiles a long-running compiler (``serve``) calls :meth:`Shared.release`: every
+entry then holds its proto messages as their encoding (a few hundred bytes each instead of
+the message's arena) and the next compile that uses an entry decodes it once, an equal
+message shared by the proxies of that compile.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from google.protobuf.message import Message
 
 T = TypeVar("T")
 
@@ -30,28 +37,82 @@ class Counter:
     shared: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    cls: Any
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A cache value between compiles: its messages (the value, or items of a tuple value)
+    as their class and encoding."""
+
+    value: Any
+
+    @classmethod
+    def of(cls, value: Any) -> Released:
+        return cls(_encode(value))
+
+    def restore(self) -> Any:
+        return _decode(self.value)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Message):
+        return _Encoded(type(value), value.SerializeToString())
+    if type(value) is tuple:
+        return tuple(_encode(item) for item in value)
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if type(value) is _Encoded:
+        return value.cls.FromString(value.data)
+    if type(value) is tuple:
+        return tuple(_decode(item) for item in value)
+    return value
+
+
 @dataclass(slots=True)
 class SharedCache:
     entries: dict[Hashable, Any] = field(default_factory=dict)
+    """Key -> the value, or its :class:`Released` form between compiles."""
     counter: Counter = field(default_factory=Counter)
     used: dict[Hashable, int] = field(default_factory=dict)
     """Key -> the last run that built or shared it."""
     run: int = 0
+    restored: dict[Hashable, Released] = field(default_factory=dict)
+    """Entries decoded in this run, by their released form (released again without
+    encoding: cached values are never modified)."""
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         hit = self.entries.get(key)
         if hit is not None:
+            if type(hit) is Released:
+                self.restored[key] = hit
+                hit = self.entries[key] = hit.restore()
             self.counter.shared += 1
             self.used[key] = self.run
             return hit  # type: ignore[no-any-return]
         if len(self.entries) >= MAX_ENTRIES:
             self.entries.clear()
             self.used.clear()
+            self.restored.clear()
         value = build()
         self.entries[key] = value
         self.used[key] = self.run
         self.counter.built += 1
         return value
+
+    def release(self) -> None:
+        """Hold every entry's messages as their encoding until a compile uses it again."""
+        restored = self.restored
+        for key, value in self.entries.items():
+            if type(value) is not Released:
+                found = restored.get(key)
+                self.entries[key] = found if found is not None else Released.of(value)
+        restored.clear()
 
     def next_run(self) -> None:
         """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs."""
@@ -61,6 +122,7 @@ class SharedCache:
         for key in stale:
             del self.entries[key]
             del self.used[key]
+            self.restored.pop(key, None)
         self.counter = Counter()
 
 
@@ -78,6 +140,15 @@ class Shared:
         self.assignments.used.clear()
         for cache in (self.listeners, self.routes, self.clusters, self.assignments):
             cache.next_run()
+
+    def release(self) -> None:
+        """Between compiles: every cache holds its messages encoded (see the module
+        docstring); endpoint assignments, rebuilt by every compile, are dropped."""
+        self.assignments.entries.clear()
+        self.assignments.used.clear()
+        self.assignments.restored.clear()
+        for cache in (self.listeners, self.routes, self.clusters):
+            cache.release()
 
     def stats(self) -> dict[str, Counter]:
         return {

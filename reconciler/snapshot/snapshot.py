@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,6 +177,59 @@ def _redact(resource: dict[str, Any]) -> dict[str, Any]:
     if isinstance(certificate, dict) and "private_key" in certificate:
         certificate["private_key"] = {"inline_string": "[redacted]"}
     return resource
+
+
+class EncodedResources(Mapping[TypeUrl, Sequence[Any]]):
+    """A :class:`ProxyConfig`'s resources held as its snapshot's :class:`Encoded` entries
+    (shared bytes) instead of proto messages: each access decodes fresh messages, equal to
+    the ones compiled (the encoding round-trips), in the same order."""
+
+    __slots__ = ("_types",)
+
+    def __init__(self, types: Mapping[TypeUrl, tuple[Encoded, ...]]) -> None:
+        self._types = dict(types)
+
+    def __getitem__(self, type_url: TypeUrl) -> list[Any]:
+        return [entry.message() for entry in self._types[type_url]]
+
+    def __iter__(self) -> Iterator[TypeUrl]:
+        return iter(self._types)
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def encoded(self, type_url: TypeUrl) -> tuple[Encoded, ...]:
+        return self._types.get(type_url, ())
+
+
+def compact(config: ProxyConfig, snapshot: Snapshot) -> bool:
+    """Make ``config`` (and the config it extends, :attr:`ProxyConfig.base`) hold its
+    resources as ``snapshot``'s encoded entries: its messages are no longer kept alive by
+    it. ``snapshot`` must have been built from ``config``. Nothing changes (False) when a
+    type has two resources of one name (the snapshot keeps one of them)."""
+    resources = config.resources
+    if isinstance(resources, EncodedResources):
+        return True
+    types: dict[TypeUrl, tuple[Encoded, ...]] = {}
+    for type_url, messages in resources.items():
+        found = snapshot.types.get(type_url)
+        entries: Mapping[str, Encoded] = found.resources if found is not None else {}
+        encoded = []
+        for message in messages:
+            entry = entries.get(resource_name(message))
+            if entry is None:
+                return False
+            encoded.append(entry)
+        if len({entry.name for entry in encoded}) != len(encoded):
+            return False
+        types[type_url] = tuple(encoded)
+    base = config.base
+    if base is not None and not isinstance(base.resources, EncodedResources):
+        shared = base.resources
+        if all(t in resources and resources[t] is shared[t] for t in shared):
+            base.resources = EncodedResources({t: types[t] for t in shared})
+    config.resources = EncodedResources(types)
+    return True
 
 
 TypeSets = dict[tuple[str, str], TypeSnapshot]
