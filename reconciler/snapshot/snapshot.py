@@ -65,6 +65,10 @@ class Encoded:
         return MESSAGE_CLASSES[TypeUrl(self.type_url)].FromString(packed.value)
 
 
+_URLS = {type_url: str(type_url) for type_url in TypeUrl}
+"""One plain string per type URL, shared by every :class:`Encoded` of the type."""
+
+
 class Interner:
     """Deduplicates encoded resources across proxies and snapshots (weakly held)."""
 
@@ -87,16 +91,17 @@ class Interner:
             return encoded
         value = message.SerializeToString(deterministic=True)
         raw_digest = hashlib.blake2b(value, digest_size=16).digest()
-        key = (str(type_url), raw_digest)
+        url = _URLS[type_url]
+        key = (url, raw_digest)
         found = self._by_key.get(key)
         if found is not None:
             return found
         name = resource_name(message)
-        any_bytes = wire.any_message(str(type_url), value)
+        any_bytes = wire.any_message(url, value)
         digest = raw_digest.hex()
         delta_field = wire.delta_resource_field(name, digest, any_bytes)
         start = delta_field.find(any_bytes)
-        encoded = Encoded(str(type_url), name, digest, delta_field, start, start + len(any_bytes))
+        encoded = Encoded(url, name, digest, delta_field, start, start + len(any_bytes))
         self._by_key[key] = encoded
         return encoded
 
@@ -235,6 +240,9 @@ def compact(config: ProxyConfig, snapshot: Snapshot) -> bool:
 TypeSets = dict[tuple[str, str], TypeSnapshot]
 """(type URL, content hash) -> the one :class:`TypeSnapshot` of that content in a build."""
 
+EdsNames = dict[int, tuple[TypeSnapshot, Mapping[str, str]]]
+"""id of a clusters :class:`TypeSnapshot` -> it and the ``eds_names`` of those clusters."""
+
 
 def build_snapshot(
     config: ProxyConfig,
@@ -242,11 +250,13 @@ def build_snapshot(
     *,
     memo: dict[int, tuple[Any, Encoded]] | None = None,
     sets: TypeSets | None = None,
+    eds: EdsNames | None = None,
 ) -> Snapshot:
     """Serialize ``config`` (check it first with :func:`check_consistency`). ``sets`` (one
     per build) makes proxies with the same resources of a type share one
     :class:`TypeSnapshot`: the replicas of a service get the same clusters, endpoints and
-    routes."""
+    routes; ``eds`` (one per build) gives proxies that share their clusters one
+    ``eds_names`` mapping."""
     types: dict[TypeUrl, TypeSnapshot] = {}
     for type_url in PUSH_ORDER:
         encoded = {}
@@ -261,9 +271,15 @@ def build_snapshot(
             if sets is not None:
                 sets[key] = found
         types[type_url] = found
+    clusters = types[TypeUrl.CLUSTER]
+    known = eds.get(id(clusters)) if eds is not None else None
+    if known is not None and known[0] is clusters:
+        return Snapshot(config.node_id, types, known[1])
     eds_names = {
         c.name: (c.eds_cluster_config.service_name or c.name)
         for c in config.of(TypeUrl.CLUSTER)
         if c.type == envoy_cluster.Cluster.EDS
     }
+    if eds is not None:
+        eds[id(clusters)] = (clusters, eds_names)
     return Snapshot(config.node_id, types, eds_names)
