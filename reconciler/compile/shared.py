@@ -85,6 +85,9 @@ class SharedCache:
     restored: dict[Hashable, Released] = field(default_factory=dict)
     """Entries decoded in this run, by their released form (released again without
     encoding: cached values are never modified)."""
+    parts: dict[Hashable, Hashable] = field(default_factory=dict)
+    """Until the next release: one object per equal tuple or string inside the keys stored
+    (keys repeat the same confs: the kept keys hold each once)."""
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         hit = self.entries.get(key)
@@ -100,6 +103,7 @@ class SharedCache:
             self.used.clear()
             self.restored.clear()
         value = build()
+        key = _interned(key, self.parts)
         self.entries[key] = value
         self.used[key] = self.run
         self.counter.built += 1
@@ -113,6 +117,7 @@ class SharedCache:
                 found = restored.get(key)
                 self.entries[key] = found if found is not None else Released.of(value)
         restored.clear()
+        self.parts.clear()
 
     def next_run(self) -> None:
         """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs."""
@@ -124,6 +129,16 @@ class SharedCache:
             del self.used[key]
             self.restored.pop(key, None)
         self.counter = Counter()
+
+
+def _interned(value: Any, parts: dict[Hashable, Hashable]) -> Any:
+    """``value`` (a key) with its tuples and strings replaced by equal ones seen before."""
+    if type(value) is tuple:
+        value = tuple(_interned(item, parts) for item in value)
+        return parts.setdefault(value, value)
+    if type(value) is str:
+        return parts.setdefault(value, value)
+    return value
 
 
 @dataclass(slots=True)
