@@ -73,9 +73,10 @@ class Interner:
     """Deduplicates encoded resources across proxies and snapshots (weakly held)."""
 
     def __init__(self) -> None:
-        self._by_key: weakref.WeakValueDictionary[tuple[str, bytes], Encoded] = (
-            weakref.WeakValueDictionary()
-        )
+        self._by_digest: dict[str, weakref.WeakValueDictionary[str, Encoded]] = {
+            url: weakref.WeakValueDictionary() for url in _URLS.values()
+        }
+        """Per type URL, by digest: the keys are the entries' own digest strings."""
 
     def encode(
         self, type_url: TypeUrl, message: Any, memo: dict[int, tuple[Any, Encoded]] | None = None
@@ -90,23 +91,22 @@ class Interner:
             memo[id(message)] = (message, encoded)
             return encoded
         value = message.SerializeToString(deterministic=True)
-        raw_digest = hashlib.blake2b(value, digest_size=16).digest()
+        digest = hashlib.blake2b(value, digest_size=16).hexdigest()
         url = _URLS[type_url]
-        key = (url, raw_digest)
-        found = self._by_key.get(key)
+        known = self._by_digest[url]
+        found = known.get(digest)
         if found is not None:
             return found
         name = resource_name(message)
         any_bytes = wire.any_message(url, value)
-        digest = raw_digest.hex()
         delta_field = wire.delta_resource_field(name, digest, any_bytes)
         start = delta_field.find(any_bytes)
         encoded = Encoded(url, name, digest, delta_field, start, start + len(any_bytes))
-        self._by_key[key] = encoded
+        known[digest] = encoded
         return encoded
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return sum(len(known) for known in self._by_digest.values())
 
 
 def content_hash(resources: Iterable[Encoded]) -> str:
