@@ -8,11 +8,14 @@ endpoint assignments depend on the Dataplanes, so they are rebuilt on every comp
 Between compiles a long-running compiler (``serve``) calls :meth:`Shared.release`: every
 entry then holds its proto messages as their encoding (a few hundred bytes each instead of
 the message's arena) and the next compile that uses an entry decodes it once, an equal
-message shared by the proxies of that compile.
+message shared by the proxies of that compile. The proxies hold their resources encoded
+too (``snapshot.compact``), so a released entry counts as held while a proxy compiled in
+the run that last used it is still served (:meth:`Shared.start_run`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,17 +27,41 @@ T = TypeVar("T")
 MAX_ENTRIES = 200_000
 """Past this many entries a cache is emptied (entries are only a speed-up)."""
 
-KEEP_RUNS = 8
-"""An entry no compile used in the last this many runs is dropped: a long-running server
-changing one policy value per commit would otherwise keep every value's listeners and
-clusters. Proxies that still reference such an object keep it alive themselves; a later
-recompile of them only builds an equal object again."""
+KEEP_RUNS = 1
+"""An entry no compile used in the last this many runs is dropped once nothing outside the
+cache holds it any more (:func:`held_elsewhere`: no compiled proxy configuration, kept
+build or trace references the object). Entries that live configurations still hold stay
+whatever their age (the incremental compiler does not revisit proxies a commit does not
+reach, so their resources are not "used"; keeping them costs nothing, as the proxies keep
+the objects alive, and a later recompile shares them instead of building equal copies).
+What nobody holds is a past generation: a server changing one policy value per commit, or
+the whole mesh's listeners per commit, would otherwise keep one generation per commit.
+A released entry (:class:`Released`) is held while a proxy compiled in the run that last
+used it is live."""
 
 
-@dataclass(slots=True)
-class Counter:
-    built: int = 0
-    shared: int = 0
+def _refcount_alone() -> tuple[int, int]:
+    """What :func:`_refs` counts for a value only a cache dict holds (plain, in a tuple)."""
+    plain: dict[int, object] = {0: object()}
+    wrapped: dict[int, tuple[object]] = {0: (object(),)}
+    return _refs_in_frame(plain[0]), _refs_in_frame(wrapped[0])
+
+
+def _refs_in_frame(value: object) -> int:
+    """:func:`_refs` called from one frame holding ``value``, as :func:`held_elsewhere`."""
+    return _refs(value)
+
+
+def _refs(value: object) -> int:
+    if type(value) is tuple:
+        return sys.getrefcount(value[0])
+    return sys.getrefcount(value)
+
+
+def held_elsewhere(value: object) -> bool:
+    """Whether anything but the cache holds ``value`` (for a tuple, its first item: a cached
+    route configuration comes with its traces, and proxies hold the configuration)."""
+    return _refs(value) > (_ALONE[1] if type(value) is tuple else _ALONE[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +99,22 @@ def _decode(value: Any) -> Any:
     if type(value) is tuple:
         return tuple(_decode(item) for item in value)
     return value
+
+
+def _interned(value: Any, parts: dict[Hashable, Hashable]) -> Any:
+    """``value`` (a key) with its tuples and strings replaced by equal ones seen before."""
+    if type(value) is tuple:
+        value = tuple(_interned(item, parts) for item in value)
+        return parts.setdefault(value, value)
+    if type(value) is str:
+        return parts.setdefault(value, value)
+    return value
+
+
+@dataclass(slots=True)
+class Counter:
+    built: int = 0
+    shared: int = 0
 
 
 @dataclass(slots=True)
@@ -119,11 +162,22 @@ class SharedCache:
         restored.clear()
         self.parts.clear()
 
-    def next_run(self) -> None:
-        """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs."""
+    def next_run(self, live_runs: frozenset[int] = frozenset()) -> None:
+        """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs that
+        nothing else holds (a released entry: no proxy of ``live_runs``, the runs that
+        compiled the proxies still served, was compiled in the run that last used it)."""
         self.run += 1
         oldest = self.run - KEEP_RUNS
-        stale = [key for key, run in self.used.items() if run < oldest]
+        entries = self.entries
+        # (held_elsewhere counts references: it is called here directly, as calibrated)
+        stale = [
+            key
+            for key, run in self.used.items()
+            if run < oldest
+            and not (
+                run in live_runs if type(entries[key]) is Released else held_elsewhere(entries[key])
+            )
+        ]
         for key in stale:
             del self.entries[key]
             del self.used[key]
@@ -131,14 +185,7 @@ class SharedCache:
         self.counter = Counter()
 
 
-def _interned(value: Any, parts: dict[Hashable, Hashable]) -> Any:
-    """``value`` (a key) with its tuples and strings replaced by equal ones seen before."""
-    if type(value) is tuple:
-        value = tuple(_interned(item, parts) for item in value)
-        return parts.setdefault(value, value)
-    if type(value) is str:
-        return parts.setdefault(value, value)
-    return value
+_ALONE = _refcount_alone()
 
 
 @dataclass(slots=True)
@@ -148,13 +195,16 @@ class Shared:
     clusters: SharedCache = field(default_factory=SharedCache)
     assignments: SharedCache = field(default_factory=SharedCache)
 
-    def start_run(self) -> None:
+    def start_run(self, live_runs: frozenset[int] = frozenset()) -> int:
         """Called at the start of every compile: endpoints may have changed, counters reset,
-        entries unused for :data:`KEEP_RUNS` compiles dropped."""
+        entries unused for :data:`KEEP_RUNS` compiles that nothing else holds dropped
+        (``live_runs``: the runs that compiled the proxies still served, see
+        :meth:`SharedCache.next_run`). Returns the new run's number."""
         self.assignments.entries.clear()
         self.assignments.used.clear()
         for cache in (self.listeners, self.routes, self.clusters, self.assignments):
-            cache.next_run()
+            cache.next_run(live_runs)
+        return self.listeners.run
 
     def release(self) -> None:
         """Between compiles: every cache holds its messages encoded (see the module

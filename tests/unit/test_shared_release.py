@@ -6,7 +6,7 @@ from __future__ import annotations
 from envoy.config.cluster.v3 import cluster_pb2
 from google.protobuf.message import Message
 
-from reconciler.compile.shared import Released, Shared
+from reconciler.compile.shared import KEEP_RUNS, Released, Shared
 
 
 def _cluster(name: str) -> cluster_pb2.Cluster:
@@ -60,3 +60,21 @@ def test_stored_keys_share_equal_parts() -> None:
     shared.clusters.get(("c", conf()), lambda: _cluster("c"))
     # the new key's parts only: "c", "MeshTimeout", the JSON, two conf tuples, the key
     assert len(shared.clusters.parts) == 6
+
+
+def test_a_released_entry_stays_while_a_proxy_of_its_run_is_served() -> None:
+    shared = Shared()
+    first = shared.start_run()
+    shared.clusters.get("old", lambda: _cluster("old"))
+    shared.release()
+    second = shared.start_run(frozenset({first}))
+    shared.clusters.get("new", lambda: _cluster("new"))
+    shared.release()
+    for _ in range(KEEP_RUNS + 2):  # proxies of both runs are still served
+        shared.start_run(frozenset({first, second}))
+        shared.release()
+    assert set(shared.clusters.entries) == {"old", "new"}
+    shared.start_run(frozenset({second}))  # every proxy of the first run was recompiled
+    assert set(shared.clusters.entries) == {"new"}
+    shared.start_run(frozenset())
+    assert shared.clusters.entries == {}
