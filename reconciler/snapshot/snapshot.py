@@ -203,9 +203,6 @@ class EncodedResources(Mapping[TypeUrl, Sequence[Any]]):
     def __len__(self) -> int:
         return len(self._types)
 
-    def encoded(self, type_url: TypeUrl) -> tuple[Encoded, ...]:
-        return self._types.get(type_url, ())
-
 
 def compact(config: ProxyConfig, snapshot: Snapshot) -> bool:
     """Make ``config`` (and the config it extends, :attr:`ProxyConfig.base`) hold its
