@@ -67,6 +67,13 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 _constructor = yaml.constructor.SafeConstructor()
 _intern = sys.intern
+_INTERN_MAX = 64
+"""String values up to this long are interned: names, services, addresses, kinds and tag
+values repeat across the documents a server keeps (one object each instead of one per use)."""
+
+
+def _text(value: str) -> str:
+    return _intern(value) if len(value) <= _INTERN_MAX else value
 
 
 @dataclass(slots=True)
@@ -198,7 +205,7 @@ class _Builder:
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         cls = node.__class__
         if cls is _ScalarNode:
-            return node.value if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
+            return _text(node.value) if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
         # Every element of a collection counts against the budget, so neither deep nor wide
         # alias expansion can run away.
         self.budget -= len(node.value) + 1
@@ -220,7 +227,7 @@ class _Builder:
                 return self._unsupported(node, f"tag {node.tag!r}")
             inner = depth + 1
             return [
-                child.value
+                _text(child.value)
                 if child.__class__ is _ScalarNode and child.tag == _STR
                 else self.build(child, inner)
                 for child in node.value
@@ -246,7 +253,7 @@ class _Builder:
                 self._duplicate(node, key_node)
                 continue
             if value_node.__class__ is _ScalarNode and value_node.tag == _STR:
-                out[key] = value_node.value
+                out[key] = _text(value_node.value)
             else:
                 out[key] = self.build(value_node, inner)
         if merged:
@@ -281,7 +288,7 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag == _STR:
-            return node.value
+            return _text(node.value)
         if tag == _NULL:
             return None
         if tag == _BOOL:
