@@ -71,13 +71,16 @@ def analyze(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     reuse: FileResults | None = None,
     results: FileResults | None = None,
+    share: bool = False,
 ) -> Analysis:
     """Load and validate ``files`` as one revision; all problems at once, sorted.
 
     ``reuse``: the previous revision's per-file results; a file at the same path with the
     same content keeps its :class:`Resource` objects (the incremental compiler then sees an
     unchanged resource by identity, without comparing documents). ``results`` is filled with
-    this revision's per-file results, to pass as the next ``reuse``.
+    this revision's per-file results, to pass as the next ``reuse``. ``share`` (for a
+    process that keeps the resources, the server): equal innermost maps of the documents
+    analysed in this pass are held once (see :func:`_share_leaves`).
 
     Without ``reuse``, many files not in the cache are parsed in worker processes (see
     :func:`_parse_in_parallel`; never from a process with threads, like the server)."""
@@ -90,7 +93,7 @@ def analyze(
                 if len(f.data) <= max_file_size and (cache is None or cache.get(f.digest) is None)
             ]
             reuse = _parse_in_parallel(uncached, cache, None)
-        return _analyze(files, cache, extra, max_file_size, reuse, results)
+        return _analyze(files, cache, extra, max_file_size, reuse, results, {} if share else None)
 
 
 @contextmanager
@@ -122,6 +125,7 @@ def _analyze(
     max_file_size: int,
     reuse: FileResults | None = None,
     results: FileResults | None = None,
+    leaves: dict[tuple[Any, ...], dict[str, Any]] | None = None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
@@ -145,6 +149,10 @@ def _analyze(
             file_resources, file_diags = known
         else:
             file_resources, file_diags = _analyze_file(file, cache)
+            if leaves is not None:
+                for resource in file_resources:
+                    if type(resource.data) is dict:
+                        _share_leaves(resource.data, leaves)
         if results is not None:
             results[key] = (file_resources, file_diags)
         resources.extend(file_resources)
@@ -153,6 +161,31 @@ def _analyze(
     if cache is not None:
         cache.save()
     return Analysis(count, tuple(resources), tuple(sorted_diagnostics(diagnostics)))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _share_leaves(
+    value: dict[str, Any] | list[Any], leaves: dict[tuple[Any, ...], dict[str, Any]]
+) -> None:
+    """Replace each map inside ``value`` that holds only scalars (tags, a ``targetRef``, a
+    retry back-off...) by an equal one seen before in ``leaves``: the same keys and values,
+    of the same types, in the same order. Documents are read-only, so equal content may be
+    one object; across a mesh the same small maps repeat thousands of times."""
+    items: Iterable[tuple[Any, Any]] = value.items() if type(value) is dict else enumerate(value)
+    for key, child in items:
+        kind = type(child)
+        if kind is dict:
+            if all(type(v) in _SCALARS for v in child.values()):
+                shape = tuple((k, type(v), v) for k, v in child.items())
+                found = leaves.setdefault(shape, child)
+                if found is not child:
+                    value[key] = found
+            else:
+                _share_leaves(child, leaves)
+        elif kind is list:
+            _share_leaves(child, leaves)
 
 
 def analyze_paths(

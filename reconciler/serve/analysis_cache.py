@@ -78,7 +78,12 @@ class RevisionAnalyzer:
             return last[2]
         results: FileResults = {}
         analysis = analyze(
-            files, cache=self.cache, extra=extras, reuse=self._files, results=results
+            files,
+            cache=self.cache,
+            extra=extras,
+            reuse=self._files,
+            results=results,
+            share=True,
         )
         self._files, self._last = results, (key, extras, analysis)
         return analysis
