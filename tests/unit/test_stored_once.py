@@ -114,5 +114,10 @@ def test_trace_confs_shared_and_explained_the_same(tmp_path: Path) -> None:
             tuple((p, tuple((id(o.resource), o.path) for o in os)) for p, os in m.origins.items()),
         )
         assert by_content.setdefault(key, id(m)) == id(m), "equal merged confs: one object"
+    selections = [t.selected for t in result.traces.values()]
+    assert len({id(s) for s in selections}) < len(selections)
+    assert len({id(s) for s in selections}) == len(
+        {tuple((k, id(v)) for k, v in s.items()) for s in selections}
+    ), "replicas selected by the same policies: one mapping"
     paths = {id(p) for m in merged for p in m.origins}
     assert len(paths) == len({p for m in merged for p in m.origins}), "origin paths held once"
