@@ -300,7 +300,7 @@ def _can_fork() -> bool:
 def _file_entry(file: SourceFile) -> CachedFile | None:
     """Load and per-resource rules of one file, as a cache entry (None: no text)."""
     loaded, diags = _load_and_check(file)
-    return _entry(loaded, diags) if loaded.text is not None else None
+    return _entry(loaded, diags, file.data) if loaded.text is not None else None
 
 
 def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
@@ -313,7 +313,7 @@ def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
     return loaded, diags
 
 
-def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
+def _entry(loaded: LoadedFile, diags: list[Diagnostic], data: bytes) -> CachedFile:
     return CachedFile(
         resources=tuple(
             # the same (read-only) dict as the resource's, not a copy: a server keeps both
@@ -321,7 +321,7 @@ def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
             for r in loaded.resources
         ),
         diagnostics=tuple(diags),
-        text=loaded.text,
+        text=data,  # the file's bytes, which the source holds anyway, not a decoded copy
     )
 
 
@@ -340,12 +340,13 @@ def _analyze_file(
     if loaded.text is None:
         return loaded.resources, diags
     if cache is not None:
-        cache.put(digest, _entry(loaded, diags))
+        cache.put(digest, _entry(loaded, diags, file.data))
     # The resources outlive this pass (a server keeps them across revisions): keep the
-    # text, not the YAML node graph with a mark per node (about 10x the text in memory);
-    # a later position (a cross-resource diagnostic) composes the text again.
-    text = loaded.text
-    return [replace(r, locator=lazy_locator(text, r.doc_index)) for r in loaded.resources], diags
+    # file's bytes (the source's own object), not the YAML node graph with a mark per node
+    # (about 10x the text in memory) nor a decoded copy; a later position (a
+    # cross-resource diagnostic) decodes and composes the text again.
+    data = file.data
+    return [replace(r, locator=lazy_locator(data, r.doc_index)) for r in loaded.resources], diags
 
 
 def _from_cache(path: str, hit: CachedFile) -> list[Resource]:

@@ -378,18 +378,21 @@ class LazyLocator:
 
     __slots__ = ("_roots", "index", "text")
 
-    def __init__(self, text: str, index: int) -> None:
+    def __init__(self, text: str | bytes, index: int) -> None:
         self.text = text
+        """The file's text, or its bytes (UTF-8, decoded when a position is first asked
+        for: the bytes are the ones the source keeps anyway)."""
         self.index = index
         self._roots: list[yaml.Node | None] | None = None
 
     def __call__(self, path: FieldPath) -> Position | None:
         if self._roots is None:
-            self._roots = compose_roots(self.text)
+            text = self.text
+            self._roots = compose_roots(text if isinstance(text, str) else text.decode("utf-8-sig"))
         roots = self._roots
         return locate(roots[self.index], path) if self.index < len(roots) else None
 
 
-def lazy_locator(text: str, index: int) -> Callable[[FieldPath], Position | None]:
+def lazy_locator(text: str | bytes, index: int) -> Callable[[FieldPath], Position | None]:
     """A locator that composes ``text`` only when a position is first asked for."""
     return LazyLocator(text, index)

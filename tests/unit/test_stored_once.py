@@ -1,5 +1,5 @@
 """What a server keeps holds equal parts once: loaded strings, the documents' innermost maps,
-the traces' merged confs. The outputs read from them stay the same (the inspect and golden
+the traces' merged confs, the file text (the source's bytes). The outputs read from them stay the same (the inspect and golden
 tests compare them with their recorded outputs)."""
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.cache import FileCache
 from reconciler.compile.compiler import Compiler
 from reconciler.load import SourceFile
 from reconciler.load.files import discover, read_files
+from reconciler.load.yaml_documents import LazyLocator
+from reconciler.model import Position
 from reconciler.pipeline import Analysis, analyze, compile_analysis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,3 +124,16 @@ def test_trace_confs_shared_and_explained_the_same(tmp_path: Path) -> None:
     ), "replicas selected by the same policies: one mapping"
     paths = {id(p) for m in merged for p in m.origins}
     assert len(paths) == len({p for m in merged for p in m.origins}), "origin paths held once"
+
+
+def test_resources_locate_from_the_files_own_bytes(tmp_path: Path) -> None:
+    files = _files(1)
+    cache = FileCache(tmp_path / "cache")
+    fresh = analyze(files, cache=cache).resources[0]
+    cache.save()
+    warm = analyze(files, cache=FileCache(tmp_path / "cache")).resources[0]
+    for resource in (fresh, warm):
+        assert resource.locate(("networking", "outbound", 0, "port")) == Position(14, 5)
+        assert resource.locate(("labels", "app")) == Position(5, 3)
+    locator = fresh.locator
+    assert isinstance(locator, LazyLocator) and locator.text is files[0].data, "no copy kept"
