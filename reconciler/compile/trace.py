@@ -96,6 +96,16 @@ class TraceParts:
         return found
 
     def merged(self, merged: Merged) -> Merged:
+        # the matcher hands the same object to many outbounds: looked up by identity first
+        # (the entry holds that object, so its id stays its own while the entry lives)
+        seen: tuple[Merged, Merged] | None = self._parts.get(("id", id(merged)))
+        if seen is not None and seen[0] is merged:
+            return seen[1]
+        shared = self._by_content(merged)
+        self._parts[("id", id(merged))] = (merged, shared)
+        return shared
+
+    def _by_content(self, merged: Merged) -> Merged:
         key = (
             "merged",
             merged.key,
