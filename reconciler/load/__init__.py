@@ -22,7 +22,8 @@ from reconciler.load.files import (
     too_large,
 )
 from reconciler.load.resources import to_resource
-from reconciler.load.yaml_documents import lazy_locator, parse_text
+from reconciler.load.yaml_documents import LazyLocator, ParsedDocument, lazy_locator, parse_text
+from reconciler.load.yaml_fast import fast_documents
 from reconciler.model import Resource
 
 __all__ = [
@@ -47,13 +48,26 @@ class LoadedFile:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def load_file(file: SourceFile) -> LoadedFile:
-    """Parse one file into resources; every problem is a diagnostic."""
+def load_file(file: SourceFile, *, fast: bool = True) -> LoadedFile:
+    """Parse one file into resources; every problem is a diagnostic.
+
+    A plain file takes the fast path (:mod:`yaml_fast`: the same documents, positions from a
+    lazy locator); any other, every file with a YAML problem, and every file when ``fast`` is
+    false, is parsed by libyaml."""
     text, problem = decode(file)
     loaded = LoadedFile(file.path, file.digest, text)
     if problem is not None or text is None:
         if problem is not None:
             loaded.diagnostics.append(problem)
+        return loaded
+    documents = fast_documents(text) if fast else None
+    if documents is not None:
+        for index, (data, position) in enumerate(documents):
+            document = ParsedDocument(index, data, None, position)
+            resource, diags = to_resource(document, file.path, LazyLocator(text, index))
+            loaded.diagnostics.extend(diags)
+            if resource is not None:
+                loaded.resources.append(resource)
         return loaded
     parsed = parse_text(text, file.path)
     loaded.diagnostics.extend(parsed.diagnostics)

@@ -1,0 +1,272 @@
+"""A fast path for plain files: parse with ``yaml-rs`` (Rust), keep its result only when libyaml
+would have given the same documents.
+
+libyaml composes in C but calls back into Python for every node; ``yaml_rs.loads`` builds the
+Python values in Rust, several times faster. It follows YAML 1.2, where ``validate`` has always
+read YAML 1.1 (PyYAML's resolvers: ``on`` is true, ``010`` is 8, ``1:20`` is 80), and it keeps
+no marks. So :func:`fast_documents` answers only for a file where the two cannot differ, and
+``None`` otherwise (the caller then parses with libyaml, which reports every problem):
+
+* the text is in a subset of YAML that both read alike: ASCII printable characters and
+  newlines only (no tab, carriage return, control or non-ASCII character: libyaml's reader,
+  line breaks and columns are then those of YAML 1.2); no directive (``%``), document end
+  marker (``...``), tag (``!``), anchor or alias (``&``, ``*``), merge key (``<<``), complex
+  key (``?``) or value key (``=``), and no flow collection but an empty one (``{}``, ``[]``);
+  no indentation of 256 spaces or more; a line break at the end, and no block scalar left
+  empty there (``yaml-rs`` reads ``x: |`` at the end of a file as a line break);
+* outside flow collections every plain scalar is one or more whole words of the text; every
+  word that either parser could read as other than a string (it starts like a number, or is
+  a boolean or null word in any case) has its two values compared once, by the two parsers
+  themselves (a memo): a file with one that differs (``on``, ``010``, ``0o10``, ``1e3``,
+  ``1_000``, ``.5``, ``1:20``...) takes the libyaml path. A string value that is not such a
+  word (a quoted ``'on'``, a sentence) is a string in both;
+* every document is a non-empty mapping, no deeper than :data:`MAX_DEPTH` and within
+  :data:`MAX_NODES`, whose keys are short strings; ``yaml-rs`` refuses duplicate keys (an
+  error: the libyaml path reports it).
+
+Over-broad on purpose: a ``*`` starting a word of a comment also sends the file to libyaml, a
+false alarm costing only speed. JSON files (flow collections) take the libyaml path.
+
+Positions are not taken from ``yaml-rs``: a document's own position is where its first token
+starts (computed here from the text, where libyaml marks it), and field positions come from a
+:class:`LazyLocator`, which composes the text with libyaml when a diagnostic first needs one.
+
+``yaml-rs`` is a dependency (wheels for Linux, macOS and Windows); should it not import (a
+platform without a wheel), :func:`fast_documents` always answers ``None`` and every file takes
+the libyaml path, with the same results.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.load.yaml_documents import MAX_DEPTH, MAX_NODES, build_plain_scalar
+from reconciler.model import Position
+
+_loads: Callable[..., Any] | None
+try:
+    import yaml_rs
+
+    _loads = yaml_rs.loads
+except ImportError:  # pragma: no cover - the wheel exists for the supported platforms
+    _loads = None
+
+AVAILABLE = _loads is not None
+"""Whether the fast path can run at all (``yaml-rs`` imported)."""
+
+MAX_KEY_LENGTH = 100
+"""Longest key taken: libyaml refuses an implicit key over 1024 characters of source, and an
+escaped character is at most 10 characters of source."""
+
+_MEMO_LIMIT = 50_000
+
+_DOCUMENT_START = re.compile(r"^---(?=\s|$)", re.MULTILINE)
+_CONTENT = re.compile(r"^[ ]*[^\s#]", re.MULTILINE)
+_START_OF_CONTENT = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*")
+"""Blank and comment lines, then the indentation: what precedes a document's first token."""
+
+_AT_LINE_START = ("%", "...")
+"""A directive, a document end marker (or a plain scalar starting so: libyaml then)."""
+
+_ANYWHERE = ("<<", " " * 256)
+"""A merge key (or a string holding ``<<``); an indentation deeper than any document takes."""
+
+_NUMBER_START = frozenset("-+.0123456789_~")
+"""First characters of every plain scalar that is not a string in YAML 1.1 (PyYAML) or 1.2
+(``yaml-rs``), but for the words of :data:`_WORDS`."""
+
+_INDICATOR = frozenset("!&*?=")
+"""A word starting so: a tag, an anchor, an alias, a complex key, a value key (or a plain
+string starting so: libyaml then)."""
+
+
+def _spellings(word: str) -> set[str]:
+    out = {""}
+    for char in word:
+        out = {prefix + c for prefix in out for c in (char.lower(), char.upper())}
+    return out
+
+
+_WORDS = frozenset().union(
+    *(_spellings(w) for w in ("yes", "no", "true", "false", "on", "off", "null", "y", "n"))
+)
+"""Every spelling, in any case, of a YAML 1.1 or 1.2 boolean or null word."""
+
+_tokens: dict[str, bool] = {}
+"""Word -> whether, written plain, it has the same value in YAML 1.2 (``yaml-rs``) and in
+YAML 1.1 (what :mod:`yaml_documents` builds)."""
+
+_intern = sys.intern
+
+
+class _Differs(Exception):
+    """The file is not for the fast path."""
+
+
+def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
+    """Each document's data and position, as libyaml and :mod:`yaml_documents` would give
+    them, or None when the file must be parsed with libyaml (see the module's docstring)."""
+    if _loads is None or not _plain_text(text):
+        return None
+    try:
+        loaded = _loads(text, parse_datetime=False)
+    except (ValueError, RecursionError):  # YAMLDecodeError, duplicate keys included
+        return None
+    starts = _document_starts(text)
+    if starts is None:
+        return None
+    documents: list[Any]
+    if len(starts) == 1:
+        documents = [loaded]
+    elif type(loaded) is list and len(loaded) == len(starts):
+        documents = loaded
+    else:
+        return None
+    out: list[tuple[dict[str, Any], Position]] = []
+    try:
+        for data, start in zip(documents, starts, strict=True):
+            if type(data) is not dict or not data:
+                return None
+            out.append((_mapping(data, 0, [MAX_NODES]), _position(text, start)))
+    except _Differs:
+        return None
+    return out
+
+
+def _plain_text(text: str) -> bool:
+    """Whether ``text`` is in the subset of YAML whose reading the fast path can vouch for."""
+    if not text.isascii() or not text.replace("\n", " ").isprintable():
+        return False  # tab, carriage return, control characters
+    if not text.endswith("\n"):
+        return False  # a block scalar ending the file: yaml-rs adds a line break
+    if text.count("{") != text.count("{}") or text.count("[") != text.count("[]"):
+        return False  # a flow collection that is not empty
+    for marker in _AT_LINE_START:
+        if text.startswith(marker) or "\n" + marker in text:
+            return False
+    if any(part in text for part in _ANYWHERE):
+        return False
+    words = set(text.split())
+    tokens = _tokens
+    for word in words:
+        first = word[0]
+        if first in _NUMBER_START:
+            if word.isdigit() and (first != "0" or word == "0"):
+                continue  # a decimal integer in both
+        elif first in _INDICATOR:
+            return False
+        else:
+            continue
+        same = tokens.get(word)
+        if same is None:
+            same = _remember(word)
+        if not same:
+            return False
+    last = text.rstrip().rpartition("\n")[2].split()
+    if any(word[0] in "|>" for word in last):
+        return False  # an empty block scalar ending the file: yaml-rs reads a line break
+    for word in words & _WORDS:
+        same = tokens.get(word)
+        if same is None:
+            same = _remember(word)
+        if not same:
+            return False
+    return True
+
+
+def _remember(word: str) -> bool:
+    same = _same_token(word)
+    if len(_tokens) < _MEMO_LIMIT:
+        _tokens[word] = same
+    return same
+
+
+def _document_starts(text: str) -> list[int] | None:
+    """Where each document's content starts (after its ``---`` line, if any); None when a
+    ``---`` line carries content (a document on the marker's line) or when a document is
+    empty."""
+    markers = [m.end() for m in _DOCUMENT_START.finditer(text)]
+    starts: list[int] = []
+    first = markers[0] - 3 if markers else len(text)
+    if _CONTENT.search(text, 0, first):
+        starts.append(0)
+    for end in markers:
+        newline = text.find("\n", end)
+        rest = text[end : newline if newline >= 0 else len(text)].strip()
+        if rest and not rest.startswith("#"):
+            return None
+        starts.append(newline + 1 if newline >= 0 else len(text))
+    return starts or None
+
+
+def _position(text: str, start: int) -> Position:
+    offset = _START_OF_CONTENT.match(text, start)
+    assert offset is not None  # the pattern matches the empty string
+    at = offset.end()
+    line_start = text.rfind("\n", 0, at) + 1
+    return Position(text.count("\n", 0, at) + 1, at - line_start + 1)
+
+
+def _mapping(data: dict[Any, Any], depth: int, budget: list[int]) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise _Differs
+    budget[0] -= len(data) + 1
+    if budget[0] < 0:
+        raise _Differs
+    out: dict[str, Any] = {}
+    inner = depth + 1
+    for key, value in data.items():
+        if type(key) is not str or len(key) > MAX_KEY_LENGTH:
+            raise _Differs
+        kind = type(value)
+        if kind is dict:
+            value = _mapping(value, inner, budget)
+        elif kind is list:
+            value = _sequence(value, inner, budget)
+        out[_intern(key)] = value  # the same few keys in every document: held once
+    return out
+
+
+def _sequence(data: list[Any], depth: int, budget: list[int]) -> list[Any]:
+    if depth > MAX_DEPTH:
+        raise _Differs
+    budget[0] -= len(data) + 1
+    if budget[0] < 0:
+        raise _Differs
+    inner = depth + 1
+    for i, value in enumerate(data):
+        kind = type(value)
+        if kind is dict:
+            data[i] = _mapping(value, inner, budget)
+        elif kind is list:
+            data[i] = _sequence(value, inner, budget)
+    return data
+
+
+def _same_token(token: str) -> bool:
+    """Whether a plain scalar ``token`` has the same value, of the same type, in both."""
+    assert _loads is not None
+    try:
+        ours = build_plain_scalar(token)
+    except ValueError:  # PyYAML resolves it to a tag we do not build (merge, value)
+        return False
+    try:
+        theirs = _loads(f"k: {token}\n", parse_datetime=False)
+    except ValueError:
+        # not a plain scalar for YAML 1.2 (``-``): it cannot be a value yaml-rs resolves
+        return True
+    if type(theirs) is not dict or "k" not in theirs:
+        return False
+    return _same_value(ours, theirs["k"])
+
+
+def _same_value(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or repr(a) == repr(b)
+    return a == b
