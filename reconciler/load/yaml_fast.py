@@ -96,6 +96,9 @@ _WORDS = frozenset().union(
 )
 """Every spelling, in any case, of a YAML 1.1 or 1.2 boolean or null word."""
 
+_known: set[str] = set()
+"""Words known to read the same in both (most words of a file were in an earlier file)."""
+
 _tokens: dict[str, bool] = {}
 """Word -> whether, written plain, it has the same value in YAML 1.2 (``yaml-rs``) and in
 YAML 1.1 (what :mod:`yaml_documents` builds)."""
@@ -150,32 +153,31 @@ def _plain_text(text: str) -> bool:
             return False
     if any(part in text for part in _ANYWHERE):
         return False
-    words = set(text.split())
-    tokens = _tokens
-    for word in words:
-        first = word[0]
-        if first in _NUMBER_START:
-            if word.isdigit() and (first != "0" or word == "0"):
-                continue  # a decimal integer in both
-        elif first in _INDICATOR:
-            return False
-        else:
-            continue
-        same = tokens.get(word)
-        if same is None:
-            same = _remember(word)
-        if not same:
-            return False
     last = text.rstrip().rpartition("\n")[2].split()
     if any(word[0] in "|>" for word in last):
         return False  # an empty block scalar ending the file: yaml-rs reads a line break
-    for word in words & _WORDS:
-        same = tokens.get(word)
-        if same is None:
-            same = _remember(word)
+    # Outside flow collections a plain scalar is one or more whole words; any that either
+    # parser reads as other than a string is a word of its own. Words seen before are known.
+    unknown = set(text.split())
+    unknown.difference_update(_known)
+    return all(_word_same(word) for word in unknown)
+
+
+def _word_same(word: str) -> bool:
+    """Whether ``word``, written plain, reads the same in both (memoized when it does)."""
+    first = word[0]
+    if first in _NUMBER_START:
+        same = word.isdigit() and (first != "0" or word == "0")  # a decimal integer in both
         if not same:
-            return False
-    return True
+            known = _tokens.get(word)
+            same = _remember(word) if known is None else known
+    elif first in _INDICATOR:
+        return False
+    else:
+        same = word not in _WORDS or _remember(word)
+    if same and len(_known) < _MEMO_LIMIT:
+        _known.add(word)
+    return same
 
 
 def _remember(word: str) -> bool:
@@ -187,8 +189,10 @@ def _remember(word: str) -> bool:
 
 def _document_starts(text: str) -> list[int] | None:
     """Where each document's content starts (after its ``---`` line, if any); None when a
-    ``---`` line carries content (a document on the marker's line) or when a document is
-    empty."""
+    ``---`` line carries content (a document on the marker's line). An empty document is
+    refused by the caller: ``yaml-rs`` reads it as null."""
+    if not text.startswith("---") and "\n---" not in text:
+        return [0]  # one document (yaml-rs found it: it is not empty)
     markers = [m.end() for m in _DOCUMENT_START.finditer(text)]
     starts: list[int] = []
     first = markers[0] - 3 if markers else len(text)
