@@ -203,8 +203,11 @@ def analyze_paths(
     return Analysis(len(units) + len(read_diags), analysis.resources, analysis.diagnostics)
 
 
-PARALLEL_MIN_FILES = 400
-"""Below this many files to parse, starting a worker costs more than it saves."""
+PARALLEL_MIN_FILES = 1000
+"""Below this many files to parse, starting a worker costs more than it saves: the worker's
+share must outweigh forking, the pool and decoding its results (about 0.1 ms of parsing and
+per-resource rules per file with the fast YAML path; BENCHMARKS.md, "Validation, cold, third
+pass")."""
 
 
 def _parse_in_parallel(

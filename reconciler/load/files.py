@@ -32,8 +32,13 @@ class SourceFile:
 
     @property
     def digest(self) -> str:
-        """Identifies the content: git's blob id, the same for a directory and a commit."""
-        return self.oid if self.oid is not None else blob_id(self.data)
+        """Identifies the content: git's blob id, the same for a directory and a commit
+        (computed once, when first asked for)."""
+        oid = self.oid
+        if oid is None:
+            oid = blob_id(self.data)
+            object.__setattr__(self, "oid", oid)  # the same value: a cache, not a change
+        return oid
 
 
 def blob_id(data: bytes) -> str:

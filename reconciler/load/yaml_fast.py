@@ -180,6 +180,12 @@ def _word_same(word: str) -> bool:
     return same
 
 
+def forget() -> None:
+    """Empty the memo of words (what a new process starts with; for measurements)."""
+    _known.clear()
+    _tokens.clear()
+
+
 def _remember(word: str) -> bool:
     same = _same_token(word)
     if len(_tokens) < _MEMO_LIMIT:

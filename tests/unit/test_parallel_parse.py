@@ -25,19 +25,36 @@ networking:
     - port: 8080
       tags: {{ kuma.io/service: svc-{svc}, kuma.io/protocol: http }}
 """
+"""A flow mapping: parsed by libyaml."""
+
+BLOCK_DATAPLANE = """\
+type: Dataplane
+mesh: default
+name: dp-{n:04d}
+networking:
+  address: 10.0.{hi}.{lo}
+  inbound:
+    - port: 8080
+      tags:
+        kuma.io/service: svc-{svc}
+        kuma.io/protocol: http
+"""
+"""Plain YAML: the fast path (``yaml-rs``)."""
 
 
 def _corpus(root: Path) -> int:
-    """Negative cases of the loader and of every kind, then valid Dataplanes up to 600 files."""
+    """Negative cases of the loader and of every kind, then valid Dataplanes (of both parsing
+    paths) up to enough files for the parallel path."""
     shutil.copy(ROOT / "tests" / "cases" / "_mesh.yaml", root / "mesh.yaml")
     cases = sorted((ROOT / "tests" / "cases" / "_loader" / "negative").glob("*.yaml"))
     cases += sorted((ROOT / "reconciler" / "kinds").glob("*/cases/negative/*.yaml"))
     for i, case in enumerate(cases):
         shutil.copy(case, root / f"case-{i:03d}-{case.name}")
-    for n in range(max(0, 600 - len(cases))):
+    for n in range(max(0, pipeline.PARALLEL_MIN_FILES + 100 - len(cases))):
         (root / "dataplanes").mkdir(exist_ok=True)
+        template = BLOCK_DATAPLANE if n % 2 else DATAPLANE
         (root / "dataplanes" / f"dp-{n:04d}.yaml").write_text(
-            DATAPLANE.format(n=n, hi=n // 250, lo=n % 250 + 1, svc=n % 7)
+            template.format(n=n, hi=n // 250, lo=n % 250 + 1, svc=n % 7)
         )
     return len(cases)
 
