@@ -22,6 +22,7 @@ from reconciler.diagnostics import Diagnostic, only_errors, sorted_diagnostics
 from reconciler.kinds import FLAT_KINDS
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
+    LazyLocator,
     LoadedFile,
     SourceFile,
     discover,
@@ -315,7 +316,16 @@ def _analyze_file(
     # text, not the YAML node graph with a mark per node (about 10x the text in memory);
     # a later position (a cross-resource diagnostic) composes the text again.
     text = loaded.text
-    return [replace(r, locator=lazy_locator(text, r.doc_index)) for r in loaded.resources], diags
+    return [_without_nodes(r, text) for r in loaded.resources], diags
+
+
+def _without_nodes(resource: Resource, text: str) -> Resource:
+    """``resource`` with a locator holding the text only (the fast YAML path's resources
+    already have one, unless a diagnostic made it compose the nodes)."""
+    locator = resource.locator
+    if isinstance(locator, LazyLocator) and not locator.composed:
+        return resource
+    return replace(resource, locator=lazy_locator(text, resource.doc_index))
 
 
 def _from_cache(path: str, hit: CachedFile) -> list[Resource]:

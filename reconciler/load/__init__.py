@@ -28,6 +28,7 @@ from reconciler.model import Resource
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
+    "LazyLocator",
     "LoadedFile",
     "SourceFile",
     "discover",

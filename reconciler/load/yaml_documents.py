@@ -392,6 +392,11 @@ class LazyLocator:
         self.index = index
         self._roots: list[yaml.Node | None] | None = None
 
+    @property
+    def composed(self) -> bool:
+        """Whether the node graph is held (a position was asked for)."""
+        return self._roots is not None
+
     def __call__(self, path: FieldPath) -> Position | None:
         if self._roots is None:
             self._roots = compose_roots(self.text)
