@@ -18,8 +18,10 @@ no marks. So :func:`fast_documents` answers only for a file where the two cannot
   word that either parser could read as other than a string (it starts like a number, or is
   a boolean or null word in any case) has its two values compared once, by the two parsers
   themselves (a memo): a file with one that differs (``on``, ``010``, ``0o10``, ``1e3``,
-  ``1_000``, ``.5``, ``1:20``...) takes the libyaml path. A string value that is not such a
-  word (a quoted ``'on'``, a sentence) is a string in both;
+  ``1_000``, ``.5``, ``1:20``...) takes the libyaml path, but for the words ``yaml-rs``
+  reads as strings (``on``, ``no``): a file takes the libyaml path when one of them is a whole
+  string value (written plain or not), not when a sentence or a comment holds it. A string
+  value that is not such a word (a quoted ``'1:20'``, a sentence) is a string in both;
 * every document is a non-empty mapping, no deeper than :data:`MAX_DEPTH` and within
   :data:`MAX_NODES`, whose keys are short strings; ``yaml-rs`` refuses duplicate keys (an
   error: the libyaml path reports it).
@@ -42,6 +44,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from reconciler.load.yaml_documents import MAX_DEPTH, MAX_NODES, build_plain_scalar
@@ -113,7 +116,10 @@ class _Differs(Exception):
 def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
     """Each document's data and position, as libyaml and :mod:`yaml_documents` would give
     them, or None when the file must be parsed with libyaml (see the module's docstring)."""
-    if _loads is None or not _plain_text(text):
+    if _loads is None:
+        return None
+    suspects = _plain_text(text)
+    if suspects is None:
         return None
     try:
         loaded = _loads(text, parse_datetime=False)
@@ -132,7 +138,7 @@ def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
     out: list[tuple[dict[str, Any], Position]] = []
     try:
         for data, start in zip(documents, starts, strict=True):
-            if type(data) is not dict or not data:
+            if type(data) is not dict or not data or (suspects and _holds(data, suspects)):
                 return None
             out.append((_mapping(data, 0, [MAX_NODES]), _position(text, start)))
     except _Differs:
@@ -140,27 +146,31 @@ def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
     return out
 
 
-def _plain_text(text: str) -> bool:
-    """Whether ``text`` is in the subset of YAML whose reading the fast path can vouch for."""
+def _plain_text(text: str) -> set[str] | None:
+    """None unless ``text`` is in the subset of YAML whose reading the fast path can vouch
+    for; then the words of it that ``yaml-rs`` reads as strings and PyYAML does not (``on``,
+    ``no``: a string value equal to one of them sends the file to libyaml; a sentence or a
+    comment holding one does not)."""
     if not text.isascii() or not text.replace("\n", " ").isprintable():
-        return False  # tab, carriage return, control characters
+        return None  # tab, carriage return, control characters
     if not text.endswith("\n"):
-        return False  # a block scalar ending the file: yaml-rs adds a line break
+        return None  # a block scalar ending the file: yaml-rs adds a line break
     if text.count("{") != text.count("{}") or text.count("[") != text.count("[]"):
-        return False  # a flow collection that is not empty
+        return None  # a flow collection that is not empty
     for marker in _AT_LINE_START:
         if text.startswith(marker) or "\n" + marker in text:
-            return False
+            return None
     if any(part in text for part in _ANYWHERE):
-        return False
+        return None
     last = text.rstrip().rpartition("\n")[2].split()
     if any(word[0] in "|>" for word in last):
-        return False  # an empty block scalar ending the file: yaml-rs reads a line break
+        return None  # an empty block scalar ending the file: yaml-rs reads a line break
     # Outside flow collections a plain scalar is one or more whole words; any that either
     # parser reads as other than a string is a word of its own. Words seen before are known.
-    unknown = set(text.split())
-    unknown.difference_update(_known)
-    return all(_word_same(word) for word in unknown)
+    words = set(text.split())
+    if not all(_word_same(word) for word in words - _known):
+        return None
+    return words & _strings_in_1_2()
 
 
 def _word_same(word: str) -> bool:
@@ -174,10 +184,32 @@ def _word_same(word: str) -> bool:
     elif first in _INDICATOR:
         return False
     else:
-        same = word not in _WORDS or _remember(word)
+        # a word yaml-rs reads as a string is looked for among the values instead
+        same = word not in _WORDS or word in _strings_in_1_2() or _remember(word)
     if same and len(_known) < _MEMO_LIMIT:
         _known.add(word)
     return same
+
+
+@cache
+def _strings_in_1_2() -> frozenset[str]:
+    """The spellings of :data:`_WORDS` that ``yaml-rs`` reads as themselves (strings) and
+    PyYAML as something else (``on``, ``No``...)."""
+    assert _loads is not None
+    return frozenset(
+        word
+        for word in _WORDS
+        if _loads(f"k: {word}\n", parse_datetime=False) == {"k": word} and not _same_token(word)
+    )
+
+
+def _holds(data: Any, strings: set[str]) -> bool:
+    """Whether ``data`` holds one of ``strings`` as a value (not as a key)."""
+    if type(data) is dict:
+        return any(_holds(value, strings) for value in data.values())
+    if type(data) is list:
+        return any(_holds(value, strings) for value in data)
+    return type(data) is str and data in strings
 
 
 def forget() -> None:

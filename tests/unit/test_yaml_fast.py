@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from reconciler.load import LoadedFile, SourceFile, load_file
 from reconciler.load.yaml_documents import parse_text
-from reconciler.load.yaml_fast import AVAILABLE, fast_documents
+from reconciler.load.yaml_fast import AVAILABLE, fast_documents, forget
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -336,6 +336,21 @@ def test_layouts_and_characters() -> None:
     texts += [f'type: Mesh\nname: a\nx: "{e}"\n' for e in DOUBLE_QUOTED]
     fast = sum(same_as_libyaml("l.yaml", t.encode()) for t in texts)
     assert fast > 30
+
+
+def test_what_the_memo_knows_does_not_depend_on_the_order() -> None:
+    """A word first met in a sentence, a comment or a quoted string (where it is a string in
+    both), then as a whole plain value (where it is not): the second file is still compared."""
+    texts = [
+        document(layout.format(s=scalar))
+        for scalar in ("on", "No", "yes", "010", "1e3", "1:20", "0o10", "~", "True")
+        for layout in ("k: x {s} y\n", "k: 'x {s}'\n", "k: '{s}'\n", "k: x # {s}\n", "k: {s}\n")
+    ]
+    for order in (texts, texts[::-1]):
+        forget()
+        fast = [same_as_libyaml("m.yaml", text.encode()) for text in order]
+        assert any(fast)
+        assert not all(fast)
 
 
 WORD = st.text(alphabet="01789abeEfnoOxXyY_.:+-~ '\"#&*!?=<>|%@`,[]{}", min_size=1, max_size=8)
