@@ -9,25 +9,30 @@ no marks. So :func:`fast_documents` answers only for a file where the two cannot
 
 * the text is in a subset of YAML that both read alike: ASCII printable characters and
   newlines only (no tab, carriage return, control or non-ASCII character: libyaml's reader,
-  line breaks and columns are then those of YAML 1.2); no directive (``%``), document end
-  marker (``...``), tag (``!``), anchor or alias (``&``, ``*``), merge key (``<<``), complex
-  key (``?``) or value key (``=``), and no flow collection but an empty one (``{}``, ``[]``);
-  no indentation of 256 spaces or more; a line break at the end, and no block scalar left
-  empty there (``yaml-rs`` reads ``x: |`` at the end of a file as a line break);
-* outside flow collections every plain scalar is one or more whole words of the text; every
-  word that either parser could read as other than a string (it starts like a number, or is
-  a boolean or null word in any case) has its two values compared once, by the two parsers
-  themselves (a memo): a file with one that differs (``on``, ``010``, ``0o10``, ``1e3``,
-  ``1_000``, ``.5``, ``1:20``...) takes the libyaml path, but for the words ``yaml-rs``
-  reads as strings (``on``, ``no``): a file takes the libyaml path when one of them is a whole
-  string value (written plain or not), not when a sentence or a comment holds it. A string
-  value that is not such a word (a quoted ``'1:20'``, a sentence) is a string in both;
+  line breaks and columns are then those of YAML 1.2); a line break at the end; no directive
+  (``%``) or document end marker (``...``) starting a line; no merge key (``<<``); no word
+  starting a tag, an anchor, an alias, a complex key or a value key (``!``, ``&``, ``*``,
+  ``?``, ``=``); no JSON-like key glued to its value (``"a":1``); in a file with a flow
+  collection, no word starting with ``|``, ``>``, ``%``, ``@``, ``:`` or a backtick
+  (``yaml-rs`` reads them as plain scalars there) and no colon right before a flow
+  indicator (``[a:]``); no block scalar left empty at
+  the end (``yaml-rs`` reads a line break); no indentation of 256 spaces or more;
+* every plain scalar is one or more whole words of the text (``,[]{}`` separate words as
+  spaces do). Every word that either parser could read as other than a string (it starts
+  like a number, or is a boolean or null word in any case) has its two values compared once,
+  by the two parsers themselves (a memo): a file with one that differs (``010``, ``0o10``,
+  ``1e3``, ``1_000``, ``.5``, ``1:20``...) takes the libyaml path. The words ``yaml-rs``
+  reads as strings and PyYAML as booleans (``on``, ``no``...) are looked for among the
+  values: a file takes the libyaml path when one is a whole string value (plain or quoted),
+  not when a sentence or a comment holds it. Any other string value (a quoted ``'1:20'``, a
+  sentence) is a string in both;
 * every document is a non-empty mapping, no deeper than :data:`MAX_DEPTH` and within
   :data:`MAX_NODES`, whose keys are short strings; ``yaml-rs`` refuses duplicate keys (an
   error: the libyaml path reports it).
 
 Over-broad on purpose: a ``*`` starting a word of a comment also sends the file to libyaml, a
-false alarm costing only speed. JSON files (flow collections) take the libyaml path.
+false alarm costing only speed. ``tests/unit/test_yaml_fast.py`` compares both paths on every
+YAML file of the repository and on generated documents (block and flow).
 
 Positions are not taken from ``yaml-rs``: a document's own position is where its first token
 starts (computed here from the text, where libyaml marks it), and field positions come from a
@@ -71,6 +76,17 @@ _DOCUMENT_START = re.compile(r"^---(?=\s|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[ ]*[^\s#]", re.MULTILINE)
 _START_OF_CONTENT = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*")
 """Blank and comment lines, then the indentation: what precedes a document's first token."""
+
+_FLOW_INDICATORS = str.maketrans(",[]{}", "     ")
+"""They end a plain scalar in a flow collection, as a space does."""
+
+_NOT_IN_FLOW = frozenset("|>%@`:")
+"""Indicators starting a word: in a file with a flow collection, libyaml's then."""
+
+_GLUED_COLON = (":,", ":[", ":]", ":{", ":}")
+"""A colon before a flow indicator: a value indicator for YAML 1.2, not always for libyaml."""
+
+_ADJACENT_VALUE = re.compile(r"[\"']:[^\s]")
 
 _AT_LINE_START = ("%", "...")
 """A directive, a document end marker (or a plain scalar starting so: libyaml then)."""
@@ -123,7 +139,7 @@ def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
         return None
     try:
         loaded = _loads(text, parse_datetime=False)
-    except (ValueError, RecursionError):  # YAMLDecodeError, duplicate keys included
+    except Exception:  # YAMLDecodeError (duplicate keys too), an unhashable key...: libyaml says
         return None
     starts = _document_starts(text)
     if starts is None:
@@ -155,8 +171,8 @@ def _plain_text(text: str) -> set[str] | None:
         return None  # tab, carriage return, control characters
     if not text.endswith("\n"):
         return None  # a block scalar ending the file: yaml-rs adds a line break
-    if text.count("{") != text.count("{}") or text.count("[") != text.count("[]"):
-        return None  # a flow collection that is not empty
+    if ('":' in text or "':" in text) and _ADJACENT_VALUE.search(text):
+        return None  # a JSON-like key and its value with no space between them
     for marker in _AT_LINE_START:
         if text.startswith(marker) or "\n" + marker in text:
             return None
@@ -165,9 +181,15 @@ def _plain_text(text: str) -> set[str] | None:
     last = text.rstrip().rpartition("\n")[2].split()
     if any(word[0] in "|>" for word in last):
         return None  # an empty block scalar ending the file: yaml-rs reads a line break
-    # Outside flow collections a plain scalar is one or more whole words; any that either
-    # parser reads as other than a string is a word of its own. Words seen before are known.
-    words = set(text.split())
+    # A plain scalar is one or more whole words (flow indicators end words too); any that
+    # either parser reads as other than a string is a word of its own. Words seen before are
+    # known.
+    flow = text.count("{") != text.count("{}") or text.count("[") != text.count("[]")
+    words = set(text.translate(_FLOW_INDICATORS).split()) if flow else set(text.split())
+    if flow and (
+        any(word[0] in _NOT_IN_FLOW for word in words) or any(p in text for p in _GLUED_COLON)
+    ):
+        return None  # plain scalars or values for yaml-rs in a flow collection, not libyaml
     if not all(_word_same(word) for word in words - _known):
         return None
     return words & _strings_in_1_2()

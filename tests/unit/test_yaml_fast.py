@@ -147,6 +147,7 @@ SCALARS = [
     *words("2001-12-14 2001-12-14t21:59:43.10-05:00 2002-12-14T00:00:00Z 12:30:45 2001-1-1"),
     *words("= == <<  - -- --- ... .. . + +- -+ ~x x~ a=b a!b a&b a*b a#b a?b 50% @x `x"),
     *words("v1 1-2 x1e3 0x1G 1_ 2001-12-14x port:80 a:b http://h:80/p *.x.y /api/*"),
+    *words("::1 ::ffff:10.0.0.1 fe80::1 :method :path : :: a: :a"),
 ]
 
 
@@ -353,7 +354,9 @@ def test_what_the_memo_knows_does_not_depend_on_the_order() -> None:
         assert not all(fast)
 
 
-WORD = st.text(alphabet="01789abeEfnoOxXyY_.:+-~ '\"#&*!?=<>|%@`,[]{}", min_size=1, max_size=8)
+WORD = st.text(
+    alphabet="01789abeEfnoOxXyY_.:+-~ '\"#&*!?=<>|%@`,[]{}\\/$^();", min_size=1, max_size=8
+)
 LINE = st.builds(
     lambda indent, key, sep, value, comment: f"{' ' * indent}{key}{sep}{value}{comment}",
     st.integers(0, 6),
@@ -375,3 +378,46 @@ def test_generated_documents(lines: list[str], head: str) -> None:
 @given(WORD, st.sampled_from(LAYOUTS))
 def test_generated_scalars(scalar: str, layout: str) -> None:
     same_as_libyaml("w.yaml", document(layout.format(s=scalar)).encode())
+
+
+FLOW_SCALAR = st.one_of(
+    WORD, st.sampled_from(SCALARS), st.sampled_from(["'a, b'", '"x: y"', "a b", "'[x]'"])
+)
+SEPARATOR = st.sampled_from([", ", ",", " , ", ",\n    ", "\n  , ", ",\n", ", # c\n    "])
+COLON = st.sampled_from([": ", ":", " : ", ":\n    "])
+
+
+def _flow(draw: Any, depth: int) -> str:
+    kind = draw(st.sampled_from(["scalar", "seq", "map"] if depth < 3 else ["scalar"]))
+    if kind == "scalar":
+        return str(draw(FLOW_SCALAR))
+    items = []
+    for _ in range(draw(st.integers(0, 3))):
+        if kind == "seq" or draw(st.booleans()):
+            items.append(_flow(draw, depth + 1))
+        else:
+            items.append(draw(FLOW_SCALAR) + draw(COLON) + _flow(draw, depth + 1))
+    body = draw(SEPARATOR).join(items) + draw(st.sampled_from(["", ",", " "]))
+    return ("[" + body + "]") if kind == "seq" else ("{" + body + "}")
+
+
+@st.composite
+def flow_documents(draw: Any) -> str:
+    lines = [f"  k{i}: {_flow(draw, 0)}\n" for i in range(draw(st.integers(1, 3)))]
+    return "type: Mesh\nname: m\nspec:\n" + "".join(lines)
+
+
+@SETTINGS
+@given(flow_documents())
+def test_generated_flow_collections(text: str) -> None:
+    same_as_libyaml("f.yaml", text.encode())
+
+
+def test_flow_collections_take_the_fast_path() -> None:
+    texts = [
+        "type: Mesh\nname: m\nspec:\n  tags: {kuma.io/service: web, version: v1}\n",
+        "type: Mesh\nname: m\nspec:\n  list: [a, 1, 1.5, true, null, 'x, y']\n",
+        'type: Mesh\nname: m\nspec:\n  "k": {"a": [1, 2], "b": {}}\n',
+        "type: Mesh\nname: m\nspec:\n  k: [\n    a,\n    b,\n  ]\n",
+    ]
+    assert all(same_as_libyaml("f.yaml", text.encode()) for text in texts)
