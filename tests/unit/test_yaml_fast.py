@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.load import LoadedFile, SourceFile, load_file
+from reconciler import pipeline
+from reconciler.load import LoadedFile, SourceFile, load_file, yaml_fast
 from reconciler.load.yaml_documents import parse_text
 from reconciler.load.yaml_fast import AVAILABLE, fast_documents, forget
 
@@ -421,3 +422,23 @@ def test_flow_collections_take_the_fast_path() -> None:
         "type: Mesh\nname: m\nspec:\n  k: [\n    a,\n    b,\n  ]\n",
     ]
     assert all(same_as_libyaml("f.yaml", text.encode()) for text in texts)
+
+
+def test_validation_reports_the_same_without_yaml_rs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind's cases and the sample repository, validated as one revision: the same
+    resources, diagnostics and positions with and without ``yaml-rs`` (the fallback)."""
+    roots = [ROOT / "sample-repo", ROOT / "tests" / "cases", ROOT / "reconciler" / "kinds"]
+
+    def analysis() -> tuple[object, ...]:
+        result = pipeline.analyze_paths(roots, workers=1)
+        resources = [
+            (r.key, typed(r.data), r.position, r.locator(("spec",))) for r in result.resources
+        ]
+        return result.files, resources, [d.format_text() for d in result.diagnostics]
+
+    with_fast = analysis()
+    monkeypatch.setattr(yaml_fast, "_loads", None)
+    assert yaml_fast.fast_documents("type: Mesh\nname: a\n") is None
+    without = analysis()
+    assert with_fast == without
+    assert len(with_fast[2]) > 100  # the cases' diagnostics were compared
