@@ -30,6 +30,8 @@ AREAS = (
     "console",
     "revision",
     "memory",
+    "generations",
+    "scale",
     "delivery_metrics",
     "action",
 )
