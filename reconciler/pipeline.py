@@ -204,11 +204,12 @@ def analyze_paths(
     return Analysis(len(units) + len(read_diags), analysis.resources, analysis.diagnostics)
 
 
-PARALLEL_MIN_FILES = 1000
-"""Below this many files to parse, starting a worker costs more than it saves: the worker's
-share must outweigh forking, the pool and decoding its results (about 0.1 ms of parsing and
-per-resource rules per file with the fast YAML path; BENCHMARKS.md, "Validation, cold, third
-pass")."""
+PARALLEL_MIN_FILES = 2000
+"""Below this many files to parse, a worker costs more than it saves: with the fast YAML path
+(about 0.1 ms of parsing and per-resource rules per file) a worker shortens the main
+process's CPU by 15 % at 1,000 files for 50 % more CPU in all (forking, copy-on-write pages,
+the pool, results crossing a pipe), by 20-25 % from 2,000 files on (BENCHMARKS.md,
+"Validation, cold, third pass")."""
 
 
 def _parse_in_parallel(
