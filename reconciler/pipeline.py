@@ -219,8 +219,10 @@ def _parse_in_parallel(
     ``workers`` processes: this process parses one share, forked workers the others and
     send back their results in the cache's own plain-tuple form (``marshal``), which is
     what a warm run reads too, so results and diagnostics are the same as parsed here.
-    Empty when there are too few files or one CPU (the caller then parses them itself)."""
-    count = workers if workers is not None else _usable_cpus()
+    Empty when there are too few files or one free CPU (the caller then parses them itself).
+    By default, one process per CPU that is free: a worker on a CPU that other work keeps
+    busy only adds its cost (BENCHMARKS.md, "Validation, cold, third pass")."""
+    count = workers if workers is not None else _free_cpus(_usable_cpus())
     count = min(count, len(files) // (PARALLEL_MIN_FILES // 2) or 1)
     if count < 2 or len(files) < PARALLEL_MIN_FILES or not _can_fork():
         return {}
@@ -262,6 +264,16 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _free_cpus(usable: int) -> int:
+    """CPUs among ``usable`` that the last minute's load leaves free, at least one. With
+    other runnable work, a worker's share of a busy CPU makes the pass slower, not faster."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not Unix, or not known
+        return usable
+    return max(1, min(usable, int(usable - load + 0.5)))
 
 
 def _can_fork() -> bool:

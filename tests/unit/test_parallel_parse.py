@@ -99,3 +99,14 @@ def test_workers_give_the_same_analysis_as_one_process(
     cached = pipeline.analyze_paths([root], workers=2, cache_dir=tmp_path / "cache")
     again = pipeline.analyze_paths([root], workers=2, cache_dir=tmp_path / "cache")
     assert _view(cached) == _view(alone) == _view(again)
+
+
+@pytest.mark.parametrize(
+    ("usable", "load", "free"), [(2, 0.1, 2), (2, 0.6, 1), (2, 3.0, 1), (4, 1.2, 3), (1, 0.0, 1)]
+)
+def test_workers_only_on_free_cpus(
+    monkeypatch: pytest.MonkeyPatch, usable: int, load: float, free: int
+) -> None:
+    """By default one parsing process per CPU the load average leaves free."""
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (load, load, load))
+    assert pipeline._free_cpus(usable) == free
