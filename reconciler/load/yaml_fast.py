@@ -13,10 +13,10 @@ no marks. So :func:`fast_documents` answers only for a file where the two cannot
   (``%``) or document end marker (``...``) starting a line; no merge key (``<<``); no word
   starting a tag, an anchor, an alias, a complex key or a value key (``!``, ``&``, ``*``,
   ``?``, ``=``); no JSON-like key glued to its value (``"a":1``); in a file with a flow
-  collection, no word starting with ``|``, ``>``, ``%``, ``@``, ``:`` or a backtick
-  (``yaml-rs`` reads them as plain scalars there) and no colon right before a flow
-  indicator (``[a:]``); no block scalar left empty at
-  the end (``yaml-rs`` reads a line break); no indentation of 256 spaces or more;
+  collection, no colon right before a flow indicator (``[a:]``) and no key or string value
+  starting with ``|``, ``>`` or ``:`` (``yaml-rs`` reads ``[>]`` as a plain scalar, libyaml
+  refuses it); no block scalar left empty at the end (``yaml-rs`` reads a line break); no
+  indentation of 256 spaces or more;
 * every plain scalar is one or more whole words of the text (``,[]{}`` separate words as
   spaces do). Every word that either parser could read as other than a string (it starts
   like a number, or is a boolean or null word in any case) has its two values compared once,
@@ -80,8 +80,11 @@ _START_OF_CONTENT = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*")
 _FLOW_INDICATORS = str.maketrans(",[]{}", "     ")
 """They end a plain scalar in a flow collection, as a space does."""
 
-_NOT_IN_FLOW = frozenset("|>%@`:")
-"""Indicators starting a word: in a file with a flow collection, libyaml's then."""
+_NOT_IN_FLOW = ("|", ">", ":")
+"""In a flow collection, ``yaml-rs`` reads a plain scalar starting so (``[>]``, ``{a: :b}``,
+``{a: |\n b}``), libyaml refuses it: in a file with a flow collection, a key or a string
+value starting so sends the file to libyaml (a block scalar's text never starts with its
+header; a quoted one would be a false alarm)."""
 
 _GLUED_COLON = (":,", ":[", ":]", ":{", ":}")
 """A colon before a flow indicator: a value indicator for YAML 1.2, not always for libyaml."""
@@ -134,9 +137,10 @@ def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
     them, or None when the file must be parsed with libyaml (see the module's docstring)."""
     if _loads is None:
         return None
-    suspects = _plain_text(text)
-    if suspects is None:
+    checked = _plain_text(text)
+    if checked is None:
         return None
+    suspects, flow = checked
     try:
         loaded = _loads(text, parse_datetime=False)
     except Exception:  # YAMLDecodeError (duplicate keys too), an unhashable key...: libyaml says
@@ -156,17 +160,20 @@ def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
         for data, start in zip(documents, starts, strict=True):
             if type(data) is not dict or not data or (suspects and _holds(data, suspects)):
                 return None
-            out.append((_mapping(data, 0, [MAX_NODES]), _position(text, start)))
+            built = _mapping(data, 0, [MAX_NODES])  # keys are strings from here on
+            if flow and _flow_suspect(built):
+                return None
+            out.append((built, _position(text, start)))
     except _Differs:
         return None
     return out
 
 
-def _plain_text(text: str) -> set[str] | None:
+def _plain_text(text: str) -> tuple[set[str], bool] | None:
     """None unless ``text`` is in the subset of YAML whose reading the fast path can vouch
     for; then the words of it that ``yaml-rs`` reads as strings and PyYAML does not (``on``,
     ``no``: a string value equal to one of them sends the file to libyaml; a sentence or a
-    comment holding one does not)."""
+    comment holding one does not), and whether it has a flow collection."""
     if not text.isascii() or not text.replace("\n", " ").isprintable():
         return None  # tab, carriage return, control characters
     if not text.endswith("\n"):
@@ -186,13 +193,11 @@ def _plain_text(text: str) -> set[str] | None:
     # known.
     flow = text.count("{") != text.count("{}") or text.count("[") != text.count("[]")
     words = set(text.translate(_FLOW_INDICATORS).split()) if flow else set(text.split())
-    if flow and (
-        any(word[0] in _NOT_IN_FLOW for word in words) or any(p in text for p in _GLUED_COLON)
-    ):
-        return None  # plain scalars or values for yaml-rs in a flow collection, not libyaml
+    if flow and any(p in text for p in _GLUED_COLON):
+        return None  # a value indicator for yaml-rs in a flow collection, not for libyaml
     if not all(_word_same(word) for word in words - _known):
         return None
-    return words & _strings_in_1_2()
+    return words & _strings_in_1_2(), flow
 
 
 def _word_same(word: str) -> bool:
@@ -232,6 +237,17 @@ def _holds(data: Any, strings: set[str]) -> bool:
     if type(data) is list:
         return any(_holds(value, strings) for value in data)
     return type(data) is str and data in strings
+
+
+def _flow_suspect(data: Any) -> bool:
+    """Whether ``data`` has a key or a string value starting as :data:`_NOT_IN_FLOW`."""
+    if type(data) is dict:
+        return any(
+            key.startswith(_NOT_IN_FLOW) or _flow_suspect(value) for key, value in data.items()
+        )
+    if type(data) is list:
+        return any(_flow_suspect(value) for value in data)
+    return type(data) is str and data.startswith(_NOT_IN_FLOW)
 
 
 def forget() -> None:
