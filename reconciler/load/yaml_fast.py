@@ -158,10 +158,10 @@ def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
     out: list[tuple[dict[str, Any], Position]] = []
     try:
         for data, start in zip(documents, starts, strict=True):
-            if type(data) is not dict or not data or (suspects and _holds(data, suspects)):
+            if type(data) is not dict or not data:
                 return None
-            built = _mapping(data, 0, [MAX_NODES])  # keys are strings from here on
-            if flow and _flow_suspect(built):
+            built = _mapping(data, 0, [MAX_NODES])  # within the limits, string keys
+            if (suspects and _holds(built, suspects)) or (flow and _flow_suspect(built)):
                 return None
             out.append((built, _position(text, start)))
     except _Differs:
