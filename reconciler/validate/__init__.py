@@ -9,7 +9,9 @@ Two layers, as Kuma has them, plus what Kuma lacks:
   one resource (its kind's folder, ``kind_rules.py``). Depends only on the resource, so results are cached per file.
   Every kind's regular expressions are compiled with RE2, as Envoy will (``regexes.py``).
 * :func:`check_mesh`: cross-resource rules over everything loaded (duplicates, references,
-  port collisions, policies selecting nothing).
+  port collisions, policies selecting nothing). Each rule checks one file's resources and
+  reads the others through an index (``rules/cross_view.py``), so that ``cross.py`` can
+  check again only the files a change can affect, with the same result.
 
 Rules run on every resource, even one with schema errors, so all problems show at once:
 a rule must skip a field whose type is wrong (the schema already reported it).
@@ -23,7 +25,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
 from reconciler.validate import kind_rules, regexes
 from reconciler.validate.canonical import canonical
-from reconciler.validate.rules import CROSS_RESOURCE_RULES
+from reconciler.validate.cross import check_resources
 from reconciler.validate.schema import check_schema
 
 __all__ = ["canonical", "check_mesh", "check_resource"]
@@ -34,7 +36,6 @@ def check_resource(resource: Resource) -> list[Diagnostic]:
 
 
 def check_mesh(resources: Sequence[Resource]) -> list[Diagnostic]:
-    diags: list[Diagnostic] = []
-    for rule in CROSS_RESOURCE_RULES:
-        diags.extend(rule(resources))
-    return diags
+    """Every cross-resource diagnostic; ``resources`` are the files' resources one file
+    after the other, in repository order."""
+    return check_resources(resources)

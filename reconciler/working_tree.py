@@ -1,0 +1,169 @@
+"""``validate`` of a directory, again: work proportional to what changed since the last run.
+
+The cache directory keeps, per source tree (the paths given, the working directory and the
+size limit), what the last run found: every file's stat, blob id, resource count and own
+diagnostics, and the cross-resource state (``validate/cross.py``). The next run stats
+every file and reads only those whose size, mtime or inode differ (or that changed within
+:data:`~reconciler.cache.RACY_SECONDS` of the last write: git's "racy clean" rule). Files
+with new content are parsed (or found in the cache by blob id); the cross-resource rules
+run again only for the files a change can affect, and an unchanged file's resources are
+built only if a rule reads them. The report is the one a run without cache gives
+(``tests/unit/test_validate_incremental.py`` compares them over many changes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.cache import (
+    RACY_SECONDS,
+    FileCache,
+    decode_diagnostic,
+    encode_diagnostic,
+    read_tree,
+    write_tree,
+)
+from reconciler.diagnostics import Diagnostic, sorted_diagnostics
+from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile, discover, read_files
+from reconciler.model import Resource
+from reconciler.pipeline import Analysis, analyze_paths, cached_resources, file_results
+from reconciler.validate.cross import CrossState
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What ``validate`` reports: how many files and resources, and every problem, sorted."""
+
+    files: int
+    resources: int
+    diagnostics: tuple[Diagnostic, ...]
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> Verdict:
+        return cls(analysis.files, len(analysis.resources), analysis.diagnostics)
+
+
+class _Stale(Exception):
+    """A cache entry the state relies on is gone: start again without the state."""
+
+
+Record = tuple[int, int, int, str, int, tuple[Any, ...]]
+"""Per file: ``(size, mtime_ns, inode, blob id, resource count, encoded own diagnostics)``."""
+
+
+def check_tree(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    cache_dir: Path | None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    workers: int | None = None,
+) -> Verdict:
+    """Validate the files under ``paths``; with ``cache_dir``, incrementally (see above)."""
+    if cache_dir is None:
+        return Verdict.of(analyze_paths(paths, max_file_size=max_file_size, workers=workers))
+    key = repr((os.getcwd(), [os.fspath(p) for p in paths], max_file_size))
+    try:
+        return _check(paths, cache_dir, key, max_file_size, workers, read_tree(cache_dir, key))
+    except _Stale:
+        return _check(paths, cache_dir, key, max_file_size, workers, None)
+
+
+def _check(
+    paths: Sequence[str | os.PathLike[str]],
+    cache_dir: Path,
+    key: str,
+    max_file_size: int,
+    workers: int | None,
+    before: tuple[int, Any] | None,
+) -> Verdict:
+    found = list(discover(paths))
+    cache = FileCache(cache_dir)
+    records: dict[str, Record] = {}
+    cross = CrossState()
+    racy_ns = 0
+    if before is not None:
+        try:
+            records, plain = before[1]
+            cross = CrossState.from_plain(plain, decode_diagnostic)
+            racy_ns = before[0] - int(RACY_SECONDS * 1e9)
+        except (ValueError, TypeError, KeyError, IndexError):
+            records, cross = {}, CrossState()
+    unchanged: dict[str, Record] = {}
+    stats: dict[str, tuple[int, int, int]] = {}
+    for display, real in found:
+        try:
+            st = os.stat(real)
+        except OSError:
+            continue  # reading it reports the problem
+        stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+        known = records.get(display)
+        if (
+            known is not None
+            and known[:3] == stat
+            and stat[1] < racy_ns
+            and stat[0] <= max_file_size
+            and known[3] in cache
+        ):
+            unchanged[display] = known
+        else:
+            stats[display] = stat
+    files, read_diags = read_files(
+        [(d, r) for d, r in found if d not in unchanged], max_size=max_file_size
+    )
+    fresh: list[SourceFile] = []
+    for file in files:
+        known = records.get(file.path)
+        seen = stats.get(file.path)
+        if known is not None and seen is not None and known[3] == file.digest:
+            unchanged[file.path] = (*seen, *known[3:])  # touched, same content
+            cache.keep(file.digest)
+        else:
+            fresh.append(file)
+    results = file_results(fresh, cache, workers)
+
+    loaded: dict[str, Sequence[Resource]] = {}
+
+    def resources_of(path: str) -> Sequence[Resource]:
+        if path in results:
+            return results[path][0]
+        if path not in loaded:
+            entry = cache.get(unchanged[path][3])
+            if entry is None or entry.text is None:
+                raise _Stale(path)
+            loaded[path] = cached_resources(path, entry)
+        return loaded[path]
+
+    order: list[tuple[str, str]] = []
+    diagnostics: list[Diagnostic] = list(read_diags)
+    new_records: dict[str, Record] = {}
+    resources = 0
+    digests = {f.path: f.digest for f in fresh}
+    for display, _ in found:
+        record = unchanged.get(display)
+        if record is not None:
+            cache.keep(record[3])
+            diagnostics.extend(decode_diagnostic(d) for d in record[5])
+        elif display in results:
+            file_resources, own = results[display]
+            diagnostics.extend(own)
+            seen = stats.get(display)
+            if seen is None:  # read, but not stated: read again next time
+                resources += len(file_resources)
+                order.append((display, digests[display]))
+                continue
+            encoded = tuple(encode_diagnostic(d) for d in own)
+            record = (*seen, digests[display], len(file_resources), encoded)
+        else:
+            continue  # unreadable or too large: a diagnostic of read_files
+        resources += record[4]
+        order.append((display, record[3]))
+        new_records[display] = record
+    cross.update(order, resources_of)
+    diagnostics.extend(cross.diagnostics())
+    cache.save()
+    write_tree(cache_dir, key, (new_records, cross.to_plain(encode_diagnostic)))
+    return Verdict(len(order) + len(read_diags), resources, tuple(sorted_diagnostics(diagnostics)))
