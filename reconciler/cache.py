@@ -15,11 +15,10 @@ import hashlib
 import marshal
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.model import Position, ResourceKey
@@ -51,6 +50,8 @@ class CachedFile:
 
 
 def default_cache_dir() -> Path:
+    import platformdirs  # only when no --cache-dir is given
+
     return Path(platformdirs.user_cache_dir("reconciler"))
 
 
@@ -95,30 +96,37 @@ class FileCache:
         self._pack = ""
         self._used: dict[str, CachedFile | None] = {}
         """Entries this run used; None: kept without being read."""
-        if directory is not None:
-            self._read_index(directory)
+        self._unread = directory is not None
+        """The index is read on first use (a run with nothing to look up never reads it)."""
 
-    def _read_index(self, directory: Path) -> None:
-        try:
-            with open(directory / INDEX, "rb") as fh:
-                header, pack, where = marshal.loads(fh.read())  # load(fh) reads tiny chunks
-        except (OSError, EOFError, ValueError, TypeError):
-            return
-        if header == (_FORMAT, self._fingerprint) and isinstance(where, dict):
-            self._where, self._pack = where, str(pack)
+    @property
+    def _located(self) -> dict[str, tuple[int, int]]:
+        if self._unread:
+            self._unread = False
+            assert self.directory is not None
+            try:
+                with open(self.directory / INDEX, "rb") as fh:
+                    header, pack, where = marshal.loads(fh.read())  # load(fh): tiny chunks
+                if header == (_FORMAT, self._fingerprint) and isinstance(where, dict):
+                    self._where, self._pack = where, str(pack)
+            except (OSError, EOFError, ValueError, TypeError):
+                pass
+        return self._where
 
     def __contains__(self, digest: str) -> bool:
-        return digest in self._entries or digest in self._where
+        return digest in self._entries or digest in self._located
 
-    def keep(self, digest: str) -> None:
-        """Keep the entry of ``digest`` for the next run without reading it."""
-        if digest not in self._used and digest in self:
-            self._used[digest] = self._entries.get(digest)
+    def keep(self, digests: Iterable[str]) -> None:
+        """Keep the entries of ``digests`` for the next run without reading them."""
+        used, entries, where = self._used, self._entries, self._located
+        for digest in digests:
+            if digest not in used and (digest in where or digest in entries):
+                used[digest] = entries.get(digest)
 
     def get(self, digest: str) -> CachedFile | None:
         hit = self._entries.get(digest)
         if hit is None:
-            where = self._where.get(digest)
+            where = self._located.get(digest)
             if where is None:
                 return None
             hit = self._load(digest, *where)
@@ -141,13 +149,13 @@ class FileCache:
 
     def put(self, digest: str, entry: CachedFile) -> None:
         self._entries[digest] = self._used[digest] = entry
-        self._where.pop(digest, None)
+        self._located.pop(digest, None)
 
     def save(self) -> None:
         """Write the entries this run used; silently skipped when the directory is not writable."""
         if self.directory is None:
             return
-        where = self._where
+        where = self._located
         kept = {digest: where[digest] for digest in self._used if digest in where}
         new = [
             (digest, entry)
@@ -217,10 +225,10 @@ TREES_KEPT = 4
 """Tree states kept per cache directory (one per set of paths validated), newest first."""
 
 
-def read_tree(directory: Path, key: str) -> tuple[int, Any] | None:
-    """``(write time in ns, payload)`` of the last run on the tree ``key``, if any."""
+def read_tree(directory: Path, key: str, part: str = "tree") -> tuple[int, Any] | None:
+    """``(write time in ns, payload)`` of ``part`` of the last run on the tree ``key``."""
     try:
-        with open(directory / _tree_name(key), "rb") as fh:
+        with open(directory / _tree_name(key, part), "rb") as fh:
             written_ns = os.fstat(fh.fileno()).st_mtime_ns
             header, payload = marshal.loads(fh.read())
     except (OSError, EOFError, ValueError, TypeError):
@@ -230,18 +238,19 @@ def read_tree(directory: Path, key: str) -> tuple[int, Any] | None:
     return written_ns, payload
 
 
-def write_tree(directory: Path, key: str, payload: Any) -> None:
-    """Replace the state of the tree ``key`` (atomically); keep :data:`TREES_KEPT` trees."""
+def write_tree(directory: Path, key: str, payload: Any, part: str = "tree") -> None:
+    """Replace ``part`` of the state of the tree ``key`` (atomically); keep the
+    :data:`TREES_KEPT` newest trees."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tree-")
         with os.fdopen(fd, "wb") as fh:
             marshal.dump(((_FORMAT, code_fingerprint(), key), payload), fh)
-        os.replace(tmp, directory / _tree_name(key))
+        os.replace(tmp, directory / _tree_name(key, part))
         trees = sorted(
             (entry.stat().st_mtime_ns, entry.name)
             for entry in os.scandir(directory)
-            if entry.name.startswith("tree-")
+            if entry.name.startswith(f"{part}-")
         )
         for _, name in trees[:-TREES_KEPT]:
             os.unlink(directory / name)
@@ -249,8 +258,9 @@ def write_tree(directory: Path, key: str, payload: Any) -> None:
         return
 
 
-def _tree_name(key: str) -> str:
-    return f"tree-{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]}.marshal"
+def _tree_name(key: str, part: str) -> str:
+    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
+    return f"{part}-{digest}.marshal"
 
 
 # The file holds plain tuples written with ``marshal``: an order of magnitude faster to write

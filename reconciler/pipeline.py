@@ -31,7 +31,8 @@ from reconciler.load import (
     too_large,
 )
 from reconciler.model import Resource
-from reconciler.validate import canonical, check_resource
+from reconciler.validate.canonical_form import canonical
+from reconciler.validate.checks import check_resource
 from reconciler.validate.cross import CrossState
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cache import (
     RACY_SECONDS,
@@ -30,8 +30,10 @@ from reconciler.cache import (
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile, discover, read_files
 from reconciler.model import Resource
-from reconciler.pipeline import Analysis, analyze_paths, cached_resources, file_results
 from reconciler.validate.cross import CrossState
+
+if TYPE_CHECKING:
+    from reconciler.pipeline import Analysis
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ def check_tree(
 ) -> Verdict:
     """Validate the files under ``paths``; with ``cache_dir``, incrementally (see above)."""
     if cache_dir is None:
+        from reconciler.pipeline import analyze_paths
+
         return Verdict.of(analyze_paths(paths, max_file_size=max_file_size, workers=workers))
     key = repr((os.getcwd(), [os.fspath(p) for p in paths], max_file_size))
     try:
@@ -83,15 +87,11 @@ def _check(
     found = list(discover(paths))
     cache = FileCache(cache_dir)
     records: dict[str, Record] = {}
-    cross = CrossState()
+    cross_found: dict[str, tuple[Any, ...]] = {}
     racy_ns = 0
-    if before is not None:
-        try:
-            records, plain = before[1]
-            cross = CrossState.from_plain(plain, decode_diagnostic)
-            racy_ns = before[0] - int(RACY_SECONDS * 1e9)
-        except (ValueError, TypeError, KeyError, IndexError):
-            records, cross = {}, CrossState()
+    if before is not None and isinstance(before[1], tuple) and len(before[1]) == 2:
+        records, cross_found = before[1]
+        racy_ns = before[0] - int(RACY_SECONDS * 1e9)
     unchanged: dict[str, Record] = {}
     stats: dict[str, tuple[int, int, int]] = {}
     for display, real in found:
@@ -101,13 +101,7 @@ def _check(
             continue  # reading it reports the problem
         stat = (st.st_size, st.st_mtime_ns, st.st_ino)
         known = records.get(display)
-        if (
-            known is not None
-            and known[:3] == stat
-            and stat[1] < racy_ns
-            and stat[0] <= max_file_size
-            and known[3] in cache
-        ):
+        if known is not None and known[:3] == stat and stat[1] < racy_ns:
             unchanged[display] = known
         else:
             stats[display] = stat
@@ -120,22 +114,13 @@ def _check(
         seen = stats.get(file.path)
         if known is not None and seen is not None and known[3] == file.digest:
             unchanged[file.path] = (*seen, *known[3:])  # touched, same content
-            cache.keep(file.digest)
         else:
             fresh.append(file)
-    results = file_results(fresh, cache, workers)
+    results: dict[str, tuple[list[Resource], list[Diagnostic]]] = {}
+    if fresh:  # the parser, the schemas and the rules: only for files with new content
+        from reconciler.pipeline import file_results
 
-    loaded: dict[str, Sequence[Resource]] = {}
-
-    def resources_of(path: str) -> Sequence[Resource]:
-        if path in results:
-            return results[path][0]
-        if path not in loaded:
-            entry = cache.get(unchanged[path][3])
-            if entry is None or entry.text is None:
-                raise _Stale(path)
-            loaded[path] = cached_resources(path, entry)
-        return loaded[path]
+        results = file_results(fresh, cache, workers)
 
     order: list[tuple[str, str]] = []
     diagnostics: list[Diagnostic] = list(read_diags)
@@ -145,7 +130,6 @@ def _check(
     for display, _ in found:
         record = unchanged.get(display)
         if record is not None:
-            cache.keep(record[3])
             diagnostics.extend(decode_diagnostic(d) for d in record[5])
         elif display in results:
             file_resources, own = results[display]
@@ -162,8 +146,57 @@ def _check(
         resources += record[4]
         order.append((display, record[3]))
         new_records[display] = record
-    cross.update(order, resources_of)
-    diagnostics.extend(cross.diagnostics())
-    cache.save()
-    write_tree(cache_dir, key, (new_records, cross.to_plain(encode_diagnostic)))
+    if fresh or list(records) != list(new_records):
+        # something changed: the cross-resource state, its index and the rules are needed
+        cross_found = _cross_check(cache, cache_dir, key, order, unchanged, results)
+        cache.keep(record[3] for record in unchanged.values())
+        cache.save()
+    for encoded_diags in cross_found.values():
+        diagnostics.extend(decode_diagnostic(d) for d in encoded_diags)
+    if new_records != records:
+        write_tree(cache_dir, key, (new_records, cross_found))
     return Verdict(len(order) + len(read_diags), resources, tuple(sorted_diagnostics(diagnostics)))
+
+
+def _cross_check(
+    cache: FileCache,
+    cache_dir: Path,
+    key: str,
+    order: list[tuple[str, str]],
+    unchanged: dict[str, Record],
+    results: dict[str, tuple[list[Resource], list[Diagnostic]]],
+) -> dict[str, tuple[Any, ...]]:
+    """Update the tree's cross-resource state with this run's files; the encoded
+    diagnostics of each file that has some."""
+    cross = CrossState()
+    stored = read_tree(cache_dir, key, CROSS)
+    if stored is not None:
+        try:
+            cross = CrossState.from_plain(stored[1], decode_diagnostic)
+        except ValueError:
+            cross = CrossState()
+    loaded: dict[str, Sequence[Resource]] = {}
+
+    def resources_of(path: str) -> Sequence[Resource]:
+        if path in results:
+            return results[path][0]
+        if path not in loaded:
+            from reconciler.pipeline import cached_resources
+
+            entry = cache.get(unchanged[path][3])
+            if entry is None or entry.text is None:
+                raise _Stale(path)
+            loaded[path] = cached_resources(path, entry)
+        return loaded[path]
+
+    try:
+        cross.update(order, resources_of)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):  # a damaged state
+        cross = CrossState()
+        cross.update(order, resources_of)
+    write_tree(cache_dir, key, cross.to_plain(encode_diagnostic), CROSS)
+    return cross.encoded_diagnostics(encode_diagnostic)
+
+
+CROSS = "cross"
+"""The part of a tree's state that holds the cross-resource state (read when a file changed)."""

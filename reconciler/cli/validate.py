@@ -13,7 +13,6 @@ from reconciler.cli.options import add_input_arguments, cache_dir_of
 from reconciler.diagnostics import FAIL_ON, fails
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
-from reconciler.pipeline import analyze
 from reconciler.report.diagnostics import FORMATS, RENDERERS
 from reconciler.working_tree import Verdict, check_tree
 
@@ -74,6 +73,8 @@ def validate(options: ValidateOptions) -> tuple[str, int]:
     if "-" in options.paths:
         if len(options.paths) > 1:
             raise UsageError("`-` (standard input) cannot be combined with other paths")
+        from reconciler.pipeline import analyze  # parses: a warm run may need no parser
+
         stdin = SourceFile(STDIN, read_stdin())
         analysis = Verdict.of(analyze([stdin], max_file_size=options.max_file_size))
     else:

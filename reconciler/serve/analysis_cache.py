@@ -50,7 +50,7 @@ class LiveFileCache(FileCache):
         writer = copy.copy(self)
         writer._used = dict(self._entries)
         FileCache.save(writer)
-        self._where, self._pack = writer._where, writer._pack
+        self._where, self._pack, self._unread = writer._where, writer._pack, False
 
     def __len__(self) -> int:
         return len(self._entries)

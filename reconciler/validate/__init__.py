@@ -15,27 +15,31 @@ Two layers, as Kuma has them, plus what Kuma lacks:
 
 Rules run on every resource, even one with schema errors, so all problems show at once:
 a rule must skip a field whose type is wrong (the schema already reported it).
+
+The names below are imported on first use: a warm ``validate`` with nothing to parse
+imports neither the kinds' rules nor the schemas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from reconciler.diagnostics import Diagnostic
-from reconciler.model import Resource
-from reconciler.validate import kind_rules, regexes
-from reconciler.validate.canonical import canonical
-from reconciler.validate.cross import check_resources
-from reconciler.validate.schema import check_schema
+if TYPE_CHECKING:
+    from reconciler.validate.canonical_form import canonical
+    from reconciler.validate.checks import check_mesh, check_resource
 
 __all__ = ["canonical", "check_mesh", "check_resource"]
 
+_HOMES = {
+    "canonical": "reconciler.validate.canonical_form",
+    "check_mesh": "reconciler.validate.checks",
+    "check_resource": "reconciler.validate.checks",
+}
 
-def check_resource(resource: Resource) -> list[Diagnostic]:
-    return check_schema(resource) + kind_rules.check_rules(resource) + regexes.check(resource)
 
-
-def check_mesh(resources: Sequence[Resource]) -> list[Diagnostic]:
-    """Every cross-resource diagnostic; ``resources`` are the files' resources one file
-    after the other, in repository order."""
-    return check_resources(resources)
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

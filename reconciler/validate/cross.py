@@ -21,48 +21,53 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
-from reconciler.validate.rules import CROSS_RESOURCE_RULES
-from reconciler.validate.rules.cross_view import (
-    CONTENT_KEYS,
-    CrossView,
-    Entry,
-    Fact,
-    Key,
-    facts,
-)
+
+if TYPE_CHECKING:
+    from reconciler.validate.rules.cross_view import CrossView, Entry, Fact, Key
 
 ResourcesOf = Callable[[str], Sequence[Resource]]
 
 
-@dataclass(frozen=True, slots=True)
-class FileFindings:
-    """One file's part of the cross-resource check."""
-
-    digest: str
-    facts: tuple[Fact, ...]
-    deps: frozenset[Key]
-    diagnostics: tuple[Diagnostic, ...]
+FileFindings = tuple[str, tuple["Fact", ...], frozenset["Key"], tuple[Any, ...]]
+"""One file's part: ``(digest, facts, keys read, diagnostics)``; plain tuples, so that a
+stored state is used as ``marshal`` reads it. A diagnostic is a :class:`Diagnostic`, or
+still encoded when the state was read from disk (decoded when asked for)."""
 
 
 class CrossState:
     """The cross-resource findings of one revision, kept to check the next one."""
 
-    __slots__ = ("_files", "_index", "checked")
+    __slots__ = ("_decode", "_files", "_index", "checked")
 
     def __init__(self) -> None:
         self._files: dict[str, FileFindings] = {}
         self._index: dict[Key, list[Entry]] | None = {}
+        self._decode: Callable[[tuple[Any, ...]], Diagnostic] | None = None
         self.checked = 0
         """How many files the last :meth:`update` checked (the others kept their findings)."""
 
     def diagnostics(self) -> Iterator[Diagnostic]:
         for findings in self._files.values():
-            yield from findings.diagnostics
+            for diag in findings[3]:
+                yield diag if type(diag) is Diagnostic else self._decoded(diag)
+
+    def _decoded(self, raw: tuple[Any, ...]) -> Diagnostic:
+        assert self._decode is not None
+        return self._decode(raw)
+
+    def encoded_diagnostics(
+        self, encode: Callable[[Diagnostic], tuple[Any, ...]]
+    ) -> dict[str, tuple[Any, ...]]:
+        """``path -> encoded diagnostics`` of the files that have some."""
+        return {
+            path: tuple(encode(d) if type(d) is Diagnostic else d for d in findings[3])
+            for path, findings in self._files.items()
+            if findings[3]
+        }
 
     def update(self, files: Sequence[tuple[str, str]], resources_of: ResourcesOf) -> None:
         previous = self._files
@@ -74,21 +79,24 @@ class CrossState:
             self._files, self._index = {}, {}
             self.update(files, resources_of)
             return
-        changed = [p for p, d in files if (f := previous.get(p)) is None or f.digest != d]
+        changed = [p for p, d in files if (f := previous.get(p)) is None or f[0] != d]
         removed = [p for p in previous if p not in order]
         if not changed and not removed:
             self.checked = 0
             return
+        # the rules, the kinds and their index: imported once something changed
+        from reconciler.validate.rules.cross_view import CrossView, facts
+
         index = self._built_index()
         changed_keys: set[Key] = set()
         new_facts: dict[str, tuple[Fact, ...]] = {}
         for path in removed:
             changed_keys.add(("file", path))
-            _remove(index, path, previous[path].facts)
-            changed_keys.update(key for key, _ in previous[path].facts)
+            _remove(index, path, previous[path][1])
+            changed_keys.update(key for key, _ in previous[path][1])
         for path in changed:
             found = new_facts[path] = tuple(facts(resources_of(path)))
-            old: tuple[Fact, ...] = previous[path].facts if path in previous else ()
+            old: tuple[Fact, ...] = previous[path][1] if path in previous else ()
             _remove(index, path, old)
             _add(index, path, found, order)
             changed_keys.add(("file", path))
@@ -100,10 +108,10 @@ class CrossState:
             fresh = new_facts.get(path)
             if fresh is None:
                 known = previous[path]
-                if changed_keys.isdisjoint(known.deps):
+                if changed_keys.isdisjoint(known[2]):
                     self._files[path] = known
                     continue
-                fresh = known.facts
+                fresh = known[1]
             self._files[path] = _check_file(digest, fresh, resources_of(path), view)
             self.checked += 1
 
@@ -111,7 +119,7 @@ class CrossState:
         if self._index is None:
             index: dict[Key, list[Entry]] = {}
             for path, findings in self._files.items():
-                for key, value in findings.facts:
+                for key, value in findings[1]:
                     entries = index.get(key)
                     if entries is None:
                         index[key] = [(path, value)]
@@ -122,22 +130,24 @@ class CrossState:
 
     def to_plain(self, encode: Callable[[Diagnostic], tuple[Any, ...]]) -> dict[str, Any]:
         return {
-            path: (f.digest, f.facts, f.deps, tuple(encode(d) for d in f.diagnostics))
+            path: f
+            if not f[3]
+            else (*f[:3], tuple(encode(d) if type(d) is Diagnostic else d for d in f[3]))
             for path, f in self._files.items()
         }
 
     @classmethod
     def from_plain(
-        cls, plain: dict[str, Any], decode: Callable[[tuple[Any, ...]], Diagnostic]
+        cls, plain: object, decode: Callable[[tuple[Any, ...]], Diagnostic]
     ) -> CrossState:
-        """The inverse of :meth:`to_plain` (ValueError, TypeError... if it is damaged)."""
+        """The inverse of :meth:`to_plain` (ValueError if it is not a state)."""
+        if not isinstance(plain, dict) or not all(
+            type(f) is tuple and len(f) == 4 and type(f[2]) is frozenset for f in plain.values()
+        ):
+            raise ValueError("not a cross-resource state")
         state = cls()
-        state._files = {
-            path: FileFindings(
-                digest, facts, frozenset(deps), tuple(decode(d) for d in diagnostics)
-            )
-            for path, (digest, facts, deps, diagnostics) in plain.items()
-        }
+        state._files = plain
+        state._decode = decode
         state._index = None  # built when a change needs it
         return state
 
@@ -159,12 +169,14 @@ def _check_file(
     resources: Sequence[Resource],
     view: CrossView,
 ) -> FileFindings:
+    from reconciler.validate.rules import CROSS_RESOURCE_RULES
+
     view.deps = set()
     diags: list[Diagnostic] = []
     if resources:
         for rule in CROSS_RESOURCE_RULES:
             diags.extend(rule(resources, view))
-    return FileFindings(digest, found, frozenset(view.deps), tuple(diags))
+    return digest, found, frozenset(view.deps), tuple(diags)
 
 
 def _remove(index: dict[Key, list[Entry]], path: str, old: Sequence[Fact]) -> None:
@@ -195,6 +207,8 @@ def _add(
 
 def _changed_keys(old: Sequence[Fact], new: Sequence[Fact]) -> set[Key]:
     """Keys whose facts differ between two versions of a file (a Dataplane's keys always)."""
+    from reconciler.validate.rules.cross_view import CONTENT_KEYS
+
     before: dict[Key, list[Any]] = {}
     after: dict[Key, list[Any]] = {}
     for found, into in ((old, before), (new, after)):

@@ -107,7 +107,7 @@ def test_entries_are_read_one_by_one_when_used(tmp_path: Path) -> None:
     digest, other = sorted(before)
     hit = cache.get(digest)
     assert hit is not None and set(cache._entries) == {digest}
-    cache.keep(other)
+    cache.keep([other])
     cache.put("0" * 40, hit)  # one new entry: appended to the pack
     cache.save()
     (_, pack_after, after) = marshal.loads((cache_dir / INDEX).read_bytes())
@@ -129,8 +129,8 @@ def test_dropped_entries_are_compacted_away(tmp_path: Path) -> None:
         check_tree([repo], cache_dir=cache_dir)
     [pack] = cache_dir.glob("*.pack")
     cache = FileCache(cache_dir)
-    assert len(cache._where) == 4
-    assert pack.stat().st_size <= 2 * sum(length for _, length in cache._where.values())
+    assert len(cache._located) == 4
+    assert pack.stat().st_size <= 2 * sum(length for _, length in cache._located.values())
 
 
 def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
     first = check_tree([repo], cache_dir=cache_dir)
     [pack] = cache_dir.glob("*.pack")
     pack.write_bytes(b"\0" * pack.stat().st_size)
-    assert all(FileCache(cache_dir).get(d) is None for d in FileCache(cache_dir)._where)
+    assert all(FileCache(cache_dir).get(d) is None for d in FileCache(cache_dir)._located)
     _write(repo / "a.yaml", POLICY.format(name="a", timeout="2s"), age_s=60)
     # the changed policy selects proxies: the Dataplane's entry is needed, and gone
     again = check_tree([repo], cache_dir=cache_dir)
