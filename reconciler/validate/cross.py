@@ -104,6 +104,7 @@ class CrossState:
         self._files = {}
         self.checked = 0
         view = CrossView(index, resources_of)
+        shared: dict[Any, Any] = {}
         for path, digest in files:
             fresh = new_facts.get(path)
             if fresh is None:
@@ -112,7 +113,7 @@ class CrossState:
                     self._files[path] = known
                     continue
                 fresh = known[1]
-            self._files[path] = _check_file(digest, fresh, resources_of(path), view)
+            self._files[path] = _check_file(digest, fresh, resources_of(path), view, shared)
             self.checked += 1
 
     def _built_index(self) -> dict[Key, list[Entry]]:
@@ -168,7 +169,11 @@ def _check_file(
     found: tuple[Fact, ...],
     resources: Sequence[Resource],
     view: CrossView,
+    shared: dict[Any, Any],
 ) -> FileFindings:
+    """The file's findings. Equal keys and key sets are made one object (``shared``): a
+    stored state then holds each once (``marshal`` writes a reference to an object it has
+    written), which makes it several times smaller and faster to read."""
     from reconciler.validate.rules import CROSS_RESOURCE_RULES
 
     view.deps = set()
@@ -176,7 +181,11 @@ def _check_file(
     if resources:
         for rule in CROSS_RESOURCE_RULES:
             diags.extend(rule(resources, view))
-    return digest, found, frozenset(view.deps), tuple(diags)
+    deps = frozenset(shared.setdefault(key, key) for key in view.deps)
+    facts = tuple(
+        (shared.setdefault(key, key), shared.setdefault(value, value)) for key, value in found
+    )
+    return digest, facts, shared.setdefault(deps, deps), tuple(diags)
 
 
 def _remove(index: dict[Key, list[Entry]], path: str, old: Sequence[Fact]) -> None:
