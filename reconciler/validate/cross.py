@@ -74,7 +74,9 @@ class CrossState:
         order = {path: n for n, (path, _) in enumerate(files)}
         if len(order) != len(files):
             raise ValueError("a file is listed twice")
-        if [p for p in previous if p in order] != [p for p in order if p in previous]:
+        if list(previous) != list(order) and [p for p in previous if p in order] != [
+            p for p in order if p in previous
+        ]:
             # another order: the first resource of a name may be another one
             self._files, self._index = {}, {}
             self.update(files, resources_of)
