@@ -15,6 +15,7 @@ import hashlib
 import marshal
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,23 +58,27 @@ def default_cache_dir() -> Path:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """Changes whenever the loader, the validators or the schemas change (once per process)."""
+    """Changes whenever the loader, the validators or the schemas change (once per process):
+    the name, size and mtime of each of their files."""
     root = os.path.dirname(os.path.abspath(__file__))
-    digest = hashlib.sha1(usedforsecurity=False)
+    found: list[str] = []
     for sub in ("load", "validate", "kinds", "schemas"):
-        found: list[tuple[str, os.stat_result]] = []
-        for dirpath, dirnames, filenames in os.walk(os.path.join(root, sub)):
-            dirnames.sort()
-            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            for name in filenames:
-                if name.endswith((".py", ".json")):
-                    found.append((f"{rel}/{name}", os.stat(os.path.join(dirpath, name))))
-        for rel_path, st in sorted(found, key=lambda item: item[0]):
-            digest.update(f"{rel_path}:{st.st_size}:{st.st_mtime_ns};".encode())
-    for name in ("model.py", "diagnostics.py", "codes.py", "cache.py"):
+        stack = [(os.path.join(root, sub), sub)]
+        while stack:
+            directory, rel = stack.pop()
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name != "__pycache__":
+                            stack.append((entry.path, f"{rel}/{entry.name}"))
+                    elif entry.name.endswith((".py", ".json")):
+                        st = entry.stat()
+                        found.append(f"{rel}/{entry.name}:{st.st_size}:{st.st_mtime_ns};")
+    for name in ("model.py", "diagnostics.py", "codes.py", "cache.py", "working_tree.py"):
         st = os.stat(os.path.join(root, name))
-        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
-    return digest.hexdigest()
+        found.append(f"{name}:{st.st_size}:{st.st_mtime_ns};")
+    found.sort()
+    return hashlib.sha1("".join(found).encode(), usedforsecurity=False).hexdigest()
 
 
 class FileCache:
@@ -174,11 +179,27 @@ class FileCache:
         except OSError:
             return
         old, self._where, self._pack = self._pack, kept, pack
-        if old and old != pack:
-            with contextlib.suppress(OSError):
-                os.unlink(self.directory / old)
+        if old != pack:
+            self._drop_packs(pack, old)
         with contextlib.suppress(OSError):
             os.unlink(self.directory / "analysis.marshal")  # the format before packs
+
+    def _drop_packs(self, current: str, replaced: str) -> None:
+        """Delete the packs no index names: the one just replaced, and any a concurrent run
+        left (not written to in the last minute)."""
+        assert self.directory is not None
+        now = time.time()
+        with contextlib.suppress(OSError), os.scandir(self.directory) as entries:
+            for entry in entries:
+                name = entry.name
+                orphan = name.startswith("analysis-") and name.endswith(".pack")
+                if (
+                    orphan
+                    and name != current
+                    and (name == replaced or entry.stat().st_mtime < now - 60)
+                ):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def _write_pack(
         self, kept: dict[str, tuple[int, int]], new: list[tuple[str, CachedFile]]
