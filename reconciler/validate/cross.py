@@ -27,6 +27,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
 
 if TYPE_CHECKING:
+    from reconciler.validate.rules import CrossResourceRule
     from reconciler.validate.rules.cross_view import CrossView, Entry, Fact, Key
 
 ResourcesOf = Callable[[str], Sequence[Resource]]
@@ -41,12 +42,14 @@ still encoded when the state was read from disk (decoded when asked for)."""
 class CrossState:
     """The cross-resource findings of one revision, kept to check the next one."""
 
-    __slots__ = ("_decode", "_files", "_index", "checked")
+    __slots__ = ("_checked", "_decode", "_files", "_index", "checked")
 
     def __init__(self) -> None:
         self._files: dict[str, FileFindings] = {}
         self._index: dict[Key, list[Entry]] | None = {}
         self._decode: Callable[[tuple[Any, ...]], Diagnostic] | None = None
+        self._checked: set[str] = set()
+        """Files checked since the last :meth:`to_plain`."""
         self.checked = 0
         """How many files the last :meth:`update` checked (the others kept their findings)."""
 
@@ -87,6 +90,7 @@ class CrossState:
             self.checked = 0
             return
         # the rules, the kinds and their index: imported once something changed
+        from reconciler.validate.rules import CROSS_RESOURCE_RULES as rules
         from reconciler.validate.rules.cross_view import CrossView, facts
 
         index = self._built_index()
@@ -98,6 +102,10 @@ class CrossState:
             changed_keys.update(key for key, _ in previous[path][1])
         for path in changed:
             found = new_facts[path] = tuple(facts(resources_of(path)))
+            if not previous:  # every file is new, in order: appended, and all checked
+                for key, value in found:
+                    index.setdefault(key, []).append((path, value))
+                continue
             old: tuple[Fact, ...] = previous[path][1] if path in previous else ()
             _remove(index, path, old)
             _add(index, path, found, order)
@@ -106,7 +114,6 @@ class CrossState:
         self._files = {}
         self.checked = 0
         view = CrossView(index, resources_of)
-        shared: dict[Any, Any] = {}
         for path, digest in files:
             fresh = new_facts.get(path)
             if fresh is None:
@@ -115,7 +122,8 @@ class CrossState:
                     self._files[path] = known
                     continue
                 fresh = known[1]
-            self._files[path] = _check_file(digest, fresh, resources_of(path), view, shared)
+            self._files[path] = _check_file(digest, fresh, resources_of(path), view, rules)
+            self._checked.add(path)
             self.checked += 1
 
     def _built_index(self) -> dict[Key, list[Entry]]:
@@ -132,6 +140,24 @@ class CrossState:
         return self._index
 
     def to_plain(self, encode: Callable[[Diagnostic], tuple[Any, ...]]) -> dict[str, Any]:
+        """The state as plain data. In the files checked since the last call, equal keys,
+        key sets and values are made one object: ``marshal`` writes an object it has
+        written as a reference, so a stored state is several times smaller and faster to
+        read (and the files not checked again keep the objects read)."""
+        shared: dict[Any, Any] = {}
+
+        def one(item: Any) -> Any:
+            return shared.setdefault(item, item)
+
+        for path in self._checked & self._files.keys():
+            digest, facts, deps, diags = self._files[path]
+            self._files[path] = (
+                digest,
+                tuple((one(key), one(value)) for key, value in facts),
+                one(frozenset(one(key) for key in deps)),
+                diags,
+            )
+        self._checked = set()
         return {
             path: f
             if not f[3]
@@ -171,23 +197,14 @@ def _check_file(
     found: tuple[Fact, ...],
     resources: Sequence[Resource],
     view: CrossView,
-    shared: dict[Any, Any],
+    rules: Sequence[CrossResourceRule],
 ) -> FileFindings:
-    """The file's findings. Equal keys and key sets are made one object (``shared``): a
-    stored state then holds each once (``marshal`` writes a reference to an object it has
-    written), which makes it several times smaller and faster to read."""
-    from reconciler.validate.rules import CROSS_RESOURCE_RULES
-
     view.deps = set()
     diags: list[Diagnostic] = []
     if resources:
-        for rule in CROSS_RESOURCE_RULES:
+        for rule in rules:
             diags.extend(rule(resources, view))
-    deps = frozenset(shared.setdefault(key, key) for key in view.deps)
-    facts = tuple(
-        (shared.setdefault(key, key), shared.setdefault(value, value)) for key, value in found
-    )
-    return digest, facts, shared.setdefault(deps, deps), tuple(diags)
+    return digest, found, frozenset(view.deps), tuple(diags)
 
 
 def _remove(index: dict[Key, list[Entry]], path: str, old: Sequence[Fact]) -> None:

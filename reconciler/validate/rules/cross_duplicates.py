@@ -14,10 +14,10 @@ def check(resources: Sequence[Resource], view: CrossView) -> list[Diagnostic]:
     """``resources``: the resources of one file, in their order."""
     diags: list[Diagnostic] = []
     for i, resource in enumerate(resources):
-        key = resource.key
-        file, index, line, col = view.first(key)
+        file, index, line, col = view.first(resource)
         if file == resource.file and index == i:
             continue
+        key = resource.key
         diags.append(
             at_resource(
                 codes.DUPLICATE_RESOURCE,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reconciler.model import Kind, Resource, ResourceKey
+from reconciler.model import Kind, Resource
 from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds
 
 Key = tuple[str | None, ...]
@@ -87,10 +87,10 @@ class CrossView:
         """The names of every ``Mesh`` resource, sorted."""
         return sorted({value[1] for _, value in self._read(("meshes",))})
 
-    def first(self, key: ResourceKey) -> tuple[str, int, int, int]:
-        """``(file, index in the file, line, column)`` of the first resource with ``key``
-        (in repository order)."""
-        path, value = self._read(("key", key.type, key.mesh, key.name))[0]
+    def first(self, resource: Resource) -> tuple[str, int, int, int]:
+        """``(file, index in the file, line, column)`` of the first resource with the key
+        of ``resource`` (in repository order)."""
+        path, value = self._read(("key", resource.kind, resource.mesh, resource.name))[0]
         return path, value[0], value[1], value[2]
 
     def provides_service(self, mesh: str | None, service: str) -> bool:
