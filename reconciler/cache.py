@@ -224,15 +224,17 @@ class FileCache:
                         carried.append((digest, fh.read(length)))
             blobs = carried + blobs
             kept = {}
+        data = b"".join(blob for _, blob in blobs)
         fd = os.open(self.directory / pack, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            for digest, blob in blobs:
-                if os.write(fd, blob) != len(blob):
-                    raise OSError("short write")
-                end = os.lseek(fd, 0, os.SEEK_CUR)
-                kept[digest] = (end - len(blob), len(blob))
+        try:  # one appending write: its bytes lie together even if another run appends too
+            if os.write(fd, data) != len(data):
+                raise OSError("short write")
+            offset = os.lseek(fd, 0, os.SEEK_CUR) - len(data)
         finally:
             os.close(fd)
+        for digest, blob in blobs:
+            kept[digest] = (offset, len(blob))
+            offset += len(blob)
         return pack, kept
 
 

@@ -42,14 +42,12 @@ still encoded when the state was read from disk (decoded when asked for)."""
 class CrossState:
     """The cross-resource findings of one revision, kept to check the next one."""
 
-    __slots__ = ("_checked", "_decode", "_files", "_index", "checked")
+    __slots__ = ("_decode", "_files", "_index", "checked")
 
     def __init__(self) -> None:
         self._files: dict[str, FileFindings] = {}
         self._index: dict[Key, list[Entry]] | None = {}
         self._decode: Callable[[tuple[Any, ...]], Diagnostic] | None = None
-        self._checked: set[str] = set()
-        """Files checked since the last :meth:`to_plain`."""
         self.checked = 0
         """How many files the last :meth:`update` checked (the others kept their findings)."""
 
@@ -123,7 +121,6 @@ class CrossState:
                     continue
                 fresh = known[1]
             self._files[path] = _check_file(digest, fresh, resources_of(path), view, rules)
-            self._checked.add(path)
             self.checked += 1
 
     def _built_index(self) -> dict[Key, list[Entry]]:
@@ -140,24 +137,6 @@ class CrossState:
         return self._index
 
     def to_plain(self, encode: Callable[[Diagnostic], tuple[Any, ...]]) -> dict[str, Any]:
-        """The state as plain data. In the files checked since the last call, equal keys,
-        key sets and values are made one object: ``marshal`` writes an object it has
-        written as a reference, so a stored state is several times smaller and faster to
-        read (and the files not checked again keep the objects read)."""
-        shared: dict[Any, Any] = {}
-
-        def one(item: Any) -> Any:
-            return shared.setdefault(item, item)
-
-        for path in self._checked & self._files.keys():
-            digest, facts, deps, diags = self._files[path]
-            self._files[path] = (
-                digest,
-                tuple((one(key), one(value)) for key, value in facts),
-                one(frozenset(one(key) for key in deps)),
-                diags,
-            )
-        self._checked = set()
         return {
             path: f
             if not f[3]
