@@ -89,7 +89,7 @@ def _check(
     records: dict[str, Record] = {}
     cross_found: dict[str, tuple[Any, ...]] = {}
     racy_ns = 0
-    if before is not None and isinstance(before[1], tuple) and len(before[1]) == 2:
+    if before is not None and _is_state(before[1]):
         records, cross_found = before[1]
         racy_ns = before[0] - int(RACY_SECONDS * 1e9)
     unchanged: dict[str, Record] = {}
@@ -164,6 +164,18 @@ def _check(
     if new_records != records:
         write_tree(cache_dir, key, (new_records, cross_found))
     return Verdict(len(order) + len(read_diags), resources, tuple(sorted_diagnostics(diagnostics)))
+
+
+def _is_state(payload: object) -> bool:
+    """The shape of a tree state (a damaged one is ignored: every file is read again)."""
+    if not (isinstance(payload, tuple) and len(payload) == 2):
+        return False
+    records, cross_found = payload
+    return (
+        isinstance(records, dict)
+        and isinstance(cross_found, dict)
+        and all(type(r) is tuple and len(r) == 6 for r in records.values())
+    )
 
 
 def _same(records: dict[str, Record], cross_found: dict[str, tuple[Any, ...]]) -> Verdict:

@@ -71,6 +71,13 @@ class CrossState:
         }
 
     def update(self, files: Sequence[tuple[str, str]], resources_of: ResourcesOf) -> None:
+        try:
+            self._update(files, resources_of)
+        except BaseException:
+            self._files, self._index = {}, {}  # half updated: the next update checks all
+            raise
+
+    def _update(self, files: Sequence[tuple[str, str]], resources_of: ResourcesOf) -> None:
         previous = self._files
         order = {path: n for n, (path, _) in enumerate(files)}
         if len(order) != len(files):
@@ -80,7 +87,7 @@ class CrossState:
         ]:
             # another order: the first resource of a name may be another one
             self._files, self._index = {}, {}
-            self.update(files, resources_of)
+            self._update(files, resources_of)
             return
         changed = [p for p, d in files if (f := previous.get(p)) is None or f[0] != d]
         removed = [p for p in previous if p not in order]
