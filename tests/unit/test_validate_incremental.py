@@ -329,3 +329,34 @@ def test_serving_analysis_keeps_the_cross_resource_state(
     read, _ = read_paths(["repo"])
     assert analyze(read, cross=state).diagnostics == analyze(read).diagnostics
     assert state.checked == 1
+
+
+def test_a_warm_run_builds_resources_only_where_a_rule_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One policy edited: that file is parsed, and of the unchanged files only the Dataplane
+    its selection rule looks at is built from the cache (the other files are not read)."""
+    from reconciler import pipeline
+
+    monkeypatch.chdir(tmp_path)
+    tree = Tree(tmp_path / "repo")
+    files = {"mesh.yaml": MESH.format(name="default")}
+    for n in range(20):
+        files[f"dp/web-{n:02}.yaml"] = dataplane(f"web-{n:02}", "web", n=n)
+        files[f"p/t-{n:02}.yaml"] = timeout(f"t-{n:02}", "mesh", upstream="web")
+    tree.apply(files)
+    cache = tmp_path / "cache"
+    first = _report(Path("repo"), cache, "json")
+    built: list[str] = []
+    real = pipeline.cached_resources
+
+    def spy(path: str, entry: object) -> object:
+        built.append(path)
+        return real(path, entry)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "cached_resources", spy)
+    files["p/t-07.yaml"] = timeout("t-07", "web", upstream="web")
+    tree.apply(files)
+    assert _report(Path("repo"), cache, "json") == _report(Path("repo"), None, "json")
+    assert built == ["repo/dp/web-00.yaml"]
+    assert first[1] == 0
