@@ -42,12 +42,14 @@ still encoded when the state was read from disk (decoded when asked for)."""
 class CrossState:
     """The cross-resource findings of one revision, kept to check the next one."""
 
-    __slots__ = ("_decode", "_files", "_index", "checked")
+    __slots__ = ("_checked", "_decode", "_files", "_index", "checked")
 
     def __init__(self) -> None:
         self._files: dict[str, FileFindings] = {}
         self._index: dict[Key, list[Entry]] | None = {}
         self._decode: Callable[[tuple[Any, ...]], Diagnostic] | None = None
+        self._checked: set[str] = set()
+        """Files checked since the last :meth:`to_plain`."""
         self.checked = 0
         """How many files the last :meth:`update` checked (the others kept their findings)."""
 
@@ -116,6 +118,8 @@ class CrossState:
             _add(index, path, found, order)
             changed_keys.add(("file", path))
             changed_keys.update(_changed_keys(old, found))
+        # a resource's own key is read without being recorded: its holders are in the index
+        holders = {p for k in changed_keys if k[0] == "key" for p, _ in index.get(k, ())}
         self._files = {}
         self.checked = 0
         view = CrossView(index, resources_of)
@@ -123,11 +127,12 @@ class CrossState:
             fresh = new_facts.get(path)
             if fresh is None:
                 known = previous[path]
-                if changed_keys.isdisjoint(known[2]):
+                if path not in holders and changed_keys.isdisjoint(known[2]):
                     self._files[path] = known
                     continue
                 fresh = known[1]
             self._files[path] = _check_file(digest, fresh, resources_of(path), view, rules)
+            self._checked.add(path)
             self.checked += 1
 
     def _built_index(self) -> dict[Key, list[Entry]]:
@@ -144,6 +149,13 @@ class CrossState:
         return self._index
 
     def to_plain(self, encode: Callable[[Diagnostic], tuple[Any, ...]]) -> dict[str, Any]:
+        """The state as plain data. Equal sets of keys read (most files read the same few
+        keys) become one object, which ``marshal`` writes once and reads back shared."""
+        shared: dict[frozenset[Key], frozenset[Key]] = {}
+        for path in self._checked & self._files.keys():
+            digest, facts, deps, diags = self._files[path]
+            self._files[path] = (digest, facts, shared.setdefault(deps, deps), diags)
+        self._checked = set()
         return {
             path: f
             if not f[3]

@@ -89,8 +89,9 @@ class CrossView:
 
     def first(self, resource: Resource) -> tuple[str, int, int, int]:
         """``(file, index in the file, line, column)`` of the first resource with the key
-        of ``resource`` (in repository order)."""
-        path, value = self._read(("key", resource.kind, resource.mesh, resource.name))[0]
+        of ``resource`` (in repository order). Not recorded: a resource's own key is a
+        fact of its own file, so the state knows every file that reads it (the index)."""
+        path, value = self._index[("key", resource.kind, resource.mesh, resource.name)][0]
         return path, value[0], value[1], value[2]
 
     def provides_service(self, mesh: str | None, service: str) -> bool:
