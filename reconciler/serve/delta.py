@@ -43,6 +43,7 @@ class DeltaType:
 
 
 class DeltaStream(AdsStream):
+    __slots__ = ("types",)
     protocol = "delta"
 
     def __init__(self, ctx: Any, context: Any) -> None:
