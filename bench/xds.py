@@ -275,6 +275,11 @@ async def server_main(args: argparse.Namespace) -> None:
             )
         elif line == "rss":
             reply({"rss_mb": rss_mb(), "streams": len(plane.registry.connected())})
+        elif line == "trim":
+            from reconciler.serve.heap import release_free_memory
+
+            release_free_memory()
+            reply({"rss_mb": rss_mb(), "streams": len(plane.registry.connected())})
     await plane.stop(0)
 
 
