@@ -208,6 +208,18 @@ async def server_main(args: argparse.Namespace) -> None:
 
     reply = lambda payload: print(json.dumps(payload), flush=True)  # noqa: E731
     idle_trace = tracemalloc.take_snapshot() if traced else None
+    gc_time = [0.0, 0.0, 0.0]
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_time[info["generation"]] += time.perf_counter() - gc_started[0]
+
+    import gc
+
+    gc.callbacks.append(on_gc)
     connect_profiler = None
     if os.environ.get("XDS_BENCH_PROFILE") == "connect":
         import cProfile
@@ -239,6 +251,7 @@ async def server_main(args: argparse.Namespace) -> None:
                     "acked": len(times),
                     "all_s": max(times.values(), default=0.0),
                     "cpu_s": time.process_time() - ready_cpu,
+                    "gc_s": list(gc_time),
                 }
             )
         elif line == "push":
@@ -248,6 +261,7 @@ async def server_main(args: argparse.Namespace) -> None:
             # a push's clocks start when the new snapshot is published (after the build)
             started += build_s
             cpu = time.process_time()
+            gc_time[:] = [0.0, 0.0, 0.0]
             profiler = None
             if os.environ.get("XDS_BENCH_PROFILE") == "push":
                 import cProfile
@@ -270,6 +284,7 @@ async def server_main(args: argparse.Namespace) -> None:
                     "build_s": build_s,
                     "times": times,
                     "cpu_s": time.process_time() - cpu,
+                    "gc_s": list(gc_time),
                     "rss_mb": rss_mb(),
                 }
             )
