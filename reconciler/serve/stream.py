@@ -94,6 +94,7 @@ class AdsStream:
         "_helper",
         "_inbox",
         "_nonce",
+        "_timer",
         "_unwatch",
         "_wake_at",
         "changed_at",
@@ -121,6 +122,7 @@ class AdsStream:
         self._handler: asyncio.Task[Any] | None = None
         self._failure: BaseException | None = None
         self._wake_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._nonce = 0
         self._claims: Any = None
         """The verified proxy token of this stream (when the server checks tokens)."""
@@ -141,6 +143,8 @@ class AdsStream:
         finally:
             if self._helper is not None:
                 self._helper.cancel()
+            if self._timer is not None:
+                self._timer.cancel()  # nothing refers to a closed stream
             self._detach()
         if self._failure is not None:
             raise self._failure  # a helper's error ends the stream as if raised here
@@ -308,10 +312,17 @@ class AdsStream:
         if self._wake_at and self._wake_at <= when:
             return
         self._wake_at = when
-        asyncio.get_running_loop().call_later(max(0.0, when - time.monotonic()), self._wake)
+        if self._timer is not None:
+            # the later wake it replaces is due again, if still needed, after this one: an
+            # event re-schedules the token check and the gates re-schedule themselves
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, when - time.monotonic()), self._wake
+        )
 
     def _wake(self) -> None:
         self._wake_at = 0.0
+        self._timer = None
         self._post(_WAKE)
 
     def started(self, requested_at: float) -> float:
