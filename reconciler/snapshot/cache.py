@@ -116,19 +116,22 @@ class ResponseCache:
     def sotw_body(
         self, type_url: TypeUrl, snap: TypeSnapshot, names: frozenset[str] | None
     ) -> bytes:
-        """The response for subscription ``names`` (None: wildcard, every resource)."""
-        selected = (
-            sorted(snap.resources)
-            if names is None
-            else sorted(n for n in names if n in snap.resources)
-        )
-        key = (str(type_url), snap.content, snap.version, tuple(selected))
+        """The response for subscription ``names`` (None: wildcard, every resource).
+
+        Keyed by the subscription itself (a frozenset hashes once and streams share equal
+        ones), so a hit sorts nothing; the resources are selected on a miss only."""
+        key = (type_url, snap.content, snap.version, names)
         body = self._bodies.get(key)
         if body is not None:
             self.hits += 1
             self._bodies.move_to_end(key)
             return body
         self.misses += 1
+        selected = (
+            sorted(snap.resources)
+            if names is None
+            else sorted(n for n in names if n in snap.resources)
+        )
         body = wire.sotw_body(
             snap.version, str(type_url), (snap.resources[n].any_bytes for n in selected)
         )
