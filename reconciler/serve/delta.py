@@ -25,12 +25,15 @@ from reconciler.snapshot import Encoded, TypeSnapshot, wire
 _WILDCARD_TYPES = (TypeUrl.LISTENER, TypeUrl.CLUSTER)
 _ORDER = (TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.SECRET, TypeUrl.LISTENER, TypeUrl.ROUTE)
 _MAX_PENDING = 64
+_ALL = frozenset({"*"})
 
 
 @dataclass(slots=True)
 class DeltaType:
     wildcard: bool = False
-    names: set[str] = field(default_factory=set)
+    names: frozenset[str] = frozenset()
+    """Subscribed names (besides the wildcard): one set object shared by the streams with the
+    same subscription (``SharedNames``), replaced, never changed in place."""
     known: dict[str, str] = field(default_factory=dict)
     """What the proxy has: name -> digest ("" forces a resend)."""
     pending: dict[str, tuple[str, float, float]] = field(default_factory=dict)
@@ -62,17 +65,22 @@ class DeltaStream(AdsStream):
         if request.resource_names_subscribe or request.resource_names_unsubscribe:
             state.synced = ""
             state.requested_at = time.monotonic()
-        for name in request.resource_names_subscribe:
-            if name == "*":
+        if request.resource_names_subscribe:
+            added = frozenset(request.resource_names_subscribe)
+            if "*" in added:
                 state.wildcard = True
-            else:
-                state.names.add(name)
-        for name in request.resource_names_unsubscribe:
-            if name == "*":
+                added = added - _ALL
+            if not added <= state.names:
+                state.names = self.ctx.subscriptions.shared(state.names | added)
+        if request.resource_names_unsubscribe:
+            dropped = frozenset(request.resource_names_unsubscribe)
+            if "*" in dropped:
                 state.wildcard = False
-            else:
-                state.names.discard(name)
+                dropped = dropped - _ALL
+            for name in dropped:
                 state.known.pop(name, None)
+            if dropped & state.names:
+                state.names = self.ctx.subscriptions.shared(state.names - dropped)
         if request.response_nonce:
             sent = state.pending.pop(request.response_nonce, None)
             if sent is not None:

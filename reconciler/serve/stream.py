@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import grpc
 from grpc.aio import EOF
@@ -61,6 +61,10 @@ class SharedNames:
     def __len__(self) -> int:
         return len(self._sets)
 
+    @overload
+    def shared(self, names: frozenset[str]) -> frozenset[str]: ...
+    @overload
+    def shared(self, names: None) -> None: ...
     def shared(self, names: frozenset[str] | None) -> frozenset[str] | None:
         if names is None:
             return None

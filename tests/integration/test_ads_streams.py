@@ -37,8 +37,9 @@ def frontend(node: str, weights: dict[str, int] | None = None) -> object:
 
 
 def streams() -> list[AdsStream]:
+    """This module's streams (by node id: other tests' streams may still await collection)."""
     gc.collect()
-    return [o for o in gc.get_objects() if isinstance(o, AdsStream)]
+    return [o for o in gc.get_objects() if isinstance(o, AdsStream) and o.node_id in NODES]
 
 
 def stream_tasks() -> list[asyncio.Task[object]]:
@@ -99,20 +100,38 @@ def test_idle_sotw_streams_hold_no_queue_no_extra_task_and_share_bytes() -> None
     run(body)
 
 
-def test_delta_stream_is_slotted_and_idle_without_extra_task() -> None:
+def test_delta_streams_are_slotted_idle_without_extra_task_and_share_names() -> None:
     async def body() -> None:
-        async with running_plane(frontend(NODES[0])) as plane:
-            client = AdsClient(f"127.0.0.1:{plane.xds_port}", NODES[0], delta=True)
-            await client.delta_request(CDS)
-            cds = await client.recv()
-            await client.ack(cds)
-            await acked(plane, NODES[0])
+        async with running_plane(*(frontend(n) for n in NODES)) as plane:
+            clients = [AdsClient(f"127.0.0.1:{plane.xds_port}", n, delta=True) for n in NODES]
+            for client in clients:
+                await client.delta_request(CDS)
+                await client.ack(await client.recv())
+                await client.delta_request(EDS, subscribe=["backend", "backend-v2"])
+                await client.ack(await client.recv())
+            for node in NODES:
+                await acked(plane, node)
             await idle(plane)
-            [stream] = streams()
-            assert isinstance(stream, DeltaStream)
-            assert not hasattr(stream, "__dict__")
-            assert stream._inbox is None and stream._helper is None
-            await client.close()
+            found = sorted(
+                (s for s in streams() if isinstance(s, DeltaStream)), key=lambda s: s.node_id
+            )
+            a, b = found
+            for stream in found:
+                assert not hasattr(stream, "__dict__")
+                assert stream._inbox is None and stream._helper is None
+            assert a.types[EDS].names == frozenset({"backend", "backend-v2"})
+            assert a.types[EDS].names is b.types[EDS].names
+            # a change of subscription gives that stream another set; the other keeps its own
+            await clients[0].delta_request(EDS, unsubscribe=["backend-v2"])
+            await until(
+                lambda: found[0].types[EDS].names == frozenset({"backend"}),
+                5.0,
+                "the unsubscribe",
+            )
+            assert "backend-v2" not in a.types[EDS].known
+            assert b.types[EDS].names == frozenset({"backend", "backend-v2"})
+            for client in clients:
+                await client.close()
 
     run(body)
 
