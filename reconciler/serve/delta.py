@@ -15,6 +15,7 @@ Rules beyond the protocol:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +35,11 @@ class DeltaType:
     names: frozenset[str] = frozenset()
     """Subscribed names (besides the wildcard): one set object shared by the streams with the
     same subscription (``SharedNames``), replaced, never changed in place."""
-    known: dict[str, str] = field(default_factory=dict)
-    """What the proxy has: name -> digest ("" forces a resend)."""
+    known: Mapping[str, str] = field(default_factory=dict)
+    """What the proxy has: name -> digest ("" forces a resend). Once a response carried the
+    whole difference, the mapping the streams holding the same resources share (see
+    :meth:`DeltaStream._share_known`); copied before it changes (:meth:`own_known`)."""
+    known_shared: bool = False
     pending: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     """Unanswered responses: nonce -> (version, sent at, publish-to-ACK start)."""
     requested_at: float = 0.0
@@ -43,6 +47,13 @@ class DeltaType:
     nacked: str = ""
     synced: str = ""
     """Content hash the proxy is known to hold in full (skips the diff); "" when unsure."""
+
+    def own_known(self) -> dict[str, str]:
+        """``known``, made this stream's own before it changes."""
+        if self.known_shared or not isinstance(self.known, dict):
+            self.known = dict(self.known)
+            self.known_shared = False
+        return self.known
 
 
 class DeltaStream(AdsStream):
@@ -78,7 +89,8 @@ class DeltaStream(AdsStream):
                 state.wildcard = False
                 dropped = dropped - _ALL
             for name in dropped:
-                state.known.pop(name, None)
+                if name in state.known:
+                    state.own_known().pop(name)
             if dropped & state.names:
                 state.names = self.ctx.subscriptions.shared(state.names - dropped)
         if request.response_nonce:
@@ -121,6 +133,7 @@ class DeltaStream(AdsStream):
         removed = [n for n in known if n not in resources]
         if not changed and not removed:
             state.synced = snap.content
+            self._share_known(type_url, state, snap)
         return changed, removed
 
     def _blocked(self, *types: TypeUrl) -> bool:
@@ -174,8 +187,20 @@ class DeltaStream(AdsStream):
             await self._send(type_url, state, snap, changed, removed)
             if complete:
                 state.synced = snap.content  # the response carried the whole difference
+                self._share_known(type_url, state, snap)
             if type_url == TypeUrl.CLUSTER:
                 self._refresh_endpoints(changed)
+
+    def _share_known(self, type_url: TypeUrl, state: DeltaType, snap: TypeSnapshot) -> None:
+        """Hold the digests every stream synced to ``snap`` with this subscription holds, one
+        mapping for them all, instead of a copy each (when ``known`` is exactly that)."""
+        names = None if state.wildcard else state.names
+        shared = self.ctx.memo.get(
+            ("delta-known", type_url, snap.content, names), lambda: _digests(snap, names)
+        )
+        if shared is not state.known and shared == state.known:
+            state.known = shared
+            state.known_shared = True
 
     def _refresh_endpoints(self, clusters: list[Encoded]) -> None:
         endpoints = self.types.get(TypeUrl.ENDPOINT)
@@ -184,7 +209,7 @@ class DeltaStream(AdsStream):
         for cluster in clusters:
             cla = self.snapshot.eds_names.get(cluster.name)
             if cla is not None and cla in endpoints.known:
-                endpoints.known[cla] = ""
+                endpoints.own_known()[cla] = ""
                 endpoints.synced = ""
 
     async def _send(
@@ -200,10 +225,11 @@ class DeltaStream(AdsStream):
         )
         nonce = self.next_nonce()
         await self.write(body + wire.nonce_suffix(nonce, delta=True))
+        known = state.own_known()
         for res in changed:
-            state.known[res.name] = res.digest
+            known[res.name] = res.digest
         for name in removed:
-            state.known.pop(name, None)
+            known.pop(name, None)
         state.synced = ""
         state.pending[nonce] = (snap.version, time.monotonic(), self.started(state.requested_at))
         if len(state.pending) > _MAX_PENDING:
@@ -214,3 +240,10 @@ class DeltaStream(AdsStream):
 
     def node_of(self, request: Any) -> str:
         return str(request.node.id)
+
+
+def _digests(snap: TypeSnapshot, names: frozenset[str] | None) -> dict[str, str]:
+    """name -> digest of the resources of ``snap`` a subscription (None: wildcard) receives."""
+    if names is None:
+        return {n: r.digest for n, r in snap.resources.items()}
+    return {n: r.digest for n, r in snap.resources.items() if n in names}

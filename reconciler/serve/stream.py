@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import grpc
 from grpc.aio import EOF
@@ -39,6 +40,8 @@ TYPE_URLS = {str(t): t for t in TypeUrl}
 
 TOKEN_RECHECK = 10.0
 """Seconds between checks that an open stream's token is still valid (not revoked)."""
+
+T = TypeVar("T")
 
 _CHANGED = object()
 _WAKE = object()
@@ -76,6 +79,28 @@ class SharedNames:
         return found
 
 
+class SharedMemo:
+    """Values the streams share, built once per key: bounded, at most :attr:`limit` keys,
+    the oldest forgotten first (a forgotten value stays valid where it is held)."""
+
+    __slots__ = ("_values", "limit")
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._values: dict[Hashable, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        found: T | None = self._values.get(key)
+        if found is None:
+            if len(self._values) >= self.limit:
+                del self._values[next(iter(self._values))]
+            found = self._values[key] = make()
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class ServerContext:
     cache: SnapshotCache
@@ -85,6 +110,7 @@ class ServerContext:
     """A ``reconciler.identity.verifier.TokenVerifier``: when set, a stream gets nothing
     until the ``authorization`` metadata proves its node id."""
     subscriptions: SharedNames = field(default_factory=SharedNames)
+    memo: SharedMemo = field(default_factory=SharedMemo)
 
 
 class AdsStream:

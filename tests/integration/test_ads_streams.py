@@ -3,7 +3,8 @@
 The memory per connected proxy rests on these: an idle stream is its gRPC call's task and
 its object, with no queue and no second task; a change or timer is handled by a task that
 ends with it; streams with the same subscription share one set of names; a SotW stream
-refers to its snapshot's clusters instead of copying them.
+refers to its snapshot's clusters instead of copying them; Delta streams holding the same
+resources share one mapping of what they hold.
 """
 
 from __future__ import annotations
@@ -121,6 +122,10 @@ def test_delta_streams_are_slotted_idle_without_extra_task_and_share_names() -> 
                 assert stream._inbox is None and stream._helper is None
             assert a.types[EDS].names == frozenset({"backend", "backend-v2"})
             assert a.types[EDS].names is b.types[EDS].names
+            # what each proxy holds (name -> digest): one mapping for both, not a copy each
+            for type_url in (CDS, EDS):
+                assert a.types[type_url].known is b.types[type_url].known
+            assert set(a.types[EDS].known) == {"backend", "backend-v2"}
             # a change of subscription gives that stream another set; the other keeps its own
             await clients[0].delta_request(EDS, unsubscribe=["backend-v2"])
             await until(
@@ -130,6 +135,7 @@ def test_delta_streams_are_slotted_idle_without_extra_task_and_share_names() -> 
             )
             assert "backend-v2" not in a.types[EDS].known
             assert b.types[EDS].names == frozenset({"backend", "backend-v2"})
+            assert set(b.types[EDS].known) == {"backend", "backend-v2"}  # copied, not changed
             for client in clients:
                 await client.close()
 
