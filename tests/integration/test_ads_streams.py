@@ -22,7 +22,7 @@ from test_ads_sotw import connect_all
 from reconciler.resource_types import TypeUrl
 from reconciler.serve.delta import DeltaStream
 from reconciler.serve.sotw import SotwStream
-from reconciler.serve.stream import AdsStream, SharedNames
+from reconciler.serve.stream import AdsStream, SharedMemo, SharedNames
 
 CDS, EDS, LDS, RDS = TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER, TypeUrl.ROUTE
 NODES = ("default.frontend-a", "default.frontend-b")
@@ -152,6 +152,22 @@ def test_shared_names_one_object_per_distinct_set_and_bounded() -> None:
     assert len(shared) == 2  # the oldest is forgotten
     again = shared.shared(frozenset({"a", "b"}))
     assert again == first and again is not first
+
+
+def test_shared_memo_builds_once_per_key_and_is_bounded() -> None:
+    memo = SharedMemo(limit=2)
+    built: list[str] = []
+
+    def make(key: str) -> dict[str, str]:
+        built.append(key)
+        return {"key": key}
+
+    first = memo.get("a", lambda: make("a"))
+    assert memo.get("a", lambda: make("a")) is first and built == ["a"]
+    memo.get("b", lambda: make("b"))
+    memo.get("c", lambda: make("c"))
+    assert len(memo) == 2  # the oldest is forgotten
+    assert memo.get("a", lambda: make("a")) == first and built == ["a", "b", "c", "a"]
 
 
 @pytest.mark.parametrize("delta", [False, True])
