@@ -31,6 +31,8 @@ AREAS = (
     "revision",
     "memory",
     "mesh_connect",
+    "generations",
+    "scale",
     "delivery_metrics",
     "action",
 )
