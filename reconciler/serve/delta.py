@@ -242,8 +242,14 @@ class DeltaStream(AdsStream):
         return str(request.node.id)
 
 
-def _digests(snap: TypeSnapshot, names: frozenset[str] | None) -> dict[str, str]:
+class Digests(dict[str, str]):
+    """name -> digest, weakly referable (shared through ``SharedMemo``)."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _digests(snap: TypeSnapshot, names: frozenset[str] | None) -> Digests:
     """name -> digest of the resources of ``snap`` a subscription (None: wildcard) receives."""
     if names is None:
-        return {n: r.digest for n, r in snap.resources.items()}
-    return {n: r.digest for n, r in snap.resources.items() if n in names}
+        return Digests((n, r.digest) for n, r in snap.resources.items())
+    return Digests((n, r.digest) for n, r in snap.resources.items() if n in names)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
@@ -47,47 +48,54 @@ _CHANGED = object()
 _WAKE = object()
 
 
+class Names(frozenset[str]):
+    """A subscription's names, as :class:`SharedNames` hands them out (its own object, distinct
+    from the equal set it is found by)."""
+
+    __slots__ = ()
+
+
 class SharedNames:
-    """One frozenset object per distinct subscription, shared by the streams that ask for it.
+    """One set object per distinct subscription, shared by the streams that hold it.
 
     A thousand proxies subscribing to the same endpoint names would otherwise each hold their
-    own set of their own strings (several KB per stream). Bounded: at most :attr:`limit` sets,
-    the oldest forgotten first (a forgotten set stays valid where it is held).
+    own set of their own strings (several KB per stream). Held weakly: a set no stream holds
+    any more is forgotten, so this never holds more than the streams do.
     """
 
-    __slots__ = ("_sets", "limit")
+    __slots__ = ("_sets",)
 
-    def __init__(self, limit: int = 4096) -> None:
-        self.limit = limit
-        self._sets: dict[frozenset[str], frozenset[str]] = {}
+    def __init__(self) -> None:
+        self._sets: weakref.WeakValueDictionary[frozenset[str], Names] = (
+            weakref.WeakValueDictionary()
+        )
 
     def __len__(self) -> int:
         return len(self._sets)
 
     @overload
-    def shared(self, names: frozenset[str]) -> frozenset[str]: ...
+    def shared(self, names: frozenset[str]) -> Names: ...
     @overload
     def shared(self, names: None) -> None: ...
-    def shared(self, names: frozenset[str] | None) -> frozenset[str] | None:
+    def shared(self, names: frozenset[str] | None) -> Names | None:
         if names is None:
             return None
         found = self._sets.get(names)
         if found is None:
-            if len(self._sets) >= self.limit:
-                del self._sets[next(iter(self._sets))]
-            found = self._sets[names] = names
+            # the key is the caller's set (held while the value lives), the value another
+            # object: one held weakly, so it goes once no stream holds it
+            found = self._sets[names] = Names(names)
         return found
 
 
 class SharedMemo:
-    """Values the streams share, built once per key: bounded, at most :attr:`limit` keys,
-    the oldest forgotten first (a forgotten value stays valid where it is held)."""
+    """Values the streams share, built once per key and held weakly: a value no stream holds
+    any more is forgotten (the values must be weakly referable)."""
 
-    __slots__ = ("_values", "limit")
+    __slots__ = ("_values",)
 
-    def __init__(self, limit: int = 1024) -> None:
-        self.limit = limit
-        self._values: dict[Hashable, Any] = {}
+    def __init__(self) -> None:
+        self._values: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
 
     def __len__(self) -> int:
         return len(self._values)
@@ -95,9 +103,8 @@ class SharedMemo:
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         found: T | None = self._values.get(key)
         if found is None:
-            if len(self._values) >= self.limit:
-                del self._values[next(iter(self._values))]
-            found = self._values[key] = make()
+            found = make()
+            self._values[key] = found
         return found
 
 

@@ -20,7 +20,7 @@ from proxy_configs import outbound_proxy
 from test_ads_sotw import connect_all
 
 from reconciler.resource_types import TypeUrl
-from reconciler.serve.delta import DeltaStream
+from reconciler.serve.delta import DeltaStream, Digests
 from reconciler.serve.sotw import SotwStream
 from reconciler.serve.stream import AdsStream, SharedMemo, SharedNames
 
@@ -142,32 +142,33 @@ def test_delta_streams_are_slotted_idle_without_extra_task_and_share_names() -> 
     run(body)
 
 
-def test_shared_names_one_object_per_distinct_set_and_bounded() -> None:
-    shared = SharedNames(limit=2)
+def test_shared_names_one_object_per_distinct_set_held_while_a_stream_holds_it() -> None:
+    shared = SharedNames()
     first = shared.shared(frozenset({"a", "b"}))
     assert shared.shared(frozenset(["b", "a"])) is first
     assert shared.shared(None) is None
-    shared.shared(frozenset({"c"}))
-    shared.shared(frozenset({"d"}))
-    assert len(shared) == 2  # the oldest is forgotten
-    again = shared.shared(frozenset({"a", "b"}))
-    assert again == first and again is not first
+    other = shared.shared(frozenset({"c"}))
+    assert len(shared) == 2
+    del other
+    gc.collect()
+    assert len(shared) == 1  # no one holds {"c"}: forgotten
+    assert shared.shared(frozenset({"a", "b"})) is first
 
 
-def test_shared_memo_builds_once_per_key_and_is_bounded() -> None:
-    memo = SharedMemo(limit=2)
+def test_shared_memo_builds_once_per_key_held_while_a_stream_holds_it() -> None:
+    memo = SharedMemo()
     built: list[str] = []
 
-    def make(key: str) -> dict[str, str]:
+    def make(key: str) -> Digests:
         built.append(key)
-        return {"key": key}
+        return Digests(key=key)
 
     first = memo.get("a", lambda: make("a"))
     assert memo.get("a", lambda: make("a")) is first and built == ["a"]
-    memo.get("b", lambda: make("b"))
-    memo.get("c", lambda: make("c"))
-    assert len(memo) == 2  # the oldest is forgotten
-    assert memo.get("a", lambda: make("a")) == first and built == ["a", "b", "c", "a"]
+    memo.get("b", lambda: make("b"))  # held by no one
+    gc.collect()
+    assert len(memo) == 1
+    assert memo.get("b", lambda: make("b")) == {"key": "b"} and built == ["a", "b", "b"]
 
 
 @pytest.mark.parametrize("delta", [False, True])
