@@ -40,7 +40,8 @@ starts (computed here from the text, where libyaml marks it), and field position
 
 ``yaml-rs`` is a dependency (wheels for Linux, macOS and Windows); should it not import (a
 platform without a wheel), :func:`fast_documents` always answers ``None`` and every file takes
-the libyaml path, with the same results.
+the libyaml path, with the same results. It answers ``None`` in any thread but the main one
+too (see :data:`_MAIN_THREAD`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -65,6 +67,13 @@ except ImportError:  # pragma: no cover - the wheel exists for the supported pla
 
 AVAILABLE = _loads is not None
 """Whether the fast path can run at all (``yaml-rs`` imported)."""
+
+_MAIN_THREAD = threading.main_thread()
+"""The only thread the fast path runs in: ``yaml-rs`` 0.1.6 crashed the process (a
+segmentation fault inside the extension) when called from a new executor thread of the
+server after an earlier one had ended. One-shot commands (``validate``, the Action) and
+parsing workers parse in their main thread; the server's builds, in executor threads, take
+the libyaml path."""
 
 MAX_KEY_LENGTH = 100
 """Longest key taken: libyaml refuses an implicit key over 1024 characters of source, and an
@@ -135,7 +144,7 @@ class _Differs(Exception):
 def fast_documents(text: str) -> list[tuple[dict[str, Any], Position]] | None:
     """Each document's data and position, as libyaml and :mod:`yaml_documents` would give
     them, or None when the file must be parsed with libyaml (see the module's docstring)."""
-    if _loads is None:
+    if _loads is None or threading.current_thread() is not _MAIN_THREAD:
         return None
     checked = _plain_text(text)
     if checked is None:

@@ -14,6 +14,7 @@ import importlib.util
 import itertools
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -442,3 +443,11 @@ def test_validation_reports_the_same_without_yaml_rs(monkeypatch: pytest.MonkeyP
     without = analysis()
     assert with_fast == without
     assert len(with_fast[2]) > 100  # the cases' diagnostics were compared
+
+
+def test_only_the_main_thread_takes_the_fast_path() -> None:
+    """The server parses in executor threads: there, libyaml (see ``_MAIN_THREAD``)."""
+    text = "type: Mesh\nname: a\n"
+    assert fast_documents(text) is not None
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(fast_documents, text).result() is None
