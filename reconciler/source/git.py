@@ -24,6 +24,7 @@ from reconciler.source.control_git import read_control
 from reconciler.source.git_cache import cache_dir_for, ensure, has_commit, locked, recreate
 from reconciler.source.git_cache import forget_except as _forget_except
 from reconciler.source.git_cache import keep as _keep
+from reconciler.source.git_cache import keep_and_drop as _keep_and_drop
 from reconciler.source.git_command import DEFAULT_TIMEOUT_S, GitRunner
 from reconciler.source.git_errors import GitSourceError, SourceReason
 from reconciler.source.git_objects import CommitFiles, read_changes, read_commit, resolve_commit
@@ -38,6 +39,9 @@ from reconciler.source.git_safety import (
 __all__ = ["GitSource", "read_commit_files", "read_local_commit"]
 
 CONTROL_TRACKING_REF = "refs/reconciler/control-tip"
+GC_EVERY = 10
+"""``gc --auto`` runs after this many keep-refs were dropped (its thresholds are thousands
+of loose objects, so running it after every revision found nothing to do)."""
 
 
 def read_local_commit(
@@ -97,6 +101,8 @@ class GitSource:
         self._control: Control | None = None
         self._kept: set[str] | None = None
         """Commits this process set a keep-ref for (None: not known yet)."""
+        self._dropped = 0
+        """Keep-refs dropped since ``gc --auto`` last ran."""
 
     @property
     def remote_ref(self) -> str:
@@ -234,22 +240,46 @@ class GitSource:
     def keep(self, shas: set[str]) -> None:
         """Keep exactly ``shas`` (the journal's commits) safe from garbage collection.
 
-        The first call in a process sets every keep-ref; later calls only add the new
-        commits and drop the ones that left (a revision applied: one or two git commands,
-        not two per journal entry), and ``gc --auto`` runs only when some were dropped.
+        The first call in a process sets every keep-ref; later calls add the new commits
+        and drop the ones that left in one ``update-ref`` transaction (a revision applied:
+        one git command, not two per journal entry). ``gc --auto`` runs on the first call
+        and then after every :data:`GC_EVERY` commits dropped.
         """
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
-            ensure(self.git, self.cache_dir)
-            known = self._kept if self._kept is not None else set()
-            kept = {sha for sha in shas if sha in known}
-            for sha in sorted(shas - known):
-                if has_commit(self.git, sha):
-                    _keep(self.git, sha)
-                    kept.add(sha)
-            if self._kept is None or known - shas:
+            if self._kept is None:
+                ensure(self.git, self.cache_dir)
+                kept = set()
+                for sha in sorted(shas):
+                    if has_commit(self.git, sha):
+                        _keep(self.git, sha)
+                        kept.add(sha)
                 _forget_except(self.git, shas)
                 self.git.run(["gc", "--auto", "--quiet"], what="gc")
+                self._kept = kept
+                return
+            known = self._kept
+            added = sorted(shas - known)
+            dropped = sorted(known - shas)
+            if not added and not dropped:
+                return
+            try:
+                _keep_and_drop(self.git, added, dropped)
+                kept = (known - set(dropped)) | set(added)
+            except GitSourceError as exc:
+                if exc.reason in (SourceReason.TIMEOUT, SourceReason.LOCKED):
+                    raise
+                # a commit that is not in the cache: one at a time, as on the first call
+                kept = {sha for sha in shas if sha in known}
+                for sha in added:
+                    if has_commit(self.git, sha):
+                        _keep(self.git, sha)
+                        kept.add(sha)
+                _forget_except(self.git, shas)
             self._kept = kept
+            self._dropped += len(dropped)
+            if self._dropped >= GC_EVERY:
+                self._dropped = 0
+                self.git.run(["gc", "--auto", "--quiet"], what="gc")
 
     def _fetch_and_read(self, sha: str | None) -> Revision:
         """Read commit ``sha``, fetching the branch first unless it is already here

@@ -284,6 +284,30 @@ def test_keep_forgets_commits_left_out(repo: Repo, tmp_path: Path) -> None:
     assert out == [f"{KEEP_PREFIX}{b}"]
 
 
+def test_keep_after_a_revision_is_one_transaction(
+    repo: Repo, tmp_path: Path, calls: list[tuple[list[str], bytes | None]]
+) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    a = source.fetch().id
+    b = (repo.commit("b"), source.fetch().id)[1]
+    source.keep({a})
+    calls.clear()
+
+    source.keep({b})  # b applied, a left the journal
+
+    assert [args for args, _ in calls] == [["update-ref", "--stdin"]]
+    refs = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert refs == [f"{KEEP_PREFIX}{b}"]
+    # a commit the cache does not hold fails the transaction: kept one by one instead
+    missing = "f" * 40
+    source.keep({a, b, missing})
+    refs = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert refs == sorted([f"{KEEP_PREFIX}{a}", f"{KEEP_PREFIX}{b}"])
+    source.keep({b})
+    refs = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert refs == [f"{KEEP_PREFIX}{b}"]
+
+
 def test_a_held_lock_is_reported(repo: Repo, tmp_path: Path) -> None:
     source = GitSource(str(repo.path), state_dir=tmp_path / "state")
     source.git = GitRunner(git_dir=str(source.cache_dir), allow_file=True, timeout_s=0.2)
