@@ -33,7 +33,7 @@ from reconciler.compile.hostnames import HOSTNAME_GENERATOR, Hostname, hostnames
 from reconciler.compile.hostnames import SELECTORS as HOSTNAME_SELECTORS
 from reconciler.compile.hostnames import as_json as hostnames_json
 from reconciler.compile.inventory import MeshIndex, Proxy, index_meshes, proxy_of
-from reconciler.compile.matching import selection_ref
+from reconciler.compile.matching import MatcherSeeds, selection_ref
 from reconciler.compile.proxy import MeshCompiler
 from reconciler.compile.shared import Counter, Shared
 from reconciler.compile.trace import ProxyTrace, Skip
@@ -73,6 +73,8 @@ class Compiler:
 
     def __init__(self) -> None:
         self.shared = Shared()
+        self.seeds = MatcherSeeds()
+        """What the matchers derive per mesh and policy kind, kept while the kind is the same."""
         self._list: list[Resource] = []
         """The previous call's resources, in the order given."""
         self._resources: dict[ResourceKey, Resource] = {}
@@ -193,7 +195,7 @@ class Compiler:
                     traces[node] = previous.traces[node]
                     continue
                 if mesh_compiler is None:
-                    mesh_compiler = MeshCompiler(index, self.shared)
+                    mesh_compiler = MeshCompiler(index, self.shared, self.seeds)
                 try:
                     configs[node], traces[node] = mesh_compiler.compile(proxy)
                 except (CompileError, ValueError, TypeError) as exc:
@@ -201,6 +203,7 @@ class Compiler:
                     continue
                 compiled.add(node)
         self._meshes, self._found_hostnames, self._proxies = meshes, found_hostnames, proxies
+        self.seeds.keep(meshes)
         self._failed = frozenset(proxies) - frozenset(configs)
         return self._result_of(configs, traces, compiled, failures)
 
@@ -220,7 +223,7 @@ class Compiler:
             proxy = self._proxies[node]
             mesh_compiler = mesh_compilers.get(proxy.mesh)
             if mesh_compiler is None:
-                mesh_compiler = MeshCompiler(meshes[proxy.mesh], self.shared)
+                mesh_compiler = MeshCompiler(meshes[proxy.mesh], self.shared, self.seeds)
                 mesh_compilers[proxy.mesh] = mesh_compiler
             try:
                 configs[node], traces[node] = mesh_compiler.compile(proxy)

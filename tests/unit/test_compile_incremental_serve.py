@@ -40,6 +40,22 @@ spec:
       appProtocol: {protocol}
 """
 
+ROUTE_TIMEOUT = """\
+type: MeshTimeout
+name: route-timeout
+mesh: default
+spec:
+  targetRef:
+    kind: MeshHTTPRoute
+    name: {route}
+  to:
+    - targetRef:
+        kind: Mesh
+      default:
+        http:
+          requestTimeout: 3s
+"""
+
 NEW_POLICY = """\
 type: MeshTimeout
 name: added-timeout
@@ -157,6 +173,16 @@ def _steps(root: Path) -> list[tuple[str, bool, Callable[[], None]]]:
         (root / "api.yaml").unlink()
         _edit(client, forget_api)
 
+    routes = root / "policies" / "meshhttproute"
+    route = _first(routes, "")
+    on_route = ROUTE_TIMEOUT.format(route=yaml.safe_load(route.read_text())["name"])
+
+    def mesh_wide(doc: dict[str, Any]) -> None:
+        doc["spec"]["targetRef"] = {"kind": "Mesh"}
+
+    def new_path(doc: dict[str, Any]) -> None:
+        doc["spec"]["to"][0]["rules"][0]["matches"][0]["path"]["value"] = "/api/v9"
+
     def reformat(path: Path) -> None:
         write(path, "# same data, new bytes\n" + path.read_text())
 
@@ -173,6 +199,9 @@ def _steps(root: Path) -> list[tuple[str, bool, Callable[[], None]]]:
         ),
         ("edit the added policy", True, lambda: _edit(timeouts / "added.yaml", bump_timeout)),
         ("remove a policy", False, lambda: (timeouts / "added.yaml").unlink()),
+        ("a route for the whole mesh", True, lambda: _edit(route, mesh_wide)),
+        ("add a policy on the route", False, lambda: write(timeouts / "on-route.yaml", on_route)),
+        ("edit the route", True, lambda: _edit(route, new_path)),
         ("move a Dataplane", False, lambda: _edit(_first(root, "dataplanes", 3), move)),
         ("add a Dataplane", False, lambda: _copy_dataplane(root)),
         ("remove a Dataplane", False, lambda: _first(root, "dataplanes", 7).unlink()),
