@@ -348,7 +348,9 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     from reconciler.compile.compiler import Compiler as _Compiler  # not for `validate`
 
     invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
-    valid = [r for r in analysis.resources if r.key not in invalid]
+    valid = (
+        [r for r in analysis.resources if r.key not in invalid] if invalid else analysis.resources
+    )
     with collector_paused():
         return (compiler or _Compiler()).compile(valid)
 

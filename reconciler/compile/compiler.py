@@ -85,6 +85,13 @@ class Compiler:
         """Every proxy by node id, in compile order (meshes, then Dataplanes)."""
         self._failed: frozenset[str] = frozenset()
         """Proxies that could not be compiled last time (they are tried again)."""
+        self._order: dict[str, int] = {}
+        """Each node id's place in :attr:`_proxies`."""
+        self._uses: dict[str, frozenset[str]] = {}
+        """Per node id, the services it sends to (:func:`_upstreams` of the last result)."""
+        self._consumers: dict[str, dict[str, dict[str, Proxy]]] = {}
+        """Per mesh and service, the proxies sending to it (by node id): a policy whose
+        ``to[]`` names services reaches only these."""
 
     def compile(self, resources: Sequence[Resource], *, full: bool = False) -> CompileResult:
         start = time.perf_counter()
@@ -203,17 +210,22 @@ class Compiler:
                     continue
                 compiled.add(node)
         self._meshes, self._found_hostnames, self._proxies = meshes, found_hostnames, proxies
+        self._order = {node: i for i, node in enumerate(proxies)}
         self.seeds.keep(meshes)
         self._failed = frozenset(proxies) - frozenset(configs)
-        return self._result_of(configs, traces, compiled, failures)
+        result = self._result_of(configs, traces, compiled, failures)
+        self._uses, self._consumers = {}, {}
+        self._index_consumers(proxies, result)
+        return result
 
     def _compile_some(
         self, previous: CompileResult, changed: Sequence[Change], meshes: dict[str, MeshIndex]
     ) -> CompileResult:
         """Only policies changed: the same proxies, the previous index patched; compile the
         affected proxies (and those that failed last time), keep every other result."""
-        affected = self._affected(changed, meshes) if changed else set()
-        todo = [n for n in self._proxies if n in affected or n in self._failed]
+        affected = self._affected(changed, meshes, self._consumers) if changed else set()
+        order = self._order
+        todo = sorted((n for n in affected | self._failed if n in order), key=order.__getitem__)
         configs = dict(previous.configs)
         traces = dict(previous.traces)
         compiled: set[str] = set()
@@ -238,7 +250,24 @@ class Compiler:
             configs = {n: configs[n] for n in self._proxies if n in configs}
             traces = {n: traces[n] for n in self._proxies if n in traces}
         self._meshes, self._failed = meshes, failed
-        return self._result_of(configs, traces, compiled, failures)
+        result = self._result_of(configs, traces, compiled, failures)
+        self._index_consumers(todo, result)
+        return result
+
+    def _index_consumers(self, nodes: Iterable[str], result: CompileResult) -> None:
+        """Bring :attr:`_consumers` up to date for ``nodes`` (those compiled again)."""
+        for node in nodes:
+            proxy = self._proxies[node]
+            uses = frozenset(_upstreams(proxy, result))
+            before = self._uses.get(node, frozenset())
+            if uses == before:
+                continue
+            by_service = self._consumers.setdefault(proxy.mesh, {})
+            for service in before - uses:
+                by_service[service].pop(node, None)
+            for service in uses - before:
+                by_service.setdefault(service, {})[node] = proxy
+            self._uses[node] = uses
 
     def _result_of(
         self,
@@ -267,13 +296,21 @@ class Compiler:
             if proxy.resource.key not in dirty
         }
 
-    def _affected(self, changed: Sequence[Change], meshes: Mapping[str, MeshIndex]) -> set[str]:
+    def _affected(
+        self,
+        changed: Sequence[Change],
+        meshes: Mapping[str, MeshIndex],
+        consumers: Mapping[str, Mapping[str, Mapping[str, Proxy]]] | None = None,
+    ) -> set[str]:
+        """Proxies a change reaches. ``consumers`` (only when the proxies are those of the
+        previous compile): per mesh and service, who sends to it."""
         affected: set[str] = set()
         toggled: set[str] = set()
         for old, new in changed:
             for resource, index in ((old, self._meshes), (new, meshes)):
                 if resource is not None:
-                    affected.update(_affected_by(resource, index, self._result))
+                    users = consumers.get(_mesh_of(resource)) if consumers is not None else None
+                    affected.update(_affected_by(resource, index, self._result, users))
                     if resource.kind in kuma_tags.USING_KINDS:
                         toggled.add(_mesh_of(resource))
         for mesh in sorted(toggled):
@@ -299,7 +336,10 @@ def _mesh_of(resource: Resource) -> str:
 
 
 def _affected_by(
-    resource: Resource, meshes: Mapping[str, MeshIndex], previous: CompileResult | None
+    resource: Resource,
+    meshes: Mapping[str, MeshIndex],
+    previous: CompileResult | None,
+    consumers: Mapping[str, Mapping[str, Proxy]] | None = None,
 ) -> Iterable[str]:
     index = meshes.get(_mesh_of(resource))
     if index is None:
@@ -335,8 +375,11 @@ def _affected_by(
             )
         return out
     ref = selection_ref(resource, index)  # a MeshHTTPRoute target: that route's selection
-    selected = [p for p in proxies if selects(ref, p.resource)]
     scope = to_scope(resource)
+    if scope is not None and consumers is not None:  # only who sends to those services
+        found = {n: p for s in sorted(scope) for n, p in consumers.get(s, {}).items()}
+        return [n for n, p in found.items() if selects(ref, p.resource)]
+    selected = [p for p in proxies if selects(ref, p.resource)]
     if scope is None:
         return [p.node_id for p in selected]
     return [p.node_id for p in selected if scope & _upstreams(p, previous)]

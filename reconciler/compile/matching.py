@@ -132,7 +132,17 @@ class KindState:
     policies it was derived from, so a later compile whose kind has the very same objects
     (and, if any targets a MeshHTTPRoute, the same routes) takes it over unchanged."""
 
-    __slots__ = ("inputs", "ref_keys", "refs", "route_targets", "routes", "selection", "sorted")
+    __slots__ = (
+        "inputs",
+        "ref_keys",
+        "refs",
+        "route_targets",
+        "routes",
+        "selection",
+        "sorted",
+        "to_targets",
+        "unsupported",
+    )
 
     def __init__(
         self, inputs: tuple[Resource, ...], routes: tuple[Resource, ...], index: MeshIndex
@@ -151,6 +161,11 @@ class KindState:
         }
         self.ref_keys: dict[int, str] = {i: canonical(r) for i, r in self.refs.items()}
         self.selection = _SelectionIndex(self.sorted, self.refs)
+        self.to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
+        """Filled as matchers ask: per policy, whether a ``to[]`` entry is mesh-wide (or by
+        labels) and the names its entries target."""
+        self.unsupported: dict[int, tuple[Skip, ...]] = {}
+        """Filled as matchers ask: per policy, its ``to[]`` entries not compiled."""
 
     def fits(self, inputs: tuple[Resource, ...], routes: tuple[Resource, ...]) -> bool:
         return _same_objects(self.inputs, inputs) and (
@@ -230,6 +245,7 @@ class Matcher:
         self._to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
         self._unsupported: dict[int, tuple[Skip, ...]] = {}
         self._selection = {k: s.selection for k, s in states.items()}
+        self._states = states
         self._sets: dict[tuple[int, ...], PolicySet] = {}
         self._relevant_memo: dict[tuple[int, str], tuple[Resource, ...]] = {}
         self._sets_by_id: dict[int, PolicySet] = {}
@@ -281,7 +297,9 @@ class Matcher:
             return hit
         out = []
         for p in policies:
-            targets = self._to_targets.get(id(p))
+            state = self._state_of(p)
+            known = state.to_targets if state is not None else self._to_targets
+            targets = known.get(id(p))
             if targets is None:
                 entries = _entries(p, Section.TO)
                 mesh_wide = any(
@@ -292,7 +310,7 @@ class Matcher:
                 )
                 by_labels = any(mapping(e.get("targetRef")).get("labels") for _, _, e in entries)
                 targets = (mesh_wide or by_labels, names)
-                self._to_targets[id(p)] = targets
+                known[id(p)] = targets
             destination = self.index.destinations.get(service)
             wanted = destination.name if destination is not None else service
             if targets[0] or wanted in targets[1]:
@@ -319,7 +337,9 @@ class Matcher:
 
     def unsupported(self, policy: Resource) -> tuple[Skip, ...]:
         """``to[]`` entries whose targetRef kind is not compiled (MeshExternalService, ...)."""
-        hit = self._unsupported.get(id(policy))
+        state = self._state_of(policy)
+        known = state.unsupported if state is not None else self._unsupported
+        hit = known.get(id(policy))
         if hit is not None:
             return hit
         out: list[Skip] = []
@@ -333,8 +353,14 @@ class Matcher:
                         f"to[] targetRef kind {kind} is not compiled yet; this entry has no effect",
                     )
                 )
-        self._unsupported[id(policy)] = tuple(out)
-        return self._unsupported[id(policy)]
+        known[id(policy)] = tuple(out)
+        return known[id(policy)]
+
+    def _state_of(self, policy: Resource) -> KindState | None:
+        """Where facts derived from ``policy`` alone are kept: its kind's state (kept across
+        compiles while the policy is the same object), else None (this matcher keeps them)."""
+        state = self._states.get(policy.kind)
+        return state if state is not None and id(policy) in state.refs else None
 
     def outbound(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""
