@@ -35,14 +35,17 @@ class SharedCache:
     entries: dict[Hashable, Any] = field(default_factory=dict)
     counter: Counter = field(default_factory=Counter)
     used: dict[Hashable, int] = field(default_factory=dict)
-    """Key -> the last run that built or shared it."""
+    """Key -> the last run that built or shared it, least recently used first (so dropping
+    the stale ones costs what is dropped, not every entry)."""
     run: int = 0
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         hit = self.entries.get(key)
         if hit is not None:
             self.counter.shared += 1
-            self.used[key] = self.run
+            if self.used.get(key) != self.run:  # to the end: ``used`` stays oldest first
+                del self.used[key]
+                self.used[key] = self.run
             return hit  # type: ignore[no-any-return]
         if len(self.entries) >= MAX_ENTRIES:
             self.entries.clear()
@@ -57,7 +60,11 @@ class SharedCache:
         """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs."""
         self.run += 1
         oldest = self.run - KEEP_RUNS
-        stale = [key for key, run in self.used.items() if run < oldest]
+        stale = []
+        for key, run in self.used.items():  # oldest first: stops at the first one kept
+            if run >= oldest:
+                break
+            stale.append(key)
         for key in stale:
             del self.entries[key]
             del self.used[key]
