@@ -244,6 +244,9 @@ class Matcher:
         self._tcp: dict[tuple[tuple[int, ...], str], Merged | None] = {}
         self._to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
         self._unsupported: dict[int, tuple[Skip, ...]] = {}
+        for state in states.values():  # what earlier matchers found for the same policies
+            self._to_targets.update(state.to_targets)
+            self._unsupported.update(state.unsupported)
         self._selection = {k: s.selection for k, s in states.items()}
         self._states = states
         self._sets: dict[tuple[int, ...], PolicySet] = {}
@@ -297,9 +300,7 @@ class Matcher:
             return hit
         out = []
         for p in policies:
-            state = self._state_of(p)
-            known = state.to_targets if state is not None else self._to_targets
-            targets = known.get(id(p))
+            targets = self._to_targets.get(id(p))
             if targets is None:
                 entries = _entries(p, Section.TO)
                 mesh_wide = any(
@@ -310,7 +311,9 @@ class Matcher:
                 )
                 by_labels = any(mapping(e.get("targetRef")).get("labels") for _, _, e in entries)
                 targets = (mesh_wide or by_labels, names)
-                known[id(p)] = targets
+                self._to_targets[id(p)] = targets
+                if (state := self._state_of(p)) is not None:
+                    state.to_targets[id(p)] = targets
             destination = self.index.destinations.get(service)
             wanted = destination.name if destination is not None else service
             if targets[0] or wanted in targets[1]:
@@ -337,9 +340,7 @@ class Matcher:
 
     def unsupported(self, policy: Resource) -> tuple[Skip, ...]:
         """``to[]`` entries whose targetRef kind is not compiled (MeshExternalService, ...)."""
-        state = self._state_of(policy)
-        known = state.unsupported if state is not None else self._unsupported
-        hit = known.get(id(policy))
+        hit = self._unsupported.get(id(policy))
         if hit is not None:
             return hit
         out: list[Skip] = []
@@ -353,12 +354,14 @@ class Matcher:
                         f"to[] targetRef kind {kind} is not compiled yet; this entry has no effect",
                     )
                 )
-        known[id(policy)] = tuple(out)
-        return known[id(policy)]
+        self._unsupported[id(policy)] = found = tuple(out)
+        if (state := self._state_of(policy)) is not None:
+            state.unsupported[id(policy)] = found
+        return found
 
     def _state_of(self, policy: Resource) -> KindState | None:
-        """Where facts derived from ``policy`` alone are kept: its kind's state (kept across
-        compiles while the policy is the same object), else None (this matcher keeps them)."""
+        """Where facts derived from ``policy`` alone are kept for later matchers: its kind's
+        state (kept across compiles while the policy is the same object), else None."""
         state = self._states.get(policy.kind)
         return state if state is not None and id(policy) in state.refs else None
 
