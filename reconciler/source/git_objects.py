@@ -1,5 +1,6 @@
 """Reading a commit's files from git objects: one ``ls-tree`` and one ``cat-file --batch``;
-for a commit that follows one already read, one ``diff-tree`` and the new blobs only.
+for a commit that follows one already read, one ``diff-tree`` and the new objects only
+(loose ones read directly, :mod:`~reconciler.source.git_loose`).
 
 Nothing is checked out, so no filter, hook or submodule of an untrusted tree runs. Files carry
 their blob id as digest, so per-file analysis results are shared by every commit (and every
@@ -18,6 +19,7 @@ from reconciler.load import SourceFile
 from reconciler.load.files import DEFAULT_MAX_FILE_SIZE, is_resource_path, too_large
 from reconciler.source.git_command import GitRunner
 from reconciler.source.git_errors import GitSourceError, SourceReason
+from reconciler.source.git_loose import read_loose
 
 _SYMLINK = "120000"
 _GITLINK = "160000"
@@ -174,8 +176,9 @@ def read_changes(
     """What :func:`read_commit` returns for commit ``sha``, derived from ``base`` (an
     earlier commit read in full or this way) and the paths that differ between the two:
     one ``diff-tree`` (git skips the subtrees both commits share), then the sizes and the
-    bytes of the new blobs only. The work follows the change, not the size of the tree.
-    Files of unchanged paths are ``base``'s own objects."""
+    bytes of the new blobs only: read directly when the fetch left them loose, else with
+    ``cat-file``. The work follows the change, not the size of the tree. Files of unchanged
+    paths are ``base``'s own objects."""
     changed = diff_tree(git, base.sha, sha, subpath)
     gone = set(changed)
     diags = [d for d in base.diagnostics if d.file not in gone]
@@ -189,14 +192,19 @@ def read_changes(
             diags.append(at_file(code, entry.path, f"{what} in the commit is not followed"))
         else:
             fresh.append(entry)
-    sizes = object_sizes(git, [e.oid for e in fresh])
+    loose = _loose(git, [(sha, _COMMIT_MAX), *((e.oid, max_file_size) for e in fresh)])
+    sizes = {oid: size for oid, (_, size, _) in loose.items()}
+    sizes.update(object_sizes(git, [e.oid for e in fresh if e.oid not in loose]))
     wanted: list[TreeEntry] = []
     for entry in fresh:
         if sizes[entry.oid] > max_file_size:
             diags.append(too_large(entry.path, sizes[entry.oid], max_file_size))  # never read
         else:
             wanted.append(entry)
-    objects = read_objects(git, [sha, *(e.oid for e in wanted)])
+    objects = {oid: (kind, data) for oid, (kind, _, data) in loose.items() if data is not None}
+    objects.update(
+        read_objects(git, [o for o in (sha, *(e.oid for e in wanted)) if o not in objects])
+    )
     kind, raw_commit = objects[sha]
     if kind != "commit":
         raise GitSourceError(SourceReason.GIT_FAILED, f"{sha} is a {kind}, not a commit")
@@ -208,6 +216,24 @@ def read_changes(
     # read_commit's order: the tree's, which for full paths is their byte order
     diags.sort(key=lambda d: (d.file or "").encode("utf-8", "surrogateescape"))
     return CommitFiles(sha, tuple(files), tuple(diags), commit_meta(raw_commit))
+
+
+_COMMIT_MAX = 1 << 20
+"""A commit object larger than this is read by ``cat-file`` rather than inflated here."""
+
+
+def _loose(
+    git: GitRunner, wanted: list[tuple[str, int]]
+) -> dict[str, tuple[str, int, bytes | None]]:
+    """The loose objects among ``wanted`` ((oid, largest size to read)), read directly."""
+    if git.git_dir is None:
+        return {}
+    found: dict[str, tuple[str, int, bytes | None]] = {}
+    for oid, limit in wanted:
+        hit = read_loose(git.git_dir, oid, limit)
+        if hit is not None:
+            found[oid] = hit
+    return found
 
 
 def diff_tree(git: GitRunner, old: str, new: str, subpath: str) -> dict[str, TreeEntry | None]:
