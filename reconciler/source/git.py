@@ -3,8 +3,9 @@
 :class:`GitSource` follows ``--branch`` of a URL or local repository through a bare cache in
 the state directory: ``git ls-remote`` first (nothing else runs when the branch did not move),
 then a shallow fetch of the new commit, then one ``diff-tree`` against the commit read last
-and ``cat-file`` of the new blobs only (the first commit: one ``ls-tree`` and one ``cat-file
---batch``); files of unchanged paths are the previous revision's objects. :func:`read_commit_files`
+and the new objects only, read directly when the fetch left them loose, else with
+``cat-file`` (the first commit: one ``ls-tree`` and one ``cat-file --batch``); files of
+unchanged paths are the previous revision's objects. :func:`read_commit_files`
 reads any commit of a local repository (``reconciler diff --repo``). Plain ``git`` processes
 with argv lists only; GitPython is not used (not thread-safe, leaks in daemons).
 """
