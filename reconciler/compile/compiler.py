@@ -84,8 +84,12 @@ class Compiler:
                     continue
                 if mesh_compiler is None:
                     mesh_compiler = MeshCompiler(index, self.shared)
-                if _compile_into(mesh_compiler, proxy, configs, traces, failures):
-                    compiled.add(node)
+                try:
+                    configs[node], traces[node] = mesh_compiler.compile(proxy)
+                except (CompileError, ValueError, TypeError) as exc:
+                    failures.append(_failure(proxy, exc))
+                    continue
+                compiled.add(node)
         result = CompileResult(
             configs,
             traces,
@@ -140,22 +144,6 @@ class Compiler:
                 # x-kuma-tags turned on (off) on every outbound route config of the mesh
                 affected.update(p.node_id for p in after.proxies.values())
         return affected
-
-
-def _compile_into(
-    mesh_compiler: MeshCompiler,
-    proxy: Proxy,
-    configs: dict[str, ProxyConfig],
-    traces: dict[str, ProxyTrace],
-    failures: list[Diagnostic],
-) -> bool:
-    """Compile one proxy into ``configs``/``traces``; False (and a diagnostic) if it fails."""
-    try:
-        configs[proxy.node_id], traces[proxy.node_id] = mesh_compiler.compile(proxy)
-    except (CompileError, ValueError, TypeError) as exc:
-        failures.append(_failure(proxy, exc))
-        return False
-    return True
 
 
 def _same(a: Resource | None, b: Resource | None) -> bool:
@@ -321,8 +309,12 @@ def compile_proxies(
         mesh_compiler = MeshCompiler(index, shared) if wanted else None
         for proxy in wanted:
             assert mesh_compiler is not None
-            if _compile_into(mesh_compiler, proxy, configs, traces, failures):
-                compiled.add(proxy.node_id)
+            try:
+                configs[proxy.node_id], traces[proxy.node_id] = mesh_compiler.compile(proxy)
+            except (CompileError, ValueError, TypeError) as exc:
+                failures.append(_failure(proxy, exc))
+                continue
+            compiled.add(proxy.node_id)
     return CompileResult(
         configs,
         traces,

@@ -207,7 +207,7 @@ class _Side:
 
     def __init__(self, revision: IndexedRevision) -> None:
         self.revision = revision
-        self._routes: dict[str, list[_Route]] = {}
+        self._routes: dict[str, dict[str | None, list[_Route]]] = {}
         self._upstreams: dict[str, _Upstreams] = {}
 
     def selected_by(self, policy: Resource, index: MeshIndex) -> Iterator[str]:
@@ -239,10 +239,11 @@ class _Side:
             destination = index.destinations.get(outbound.service)
             if destination is not None:
                 names.add(destination.name)
-        outbound_names = frozenset(names)
-        for route in self._routes_of(index):
-            if route.targets is not None and route.targets.isdisjoint(outbound_names):
-                continue
+        routes = self._routes_of(index)
+        candidates = {id(r): r for r in routes.get(None, ())}
+        for name in sorted(names):
+            candidates.update((id(r), r) for r in routes.get(name, ()))
+        for route in candidates.values():
             if selects(route.ref, proxy.resource):
                 names.update(route.backends)
                 anything = anything or route.any_backend
@@ -252,12 +253,16 @@ class _Side:
                 names.add(destination.name)
         return _Upstreams(frozenset(names), anything)
 
-    def _routes_of(self, index: MeshIndex) -> list[_Route]:
+    def _routes_of(self, index: MeshIndex) -> dict[str | None, list[_Route]]:
+        """The mesh's routes by the services their to-entries name (None: any service)."""
         found = self._routes.get(index.name)
         if found is None:
-            found = self._routes[index.name] = [
-                _route(r, index) for kind in ROUTE_KINDS for r in index.policies.get(kind, ())
-            ]
+            found = self._routes[index.name] = {}
+            for kind in ROUTE_KINDS:
+                for resource in index.policies.get(kind, ()):
+                    route = _route(resource, index)
+                    for target in route.targets if route.targets is not None else (None,):
+                        found.setdefault(target, []).append(route)
         return found
 
 
