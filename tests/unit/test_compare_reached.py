@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.cache import FileCache
 from reconciler.comparison import Comparison, compare
 from reconciler.compile.compiler import Compiler, CompileResult
 from reconciler.diagnostics import Diagnostic, fails
@@ -42,6 +43,24 @@ ROOT = Path(__file__).resolve().parents[2]
 Files = dict[str, list[dict[str, Any]]]
 """path -> YAML documents."""
 Change = Callable[[Files], None]
+
+
+_FULL: dict[tuple[SourceFile, ...], CompileResult] = {}
+"""Full compiles of the unedited revisions (the base of every case), kept for the module."""
+
+
+def _full_compile(files: tuple[SourceFile, ...], cache: Path) -> CompileResult:
+    found = _FULL.get(files)
+    if found is None:
+        found = Compiler().compile(compilable(analyze(files, cache=FileCache(cache))))
+    return found
+
+
+def _base(files: Files, cache: Path) -> Files:
+    """``files``, its full compile kept for the cases that start from it."""
+    sources = _sources(files)
+    _FULL[sources] = _full_compile(sources, cache)
+    return files
 
 
 def _generated(tmp: Path) -> Files:
@@ -324,8 +343,8 @@ def check(before: Files, after: Files, cache: Path) -> Comparison:
     default = compare(Side("base", old_files), Side("head", new_files), cache_dir=cache)
     assert reached.scope is not None and default.scope is None
 
-    full_old = Compiler().compile(compilable(analyze(old_files)))
-    full_new = Compiler().compile(compilable(analyze(new_files)))
+    full_old = _full_compile(old_files, cache)
+    full_new = _full_compile(new_files, cache)
     proxy_changes, unchanged = diff_proxies(full_old.configs, full_new.configs)
     expected = default.changes
     if not any(d.code == "RC501" for d in full_new.diagnostics):
@@ -360,7 +379,9 @@ def check(before: Files, after: Files, cache: Path) -> Comparison:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Files:
-    return _generated(tmp_path_factory.mktemp("mesh"))
+    return _base(
+        _generated(tmp_path_factory.mktemp("mesh")), tmp_path_factory.getbasetemp() / "cache"
+    )
 
 
 @pytest.mark.slow
@@ -375,7 +396,7 @@ def test_generated_mesh(
 
 @pytest.mark.parametrize("name", sorted(sample_changes()))
 def test_sample_repository(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    before = _read(ROOT / "sample-repo")
+    before = _base(_read(ROOT / "sample-repo"), tmp_path_factory.getbasetemp() / "cache")
     after = copy.deepcopy(before)
     sample_changes()[name](after)
     check(before, after, tmp_path_factory.getbasetemp() / "cache")
