@@ -60,7 +60,9 @@ def _gitops() -> ModuleType:
 gitops = _gitops()
 
 
-def start_server(repo: Path, work: Path) -> tuple[object, str, str, Path]:
+def start_server(
+    repo: Path, work: Path, extra: tuple[str, ...] = ()
+) -> tuple[object, str, str, Path]:
     state = work / "state"
     secret = work / "secret"
     secret.write_bytes(gitops.SECRET)
@@ -87,6 +89,7 @@ def start_server(repo: Path, work: Path) -> tuple[object, str, str, Path]:
             "none",
             "--log-level",
             "warning",
+            *extra,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -30,6 +30,7 @@ AREAS = (
     "console",
     "revision",
     "memory",
+    "scale",
     "delivery_metrics",
     "action",
 )
