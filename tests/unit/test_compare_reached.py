@@ -420,3 +420,150 @@ def test_reach_is_narrow(
     reached = check(generated, after, tmp_path_factory.getbasetemp() / "cache")
     assert reached.scope is not None
     assert 0 < len(reached.scope.compiled) < reached.scope.proxies // 2
+
+
+def _policy(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"type": kind, "name": name, "mesh": "default", "spec": spec}
+
+
+SPLIT = _policy(
+    "MeshHTTPRoute",
+    "split-to-another-service",
+    {
+        "targetRef": {"kind": "Mesh"},
+        "to": [
+            {
+                "targetRef": {"kind": "MeshService", "name": "svc-001"},
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": "/moved"}}],
+                        "default": {"backendRefs": [{"kind": "MeshService", "name": "svc-006"}]},
+                    }
+                ],
+            }
+        ],
+    },
+)
+TCP_SPLIT = _policy(
+    "MeshTCPRoute",
+    "tcp-to-another-service",
+    {
+        "targetRef": {"kind": "Mesh"},
+        "to": [
+            {
+                "targetRef": {"kind": "MeshService", "name": "svc-004"},
+                "rules": [
+                    {"default": {"backendRefs": [{"kind": "MeshService", "name": "svc-009"}]}}
+                ],
+            }
+        ],
+    },
+)
+
+
+def of_service(service: str, how: Callable[[Files, str, int, dict[str, Any]], None]) -> Change:
+    """``how`` applied to the first Dataplane of ``service``."""
+
+    def apply(files: Files) -> None:
+        for path, i, doc in _docs(files, "Dataplane"):
+            if doc["networking"]["inbound"][0]["tags"]["kuma.io/service"] == service:
+                how(files, path, i, doc)
+                return
+        raise AssertionError(f"no Dataplane of {service}")
+
+    return apply
+
+
+def _callers(files: Files, service: str) -> set[str]:
+    return {
+        f"default.{doc['name']}"
+        for _, _, doc in _docs(files, "Dataplane")
+        if any(
+            (o.get("tags") or {}).get("kuma.io/service") == service
+            for o in doc["networking"].get("outbound") or ()
+        )
+    }
+
+
+ROUTED = {
+    # a Dataplane of a service reached only as another service's route backend
+    "backend's Dataplane readdressed": of_service("svc-006", readdress),
+    "backend's Dataplane removed": of_service("svc-006", remove),
+    "TCP backend's Dataplane readdressed": of_service("svc-009", readdress),
+    # a policy towards the backend only
+    "timeout towards the backend": add_file(
+        "policies/backend-timeout.yaml",
+        _policy(
+            "MeshTimeout",
+            "backend-timeout",
+            {
+                "targetRef": {"kind": "Mesh"},
+                "to": [
+                    {
+                        "targetRef": {"kind": "MeshService", "name": "svc-006"},
+                        "default": {"connectionTimeout": "3s"},
+                    }
+                ],
+            },
+        ),
+    ),
+    "circuit breaker towards the TCP backend": add_file(
+        "policies/backend-breaker.yaml",
+        _policy(
+            "MeshCircuitBreaker",
+            "backend-breaker",
+            {
+                "targetRef": {"kind": "Mesh"},
+                "to": [
+                    {
+                        "targetRef": {"kind": "MeshService", "name": "svc-009"},
+                        "default": {"connectionLimits": {"maxConnections": 7}},
+                    }
+                ],
+            },
+        ),
+    ),
+    "route moved to another backend": lambda files: files["policies/split.yaml"][0]["spec"]["to"][
+        0
+    ]["rules"][0]["default"]["backendRefs"][0].update(name="svc-007"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUTED))
+def test_route_backends(
+    name: str, generated: Files, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Callers reach a service through another service's routes: its Dataplanes and the
+    policies towards it reach them too."""
+    before = copy.deepcopy(generated)
+    before["policies/split.yaml"] = [copy.deepcopy(SPLIT)]
+    before["policies/tcp-split.yaml"] = [copy.deepcopy(TCP_SPLIT)]
+    after = copy.deepcopy(before)
+    ROUTED[name](after)
+    reached = check(before, after, tmp_path_factory.getbasetemp() / "cache")
+    backend = "svc-009" if "TCP" in name else "svc-006"
+    routed = _callers(before, "svc-004" if "TCP" in name else "svc-001")
+    changed = {c.node_id for c in reached.changes.proxies}
+    # the case changes a proxy that sends to the backend through the route only
+    assert changed & (routed - _callers(before, backend)), changed
+
+
+GENERATED_SERVICES = {
+    "Dataplane to a new service": of_service("svc-003", inbound_tag("kuma.io/service", "svc-new")),
+    "Dataplane port": of_service("svc-002", edit_value),
+    "Dataplane removed": of_service("svc-005", remove),
+    "Dataplane added": nth("Dataplane", 8, duplicate),
+    "Dataplane outbound": nth("Dataplane", 5, outbound_service("svc-009")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED_SERVICES))
+def test_mesh_services_generated(
+    name: str, generated: Files, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With ``meshServices.mode`` on, Dataplanes also make the mesh's MeshServices."""
+    before = copy.deepcopy(generated)
+    before["mesh.yaml"][0]["meshServices"] = {"mode": "Everywhere"}
+    after = copy.deepcopy(before)
+    GENERATED_SERVICES[name](after)
+    check(before, after, tmp_path_factory.getbasetemp() / "cache")
