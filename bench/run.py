@@ -30,6 +30,7 @@ AREAS = (
     "console",
     "revision",
     "memory",
+    "generations",
     "scale",
     "delivery_metrics",
     "action",

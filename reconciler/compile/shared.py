@@ -8,6 +8,7 @@ endpoint assignments depend on the Dataplanes, so they are rebuilt on every comp
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,11 +18,39 @@ T = TypeVar("T")
 MAX_ENTRIES = 200_000
 """Past this many entries a cache is emptied (entries are only a speed-up)."""
 
-KEEP_RUNS = 8
-"""An entry no compile used in the last this many runs is dropped: a long-running server
-changing one policy value per commit would otherwise keep every value's listeners and
-clusters. Proxies that still reference such an object keep it alive themselves; a later
-recompile of them only builds an equal object again."""
+KEEP_RUNS = 1
+"""An entry no compile used in the last this many runs is dropped once nothing outside the
+cache holds it any more (:func:`held_elsewhere`: no compiled proxy configuration, kept
+build or trace references the object). Entries that live configurations still hold stay
+whatever their age (the incremental compiler does not revisit proxies a commit does not
+reach, so their resources are not "used"; keeping them costs nothing, as the proxies keep
+the objects alive, and a later recompile shares them instead of building equal copies).
+What nobody holds is a past generation: a server changing one policy value per commit, or
+the whole mesh's listeners per commit, would otherwise keep one generation per commit."""
+
+
+def _refcount_alone() -> tuple[int, int]:
+    """What :func:`_refs` counts for a value only a cache dict holds (plain, in a tuple)."""
+    plain: dict[int, object] = {0: object()}
+    wrapped: dict[int, tuple[object]] = {0: (object(),)}
+    return _refs_in_frame(plain[0]), _refs_in_frame(wrapped[0])
+
+
+def _refs_in_frame(value: object) -> int:
+    """:func:`_refs` called from one frame holding ``value``, as :func:`held_elsewhere`."""
+    return _refs(value)
+
+
+def _refs(value: object) -> int:
+    if type(value) is tuple:
+        return sys.getrefcount(value[0])
+    return sys.getrefcount(value)
+
+
+def held_elsewhere(value: object) -> bool:
+    """Whether anything but the cache holds ``value`` (for a tuple, its first item: a cached
+    route configuration comes with its traces, and proxies hold the configuration)."""
+    return _refs(value) > (_ALONE[1] if type(value) is tuple else _ALONE[0])
 
 
 @dataclass(slots=True)
@@ -54,14 +83,23 @@ class SharedCache:
         return value
 
     def next_run(self) -> None:
-        """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs."""
+        """A new compile starts: forget entries unused for :data:`KEEP_RUNS` runs that
+        nothing else holds."""
         self.run += 1
         oldest = self.run - KEEP_RUNS
-        stale = [key for key, run in self.used.items() if run < oldest]
+        entries = self.entries
+        stale = [
+            key
+            for key, run in self.used.items()
+            if run < oldest and not held_elsewhere(entries[key])
+        ]
         for key in stale:
             del self.entries[key]
             del self.used[key]
         self.counter = Counter()
+
+
+_ALONE = _refcount_alone()
 
 
 @dataclass(slots=True)
@@ -73,7 +111,7 @@ class Shared:
 
     def start_run(self) -> None:
         """Called at the start of every compile: endpoints may have changed, counters reset,
-        entries unused for :data:`KEEP_RUNS` compiles dropped."""
+        entries unused for :data:`KEEP_RUNS` compiles that nothing else holds dropped."""
         self.assignments.entries.clear()
         self.assignments.used.clear()
         for cache in (self.listeners, self.routes, self.clusters, self.assignments):

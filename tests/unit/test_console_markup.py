@@ -64,3 +64,34 @@ def test_build_log_is_bounded_and_finds_the_diff_base() -> None:
     oldest = log.find(builds[-1].attempt.revision)
     assert oldest is not None and oldest[1] is None  # its base is no longer kept
     assert log.find(f"{1:040x}") is None  # refused: never a build
+
+
+def test_build_log_keeps_older_builds_only_while_they_share_their_configurations() -> None:
+    from reconciler.resource_types import ProxyConfig
+
+    nodes = [f"default.dp-{i}" for i in range(10)]
+
+    def fleet() -> dict[str, ProxyConfig]:
+        return {n: ProxyConfig(n) for n in nodes}
+
+    log = BuildLog()
+    configs = fleet()
+    for i in range(KEEP_BUILDS + 2):  # one proxy changes per commit: builds share the rest
+        configs = {**configs, nodes[i]: ProxyConfig(nodes[i])}
+        log.published(f"{i:040x}", {}, (), configs, None)
+    assert len(log.builds()) == KEEP_BUILDS
+
+    for i in range(3):  # every proxy changes per commit: each build is a whole fleet more
+        log.published(f"{100 + i:040x}", {}, (), fleet(), None)
+        builds = log.builds()
+        assert len(builds) == 2, [b.attempt.revision for b in builds]
+        found = log.find(builds[0].attempt.revision)
+        assert found is not None and found[1] is builds[1]  # the diff base is still there
+
+    # after a mesh-wide build, one-proxy builds accumulate again within one fleet's worth
+    configs = dict(log.builds()[0].configs)
+    for i in range(KEEP_BUILDS):
+        configs = {**configs, nodes[i]: ProxyConfig(nodes[i])}
+        log.published(f"{200 + i:040x}", {}, (), configs, None)
+    assert len(log.builds()) == KEEP_BUILDS
+    assert [b.attempt.revision for b in log.builds()][-1] == f"{200:040x}"

@@ -3,10 +3,14 @@
 The builder records every revision it builds: refused ones with their rejection (code,
 message, every error diagnostic with ``file:line``), published ones with what the pages
 need to explain them (the resources, the compiled configuration of every proxy and an
-:class:`Explainer` of the compile's traces). Bounded: :data:`KEEP_ATTEMPTS` attempts, the
-heavy part of the last :data:`KEEP_BUILDS` published revisions (an incremental compile
-hands back the same objects for proxies a commit does not reach, so successive builds
-share most of their memory).
+:class:`Explainer` of the compile's traces). Bounded: :data:`KEEP_ATTEMPTS` attempts, and
+the heavy part of at most :data:`KEEP_BUILDS` published revisions, bounded by memory too.
+An incremental compile hands back the same objects for proxies a commit does not reach, so
+successive builds share most of their memory; a mesh-wide change shares nothing, and five
+such builds would hold five copies of every proxy's configuration. So builds older than the
+previous one (the base of the current revision's diff, always kept) are kept only while the
+configurations the builds after the newest hold that a newer build does not
+(:func:`_unshared`) add up to no more than one fleet (the proxies of the newest build).
 
 Written from the loop's worker thread, read from the event loop: each update swaps one
 reference, so a reader sees a whole record or none.
@@ -94,7 +98,7 @@ class BuildLog:
         attempt = _attempt(revision, meta, None)
         build = Build(attempt, resources, dict(configs), explain)
         self._state = _State(
-            (attempt, *state.attempts)[:KEEP_ATTEMPTS], (build, *state.builds)[:KEEP_BUILDS]
+            (attempt, *state.attempts)[:KEEP_ATTEMPTS], _bounded((build, *state.builds))
         )
 
     def attempts(self) -> tuple[Attempt, ...]:
@@ -116,6 +120,29 @@ class BuildLog:
             if build.attempt.revision.startswith(revision):
                 return build, builds[index + 1] if index + 1 < len(builds) else None
         return None
+
+
+def _unshared(older: Build, newer: Build) -> int:
+    """How many of ``older``'s proxy configurations ``newer`` does not hold as the same object:
+    what keeping ``older`` costs once ``newer`` is kept."""
+    held = newer.configs
+    return sum(1 for node, config in older.configs.items() if held.get(node) is not config)
+
+
+def _bounded(builds: tuple[Build, ...]) -> tuple[Build, ...]:
+    """The newest builds to keep (newest first): at most :data:`KEEP_BUILDS`; the newest two
+    always; older ones while the configurations the builds after the newest hold unshared
+    total at most one fleet."""
+    kept = builds[:2]
+    if len(kept) < 2:
+        return kept
+    budget = len(builds[0].configs) - _unshared(builds[1], builds[0])
+    for build in builds[2:KEEP_BUILDS]:
+        budget -= _unshared(build, kept[-1])
+        if budget < 0:
+            break
+        kept += (build,)
+    return kept
 
 
 def _attempt(
