@@ -40,7 +40,7 @@ from reconciler.compile.inventory import MeshIndex, Proxy, resolve_outbound
 from reconciler.compile.matching import selection_ref
 from reconciler.compile.ordering import target_ref
 from reconciler.kinds import POLICY_KINDS
-from reconciler.model import Kind, Resource
+from reconciler.model import DEFAULT_MESH, Kind, Resource
 from reconciler.targetref import selects
 
 Change = tuple[Resource | None, Resource | None]
@@ -76,21 +76,23 @@ def reached(before: IndexedRevision, after: IndexedRevision, changes: Sequence[C
         for resource, side in ((old, sides[0]), (new, sides[1])):
             if resource is None:
                 continue
-            mesh = _mesh_of(resource)
             if resource.kind == Kind.DATAPLANE:
                 dataplanes.append(resource)
             elif resource.kind in POLICY_KINDS:
-                index = side.revision.meshes.get(mesh or "")
+                mesh = resource.mesh or DEFAULT_MESH  # as the index files it
+                index = side.revision.meshes.get(mesh)
                 if index is not None:
                     nodes.update(side.selected_by(resource, index))
                 if resource.kind in kuma_tags.USING_KINDS and _tags_toggled(sides, mesh):
-                    whole.add(mesh or "")
-            elif mesh is None:
+                    whole.add(mesh)
+            elif resource.kind == Kind.MESH:
+                whole.add(resource.name)
+            elif resource.mesh is None:
                 every_mesh = True
             else:
-                whole.add(mesh)
+                whole.add(resource.mesh)
         if dataplanes:
-            mesh = _mesh_of(dataplanes[0]) or ""
+            mesh = dataplanes[0].mesh or DEFAULT_MESH
             if _destinations_differ(sides, mesh):
                 whole.add(mesh)
             else:
@@ -102,12 +104,8 @@ def reached(before: IndexedRevision, after: IndexedRevision, changes: Sequence[C
     return nodes
 
 
-def _mesh_of(resource: Resource) -> str | None:
-    return resource.name if resource.kind == Kind.MESH else resource.mesh
-
-
-def _tags_toggled(sides: tuple[_Side, _Side], mesh: str | None) -> bool:
-    users = [kuma_tags.users(i) if (i := s.revision.meshes.get(mesh or "")) else 0 for s in sides]
+def _tags_toggled(sides: tuple[_Side, _Side], mesh: str) -> bool:
+    users = [kuma_tags.users(i) if (i := s.revision.meshes.get(mesh)) else 0 for s in sides]
     return bool(users[0]) != bool(users[1])
 
 

@@ -286,6 +286,22 @@ def generated_changes() -> dict[str, Change]:
             ),
             "MeshService added": add_file("services/svc-001.yaml", MESH_SERVICE),
             "every MeshFaultInjection removed": remove_all("MeshFaultInjection"),
+            "policy without a mesh field added": add_file(
+                "policies/no-mesh.yaml",
+                {
+                    "type": "MeshTimeout",
+                    "name": "no-mesh",
+                    "spec": {
+                        "targetRef": {"kind": "Mesh"},
+                        "to": [
+                            {
+                                "targetRef": {"kind": "MeshService", "name": "svc-002"},
+                                "default": {"connectionTimeout": "4s"},
+                            }
+                        ],
+                    },
+                },
+            ),
             "every MeshHTTPRoute removed": remove_all("MeshHTTPRoute"),
         }
     )
