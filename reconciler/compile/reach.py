@@ -18,11 +18,11 @@ each side where it exists:
   (a backend chosen by labels may be anything). A route that another policy targets is not
   narrowed. Adding a mesh's first (or removing its last) policy that turns on
   ``x-kuma-tags`` reaches the whole mesh;
-* a Dataplane: itself, every proxy with a ``backendRef`` outbound, and every proxy that may
-  send (as above) to a service it provides on either side: its inbounds' ``kuma.io/service``
-  and the MeshService ports whose endpoints it is. If the mesh's destinations (MeshService
-  ports, written or generated from the tags, and MeshExternalServices) or their hostnames
-  differ otherwise, the whole mesh;
+* a Dataplane: itself, and every proxy that may send (as above) to a service it provides on
+  either side: its inbounds' ``kuma.io/service`` and the MeshService ports whose endpoints
+  it is. If the mesh's destinations (MeshService ports, written or generated from the tags,
+  and MeshExternalServices) or their hostnames differ otherwise, the whole mesh (so a
+  ``backendRef`` outbound resolves the same on both sides when it is not);
 * anything else (Mesh, MeshService, MeshExternalService, HostnameGenerator,
   MeshOpenTelemetryBackend, kinds the compiler does not apply): every proxy of its mesh, of
   every mesh for a resource outside meshes.
@@ -152,9 +152,9 @@ def _reached_by_dataplane(
         if index is None:
             continue
         for proxy in index.proxies.values():
-            if any(o.backend_ref is not None for o in proxy.outbounds) or side.sends_to(
-                index, proxy, services
-            ):
+            # a backendRef outbound resolves against the destinations, the same on both
+            # sides here: it reaches a service of the Dataplane only through ``services``
+            if side.sends_to(index, proxy, services):
                 nodes.add(proxy.node_id)
     return nodes
 

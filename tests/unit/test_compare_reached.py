@@ -583,3 +583,42 @@ def test_mesh_services_generated(
     after = copy.deepcopy(before)
     GENERATED_SERVICES[name](after)
     check(before, after, tmp_path_factory.getbasetemp() / "cache")
+
+
+CHECKOUT = {
+    "type": "MeshService",
+    "name": "checkout",
+    "mesh": "default",
+    "spec": {
+        "selector": {"dataplaneTags": {"kuma.io/service": "svc-001"}},
+        "ports": [{"name": "main", "port": 10001, "targetPort": "main", "appProtocol": "http"}],
+    },
+}
+
+
+def _with_checkout(files: Files) -> None:
+    """A MeshService named apart from its Dataplanes' service, and a caller through it."""
+    files["services/checkout.yaml"] = [copy.deepcopy(CHECKOUT)]
+    for _, _, doc in _docs(files, "Dataplane"):
+        if doc["name"] == "svc-002-0":  # not a caller of svc-001 otherwise
+            doc["networking"]["outbound"].append(
+                {
+                    "port": 19001,
+                    "address": doc["networking"]["address"],
+                    "backendRef": {"kind": "MeshService", "name": "checkout", "port": 10001},
+                }
+            )
+
+
+@pytest.mark.parametrize("how", ["readdressed", "removed"])
+def test_backend_ref_to_a_mesh_service_named_apart(
+    how: str, generated: Files, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A Dataplane reaches the callers of the MeshService ports whose endpoints it is, even
+    when the MeshService's name is not its service's."""
+    before = copy.deepcopy(generated)
+    _with_checkout(before)
+    after = copy.deepcopy(before)
+    of_service("svc-001", readdress if how == "readdressed" else remove)(after)
+    reached = check(before, after, tmp_path_factory.getbasetemp() / "cache")
+    assert "default.svc-002-0" in {c.node_id for c in reached.changes.proxies}
