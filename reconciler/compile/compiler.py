@@ -58,10 +58,12 @@ class Compiler:
         self._resources: dict[ResourceKey, Resource] = {}
         self._result: CompileResult | None = None
         self._meshes: dict[str, MeshIndex] = {}
+        self._runs: dict[str, int] = {}
+        """Node id -> the shared caches' run that compiled its current config."""
 
     def compile(self, resources: Sequence[Resource], *, full: bool = False) -> CompileResult:
         start = time.perf_counter()
-        self.shared.start_run()
+        run = self.shared.start_run(frozenset(self._runs.values()))
         current = {r.key: r for r in resources}
         previous = None if full else self._result
         changed = self._changed(current) if previous is not None else []
@@ -100,6 +102,7 @@ class Compiler:
             hostnames_json(found_hostnames),
         )
         self._resources, self._result, self._meshes = current, result, meshes
+        self._runs = {node: run if node in compiled else self._runs[node] for node in configs}
         return result
 
     def _changed(

@@ -19,7 +19,7 @@ from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.console.records import BuildLog, Explainer
 from reconciler.serve.heap import release_free_memory
-from reconciler.snapshot import Interner, Snapshot, build_snapshots
+from reconciler.snapshot import Interner, Snapshot, build_snapshots, compact
 from reconciler.source import Revision
 
 
@@ -117,7 +117,9 @@ class RevisionBuilder:
     ) -> tuple[dict[str, Snapshot], list[Any]]:
         """Only proxies whose compiled config is a new object are serialized again (the
         incremental compiler hands back the same object for a proxy a commit does not
-        reach)."""
+        reach). A serialized config then holds its snapshot's encoded resources instead
+        of its messages (:func:`~reconciler.snapshot.compact`): the compiler, the console
+        and this builder keep the config objects, not the messages."""
         reused: dict[str, Snapshot] = {}
         fresh: dict[str, ProxyConfig] = {}
         for node, config in configs.items():
@@ -129,6 +131,8 @@ class RevisionBuilder:
         built, problems = build_snapshots(fresh, self.interner)
         if problems:
             return {}, problems
+        for node, snap in built.items():
+            compact(fresh[node], snap)
         snapshots = {**reused, **built}
         self._built = {node: (configs[node], snap) for node, snap in snapshots.items()}
         return snapshots, []
