@@ -1,14 +1,18 @@
 """Validation benchmark: `reconciler validate` cold and warm, and check-jsonschema, same files.
 
     .venv/bin/python bench/validate.py [--dataplanes 1000] [--services 200] [--policies 3999]
-                                       [--repeat 3] [--profile]
+                                       [--repeat 3] [--profile] [--warm-only]
 
 Generates the repository of ``bench/generate_mesh.py`` (5,000 files by default) and times, as
 subprocesses, in one run:
 
 * ``reconciler validate`` cold: an empty ``--cache-dir`` (and with ``--no-cache``);
 * ``reconciler validate`` warm: the cache filled by a previous run, after one file changed;
+* ``reconciler validate`` warm with nothing changed;
 * ``check-jsonschema --schemafile <reconciler schema --all>`` on the same files.
+
+``--warm-only`` times the warm runs and their references (``python -c pass``,
+``reconciler --version``) only, each a subprocess, the runs interleaved round by round.
 
 Then it splits a cold run into stages in-process (interpreter start and imports, read, YAML
 load, schema, per-resource rules, cross-resource rules) to show where the time goes;
@@ -235,7 +239,13 @@ def main() -> None:
     parser.add_argument(
         "--skip-check-jsonschema", action="store_true", help="its 30 s per run left out"
     )
+    parser.add_argument(
+        "--warm-only", action="store_true", help="the warm runs and their references only"
+    )
     args = parser.parse_args()
+    if args.warm_only:
+        warm_only(args)
+        return
     reconciler = BIN / "reconciler"
     check_jsonschema = BIN / "check-jsonschema"
 
@@ -326,6 +336,87 @@ def main() -> None:
         f"\nIn-process `analyze()` of the same files: {gc_on:.2f} s CPU with the garbage "
         f"collector on, {gc_off:.2f} s with it off."
     )
+
+
+def warm_only(args: argparse.Namespace) -> None:
+    """Warm runs (one file changed, nothing changed) and the references, interleaved."""
+    reconciler = BIN / "reconciler"
+    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp_name:
+        tmp = Path(tmp_name)
+        repo = tmp / "repo"
+        generate_mesh.generate(
+            repo, dataplanes=args.dataplanes, services=args.services, policies=args.policies
+        )
+        count = sum(1 for _ in repo.rglob("*.yaml"))
+        cache = tmp / "cache"
+        time.sleep(RACY_PAUSE_S)  # files older than the racy-clean window of the cache
+        run_timed([reconciler, "validate", "--cache-dir", cache, repo])
+        rows: dict[str, list[Timing]] = {}
+
+        def changed(i: int) -> Timing:
+            touch_one_file(repo, i)
+            return run_timed([reconciler, "validate", "--cache-dir", cache, repo])
+
+        runs: list[tuple[str, Callable[[int], Timing]]] = [
+            ("`reconciler validate`, warm (1 file changed)", changed),
+            (
+                "`reconciler validate`, warm (nothing changed)",
+                lambda i: run_timed([reconciler, "validate", "--cache-dir", cache, repo]),
+            ),
+            ("reference: `python -c pass`", lambda i: run_timed([sys.executable, "-c", "pass"])),
+            ("reference: `reconciler --version`", lambda i: run_timed([reconciler, "--version"])),
+        ]
+        for i in range(args.repeat):
+            for label, once in runs:
+                rows.setdefault(label, []).append(once(i))
+        serving = serving_analysis(repo, args.repeat)
+    print(f"Repository: {count} files; median of {args.repeat}, interleaved.\n")
+    print("| run | wall, median (s) | CPU, median (s) | CPU / `python -c pass` |")
+    print("|---|---:|---:|---:|")
+    base = statistics.median(c for _, c in rows["reference: `python -c pass`"])
+    for label, timings in rows.items():
+        wall = statistics.median(w for w, _ in timings)
+        cpu = statistics.median(c for _, c in timings)
+        print(f"| {label} | {wall:.3f} | {cpu:.3f} | {cpu / base:.1f}x |")
+    print(
+        "\nThe serving loop's analysis of a one-file revision (in-process `RevisionAnalyzer`, "
+        f"the previous revision analysed first): {serving * 1000:.1f} ms CPU, median."
+    )
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
+
+
+def serving_analysis(repo: Path, repeat: int) -> float:
+    """CPU seconds of the server's analysis of a revision that changes one file, the
+    previous revision analysed by the same ``RevisionAnalyzer`` (in a fresh interpreter)."""
+    code = f"""
+import gc, time
+from pathlib import Path
+from reconciler.pipeline import read_paths
+from reconciler.serve.analysis_cache import RevisionAnalyzer
+gc.disable()
+analyzer = RevisionAnalyzer(None)
+repo = Path({str(repo)!r})
+files, _ = read_paths([repo])
+analyzer(files, ())
+path = sorted((repo / "policies" / "meshtimeout").glob("*.yaml"))[1]
+text = path.read_text("utf-8")
+out = []
+for i in range({repeat}):
+    path.write_text(text.replace("requestTimeout: ", f"requestTimeout: 1{{i}}"), "utf-8")
+    files, _ = read_paths([repo])
+    start = time.process_time()
+    analyzer(files, ())
+    out.append(time.process_time() - start)
+print(sorted(out)[len(out) // 2])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S, check=True
+    )
+    return float(done.stdout.split()[-1])
+
+
+RACY_PAUSE_S = 2.5
+"""Files written less than 2 s before the cache are read again (racy-clean): wait it out."""
 
 
 if __name__ == "__main__":

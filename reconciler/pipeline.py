@@ -31,7 +31,9 @@ from reconciler.load import (
     too_large,
 )
 from reconciler.model import Resource
-from reconciler.validate import canonical, check_mesh, check_resource
+from reconciler.validate.canonical_form import canonical
+from reconciler.validate.checks import check_resource
+from reconciler.validate.cross import CrossState
 
 if TYPE_CHECKING:
     from reconciler.compile.compiler import Compiler, CompileResult
@@ -71,13 +73,16 @@ def analyze(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     reuse: FileResults | None = None,
     results: FileResults | None = None,
+    cross: CrossState | None = None,
 ) -> Analysis:
     """Load and validate ``files`` as one revision; all problems at once, sorted.
 
     ``reuse``: the previous revision's per-file results; a file at the same path with the
     same content keeps its :class:`Resource` objects (the incremental compiler then sees an
     unchanged resource by identity, without comparing documents). ``results`` is filled with
-    this revision's per-file results, to pass as the next ``reuse``.
+    this revision's per-file results, to pass as the next ``reuse``. ``cross``: the
+    cross-resource state of the previous revision, updated in place (only the files a
+    change can affect are checked again).
 
     Without ``reuse``, many files not in the cache are parsed in worker processes (see
     :func:`_parse_in_parallel`; never from a process with threads, like the server)."""
@@ -87,10 +92,10 @@ def analyze(
             uncached = [
                 f
                 for f in files
-                if len(f.data) <= max_file_size and (cache is None or cache.get(f.digest) is None)
+                if len(f.data) <= max_file_size and (cache is None or f.digest not in cache)
             ]
             reuse = _parse_in_parallel(uncached, cache, None)
-        return _analyze(files, cache, extra, max_file_size, reuse, results)
+        return _analyze(files, cache, extra, max_file_size, reuse, results, cross)
 
 
 @contextmanager
@@ -107,33 +112,22 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True, slots=True)
-class _Unchanged:
-    """A file on disk known (by size, mtime and inode) to hold cached content ``digest``."""
-
-    path: str
-    digest: str
-
-
 def _analyze(
-    files: Iterable[SourceFile | _Unchanged],
+    files: Iterable[SourceFile],
     cache: FileCache | None,
     extra: Iterable[Diagnostic],
     max_file_size: int,
     reuse: FileResults | None = None,
     results: FileResults | None = None,
+    cross: CrossState | None = None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
+    by_path: dict[str, list[Resource]] = {}
+    order: list[tuple[str, str]] = []
     count = 0
     for file in files:
         count += 1
-        if isinstance(file, _Unchanged):
-            hit = cache.get(file.digest) if cache is not None else None
-            if hit is not None:
-                resources.extend(_from_cache(file.path, hit))
-                diagnostics.extend(_relocated(file.path, hit.diagnostics))
-            continue
         if len(file.data) > max_file_size:
             diagnostics.append(too_large(file.path, len(file.data), max_file_size))
             continue
@@ -149,7 +143,12 @@ def _analyze(
             results[key] = (file_resources, file_diags)
         resources.extend(file_resources)
         diagnostics.extend(file_diags)
-    diagnostics.extend(check_mesh(resources))
+        order.append(key)
+        by_path[file.path] = file_resources
+    if cross is None:
+        cross = CrossState()
+    cross.update(order, by_path.__getitem__)
+    diagnostics.extend(cross.diagnostics())
     if cache is not None:
         cache.save()
     return Analysis(count, tuple(resources), tuple(sorted_diagnostics(diagnostics)))
@@ -162,45 +161,33 @@ def analyze_paths(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     workers: int | None = None,
 ) -> Analysis:
-    """Analyze the files under ``paths``. With a cache, a file whose size, mtime and inode
-    match the last run is not even read (its results come from the cache). Many files to
-    parse are split with ``workers`` processes (default: the CPUs this process may use)."""
-    found = list(discover(paths))
+    """Analyze the files under ``paths`` (a file in the cache is not parsed again). Many
+    files to parse are split with ``workers`` processes (default: the CPUs this process
+    may use). ``check_tree`` (``working_tree.py``) answers ``validate`` without reading
+    the unchanged files."""
+    files, read_diags = read_files(discover(paths), max_size=max_file_size)
     cache = FileCache(cache_dir) if cache_dir is not None else None
-    unchanged: dict[str, _Unchanged] = {}
-    stats: dict[str, tuple[str, tuple[int, int, int]]] = {}
-    if cache is not None:
-        cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
-        for display, real in found:
-            try:
-                st = os.stat(real)
-            except OSError:
-                continue  # reading it reports the problem
-            key = os.path.normpath(os.path.join(cwd, real))  # os.path.abspath(real)
-            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
-            digest = cache.digest_by_stat(key, stat) if st.st_size <= max_file_size else None
-            if digest is not None:
-                unchanged[display] = _Unchanged(display, digest)
-            else:
-                stats[display] = (key, stat)
-    to_read = [(display, real) for display, real in found if display not in unchanged]
-    files, read_diags = read_files(to_read, max_size=max_file_size)
-    read = {f.path: f for f in files}
-    if cache is not None:
-        for file in files:
-            if file.path in stats:
-                cache.note_stat(*stats[file.path], file.digest)
-    units: list[SourceFile | _Unchanged] = [
-        unit
-        for display, _ in found
-        if (unit := unchanged.get(display) or read.get(display)) is not None
-    ]
     with collector_paused():
-        parsed = _parse_in_parallel(
-            [f for f in files if len(f.data) <= max_file_size], cache, workers
-        )
-        analysis = _analyze(units, cache, read_diags, max_file_size, reuse=parsed)
-    return Analysis(len(units) + len(read_diags), analysis.resources, analysis.diagnostics)
+        uncached = [f for f in files if cache is None or f.digest not in cache]
+        parsed = _parse_in_parallel(uncached, cache, workers)
+        analysis = _analyze(files, cache, read_diags, max_file_size, reuse=parsed)
+    return Analysis(len(files) + len(read_diags), analysis.resources, analysis.diagnostics)
+
+
+def file_results(
+    files: Sequence[SourceFile], cache: FileCache | None, workers: int | None = None
+) -> dict[str, tuple[list[Resource], list[Diagnostic]]]:
+    """Load and per-resource rules of each of ``files`` (from the cache when it has them;
+    many to parse are spread over ``workers`` processes): ``path -> (resources, diagnostics)``."""
+    with collector_paused():
+        uncached = [f for f in files if cache is None or f.digest not in cache]
+        parsed = _parse_in_parallel(uncached, cache, workers)
+        return {f.path: parsed.get((f.path, f.digest)) or _analyze_file(f, cache) for f in files}
+
+
+def cached_resources(path: str, entry: CachedFile) -> list[Resource]:
+    """The resources of a cache entry, as the file at ``path`` gives them."""
+    return _from_cache(path, entry)
 
 
 PARALLEL_MIN_FILES = 400
@@ -347,12 +334,16 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     """
     from reconciler.compile.compiler import Compiler as _Compiler  # not for `validate`
 
-    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
-    valid = (
-        [r for r in analysis.resources if r.key not in invalid] if invalid else analysis.resources
-    )
     with collector_paused():
-        return (compiler or _Compiler()).compile(valid)
+        return (compiler or _Compiler()).compile(compilable(analysis))
+
+
+def compilable(analysis: Analysis) -> list[Resource]:
+    """The resources of ``analysis`` that compile uses: those without an error."""
+    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
+    if not invalid:  # the usual case: no key to compute per resource
+        return list(analysis.resources)
+    return [r for r in analysis.resources if r.key not in invalid]
 
 
 # The sides a comparison reads (`reconciler.comparison`): a directory or a commit.

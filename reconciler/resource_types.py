@@ -51,15 +51,24 @@ PUSH_ORDER = (TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.SECRET, TypeUrl.LISTENE
 
 @dataclass(slots=True)
 class ProxyConfig:
-    """Everything one proxy (node id ``<mesh>.<name>``) receives, as typed proto messages."""
+    """Everything one proxy (node id ``<mesh>.<name>``) receives, as typed proto messages.
+
+    Once its snapshot is built, the serve loop swaps ``resources`` for a mapping that holds
+    the snapshot's encoded resources and decodes them on access
+    (:func:`reconciler.snapshot.compact`): the same content, without keeping every proxy's
+    messages alive. The object itself stays the same (unchanged proxies are recognised by
+    identity)."""
 
     node_id: str
-    resources: dict[TypeUrl, list[Any]] = field(default_factory=dict)
+    resources: Mapping[TypeUrl, Sequence[Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """Human-readable remarks for ``render`` (e.g. a policy kind not compiled yet)."""
     edited_by: dict[tuple[TypeUrl, str], tuple[str, ...]] = field(default_factory=dict)
     """Resources a MeshProxyPatch added or changed: the modifications that did it, each as
     ``MeshProxyPatch <name> <field> (<file>:<line>)``, in the order they ran."""
+    base: ProxyConfig | None = field(default=None, compare=False, repr=False)
+    """The config this one extends with more resources (a compiled config with its SDS
+    secrets added), sharing its resource lists: compacted together with this one."""
 
     def of(self, type_url: TypeUrl) -> Sequence[Any]:
         return self.resources.get(type_url, [])

@@ -36,11 +36,14 @@ def live_side(server: str, *, timeout: float = 10.0) -> Live:
             continue
         node = str(proxy["id"])
         served = fetch_config(server, node, timeout=timeout)
-        config = ProxyConfig(node)
-        for type_url in COMPARED:
-            items = served.get("resources", {}).get(type_url.group, [])
-            config.resources[type_url] = [_message(type_url, raw) for raw in items]
-        configs[node] = config
+        resources = {
+            type_url: [
+                _message(type_url, raw)
+                for raw in served.get("resources", {}).get(type_url.group, [])
+            ]
+            for type_url in COMPARED
+        }
+        configs[node] = ProxyConfig(node, resources)
         versions = proxy.get("versions", {})
         behind = [
             t.short

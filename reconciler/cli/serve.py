@@ -27,6 +27,7 @@ from reconciler.pipeline import Analysis, compile_analysis
 from reconciler.serve.build import Compiled, CompileFn
 from reconciler.serve.events import NO_EVENTS
 from reconciler.serve.following import Following
+from reconciler.serve.heap import Collector, limit_arenas
 from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.notify import Notifier, Target, parse_target, read_notify_secret
@@ -264,6 +265,7 @@ def serve(options: ServeOptions, compile: CompileFn | None = None) -> int:
         )
     configure_logging(options.log_level, options.log_format)
     raise_open_files_limit(options.expected_proxies)
+    limit_arenas()  # before any thread allocates (gRPC's, the build's)
     source = make_source(options)
     return asyncio.run(_serve(options, source, compile or pipeline_compile()))
 
@@ -328,6 +330,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         allow_empty=options.allow_empty,
         control=source if isinstance(source, GitSource) and source.control_ref else None,
     )
+    reconciler.builder.collector = Collector()  # this process's collector (see serve.heap)
     if notifier is not None:
         reconciler.events = notifier
     verifier = None
@@ -420,6 +423,9 @@ def pipeline_compile() -> CompileFn:
         if last and last[0][0] is analysis:
             return last[0][1]
         result = compile_analysis(analysis, compiler)
+        # Until the next compile the shared caches hold their messages encoded; the
+        # configs hold theirs until the snapshots are built (RevisionBuilder.snapshots).
+        compiler.shared.release()
         explain = TraceExplainer(result.traces, analysis.resources)  # the console's provenance
         compiled = Compiled(result.configs, tuple(result.diagnostics), result.hostnames, explain)
         last[:] = [(analysis, compiled)]

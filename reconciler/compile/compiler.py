@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler import codes
@@ -92,10 +92,12 @@ class Compiler:
         self._consumers: dict[str, dict[str, dict[str, Proxy]]] = {}
         """Per mesh and service, the proxies sending to it (by node id): a policy whose
         ``to[]`` names services reaches only these."""
+        self._runs: dict[str, int] = {}
+        """Node id -> the shared caches' run that compiled its current config."""
 
     def compile(self, resources: Sequence[Resource], *, full: bool = False) -> CompileResult:
         start = time.perf_counter()
-        self.shared.start_run()
+        run = self.shared.start_run(frozenset(self._runs.values()))
         previous = None if full else self._result
         if previous is None:
             result = self._compile_all(resources, None, [])
@@ -111,6 +113,8 @@ class Compiler:
         result.seconds = time.perf_counter() - start
         result.shared = dict(self.shared.stats())
         self._result = result
+        runs = self._runs
+        self._runs = {n: run if n in result.compiled else runs[n] for n in result.configs}
         return result
 
     # -- what changed -----------------------------------------------------------------
@@ -173,18 +177,8 @@ class Compiler:
         """Index the mesh again; compile every proxy, or (``previous``) the affected ones."""
         self._resources = {r.key: r for r in resources}
         unchanged_proxies = self._unchanged_proxies(changed) if previous is not None else {}
-        meshes = index_meshes(resources, lambda r: unchanged_proxies.get(r.key))
-        found_hostnames = hostnames(
-            (r for r in resources if r.kind == HOSTNAME_GENERATOR),
-            (r for r in resources if r.kind in HOSTNAME_SELECTORS),
-        )
-        for index in meshes.values():
-            for key, destination in index.destinations.items():
-                names, _ = found_hostnames.get(
-                    (index.name, destination.kind, destination.name), ([], [])
-                )
-                if names:
-                    index.hostnames[key] = [h.hostname for h in names]
+        revision = index_revision(resources, lambda r: unchanged_proxies.get(r.key))
+        meshes, found_hostnames = revision.meshes, revision.hostnames
         affected = None if previous is None else self._affected(changed, meshes)
         configs: dict[str, ProxyConfig] = {}
         traces: dict[str, ProxyTrace] = {}
@@ -444,4 +438,81 @@ def compile_resources(resources: Sequence[Resource]) -> CompileResult:
     return Compiler().compile(resources)
 
 
-__all__ = ["CompileResult", "Compiler", "Proxy", "compile_resources"]
+# One revision's index, and a compile of some of its proxies: for a comparison that knows
+# which proxies a change reaches (``compile/reach.py``) without a previous compile.
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedRevision:
+    """A revision's meshes as the compiler sees them, hostnames filled in."""
+
+    meshes: dict[str, MeshIndex]
+    hostnames: dict[tuple[str, str, str], tuple[list[Hostname], list[str]]]
+
+    def node_ids(self) -> set[str]:
+        return {p.node_id for index in self.meshes.values() for p in index.proxies.values()}
+
+
+def index_revision(
+    resources: Sequence[Resource], reuse: Callable[[Resource], Proxy | None] | None = None
+) -> IndexedRevision:
+    """Index ``resources`` (valid ones) per mesh and give each destination its hostnames."""
+    meshes = index_meshes(resources, reuse)
+    found_hostnames = hostnames(
+        (r for r in resources if r.kind == HOSTNAME_GENERATOR),
+        (r for r in resources if r.kind in HOSTNAME_SELECTORS),
+    )
+    for index in meshes.values():
+        for key, destination in index.destinations.items():
+            names, _ = found_hostnames.get(
+                (index.name, destination.kind, destination.name), ([], [])
+            )
+            if names:
+                index.hostnames[key] = [h.hostname for h in names]
+    return IndexedRevision(meshes, found_hostnames)
+
+
+def compile_proxies(
+    revision: IndexedRevision, nodes: Collection[str], *, shared: Shared | None = None
+) -> CompileResult:
+    """Compile only the proxies of ``revision`` whose node id is in ``nodes``: their configs
+    are those a full compile gives them, the RC5xx diagnostics are those of these proxies
+    only. ``shared``: caches to share with another call (the other side of a comparison)."""
+    start = time.perf_counter()
+    shared = shared if shared is not None else Shared()
+    shared.start_run()
+    configs: dict[str, ProxyConfig] = {}
+    traces: dict[str, ProxyTrace] = {}
+    compiled: set[str] = set()
+    failures: list[Diagnostic] = []
+    for index in revision.meshes.values():
+        wanted = [p for p in index.proxies.values() if p.node_id in nodes]
+        mesh_compiler = MeshCompiler(index, shared) if wanted else None
+        for proxy in wanted:
+            assert mesh_compiler is not None
+            try:
+                configs[proxy.node_id], traces[proxy.node_id] = mesh_compiler.compile(proxy)
+            except (CompileError, ValueError, TypeError) as exc:
+                failures.append(_failure(proxy, exc))
+                continue
+            compiled.add(proxy.node_id)
+    return CompileResult(
+        configs,
+        traces,
+        frozenset(compiled),
+        time.perf_counter() - start,
+        dict(shared.stats()),
+        failures + skip_diagnostics(traces.values()),
+        hostnames_json(revision.hostnames),
+    )
+
+
+__all__ = [
+    "CompileResult",
+    "Compiler",
+    "IndexedRevision",
+    "Proxy",
+    "compile_proxies",
+    "compile_resources",
+    "index_revision",
+]

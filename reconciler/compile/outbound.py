@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from envoy.config.cluster.v3 import cluster_pb2 as envoy_cluster
 from envoy.config.endpoint.v3 import endpoint_pb2 as envoy_endpoint
@@ -47,6 +47,8 @@ from reconciler.compile.shared import Shared
 from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
 from reconciler.model import Kind
 from reconciler.targetref import SERVICE_TAG
+
+T = TypeVar("T")
 
 CATCH_ALL_KEY = matches_key([ROOT_MATCH])
 
@@ -126,6 +128,17 @@ class OutboundBuilder:
             p.kind: p for p in (*self.cluster_plugins, *self.listener_plugins, *self.route_plugins)
         }
         self.all_plugins = list(every.values())
+        self._trace_parts: dict[Hashable, Any] = {}
+        """One object per equal part of the outbounds' traces in this compile (the proxies
+        calling a service mostly share its confs: a trace kept by a server holds them once)."""
+
+    def _one(self, key: Hashable, value: T) -> T:
+        found: T = self._trace_parts.setdefault(key, value)
+        return found
+
+    def _shared_confs(self, confs: Mapping[str, Merged]) -> Mapping[str, Merged]:
+        """The same (key, Merged object) items in the same order: one dict."""
+        return self._one(("confs", *((k, id(m)) for k, m in confs.items())), confs)
 
     def build(
         self, selected: Mapping[str, PolicySet], outbound: Outbound, source: Source | None = None
@@ -182,20 +195,21 @@ class OutboundBuilder:
             built_clusters.append(cluster)
             if cluster.type == envoy_cluster.Cluster.EDS:
                 assignments.append(self._assignment(backend))
-            cluster_confs[backend.cluster] = backend_confs
+            cluster_confs[backend.cluster] = self._shared_confs(backend_confs)
+        upstreams = frozenset(
+            {service, *(b.service for b in backends), *_referenced(rules, self._resolve)}
+        )
         trace = OutboundTrace(
             outbound,
             protocol,
             listener_name,
-            confs,
+            self._shared_confs(confs),
             route_traces,
             tcp_conf,
-            cluster_confs,
+            self._one(("clusters", *((k, id(c)) for k, c in cluster_confs.items())), cluster_confs),
             # services whose Dataplanes decide this outbound: the routes' backends, also the
             # ones left out of a split for now (a Dataplane appearing brings them in)
-            frozenset(
-                {service, *(b.service for b in backends), *_referenced(rules, self._resolve)}
-            ),
+            self._one(upstreams, upstreams),
             self._destination(service) if outbound.backend_ref is not None else None,
         )
         return OutboundResources(

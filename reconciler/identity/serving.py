@@ -203,7 +203,9 @@ class SecretAttacher:
                 else:
                     resources = dict(config.resources)
                     resources[TypeUrl.SECRET] = [identity_secret(cert), ca_secret]
-                    secured = ProxyConfig(config.node_id, resources, list(config.notes))
+                    secured = ProxyConfig(
+                        config.node_id, resources, list(config.notes), base=config
+                    )
                     entry = _Attached(config, cert, ca_secret, secured)
                 attached[node_id] = entry
                 out[node_id] = entry.config

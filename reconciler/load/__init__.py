@@ -9,7 +9,10 @@ It does not know the kinds' schemas (that is ``validate``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.load.files import (
@@ -21,9 +24,10 @@ from reconciler.load.files import (
     read_files,
     too_large,
 )
-from reconciler.load.resources import to_resource
-from reconciler.load.yaml_documents import lazy_locator, parse_text
 from reconciler.model import Resource
+
+if TYPE_CHECKING:  # the YAML parser is imported on first use: listing files needs none
+    from reconciler.load.yaml_documents import lazy_locator
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
@@ -49,17 +53,34 @@ class LoadedFile:
 
 def load_file(file: SourceFile) -> LoadedFile:
     """Parse one file into resources; every problem is a diagnostic."""
+    documents, resources = _parsing()
     text, problem = decode(file)
     loaded = LoadedFile(file.path, file.digest, text)
     if problem is not None or text is None:
         if problem is not None:
             loaded.diagnostics.append(problem)
         return loaded
-    parsed = parse_text(text, file.path)
+    parsed = documents.parse_text(text, file.path)
     loaded.diagnostics.extend(parsed.diagnostics)
     for doc in parsed.documents:
-        resource, diags = to_resource(doc, file.path)
+        resource, diags = resources.to_resource(doc, file.path)
         loaded.diagnostics.extend(diags)
         if resource is not None:
             loaded.resources.append(resource)
     return loaded
+
+
+@functools.cache
+def _parsing() -> tuple[ModuleType, ModuleType]:
+    """The YAML parser and the resource reader, imported on first use."""
+    from reconciler.load import resources, yaml_documents
+
+    return yaml_documents, resources
+
+
+def __getattr__(name: str) -> Any:
+    if name == "lazy_locator":
+        from reconciler.load.yaml_documents import lazy_locator
+
+        return lazy_locator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

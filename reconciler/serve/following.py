@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from reconciler.serve.loop import Reconciler
-from reconciler.serve.watch import TreeWatcher
 from reconciler.serve.webhook import PushEvent, github_handler
 from reconciler.snapshot import SnapshotCache
 
 if TYPE_CHECKING:
     from reconciler.serve.proxies import ProxyRegistry
     from reconciler.serve.server import ControlPlane
+    from reconciler.serve.watch import TreeWatcher
 
 log = logging.getLogger("reconciler.serve")
 
@@ -90,6 +90,9 @@ class Following:
                 )
             )
         if self.watch_root is not None:
+            # watchdog (1.6 MB resident) is loaded only by a server that watches a tree
+            from reconciler.serve.watch import TreeWatcher
+
             event_loop = asyncio.get_running_loop()
 
             def changed() -> None:  # on the watchdog thread

@@ -14,15 +14,18 @@ from reconciler.snapshot.cache import PublishResult, ResponseCache, SnapshotCach
 from reconciler.snapshot.consistency import Inconsistency, check_consistency
 from reconciler.snapshot.snapshot import (
     Encoded,
+    EncodedResources,
     Interner,
     Snapshot,
     TypeSnapshot,
     build_snapshot,
+    compact,
     content_hash,
 )
 
 __all__ = [
     "Encoded",
+    "EncodedResources",
     "Inconsistency",
     "Interner",
     "PublishResult",
@@ -33,6 +36,7 @@ __all__ = [
     "build_snapshot",
     "build_snapshots",
     "check_consistency",
+    "compact",
     "content_hash",
     "wire",
 ]

@@ -7,7 +7,14 @@ from typing import Any
 
 from reconciler.resource_types import ProxyConfig
 from reconciler.snapshot.consistency import Inconsistency, check_consistency
-from reconciler.snapshot.snapshot import Encoded, Interner, Snapshot, TypeSets, build_snapshot
+from reconciler.snapshot.snapshot import (
+    EdsNames,
+    Encoded,
+    Interner,
+    Snapshot,
+    TypeSets,
+    build_snapshot,
+)
 
 
 def build_snapshots(
@@ -22,7 +29,8 @@ def build_snapshots(
         return {}, problems
     memo: dict[int, tuple[Any, Encoded]] = {}
     sets: TypeSets = {}
+    eds: EdsNames = {}
     return {
-        node_id: build_snapshot(config, interner, memo=memo, sets=sets)
+        node_id: build_snapshot(config, interner, memo=memo, sets=sets, eds=eds)
         for node_id, config in configs.items()
     }, []

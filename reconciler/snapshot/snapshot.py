@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,13 +65,18 @@ class Encoded:
         return MESSAGE_CLASSES[TypeUrl(self.type_url)].FromString(packed.value)
 
 
+_URLS = {type_url: str(type_url) for type_url in TypeUrl}
+"""One plain string per type URL, shared by every :class:`Encoded` of the type."""
+
+
 class Interner:
     """Deduplicates encoded resources across proxies and snapshots (weakly held)."""
 
     def __init__(self) -> None:
-        self._by_key: weakref.WeakValueDictionary[tuple[str, bytes], Encoded] = (
-            weakref.WeakValueDictionary()
-        )
+        self._by_digest: dict[str, weakref.WeakValueDictionary[str, Encoded]] = {
+            url: weakref.WeakValueDictionary() for url in _URLS.values()
+        }
+        """Per type URL, by digest: the keys are the entries' own digest strings."""
 
     def encode(
         self, type_url: TypeUrl, message: Any, memo: dict[int, tuple[Any, Encoded]] | None = None
@@ -86,22 +91,22 @@ class Interner:
             memo[id(message)] = (message, encoded)
             return encoded
         value = message.SerializeToString(deterministic=True)
-        raw_digest = hashlib.blake2b(value, digest_size=16).digest()
-        key = (str(type_url), raw_digest)
-        found = self._by_key.get(key)
+        digest = hashlib.blake2b(value, digest_size=16).hexdigest()
+        url = _URLS[type_url]
+        known = self._by_digest[url]
+        found = known.get(digest)
         if found is not None:
             return found
         name = resource_name(message)
-        any_bytes = wire.any_message(str(type_url), value)
-        digest = raw_digest.hex()
+        any_bytes = wire.any_message(url, value)
         delta_field = wire.delta_resource_field(name, digest, any_bytes)
         start = delta_field.find(any_bytes)
-        encoded = Encoded(str(type_url), name, digest, delta_field, start, start + len(any_bytes))
-        self._by_key[key] = encoded
+        encoded = Encoded(url, name, digest, delta_field, start, start + len(any_bytes))
+        known[digest] = encoded
         return encoded
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return sum(len(known) for known in self._by_digest.values())
 
 
 def content_hash(resources: Iterable[Encoded]) -> str:
@@ -179,8 +184,61 @@ def _redact(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+class EncodedResources(Mapping[TypeUrl, Sequence[Any]]):
+    """A :class:`ProxyConfig`'s resources held as its snapshot's :class:`Encoded` entries
+    (shared bytes) instead of proto messages: each access decodes fresh messages, equal to
+    the ones compiled (the encoding round-trips), in the same order."""
+
+    __slots__ = ("_types",)
+
+    def __init__(self, types: Mapping[TypeUrl, tuple[Encoded, ...]]) -> None:
+        self._types = dict(types)
+
+    def __getitem__(self, type_url: TypeUrl) -> list[Any]:
+        return [entry.message() for entry in self._types[type_url]]
+
+    def __iter__(self) -> Iterator[TypeUrl]:
+        return iter(self._types)
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+
+def compact(config: ProxyConfig, snapshot: Snapshot) -> bool:
+    """Make ``config`` (and the config it extends, :attr:`ProxyConfig.base`) hold its
+    resources as ``snapshot``'s encoded entries: its messages are no longer kept alive by
+    it. ``snapshot`` must have been built from ``config``. Nothing changes (False) when a
+    type has two resources of one name (the snapshot keeps one of them)."""
+    resources = config.resources
+    if isinstance(resources, EncodedResources):
+        return True
+    types: dict[TypeUrl, tuple[Encoded, ...]] = {}
+    for type_url, messages in resources.items():
+        found = snapshot.types.get(type_url)
+        entries: Mapping[str, Encoded] = found.resources if found is not None else {}
+        encoded = []
+        for message in messages:
+            entry = entries.get(resource_name(message))
+            if entry is None:
+                return False
+            encoded.append(entry)
+        if len({entry.name for entry in encoded}) != len(encoded):
+            return False
+        types[type_url] = tuple(encoded)
+    base = config.base
+    if base is not None and not isinstance(base.resources, EncodedResources):
+        shared = base.resources
+        if all(t in resources and resources[t] is shared[t] for t in shared):
+            base.resources = EncodedResources({t: types[t] for t in shared})
+    config.resources = EncodedResources(types)
+    return True
+
+
 TypeSets = dict[tuple[str, str], TypeSnapshot]
 """(type URL, content hash) -> the one :class:`TypeSnapshot` of that content in a build."""
+
+EdsNames = dict[int, tuple[TypeSnapshot, Mapping[str, str]]]
+"""id of a clusters :class:`TypeSnapshot` -> it and the ``eds_names`` of those clusters."""
 
 
 def build_snapshot(
@@ -189,11 +247,13 @@ def build_snapshot(
     *,
     memo: dict[int, tuple[Any, Encoded]] | None = None,
     sets: TypeSets | None = None,
+    eds: EdsNames | None = None,
 ) -> Snapshot:
     """Serialize ``config`` (check it first with :func:`check_consistency`). ``sets`` (one
     per build) makes proxies with the same resources of a type share one
     :class:`TypeSnapshot`: the replicas of a service get the same clusters, endpoints and
-    routes."""
+    routes; ``eds`` (one per build) gives proxies that share their clusters one
+    ``eds_names`` mapping."""
     types: dict[TypeUrl, TypeSnapshot] = {}
     for type_url in PUSH_ORDER:
         encoded = {}
@@ -208,9 +268,15 @@ def build_snapshot(
             if sets is not None:
                 sets[key] = found
         types[type_url] = found
+    clusters = types[TypeUrl.CLUSTER]
+    known = eds.get(id(clusters)) if eds is not None else None
+    if known is not None and known[0] is clusters:
+        return Snapshot(config.node_id, types, known[1])
     eds_names = {
         c.name: (c.eds_cluster_config.service_name or c.name)
         for c in config.of(TypeUrl.CLUSTER)
         if c.type == envoy_cluster.Cluster.EDS
     }
+    if eds is not None:
+        eds[id(clusters)] = (clusters, eds_names)
     return Snapshot(config.node_id, types, eds_names)

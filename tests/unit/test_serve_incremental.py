@@ -2,18 +2,25 @@
 builds no snapshot; a one-policy revision rebuilds only the proxies it reaches. Counted
 structurally (snapshots serialized, snapshot objects kept, watchers woken), never timed.
 
-Also: a webhook that names the pushed commit is fetched without ``ls-remote``."""
+Also: a webhook that names the pushed commit is fetched without ``ls-remote``, and what the
+loop keeps between revisions holds no compiled proto message (only encoded resources)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 from git_repo import Repo
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 
 from reconciler.cli.serve import pipeline_compile
+from reconciler.compile.compiler import compile_resources
 from reconciler.identity.provider import IdentityOptions, IdentityProvider
 from reconciler.identity.serving import with_secrets
 from reconciler.journal import Journal
@@ -21,7 +28,7 @@ from reconciler.resource_types import TypeUrl
 from reconciler.serve import build as serve_build
 from reconciler.serve.loop import Outcome, Reconciler
 from reconciler.serve.metrics import Metrics
-from reconciler.snapshot import SnapshotCache
+from reconciler.snapshot import EncodedResources, SnapshotCache
 from reconciler.source.git import GitSource
 
 MESH = """\
@@ -206,6 +213,55 @@ def test_an_announced_commit_never_moves_the_served_revision_backwards(mesh: Fix
     mesh.ls_remote = 0
     assert mesh.source.fetch(expected="0" * 40).id == newest
     assert mesh.ls_remote == 1
+
+
+def test_the_loop_keeps_no_compiled_message_between_revisions(mesh: Fixture) -> None:
+    # What is left is per mesh: its CA's secret, compared by identity to notice a new CA.
+    mesh.reconcile()
+    assert _messages_reachable_from(mesh.loop) == ["Secret"]
+    _same_as_a_full_compile(mesh)
+
+    mesh.repo.commit("timeout", {"mesh/timeout.yaml": TIMEOUT.format(value="7s")})
+    mesh.reconcile()
+    assert mesh.built == ["default.web-01"]
+    assert _messages_reachable_from(mesh.loop) == ["Secret"]
+    _same_as_a_full_compile(mesh)
+
+
+def _same_as_a_full_compile(mesh: Fixture) -> None:
+    """The kept configs decode to what a one-off compile of the same resources gives."""
+    build = mesh.loop.builder.log.current()
+    assert build is not None
+    expected = compile_resources(build.resources).configs
+    assert sorted(build.configs) == sorted(expected) == list(NODES)
+    for node, config in build.configs.items():
+        assert isinstance(config.resources, EncodedResources)
+        assert config.base is not None and isinstance(config.base.resources, EncodedResources)
+        for kept in (config, config.base):
+            got = {t: [MessageToDict(m) for m in kept.of(t)] for t in expected[node].resources}
+            want = {t: [MessageToDict(m) for m in ms] for t, ms in expected[node].resources.items()}
+            assert got == want, node
+        assert [s.name for s in config.of(TypeUrl.SECRET)] == [
+            "identity_cert:secret:default",
+            "mesh_ca:secret:default",
+        ]
+
+
+def _messages_reachable_from(root: object) -> list[str]:
+    """Type names of the proto messages reachable from ``root`` (module globals excluded)."""
+    skip = {id(m.__dict__) for m in list(sys.modules.values()) if m is not None}
+    seen: set[int] = set()
+    stack, found = [root], []
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or id(obj) in skip or isinstance(obj, (types.ModuleType, type)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, Message):
+            found.append(type(obj).__name__)
+            continue
+        stack.extend(gc.get_referents(obj))
+    return found
 
 
 async def _reconcile_with(loop: Reconciler, expected: str) -> Outcome | None:
