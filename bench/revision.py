@@ -182,6 +182,10 @@ class Server:
 
         serve_loop.record_applied = self.clock.wrap("journal", serve_loop.record_applied)  # type: ignore[attr-defined]
         builder = self.loop.builder
+        if hasattr(builder, "collector"):  # as `serve` sets it (absent in older versions)
+            from reconciler.serve.heap import Collector
+
+            builder.collector = Collector()
         builder.analyzer = self.clock.wrap("analyze", builder.analyzer)  # type: ignore[assignment]
         builder.snapshots = self.clock.wrap("snapshots", builder.snapshots)  # type: ignore[method-assign]
         self.cache.publish = self.clock.wrap("publish", self.cache.publish)  # type: ignore[method-assign]
