@@ -341,6 +341,8 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
 def compilable(analysis: Analysis) -> list[Resource]:
     """The resources of ``analysis`` that compile uses: those without an error."""
     invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
+    if not invalid:  # the usual case: no key to compute per resource
+        return list(analysis.resources)
     return [r for r in analysis.resources if r.key not in invalid]
 
 
