@@ -358,10 +358,16 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     """
     from reconciler.compile.compiler import Compiler as _Compiler  # not for `validate`
 
-    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
-    valid = [r for r in analysis.resources if r.key not in invalid]
     with collector_paused():
-        return (compiler or _Compiler()).compile(valid)
+        return (compiler or _Compiler()).compile(compilable(analysis))
+
+
+def compilable(analysis: Analysis) -> list[Resource]:
+    """The resources of ``analysis`` that compile uses: those without an error."""
+    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
+    if not invalid:  # the usual case: no key to compute per resource
+        return list(analysis.resources)
+    return [r for r in analysis.resources if r.key not in invalid]
 
 
 # The sides a comparison reads (`reconciler.comparison`): a directory or a commit.
