@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/validate.py [--dataplanes 1000] [--services 200] [--policies 3999]
                                        [--repeat 3] [--profile] [--warm-only]
+                                       [--split-sizes 1000,2000]
 
 Generates the repository of ``bench/generate_mesh.py`` (5,000 files by default) and times, as
 subprocesses, in one run:
@@ -14,6 +15,8 @@ subprocesses, in one run:
 ``--warm-only`` times the warm runs and their references (``python -c pass``,
 ``reconciler --version``) only, each a subprocess, the runs interleaved round by round.
 
+It also times in-process ``analyze_paths`` with 1 and 2 parsing processes (each in a fresh
+interpreter), on this repository and on the smaller ones of ``--split-sizes``.
 Then it splits a cold run into stages in-process (interpreter start and imports, read, YAML
 load, schema, per-resource rules, cross-resource rules) to show where the time goes;
 ``--profile`` also prints the top functions of a cold run (cProfile) on stderr.
@@ -141,6 +144,10 @@ def workers_split(repo: Path, repeat: int) -> list[tuple[int, float, float, floa
     return rows
 
 
+def count_files(repo: Path) -> int:
+    return sum(1 for _ in repo.rglob("*.yaml"))
+
+
 def touch_one_file(repo: Path, round_: int) -> None:
     """Change one policy in a valid way (a new timeout value): a new content hash."""
     path = sorted((repo / "policies" / "meshtimeout").glob("*.yaml"))[0]
@@ -237,6 +244,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
+        "--split-sizes",
+        default="",
+        help="comma-separated file counts: the parsing-processes table for smaller repositories too",
+    )
+    parser.add_argument(
         "--skip-check-jsonschema", action="store_true", help="its 30 s per run left out"
     )
     parser.add_argument(
@@ -278,7 +290,16 @@ def main() -> None:
         bare = median_of(args.repeat, lambda i: bare_load(files))
         interpreter = median_of(args.repeat, lambda i: run_timed([sys.executable, "-c", "pass"]))
         version = median_of(args.repeat, lambda i: run_timed([reconciler, "--version"]))
-        split = workers_split(repo, args.repeat)
+        split = [(count_files(repo), *row) for row in workers_split(repo, args.repeat)]
+        for size in (int(n) for n in args.split_sizes.split(",") if n):
+            smaller = tmp / f"repo-{size}"
+            generate_mesh.generate(
+                smaller,
+                dataplanes=size // 5,
+                services=max(size // 25, 1),
+                policies=size - size // 5 - 1,
+            )
+            split += [(count_files(smaller), *row) for row in workers_split(smaller, args.repeat)]
         cj = (
             (float("nan"),) * 3
             if args.skip_check_jsonschema
@@ -318,10 +339,10 @@ def main() -> None:
         f"{warm[2] / version[2]:.1f}x."
     )
     print("\nParsing processes (`analyze_paths`, no cache, fresh interpreter, imports excluded):\n")
-    print("| processes | wall (s) | CPU, main process (s) | CPU, workers (s) |")
-    print("|---:|---:|---:|---:|")
-    for workers, wall, main_cpu, worker_cpu in split:
-        print(f"| {workers} | {wall:.2f} | {main_cpu:.2f} | {worker_cpu:.2f} |")
+    print("| files | processes | wall (s) | CPU, main process (s) | CPU, workers (s) |")
+    print("|---:|---:|---:|---:|---:|")
+    for files_, workers, wall, main_cpu, worker_cpu in split:
+        print(f"| {files_} | {workers} | {wall:.3f} | {main_cpu:.3f} | {worker_cpu:.3f} |")
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
     print("\nWhere a cold run's time goes (CPU seconds; stages in one fresh interpreter with the")
     print("garbage collector off, then the collector's own cost measured in-process):\n")

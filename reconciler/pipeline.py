@@ -190,8 +190,12 @@ def cached_resources(path: str, entry: CachedFile) -> list[Resource]:
     return _from_cache(path, entry)
 
 
-PARALLEL_MIN_FILES = 400
-"""Below this many files to parse, starting a worker costs more than it saves."""
+PARALLEL_MIN_FILES = 2000
+"""Below this many files to parse, a worker costs more than it saves: with the fast YAML path
+(about 0.1 ms of parsing and per-resource rules per file) a worker shortens the main
+process's CPU by 15 % at 1,000 files for 50 % more CPU in all (forking, copy-on-write pages,
+the pool, results crossing a pipe), by 20-25 % from 2,000 files on (BENCHMARKS.md,
+"Validation, cold, third pass")."""
 
 
 def _parse_in_parallel(
@@ -201,8 +205,10 @@ def _parse_in_parallel(
     ``workers`` processes: this process parses one share, forked workers the others and
     send back their results in the cache's own plain-tuple form (``marshal``), which is
     what a warm run reads too, so results and diagnostics are the same as parsed here.
-    Empty when there are too few files or one CPU (the caller then parses them itself)."""
-    count = workers if workers is not None else _usable_cpus()
+    Empty when there are too few files or one free CPU (the caller then parses them itself).
+    By default, one process per CPU that is free: a worker on a CPU that other work keeps
+    busy only adds its cost (BENCHMARKS.md, "Validation, cold, third pass")."""
+    count = workers if workers is not None else _free_cpus(_usable_cpus())
     count = min(count, len(files) // (PARALLEL_MIN_FILES // 2) or 1)
     if count < 2 or len(files) < PARALLEL_MIN_FILES or not _can_fork():
         return {}
@@ -244,6 +250,16 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _free_cpus(usable: int) -> int:
+    """CPUs among ``usable`` that the last minute's load leaves free, at least one. With
+    other runnable work, a worker's share of a busy CPU makes the pass slower, not faster."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not Unix, or not known
+        return usable
+    return max(1, min(usable, int(usable - load + 0.5)))
 
 
 def _can_fork() -> bool:
@@ -299,7 +315,15 @@ def _analyze_file(
     # text, not the YAML node graph with a mark per node (about 10x the text in memory);
     # a later position (a cross-resource diagnostic) composes the text again.
     text = loaded.text
-    return [replace(r, locator=lazy_locator(text, r.doc_index)) for r in loaded.resources], diags
+    return [_without_nodes(r, text) for r in loaded.resources], diags
+
+
+def _without_nodes(resource: Resource, text: str) -> Resource:
+    """``resource`` with a locator holding the text only (the fast YAML path's resources
+    already have one, unless a diagnostic made it compose the nodes)."""
+    if getattr(resource.locator, "composed", True) is False:  # a LazyLocator, nodes not kept
+        return resource
+    return replace(resource, locator=lazy_locator(text, resource.doc_index))
 
 
 def _from_cache(path: str, hit: CachedFile) -> list[Resource]:

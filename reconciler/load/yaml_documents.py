@@ -308,6 +308,22 @@ class _Builder:
         return None
 
 
+_resolver = yaml.resolver.Resolver()
+_NO_MARK = yaml.Mark("", 0, 0, 0, "", 0)
+
+
+def build_plain_scalar(value: str) -> Any:
+    """The value a plain scalar reading ``value`` has in a document (PyYAML's YAML 1.1
+    resolvers, then :class:`_Builder`); ValueError for one the builder reports as having no
+    JSON equivalent (``=``, ``<<`` as a value)."""
+    tag: str = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    diagnostics: list[Diagnostic] = []
+    data = _Builder("", diagnostics)._scalar(yaml.ScalarNode(tag, value, _NO_MARK, _NO_MARK))
+    if diagnostics:
+        raise ValueError(diagnostics[0].message)
+    return data
+
+
 def locate(root: yaml.Node | None, path: FieldPath) -> Position | None:
     """Position of the deepest node on ``path``: a mapping entry's key, a list item itself.
 
@@ -375,6 +391,11 @@ class LazyLocator:
         self.text = text
         self.index = index
         self._roots: list[yaml.Node | None] | None = None
+
+    @property
+    def composed(self) -> bool:
+        """Whether the node graph is held (a position was asked for)."""
+        return self._roots is not None
 
     def __call__(self, path: FieldPath) -> Position | None:
         if self._roots is None:
