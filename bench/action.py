@@ -1,13 +1,14 @@
 """The GitHub Action's own work (after install) on a 5,000-file mesh repository, one-file PR.
 
-Run: .venv/bin/python bench/action.py [--runs 3] [--dataplanes 1000]
+Run: .venv/bin/python bench/action.py [--runs 3] [--dataplanes 1000] [--compile reached|all]
 
 Builds an origin repository with bench/generate_mesh.py (1,000 Dataplanes, 200 services,
 3,999 policies = 5,000 files), a base commit and a head commit that changes one file, and a
 shallow checkout of the head (as actions/checkout makes it). Then runs action.yml's steps
 for real through the local runner harness (tests/action/action_harness.py): the install
 step uses this interpreter (RECONCILER_ACTION_PYTHON), then the base commit lookup, its
-shallow fetch, validation of the head, the analysis and compile of both commits, the
+shallow fetch, validation of the head, the analysis of both commits and the compile of the
+proxies the change can reach on both (the action's default, ``compile: reached``), the
 per-proxy diff, annotations, step summary and SARIF. Prints a markdown table.
 
 "cold" starts with an empty per-file cache; "warm" reuses the cache of the previous run
@@ -20,6 +21,7 @@ import argparse
 import importlib.util
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -86,13 +88,26 @@ def scoped_change(mesh: Path) -> str:
 
 
 def mesh_wide_change(mesh: Path) -> str:
-    """Edit one Mesh-scoped MeshTimeout: every proxy is recompiled and compared."""
+    """Edit one Mesh-scoped MeshTimeout (towards one service): its callers change."""
     for path in sorted((mesh / "policies" / "meshtimeout").iterdir()):
         text = path.read_text()
         if "  targetRef:\n    kind: Mesh\n" in text and "idleTimeout:" in text:
             path.write_text(text.replace("idleTimeout:", "idleTimeout: 2h\n#", 1))
             return str(path.relative_to(mesh.parent))
     raise SystemExit("no Mesh-scoped MeshTimeout with an idleTimeout")
+
+
+def whole_mesh_change(mesh: Path) -> str:
+    """Edit the Mesh (mTLS mode STRICT -> PERMISSIVE): every proxy changes."""
+    path = mesh / "mesh.yaml"
+    text = path.read_text()
+    if "mode: STRICT" not in text:
+        raise SystemExit("the Mesh has no STRICT mTLS backend")
+    path.write_text(text.replace("mode: STRICT", "mode: PERMISSIVE", 1))
+    return str(path.relative_to(mesh.parent))
+
+
+CHANGES = {"scoped": scoped_change, "mesh-wide": mesh_wide_change, "whole mesh": whole_mesh_change}
 
 
 def make_pr(work: Path, dataplanes: int, change: str) -> tuple[Path, dict[str, object], str]:
@@ -103,7 +118,7 @@ def make_pr(work: Path, dataplanes: int, change: str) -> tuple[Path, dict[str, o
     git(origin, "commit", "-q", "-m", "base")
     base = git(origin, "rev-parse", "HEAD")
     git(origin, "checkout", "-q", "-b", "pr")
-    changed = (scoped_change if change == "scoped" else mesh_wide_change)(origin / "mesh")
+    changed = CHANGES[change](origin / "mesh")
     git(origin, "commit", "-q", "-am", "one-file change")
     head = git(origin, "rev-parse", "HEAD")
     event = {
@@ -118,7 +133,7 @@ def make_pr(work: Path, dataplanes: int, change: str) -> tuple[Path, dict[str, o
 
 
 def one_run(
-    origin: Path, event: dict[str, object], work: Path, cache: Path
+    origin: Path, event: dict[str, object], work: Path, cache: Path, scope: str = "reached"
 ) -> tuple[float, float, dict[str, str]]:
     workspace = work / "workspace"
     shutil.rmtree(workspace, ignore_errors=True)
@@ -132,7 +147,7 @@ def one_run(
         ROOT,
         workspace=workspace,
         runner_temp=temp,
-        inputs={"path": "mesh", "sarif-file": "reconciler.sarif"},
+        inputs={"path": "mesh", "sarif-file": "reconciler.sarif", "compile": scope},
         event=event,
         env={"RECONCILER_ACTION_PYTHON": sys.executable, "XDG_CACHE_HOME": str(cache)},
         step_timeout_s=1800,
@@ -142,17 +157,20 @@ def one_run(
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     if result.exit_code != 0:
         raise SystemExit(f"action failed ({result.exit_code}):\n{result.stdout}\n{result.stderr}")
-    return elapsed, cpu, result.outputs
+    found = re.search(r"Compiled the (\d+) of (\d+) proxies", result.summary)
+    compiled = f"{found[1]} of {found[2]}" if found else "all"
+    return elapsed, cpu, {**result.outputs, "compiled": compiled}
 
 
 def phases(origin: Path, work: Path) -> list[str]:
     """The check step's phases, in-process, cold per-file cache: where the time goes."""
     from reconciler.action import summary
     from reconciler.cache import FileCache
-    from reconciler.cli.diff import read_commit, read_directory
-    from reconciler.compile.compiler import Compiler
+    from reconciler.compile.compiler import compile_proxies, index_revision
+    from reconciler.compile.reach import changed, reached
+    from reconciler.compile.shared import Shared
     from reconciler.diff import diff_revisions
-    from reconciler.pipeline import analyze, compile_analysis
+    from reconciler.pipeline import analyze, compilable, read_commit, read_directory
 
     workspace = work / "phases"
     git(work, "clone", "-q", "--branch", "pr", origin.as_uri(), str(workspace))
@@ -182,9 +200,24 @@ def phases(origin: Path, work: Path) -> list[str]:
             "analyze head (4,999 files from the cache)",
             lambda: analyze(head.files, cache=FileCache(cache_dir)),
         )
-        compiler = Compiler()
-        new_c = timed("compile head (every proxy)", lambda: compile_analysis(new, compiler))
-        old_c = timed("compile base (incremental)", lambda: compile_analysis(old, compiler))
+        old_r, new_r = compilable(old), compilable(new)
+        before, after = timed(
+            "index both revisions (proxies, endpoints, destinations)",
+            lambda: (index_revision(old_r), index_revision(new_r)),
+        )
+        nodes = timed(
+            "proxies the change can reach (compile/reach.py)",
+            lambda: reached(before, after, changed(old_r, new_r)),
+        )
+        shared = Shared()
+        new_c = timed(
+            f"compile head ({len(nodes)} proxies reached)",
+            lambda: compile_proxies(after, nodes, shared=shared),
+        )
+        old_c = timed(
+            f"compile base ({len(nodes)} proxies reached)",
+            lambda: compile_proxies(before, nodes, shared=shared),
+        )
         changes = timed(
             "diff sources and proxies",
             lambda: diff_revisions(
@@ -206,9 +239,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dataplanes", type=int, default=1000)
+    parser.add_argument("--no-phases", action="store_true", help="skip the in-process phases")
+    parser.add_argument("--changes", nargs="+", choices=sorted(CHANGES), default=list(CHANGES))
+    parser.add_argument(
+        "--compile", choices=("reached", "all"), default="reached", help="the action's input"
+    )
     args = parser.parse_args()
     rows = []
-    for change in ("scoped", "mesh-wide"):
+    for change in args.changes:
         with tempfile.TemporaryDirectory(prefix="bench-action-") as tmp:
             work = Path(tmp)
             origin, event, changed = make_pr(work, args.dataplanes, change)
@@ -219,12 +257,12 @@ def main() -> None:
                 for i in range(args.runs):
                     cache = work / f"cache-{mode}-{i if mode == 'cold' else 0}"
                     if mode == "warm" and i == 0:
-                        one_run(origin, event, work, cache)  # fills the cache
-                    elapsed, cpu, outputs = one_run(origin, event, work, cache)
+                        one_run(origin, event, work, cache, args.compile)  # fills the cache
+                    elapsed, cpu, outputs = one_run(origin, event, work, cache, args.compile)
                     times.append(elapsed)
                     cpus.append(cpu)
                 rows.append(
-                    f"| {files} | {change} (`{changed}`) | {mode} | "
+                    f"| {files} | {change} (`{changed}`) | {mode} | {outputs.get('compiled')} | "
                     f"{outputs.get('changed-proxies')} | {statistics.median(times):.2f} s | "
                     f"{statistics.median(cpus):.2f} s |"
                 )
@@ -235,10 +273,13 @@ def main() -> None:
     print(f"Load average at the end: {os.getloadavg()[0]:.1f}")
     print()
     print(
-        "| files | one-file PR | per-file cache | changed proxies | wall (median) | CPU (median) |"
+        "| files | one-file PR | per-file cache | compiled proxies | changed proxies "
+        "| wall (median) | CPU (median) |"
     )
-    print("|---:|---|---|---:|---:|---:|")
+    print("|---:|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))
+    if args.no_phases:
+        return
     with tempfile.TemporaryDirectory(prefix="bench-action-") as tmp:
         work = Path(tmp)
         origin, _, changed = make_pr(work, args.dataplanes, "scoped")

@@ -44,6 +44,11 @@ scale = _load("scale")
 gitops = scale.gitops
 
 
+def tracked() -> int:
+    """Objects the collector tracks, frozen ones included (``serve`` freezes each build's)."""
+    return len(gc.get_objects()) + gc.get_freeze_count()
+
+
 async def run(args: argparse.Namespace, work: Path) -> list[str]:
     repo = work / "repo"
     mesh = repo / "mesh"
@@ -60,11 +65,11 @@ async def run(args: argparse.Namespace, work: Path) -> list[str]:
     try:
         await server.revision()
         gc.collect()
-        rows.append(("cold start", revision.rss_mb(), len(gc.get_objects())))
+        rows.append(("cold start", revision.rss_mb(), tracked()))
         for i in range(args.commits):
             await server.revision(edit.commit())
             gc.collect()
-            rows.append((f"mesh-wide commit {i + 1}", revision.rss_mb(), len(gc.get_objects())))
+            rows.append((f"mesh-wide commit {i + 1}", revision.rss_mb(), tracked()))
     finally:
         server.provider.stop()
     return [

@@ -9,9 +9,11 @@ into memory first; CPU time, ``time.process_time``, median of ``--repeat``):
   duplicate-key or limit checks;
 * our loader (``reconciler.load.yaml_documents.parse_text``): libyaml with marks, duplicate
   keys and limits;
-* ``yaml_rs.loads`` (Rust) and ``ryml.parse_in_arena`` (rapidyaml, C++; a tree only, no
-  Python objects) when installed (``pip install yaml-rs rapidyaml``; neither is a
-  dependency of the project).
+* our loader with its fast path (what ``load_file`` parses with): ``yaml-rs`` for the files
+  where it reads as libyaml does (``reconciler.load.yaml_fast``), libyaml for the others; its
+  memo of words is emptied before each run, as in a new process;
+* ``yaml_rs.loads`` (Rust, a dependency) alone, and ``ryml.parse_in_arena`` (rapidyaml, C++;
+  a tree only, no Python objects; not a dependency) when installed (``pip install rapidyaml``).
 
 Then, on scalars where YAML 1.1 (libyaml, PyYAML, what ``validate`` does today) and YAML 1.2
 differ, whether each parser gives the same Python values as ours: a parser that does not
@@ -63,7 +65,14 @@ def _generator() -> Any:
 def _parsers() -> dict[str, Callable[[str], object]]:
     import yaml
 
-    from reconciler.load.yaml_documents import parse_text
+    from reconciler.load import yaml_fast
+    from reconciler.load.yaml_documents import ParsedDocument, ParsedFile, parse_text
+
+    def fast_or_libyaml(text: str) -> ParsedFile:
+        documents = yaml_fast.fast_documents(text)
+        if documents is None:
+            return parse_text(text, "f.yaml")
+        return ParsedFile([ParsedDocument(i, d, None, p) for i, (d, p) in enumerate(documents)])
 
     out: dict[str, Callable[[str], object]] = {
         "bare `yaml.load_all` (CSafeLoader), the reference": lambda text: list(
@@ -72,6 +81,7 @@ def _parsers() -> dict[str, Callable[[str], object]]:
         "our loader (libyaml + marks, duplicate keys, limits)": lambda text: parse_text(
             text, "f.yaml"
         ),
+        "our loader, fast path (yaml-rs where it reads alike, else libyaml)": fast_or_libyaml,
     }
     try:
         import yaml_rs
@@ -109,12 +119,15 @@ def _values(name: str, parse: Callable[[str], object], text: str) -> str:
 
 def measure(args: argparse.Namespace, work: Path) -> list[str]:
     _generator()(work, dataplanes=args.dataplanes, policies=args.policies)
+    from reconciler.load import yaml_fast
+
     texts = [p.read_text() for p in sorted(work.rglob("*.yaml"))]
     parsers = _parsers()
     times: dict[str, float] = {}
     for name, parse in parsers.items():
         runs = []
         for _ in range(args.repeat):
+            yaml_fast.forget()
             start = time.process_time()
             for text in texts:
                 parse(text)

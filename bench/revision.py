@@ -18,7 +18,9 @@ push. Measured per revision, in this one process (CPU = ``time.process_time``):
 * each of them fetched after a poll (``ls-remote`` first) and after a webhook that names the
   commit (``Reconciler.trigger(after)``: no ``ls-remote``).
 
-Stages: fetch (git), analyze, compile (with the SDS secrets), snapshots, publish, journal.
+Stages: fetch (git), analyze, compile (with the SDS secrets), snapshots, publish, journal
+(``record_applied``: the journal entry, the versions served, the keep-refs; after the
+publish).
 "built" counts snapshots serialized, "pushed" proxies whose content changed (their streams
 would be woken). Memory: RSS (``/proc/self/statm``) after the cold start and over
 ``--commits`` one-policy commits; ``--profile-memory`` adds a tracemalloc breakdown of what
@@ -176,7 +178,14 @@ class Server:
             journal=Journal(state),
             interval=None,
         )
+        from reconciler.serve import loop as serve_loop
+
+        serve_loop.record_applied = self.clock.wrap("journal", serve_loop.record_applied)  # type: ignore[attr-defined]
         builder = self.loop.builder
+        if hasattr(builder, "collector"):  # as `serve` sets it (absent in older versions)
+            from reconciler.serve.heap import Collector
+
+            builder.collector = Collector()
         builder.analyzer = self.clock.wrap("analyze", builder.analyzer)  # type: ignore[assignment]
         builder.snapshots = self.clock.wrap("snapshots", builder.snapshots)  # type: ignore[method-assign]
         self.cache.publish = self.clock.wrap("publish", self.cache.publish)  # type: ignore[method-assign]
@@ -255,7 +264,16 @@ async def measure(args: argparse.Namespace, work: Path) -> list[str]:
         ("one policy, poll", runs["policy poll"]),
         ("one policy, webhook", runs["policy webhook"]),
     ]
-    stages = ["fetch", "analyze", "compile", "compile+secrets", "snapshots", "publish", "total"]
+    stages = [
+        "fetch",
+        "analyze",
+        "compile",
+        "compile+secrets",
+        "snapshots",
+        "publish",
+        "journal",
+        "total",
+    ]
     out = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end; "

@@ -30,6 +30,7 @@ AREAS = (
     "console",
     "revision",
     "memory",
+    "mesh_connect",
     "generations",
     "scale",
     "delivery_metrics",

@@ -1,15 +1,22 @@
 """Validation benchmark: `reconciler validate` cold and warm, and check-jsonschema, same files.
 
     .venv/bin/python bench/validate.py [--dataplanes 1000] [--services 200] [--policies 3999]
-                                       [--repeat 3] [--profile]
+                                       [--repeat 3] [--profile] [--warm-only]
+                                       [--split-sizes 1000,2000]
 
 Generates the repository of ``bench/generate_mesh.py`` (5,000 files by default) and times, as
 subprocesses, in one run:
 
 * ``reconciler validate`` cold: an empty ``--cache-dir`` (and with ``--no-cache``);
 * ``reconciler validate`` warm: the cache filled by a previous run, after one file changed;
+* ``reconciler validate`` warm with nothing changed;
 * ``check-jsonschema --schemafile <reconciler schema --all>`` on the same files.
 
+``--warm-only`` times the warm runs and their references (``python -c pass``,
+``reconciler --version``) only, each a subprocess, the runs interleaved round by round.
+
+It also times in-process ``analyze_paths`` with 1 and 2 parsing processes (each in a fresh
+interpreter), on this repository and on the smaller ones of ``--split-sizes``.
 Then it splits a cold run into stages in-process (interpreter start and imports, read, YAML
 load, schema, per-resource rules, cross-resource rules) to show where the time goes;
 ``--profile`` also prints the top functions of a cold run (cProfile) on stderr.
@@ -137,6 +144,10 @@ def workers_split(repo: Path, repeat: int) -> list[tuple[int, float, float, floa
     return rows
 
 
+def count_files(repo: Path) -> int:
+    return sum(1 for _ in repo.rglob("*.yaml"))
+
+
 def touch_one_file(repo: Path, round_: int) -> None:
     """Change one policy in a valid way (a new timeout value): a new content hash."""
     path = sorted((repo / "policies" / "meshtimeout").glob("*.yaml"))[0]
@@ -233,9 +244,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
+        "--split-sizes",
+        default="",
+        help="comma-separated file counts: the parsing-processes table for smaller repositories too",
+    )
+    parser.add_argument(
         "--skip-check-jsonschema", action="store_true", help="its 30 s per run left out"
     )
+    parser.add_argument(
+        "--warm-only", action="store_true", help="the warm runs and their references only"
+    )
     args = parser.parse_args()
+    if args.warm_only:
+        warm_only(args)
+        return
     reconciler = BIN / "reconciler"
     check_jsonschema = BIN / "check-jsonschema"
 
@@ -268,7 +290,16 @@ def main() -> None:
         bare = median_of(args.repeat, lambda i: bare_load(files))
         interpreter = median_of(args.repeat, lambda i: run_timed([sys.executable, "-c", "pass"]))
         version = median_of(args.repeat, lambda i: run_timed([reconciler, "--version"]))
-        split = workers_split(repo, args.repeat)
+        split = [(count_files(repo), *row) for row in workers_split(repo, args.repeat)]
+        for size in (int(n) for n in args.split_sizes.split(",") if n):
+            smaller = tmp / f"repo-{size}"
+            generate_mesh.generate(
+                smaller,
+                dataplanes=size // 5,
+                services=max(size // 25, 1),
+                policies=size - size // 5 - 1,
+            )
+            split += [(count_files(smaller), *row) for row in workers_split(smaller, args.repeat)]
         cj = (
             (float("nan"),) * 3
             if args.skip_check_jsonschema
@@ -308,10 +339,10 @@ def main() -> None:
         f"{warm[2] / version[2]:.1f}x."
     )
     print("\nParsing processes (`analyze_paths`, no cache, fresh interpreter, imports excluded):\n")
-    print("| processes | wall (s) | CPU, main process (s) | CPU, workers (s) |")
-    print("|---:|---:|---:|---:|")
-    for workers, wall, main_cpu, worker_cpu in split:
-        print(f"| {workers} | {wall:.2f} | {main_cpu:.2f} | {worker_cpu:.2f} |")
+    print("| files | processes | wall (s) | CPU, main process (s) | CPU, workers (s) |")
+    print("|---:|---:|---:|---:|---:|")
+    for files_, workers, wall, main_cpu, worker_cpu in split:
+        print(f"| {files_} | {workers} | {wall:.3f} | {main_cpu:.3f} | {worker_cpu:.3f} |")
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
     print("\nWhere a cold run's time goes (CPU seconds; stages in one fresh interpreter with the")
     print("garbage collector off, then the collector's own cost measured in-process):\n")
@@ -326,6 +357,87 @@ def main() -> None:
         f"\nIn-process `analyze()` of the same files: {gc_on:.2f} s CPU with the garbage "
         f"collector on, {gc_off:.2f} s with it off."
     )
+
+
+def warm_only(args: argparse.Namespace) -> None:
+    """Warm runs (one file changed, nothing changed) and the references, interleaved."""
+    reconciler = BIN / "reconciler"
+    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp_name:
+        tmp = Path(tmp_name)
+        repo = tmp / "repo"
+        generate_mesh.generate(
+            repo, dataplanes=args.dataplanes, services=args.services, policies=args.policies
+        )
+        count = sum(1 for _ in repo.rglob("*.yaml"))
+        cache = tmp / "cache"
+        time.sleep(RACY_PAUSE_S)  # files older than the racy-clean window of the cache
+        run_timed([reconciler, "validate", "--cache-dir", cache, repo])
+        rows: dict[str, list[Timing]] = {}
+
+        def changed(i: int) -> Timing:
+            touch_one_file(repo, i)
+            return run_timed([reconciler, "validate", "--cache-dir", cache, repo])
+
+        runs: list[tuple[str, Callable[[int], Timing]]] = [
+            ("`reconciler validate`, warm (1 file changed)", changed),
+            (
+                "`reconciler validate`, warm (nothing changed)",
+                lambda i: run_timed([reconciler, "validate", "--cache-dir", cache, repo]),
+            ),
+            ("reference: `python -c pass`", lambda i: run_timed([sys.executable, "-c", "pass"])),
+            ("reference: `reconciler --version`", lambda i: run_timed([reconciler, "--version"])),
+        ]
+        for i in range(args.repeat):
+            for label, once in runs:
+                rows.setdefault(label, []).append(once(i))
+        serving = serving_analysis(repo, args.repeat)
+    print(f"Repository: {count} files; median of {args.repeat}, interleaved.\n")
+    print("| run | wall, median (s) | CPU, median (s) | CPU / `python -c pass` |")
+    print("|---|---:|---:|---:|")
+    base = statistics.median(c for _, c in rows["reference: `python -c pass`"])
+    for label, timings in rows.items():
+        wall = statistics.median(w for w, _ in timings)
+        cpu = statistics.median(c for _, c in timings)
+        print(f"| {label} | {wall:.3f} | {cpu:.3f} | {cpu / base:.1f}x |")
+    print(
+        "\nThe serving loop's analysis of a one-file revision (in-process `RevisionAnalyzer`, "
+        f"the previous revision analysed first): {serving * 1000:.1f} ms CPU, median."
+    )
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.")
+
+
+def serving_analysis(repo: Path, repeat: int) -> float:
+    """CPU seconds of the server's analysis of a revision that changes one file, the
+    previous revision analysed by the same ``RevisionAnalyzer`` (in a fresh interpreter)."""
+    code = f"""
+import gc, time
+from pathlib import Path
+from reconciler.pipeline import read_paths
+from reconciler.serve.analysis_cache import RevisionAnalyzer
+gc.disable()
+analyzer = RevisionAnalyzer(None)
+repo = Path({str(repo)!r})
+files, _ = read_paths([repo])
+analyzer(files, ())
+path = sorted((repo / "policies" / "meshtimeout").glob("*.yaml"))[1]
+text = path.read_text("utf-8")
+out = []
+for i in range({repeat}):
+    path.write_text(text.replace("requestTimeout: ", f"requestTimeout: 1{{i}}"), "utf-8")
+    files, _ = read_paths([repo])
+    start = time.process_time()
+    analyzer(files, ())
+    out.append(time.process_time() - start)
+print(sorted(out)[len(out) // 2])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S, check=True
+    )
+    return float(done.stdout.split()[-1])
+
+
+RACY_PAUSE_S = 2.5
+"""Files written less than 2 s before the cache are read again (racy-clean): wait it out."""
 
 
 if __name__ == "__main__":

@@ -137,6 +137,16 @@ async def server_main(args: argparse.Namespace) -> None:
     from reconciler.snapshot import build_snapshots
 
     raise_nofile()
+    extra = os.environ.get("XDS_BENCH_GRPC_OPTIONS")
+    if extra:  # experiments: more gRPC server options, a JSON list of [name, value]
+        from reconciler.serve import ads
+
+        ads._SERVER_OPTIONS = (*ads._SERVER_OPTIONS, *(tuple(o) for o in json.loads(extra)))
+    traced = bool(os.environ.get("XDS_BENCH_TRACEMALLOC"))
+    if traced:
+        import tracemalloc
+
+        tracemalloc.start(4)
     plane = ControlPlane()
     if args.mode == "reser":
         _install_reserialize(plane)
@@ -197,7 +207,27 @@ async def server_main(args: argparse.Namespace) -> None:
         return times
 
     reply = lambda payload: print(json.dumps(payload), flush=True)  # noqa: E731
+    idle_trace = tracemalloc.take_snapshot() if traced else None
+    gc_time = [0.0, 0.0, 0.0]
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_time[info["generation"]] += time.perf_counter() - gc_started[0]
+
+    import gc
+
+    gc.callbacks.append(on_gc)
+    connect_profiler = None
+    if os.environ.get("XDS_BENCH_PROFILE") == "connect":
+        import cProfile
+
+        connect_profiler = cProfile.Profile()
+        connect_profiler.enable()
     reply({"ready": True, "rss_mb": rss_mb()})
+    ready_cpu = time.process_time()
     loop = asyncio.get_running_loop()
     while True:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
@@ -206,7 +236,24 @@ async def server_main(args: argparse.Namespace) -> None:
         if line == "wait":
             started = time.monotonic()
             times = await track(started, args.timeout)
-            reply({"acked": len(times), "all_s": max(times.values(), default=0.0)})
+            if connect_profiler is not None:
+                import pstats
+
+                connect_profiler.disable()
+                pstats.Stats(connect_profiler, stream=sys.stderr).sort_stats("tottime").print_stats(
+                    30
+                )
+            if idle_trace is not None:
+                _print_trace(idle_trace, len(plane.registry.connected()))
+            # server CPU from ready to every stream ACKed: the connects' cost
+            reply(
+                {
+                    "acked": len(times),
+                    "all_s": max(times.values(), default=0.0),
+                    "cpu_s": time.process_time() - ready_cpu,
+                    "gc_s": list(gc_time),
+                }
+            )
         elif line == "push":
             generation += 1
             started = time.monotonic()
@@ -214,8 +261,9 @@ async def server_main(args: argparse.Namespace) -> None:
             # a push's clocks start when the new snapshot is published (after the build)
             started += build_s
             cpu = time.process_time()
+            gc_time[:] = [0.0, 0.0, 0.0]
             profiler = None
-            if os.environ.get("XDS_BENCH_PROFILE"):
+            if os.environ.get("XDS_BENCH_PROFILE") == "push":
                 import cProfile
 
                 profiler = cProfile.Profile()
@@ -236,12 +284,39 @@ async def server_main(args: argparse.Namespace) -> None:
                     "build_s": build_s,
                     "times": times,
                     "cpu_s": time.process_time() - cpu,
+                    "gc_s": list(gc_time),
                     "rss_mb": rss_mb(),
                 }
             )
         elif line == "rss":
             reply({"rss_mb": rss_mb(), "streams": len(plane.registry.connected())})
+        elif line == "trim":
+            from reconciler.serve.heap import release_free_memory
+
+            release_free_memory()
+            reply({"rss_mb": rss_mb(), "streams": len(plane.registry.connected())})
     await plane.stop(0)
+
+
+def _print_trace(before: Any, streams: int) -> None:
+    """Python allocations held by the connected streams, per source line, to stderr."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    diff = tracemalloc.take_snapshot().compare_to(before, "lineno")
+    total = sum(d.size_diff for d in diff)
+    print(
+        f"python heap held by {streams} streams: {total / max(streams, 1):.0f} B/stream",
+        file=sys.stderr,
+    )
+    for d in diff[:25]:
+        frame = d.traceback[0]
+        print(
+            f"{d.size_diff / max(streams, 1):8.0f} B/stream {d.count_diff / max(streams, 1):6.2f} "
+            f"obj/stream  {frame.filename}:{frame.lineno}",
+            file=sys.stderr,
+        )
 
 
 # --- simulated clients process ----------------------------------------------------------
@@ -460,6 +535,7 @@ def fanout(mode: str, delta: bool, args: argparse.Namespace, workdir: Path) -> d
             "protocol": "delta" if delta else "sotw",
             "acked": connected["acked"],
             "connect_s": connect_s,
+            "connect_cpu_s": connected["cpu_s"],
             "sim_p50": percentile(sim, 0.5),
             "sim_p99": percentile(sim, 0.99),
             "all_s": max(alls),
@@ -565,6 +641,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--max-streams", type=int, default=5000)
     parser.add_argument("--protocols", default="delta,sotw")
+    parser.add_argument("--modes", default="shared,reser")
     parser.add_argument("--only-max-streams", action="store_true", help="skip the fan-out runs")
     args = parser.parse_args()
     if args.role == "server":
@@ -579,7 +656,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for protocol in [] if args.only_max_streams else args.protocols.split(","):
-            for mode in ("shared", "reser"):
+            for mode in args.modes.split(","):
                 rows.append(fanout(mode, protocol == "delta", args, Path(tmp)))
                 print(f"<!-- {rows[-1]} -->", file=sys.stderr, flush=True)
         alone = []
@@ -597,16 +674,17 @@ def main() -> None:
             f"(median of {args.pushes} pushes; host: {os.cpu_count()} CPUs)\n"
         )
         print(
-            "| variant | protocol | proxies ACKed at start | connect → all ACKed (s) | push → ACKed p50 (s) | p99 (s) | all, worst push (s) | real Envoy p50 / max (s) | server CPU per push (s) | snapshot build (s) | server RSS idle → streams → after (MB) | MB per proxy |"
+            "| variant | protocol | proxies ACKed at start | connect → all ACKed (s) | server CPU, connect (s) | push → ACKed p50 (s) | p99 (s) | all, worst push (s) | real Envoy p50 / max (s) | server CPU per push (s) | snapshot build (s) | server RSS idle → streams → after (MB) | KB per proxy connected | MB per proxy after pushes |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             idle, streams, after = r["rss"]
             print(
                 f"| {r['mode']} | {r['protocol']} | {r['acked']}/{total} | {r['connect_s']:.2f} | "
+                f"{r['connect_cpu_s']:.2f} | "
                 f"{r['sim_p50']:.3f} | {r['sim_p99']:.3f} | {r['all_s']:.3f} | "
                 f"{r['envoy_p50']:.3f} / {r['envoy_max']:.3f} | {r['cpu_s']:.2f} | {r['build_s']:.2f} | "
-                f"{idle:.0f} → {streams:.0f} → {after:.0f} | {(after - idle) / total:.3f} |"
+                f"{idle:.0f} → {streams:.0f} → {after:.0f} | {(streams - idle) / total * 1024:.1f} | {(after - idle) / total:.3f} |"
             )
     if alone:
         print(f"\nThe same {args.envoys} real Envoys alone (no simulated clients): push → ACKed\n")

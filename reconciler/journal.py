@@ -8,7 +8,9 @@ Files (all written atomically: temporary file, fsync, rename):
 * ``versions.json``: snapshot version -> the commit that introduced it (the first applied
   revision that served that content, as far as this state directory knows). Versions are
   content hashes and never contain a commit; this is where a version is traced back to one
-  (``/status`` shows it beside each proxy's versions).
+  (``/status`` shows it beside each proxy's versions). ``versions.log`` holds the changes
+  since it was written (``[version, sha]`` added, ``[version, null]`` forgotten, one JSON
+  array a line), so a revision appends a few lines instead of rewriting every version.
 * ``pin.json``: written by ``reconciler rollback --to SHA``, removed by ``reconciler
   resume``. While it exists the server serves that revision and does not follow the branch.
 * ``server.pid``: the serving process, which ``rollback``/``resume`` signal (SIGHUP).
@@ -27,6 +29,8 @@ from typing import Any
 
 DEFAULT_KEEP = 20
 MAX_VERSIONS = 20_000
+COMPACT_EVERY = 5_000
+"""Lines ``versions.log`` may hold before ``versions.json`` is written again whole."""
 
 
 def default_state_dir() -> Path:
@@ -98,7 +102,9 @@ class Journal:
         self.versions_path = self.dir / "versions.json"
         self.pin_path = self.dir / "pin.json"
         self.pid_path = self.dir / "server.pid"
+        self.versions_log_path = self.dir / "versions.log"
         self._introduced: dict[str, str] | None = None
+        self._log_lines: int | None = None
 
     # -- applied revisions ------------------------------------------------------------
     def entries(self) -> list[JournalEntry]:
@@ -142,6 +148,8 @@ class Journal:
 
         Called after a revision is applied with every version it serves. Those count as
         recently used; beyond :data:`MAX_VERSIONS` the least recently used are forgotten.
+        The file grows by the versions added or forgotten (``versions.log``), and is
+        written whole only every :data:`COMPACT_EVERY` such lines.
         """
         served = dict.fromkeys(versions)
         known = self._introduced_map()
@@ -149,11 +157,31 @@ class Journal:
         # a new mapping swapped in whole: readers on another thread never see it half-done
         kept = {v: s for v, s in known.items() if v not in served}
         kept.update((v, known.get(v, sha)) for v in served)
+        forgotten: list[str] = []
         if len(kept) > MAX_VERSIONS:
-            kept = dict(list(kept.items())[-MAX_VERSIONS:])
+            items = list(kept.items())
+            forgotten = [v for v, _ in items[:-MAX_VERSIONS]]
+            kept = dict(items[-MAX_VERSIONS:])
         self._introduced = kept
-        if new or len(kept) < len(known) + len(new):
+        if new or forgotten:
+            lines: list[tuple[str, str | None]] = [(v, sha) for v in new]
+            lines += [(v, None) for v in forgotten]
+            self._append_versions(lines, kept)
+
+    def _append_versions(self, lines: list[tuple[str, str | None]], kept: dict[str, str]) -> None:
+        if self._log_lines is None:
+            self._log_lines = _count_lines(self.versions_log_path)
+        if self._log_lines + len(lines) > COMPACT_EVERY:
             write_atomic(self.versions_path, json.dumps(kept).encode())
+            self.versions_log_path.unlink(missing_ok=True)
+            self._log_lines = 0
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.versions_log_path, "ab") as fh:
+            fh.write("".join(json.dumps(line) + "\n" for line in lines).encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._log_lines += len(lines)
 
     def introduced_by(self, version: str) -> str | None:
         """The commit that introduced ``version``; None if this state dir never served it."""
@@ -168,8 +196,22 @@ class Journal:
         try:
             raw = json.loads(self.versions_path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+            raw = {}
+        found = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        try:
+            log = self.versions_log_path.read_text(encoding="utf-8").splitlines()
+        except (FileNotFoundError, ValueError):
+            log = []
+        for line in log:  # added [version, sha] or forgotten [version, null], in order
+            try:
+                version, sha = json.loads(line)
+            except (ValueError, TypeError):
+                continue  # a torn last line
+            if sha is None:
+                found.pop(str(version), None)
+            else:
+                found.setdefault(str(version), str(sha))
+        return found
 
     # -- rollback pin -----------------------------------------------------------------
     def pin(self) -> Pin | None:
@@ -205,3 +247,11 @@ class Journal:
     def clear_pid(self) -> None:
         if self.server_pid() == os.getpid():
             self.pid_path.unlink(missing_ok=True)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 16), b""))
+    except FileNotFoundError:
+        return 0

@@ -22,6 +22,7 @@ from reconciler.diagnostics import Diagnostic, only_errors, sorted_diagnostics
 from reconciler.kinds import FLAT_KINDS
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
+    LazyLocator,
     LoadedFile,
     SourceFile,
     discover,
@@ -31,7 +32,9 @@ from reconciler.load import (
     too_large,
 )
 from reconciler.model import Resource
-from reconciler.validate import canonical, check_mesh, check_resource
+from reconciler.validate.canonical_form import canonical
+from reconciler.validate.checks import check_resource
+from reconciler.validate.cross import CrossState
 
 if TYPE_CHECKING:
     from reconciler.compile.compiler import Compiler, CompileResult
@@ -71,6 +74,7 @@ def analyze(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     reuse: FileResults | None = None,
     results: FileResults | None = None,
+    cross: CrossState | None = None,
     share: bool = False,
 ) -> Analysis:
     """Load and validate ``files`` as one revision; all problems at once, sorted.
@@ -78,9 +82,11 @@ def analyze(
     ``reuse``: the previous revision's per-file results; a file at the same path with the
     same content keeps its :class:`Resource` objects (the incremental compiler then sees an
     unchanged resource by identity, without comparing documents). ``results`` is filled with
-    this revision's per-file results, to pass as the next ``reuse``. ``share`` (for a
-    process that keeps the resources, the server): equal innermost maps of the documents
-    analysed in this pass are held once (see :func:`_share_leaves`).
+    this revision's per-file results, to pass as the next ``reuse``. ``cross``: the
+    cross-resource state of the previous revision, updated in place (only the files a
+    change can affect are checked again). ``share`` (for a process that keeps the
+    resources, the server): equal innermost maps of the documents analysed in this pass
+    are held once (see :func:`_share_leaves`).
 
     Without ``reuse``, many files not in the cache are parsed in worker processes (see
     :func:`_parse_in_parallel`; never from a process with threads, like the server)."""
@@ -90,10 +96,12 @@ def analyze(
             uncached = [
                 f
                 for f in files
-                if len(f.data) <= max_file_size and (cache is None or cache.get(f.digest) is None)
+                if len(f.data) <= max_file_size and (cache is None or f.digest not in cache)
             ]
             reuse = _parse_in_parallel(uncached, cache, None)
-        return _analyze(files, cache, extra, max_file_size, reuse, results, {} if share else None)
+        return _analyze(
+            files, cache, extra, max_file_size, reuse, results, cross, {} if share else None
+        )
 
 
 @contextmanager
@@ -110,34 +118,23 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True, slots=True)
-class _Unchanged:
-    """A file on disk known (by size, mtime and inode) to hold cached content ``digest``."""
-
-    path: str
-    digest: str
-
-
 def _analyze(
-    files: Iterable[SourceFile | _Unchanged],
+    files: Iterable[SourceFile],
     cache: FileCache | None,
     extra: Iterable[Diagnostic],
     max_file_size: int,
     reuse: FileResults | None = None,
     results: FileResults | None = None,
+    cross: CrossState | None = None,
     leaves: dict[tuple[Any, ...], dict[str, Any]] | None = None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
+    by_path: dict[str, list[Resource]] = {}
+    order: list[tuple[str, str]] = []
     count = 0
     for file in files:
         count += 1
-        if isinstance(file, _Unchanged):
-            hit = cache.get(file.digest) if cache is not None else None
-            if hit is not None:
-                resources.extend(_from_cache(file.path, hit))
-                diagnostics.extend(_relocated(file.path, hit.diagnostics))
-            continue
         if len(file.data) > max_file_size:
             diagnostics.append(too_large(file.path, len(file.data), max_file_size))
             continue
@@ -157,7 +154,12 @@ def _analyze(
             results[key] = (file_resources, file_diags)
         resources.extend(file_resources)
         diagnostics.extend(file_diags)
-    diagnostics.extend(check_mesh(resources))
+        order.append(key)
+        by_path[file.path] = file_resources
+    if cross is None:
+        cross = CrossState()
+    cross.update(order, by_path.__getitem__)
+    diagnostics.extend(cross.diagnostics())
     if cache is not None:
         cache.save()
     return Analysis(count, tuple(resources), tuple(sorted_diagnostics(diagnostics)))
@@ -195,49 +197,41 @@ def analyze_paths(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     workers: int | None = None,
 ) -> Analysis:
-    """Analyze the files under ``paths``. With a cache, a file whose size, mtime and inode
-    match the last run is not even read (its results come from the cache). Many files to
-    parse are split with ``workers`` processes (default: the CPUs this process may use)."""
-    found = list(discover(paths))
+    """Analyze the files under ``paths`` (a file in the cache is not parsed again). Many
+    files to parse are split with ``workers`` processes (default: the CPUs this process
+    may use). ``check_tree`` (``working_tree.py``) answers ``validate`` without reading
+    the unchanged files."""
+    files, read_diags = read_files(discover(paths), max_size=max_file_size)
     cache = FileCache(cache_dir) if cache_dir is not None else None
-    unchanged: dict[str, _Unchanged] = {}
-    stats: dict[str, tuple[str, tuple[int, int, int]]] = {}
-    if cache is not None:
-        cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
-        for display, real in found:
-            try:
-                st = os.stat(real)
-            except OSError:
-                continue  # reading it reports the problem
-            key = os.path.normpath(os.path.join(cwd, real))  # os.path.abspath(real)
-            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
-            digest = cache.digest_by_stat(key, stat) if st.st_size <= max_file_size else None
-            if digest is not None:
-                unchanged[display] = _Unchanged(display, digest)
-            else:
-                stats[display] = (key, stat)
-    to_read = [(display, real) for display, real in found if display not in unchanged]
-    files, read_diags = read_files(to_read, max_size=max_file_size)
-    read = {f.path: f for f in files}
-    if cache is not None:
-        for file in files:
-            if file.path in stats:
-                cache.note_stat(*stats[file.path], file.digest)
-    units: list[SourceFile | _Unchanged] = [
-        unit
-        for display, _ in found
-        if (unit := unchanged.get(display) or read.get(display)) is not None
-    ]
     with collector_paused():
-        parsed = _parse_in_parallel(
-            [f for f in files if len(f.data) <= max_file_size], cache, workers
-        )
-        analysis = _analyze(units, cache, read_diags, max_file_size, reuse=parsed)
-    return Analysis(len(units) + len(read_diags), analysis.resources, analysis.diagnostics)
+        uncached = [f for f in files if cache is None or f.digest not in cache]
+        parsed = _parse_in_parallel(uncached, cache, workers)
+        analysis = _analyze(files, cache, read_diags, max_file_size, reuse=parsed)
+    return Analysis(len(files) + len(read_diags), analysis.resources, analysis.diagnostics)
 
 
-PARALLEL_MIN_FILES = 400
-"""Below this many files to parse, starting a worker costs more than it saves."""
+def file_results(
+    files: Sequence[SourceFile], cache: FileCache | None, workers: int | None = None
+) -> dict[str, tuple[list[Resource], list[Diagnostic]]]:
+    """Load and per-resource rules of each of ``files`` (from the cache when it has them;
+    many to parse are spread over ``workers`` processes): ``path -> (resources, diagnostics)``."""
+    with collector_paused():
+        uncached = [f for f in files if cache is None or f.digest not in cache]
+        parsed = _parse_in_parallel(uncached, cache, workers)
+        return {f.path: parsed.get((f.path, f.digest)) or _analyze_file(f, cache) for f in files}
+
+
+def cached_resources(path: str, entry: CachedFile) -> list[Resource]:
+    """The resources of a cache entry, as the file at ``path`` gives them."""
+    return _from_cache(path, entry)
+
+
+PARALLEL_MIN_FILES = 2000
+"""Below this many files to parse, a worker costs more than it saves: with the fast YAML path
+(about 0.1 ms of parsing and per-resource rules per file) a worker shortens the main
+process's CPU by 15 % at 1,000 files for 50 % more CPU in all (forking, copy-on-write pages,
+the pool, results crossing a pipe), by 20-25 % from 2,000 files on (BENCHMARKS.md,
+"Validation, cold, third pass")."""
 
 
 def _parse_in_parallel(
@@ -247,8 +241,10 @@ def _parse_in_parallel(
     ``workers`` processes: this process parses one share, forked workers the others and
     send back their results in the cache's own plain-tuple form (``marshal``), which is
     what a warm run reads too, so results and diagnostics are the same as parsed here.
-    Empty when there are too few files or one CPU (the caller then parses them itself)."""
-    count = workers if workers is not None else _usable_cpus()
+    Empty when there are too few files or one free CPU (the caller then parses them itself).
+    By default, one process per CPU that is free: a worker on a CPU that other work keeps
+    busy only adds its cost (BENCHMARKS.md, "Validation, cold, third pass")."""
+    count = workers if workers is not None else _free_cpus(_usable_cpus())
     count = min(count, len(files) // (PARALLEL_MIN_FILES // 2) or 1)
     if count < 2 or len(files) < PARALLEL_MIN_FILES or not _can_fork():
         return {}
@@ -290,6 +286,16 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _free_cpus(usable: int) -> int:
+    """CPUs among ``usable`` that the last minute's load leaves free, at least one. With
+    other runnable work, a worker's share of a busy CPU makes the pass slower, not faster."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not Unix, or not known
+        return usable
+    return max(1, min(usable, int(usable - load + 0.5)))
 
 
 def _can_fork() -> bool:
@@ -346,7 +352,18 @@ def _analyze_file(
     # (about 10x the text in memory) nor a decoded copy; a later position (a
     # cross-resource diagnostic) decodes and composes the text again.
     data = file.data
-    return [replace(r, locator=lazy_locator(data, r.doc_index)) for r in loaded.resources], diags
+    return [_without_nodes(r, data) for r in loaded.resources], diags
+
+
+def _without_nodes(resource: Resource, data: bytes) -> Resource:
+    """``resource`` with a locator holding the file's bytes only (nodes composed again
+    when a position is asked for; the fast YAML path's locator, nodes not composed, is
+    kept and given the bytes instead of its text)."""
+    locator = resource.locator
+    if isinstance(locator, LazyLocator) and not locator.composed:
+        locator.text = data
+        return resource
+    return replace(resource, locator=lazy_locator(data, resource.doc_index))
 
 
 def _from_cache(path: str, hit: CachedFile) -> list[Resource]:
@@ -381,10 +398,16 @@ def compile_analysis(analysis: Analysis, compiler: Compiler | None = None) -> Co
     """
     from reconciler.compile.compiler import Compiler as _Compiler  # not for `validate`
 
-    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
-    valid = [r for r in analysis.resources if r.key not in invalid]
     with collector_paused():
-        return (compiler or _Compiler()).compile(valid)
+        return (compiler or _Compiler()).compile(compilable(analysis))
+
+
+def compilable(analysis: Analysis) -> list[Resource]:
+    """The resources of ``analysis`` that compile uses: those without an error."""
+    invalid = {d.resource for d in only_errors(analysis.diagnostics) if d.resource}
+    if not invalid:  # the usual case: no key to compute per resource
+        return list(analysis.resources)
+    return [r for r in analysis.resources if r.key not in invalid]
 
 
 # The sides a comparison reads (`reconciler.comparison`): a directory or a commit.

@@ -56,9 +56,14 @@ def check(inputs: ActionInputs, *, workspace: Path, out: TextIO = sys.stdout) ->
         except SourceError as exc:
             base_note = f"Diff skipped: the base commit cannot be read ({exc})."
     comparison: Comparison = compare(
-        base or Side("(none)", ()), head, cache_dir=default_cache_dir()
+        base or Side("(none)", ()),
+        head,
+        cache_dir=default_cache_dir(),
+        reached_only=inputs.compile == "reached",
     )
     changes = comparison.changes if base is not None else None
+    if base is not None and comparison.scope is not None:
+        base_note = comparison.scope.note() + " Set the `compile` input to `all` for every proxy."
     diags = comparison.diagnostics
     analysis = comparison.new
     changed = changed_lines(base.files if base else (), head.files) if base else {}

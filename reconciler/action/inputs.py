@@ -11,6 +11,7 @@ from reconciler.errors import UsageError
 
 GITHUB_ANNOTATION_CAP = 10
 """GitHub shows at most 10 error and 10 warning annotations per step."""
+COMPILE_SCOPES = ("reached", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,9 @@ class ActionInputs:
     comment: bool = False
     sarif_file: str = ""
     max_annotations: int = GITHUB_ANNOTATION_CAP
+    compile: str = "reached"
+    """``reached``: compile only the proxies the change can reach, on both sides; ``all``:
+    every proxy of both sides (RC5xx diagnostics of every proxy, slower)."""
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -43,6 +47,11 @@ def read_inputs(env: Mapping[str, str] | None = None) -> ActionInputs:
         raise UsageError(f"input max-annotations must be a number, not {raw_max!r}") from None
     if max_annotations < 0:
         raise UsageError("input max-annotations must be 0 or more")
+    compile_scope = env.get("RECONCILER_COMPILE", "").strip() or "reached"
+    if compile_scope not in COMPILE_SCOPES:
+        raise UsageError(
+            f"input compile must be one of {', '.join(COMPILE_SCOPES)}, not {compile_scope!r}"
+        )
     return ActionInputs(
         path=env.get("RECONCILER_PATH", ".").strip() or ".",
         base_ref=env.get("RECONCILER_BASE_REF", "").strip(),
@@ -50,4 +59,5 @@ def read_inputs(env: Mapping[str, str] | None = None) -> ActionInputs:
         comment=_bool("comment", env.get("RECONCILER_COMMENT", "false").strip()),
         sarif_file=env.get("RECONCILER_SARIF_FILE", "").strip(),
         max_annotations=max_annotations,
+        compile=compile_scope,
     )

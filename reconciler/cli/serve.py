@@ -27,7 +27,7 @@ from reconciler.pipeline import Analysis, compile_analysis
 from reconciler.serve.build import Compiled, CompileFn
 from reconciler.serve.events import NO_EVENTS
 from reconciler.serve.following import Following
-from reconciler.serve.heap import limit_arenas
+from reconciler.serve.heap import Collector, limit_arenas
 from reconciler.serve.loop import Reconciler
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.notify import Notifier, Target, parse_target, read_notify_secret
@@ -330,6 +330,7 @@ async def _serve(options: ServeOptions, source: Source, compile: CompileFn) -> i
         allow_empty=options.allow_empty,
         control=source if isinstance(source, GitSource) and source.control_ref else None,
     )
+    reconciler.builder.collector = Collector()  # this process's collector (see serve.heap)
     if notifier is not None:
         reconciler.events = notifier
     verifier = None

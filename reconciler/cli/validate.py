@@ -13,8 +13,8 @@ from reconciler.cli.options import add_input_arguments, cache_dir_of
 from reconciler.diagnostics import FAIL_ON, fails
 from reconciler.errors import UsageError
 from reconciler.load import DEFAULT_MAX_FILE_SIZE, SourceFile
-from reconciler.pipeline import analyze, analyze_paths
 from reconciler.report.diagnostics import FORMATS, RENDERERS
+from reconciler.working_tree import Verdict, check_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +73,12 @@ def validate(options: ValidateOptions) -> tuple[str, int]:
     if "-" in options.paths:
         if len(options.paths) > 1:
             raise UsageError("`-` (standard input) cannot be combined with other paths")
+        from reconciler.pipeline import analyze  # parses: a warm run may need no parser
+
         stdin = SourceFile(STDIN, read_stdin())
-        analysis = analyze([stdin], max_file_size=options.max_file_size)
+        analysis = Verdict.of(analyze([stdin], max_file_size=options.max_file_size))
     else:
-        analysis = analyze_paths(
+        analysis = check_tree(
             options.paths, cache_dir=options.cache_dir, max_file_size=options.max_file_size
         )
     if analysis.files == 0 and not options.allow_empty:
@@ -86,9 +88,7 @@ def validate(options: ValidateOptions) -> tuple[str, int]:
             "or pass --allow-empty if an empty repository is expected",
         )
     render = RENDERERS[options.format]
-    output = render(
-        list(analysis.diagnostics), files=analysis.files, resources=len(analysis.resources)
-    )
+    output = render(list(analysis.diagnostics), files=analysis.files, resources=analysis.resources)
     return output, Exit.FINDINGS if fails(analysis.diagnostics, options.fail_on) else Exit.OK
 
 

@@ -7,7 +7,7 @@ published revision, and read by the web console; nothing is computed until asked
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.compile.provenance import proxy_provenance
@@ -20,16 +20,19 @@ PolicyKey = tuple[str, str, str]
 
 
 class TraceExplainer:
-    def __init__(self, traces: Mapping[str, ProxyTrace], resources: Iterable[Resource]) -> None:
-        self._traces = dict(traces)
-        self._dataplanes = {
-            node_id(r.mesh or DEFAULT_MESH, r.name): r
-            for r in resources
-            if r.kind == Kind.DATAPLANE
-        }
+    def __init__(self, traces: Mapping[str, ProxyTrace], resources: Sequence[Resource]) -> None:
+        self._traces = traces
+        self._resources = resources
+        self._dataplanes: dict[str, Resource] | None = None
         self._selecting: dict[PolicyKey, tuple[str, ...]] | None = None
 
     def proxy(self, node: str) -> dict[str, Any] | None:
+        if self._dataplanes is None:  # built when first asked (the console), not per revision
+            self._dataplanes = {
+                node_id(r.mesh or DEFAULT_MESH, r.name): r
+                for r in self._resources
+                if r.kind == Kind.DATAPLANE
+            }
         trace, dataplane = self._traces.get(node), self._dataplanes.get(node)
         if trace is None or dataplane is None:
             return None

@@ -22,7 +22,7 @@ Kuma behaviours reproduced (``pkg/plugins/policies/core/rules``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.compile import matched_routes
@@ -126,36 +126,129 @@ class _SelectionIndex:
         return out
 
 
+class KindState:
+    """What a :class:`Matcher` derives from one kind's policies of one mesh: their order,
+    selection refs, the MeshHTTPRoutes they target and the selection index. It holds the
+    policies it was derived from, so a later compile whose kind has the very same objects
+    (and, if any targets a MeshHTTPRoute, the same routes) takes it over unchanged."""
+
+    __slots__ = (
+        "inputs",
+        "ref_keys",
+        "refs",
+        "route_targets",
+        "routes",
+        "selection",
+        "sorted",
+        "to_targets",
+        "unsupported",
+    )
+
+    def __init__(
+        self, inputs: tuple[Resource, ...], routes: tuple[Resource, ...], index: MeshIndex
+    ) -> None:
+        self.inputs = inputs
+        self.sorted = sort_policies(inputs)
+        self.route_targets: dict[int, Resource | None] = {
+            id(p): route_target(p, index)
+            for p in self.sorted
+            if target_ref(p).get("kind") == MESH_HTTP_ROUTE
+        }
+        self.routes = routes if self.route_targets else ()
+        """The mesh's MeshHTTPRoutes when some policy targets one (its refs depend on them)."""
+        self.refs: dict[int, Mapping[str, Any]] = {
+            id(p): selection_ref(p, index) for p in self.sorted
+        }
+        self.ref_keys: dict[int, str] = {i: canonical(r) for i, r in self.refs.items()}
+        self.selection = _SelectionIndex(self.sorted, self.refs)
+        self.to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
+        """Filled as matchers ask: per policy, whether a ``to[]`` entry is mesh-wide (or by
+        labels) and the names its entries target."""
+        self.unsupported: dict[int, tuple[Skip, ...]] = {}
+        """Filled as matchers ask: per policy, its ``to[]`` entries not compiled."""
+
+    def fits(self, inputs: tuple[Resource, ...], routes: tuple[Resource, ...]) -> bool:
+        return _same_objects(self.inputs, inputs) and (
+            not self.route_targets or _same_objects(self.routes, routes)
+        )
+
+
+class MatcherSeeds:
+    """Kept by the compiler across compiles: per mesh, the initial default policies (while
+    the Mesh resource is the same object) and each kind's :class:`KindState`, so a revision
+    that edits one policy derives again only that policy's kind."""
+
+    def __init__(self) -> None:
+        self._defaults: dict[str, tuple[Resource | None, list[Resource]]] = {}
+        self._kinds: dict[tuple[str, str], KindState] = {}
+
+    def defaults(self, index: MeshIndex) -> list[Resource]:
+        hit = self._defaults.get(index.name)
+        if hit is None or hit[0] is not index.mesh:
+            hit = (index.mesh, initial_policies(index.name, index.mesh))
+            self._defaults[index.name] = hit
+        return hit[1]
+
+    def kind(
+        self,
+        index: MeshIndex,
+        kind: str,
+        inputs: tuple[Resource, ...],
+        routes: tuple[Resource, ...],
+    ) -> KindState:
+        state = self._kinds.get((index.name, kind))
+        if state is None or not state.fits(inputs, routes):
+            state = KindState(inputs, routes, index)
+            self._kinds[(index.name, kind)] = state
+        return state
+
+    def keep(self, meshes: Iterable[str]) -> None:
+        """Forget the meshes a revision no longer has."""
+        wanted = set(meshes)
+        self._defaults = {m: d for m, d in self._defaults.items() if m in wanted}
+        self._kinds = {k: s for k, s in self._kinds.items() if k[0] in wanted}
+
+
+def _same_objects(a: Sequence[Resource], b: Sequence[Resource]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 class Matcher:
     """Policy selection and merging for one mesh; every result memoised."""
 
-    def __init__(self, index: MeshIndex, kinds: Sequence[str]) -> None:
+    def __init__(
+        self, index: MeshIndex, kinds: Sequence[str], seeds: MatcherSeeds | None = None
+    ) -> None:
         self.index = index
-        defaults = {(r.kind, r.name): r for r in initial_policies(index.name, index.mesh)}
+        seeds = seeds if seeds is not None else MatcherSeeds()
+        defaults = {(r.kind, r.name): r for r in seeds.defaults(index)}
         by_kind: dict[str, list[Resource]] = {k: list(index.policies.get(k, ())) for k in kinds}
         for (kind, name), resource in defaults.items():
             present = any(r.name == name for r in by_kind.get(kind, ()))
             if kind in by_kind and not present:
                 by_kind[kind].append(resource)
-        self.policies: dict[str, list[Resource]] = {k: sort_policies(v) for k, v in by_kind.items()}
-        self._route_targets: dict[int, Resource | None] = {
-            id(p): route_target(p, index)
-            for ps in self.policies.values()
-            for p in ps
-            if target_ref(p).get("kind") == MESH_HTTP_ROUTE
-        }
-        self._refs: dict[int, Mapping[str, Any]] = {
-            id(p): selection_ref(p, index) for ps in self.policies.values() for p in ps
-        }
+        routes = tuple(index.policies.get(MESH_HTTP_ROUTE, ()))
+        states = {k: seeds.kind(index, k, tuple(v), routes) for k, v in by_kind.items()}
+        self.policies: dict[str, list[Resource]] = {k: s.sorted for k, s in states.items()}
+        self._route_targets: dict[int, Resource | None] = {}
+        self._refs: dict[int, Mapping[str, Any]] = {}
+        self._ref_keys: dict[int, str] = {}
+        for state in states.values():
+            self._route_targets.update(state.route_targets)
+            self._refs.update(state.refs)
+            self._ref_keys.update(state.ref_keys)
         self._routes: dict[tuple[tuple[int, ...], str], dict[str, Merged]] = {}
-        self._ref_keys: dict[int, str] = {i: canonical(r) for i, r in self._refs.items()}
         self._to: dict[tuple[int, ...], dict[str, Merged | None]] = {}
         self._from: dict[tuple[Any, ...], tuple[Merged | None, tuple[Skip, ...]]] = {}
         self._http: dict[tuple[tuple[int, ...], str], list[KeyedRule]] = {}
         self._tcp: dict[tuple[tuple[int, ...], str], Merged | None] = {}
         self._to_targets: dict[int, tuple[bool, frozenset[str]]] = {}
         self._unsupported: dict[int, tuple[Skip, ...]] = {}
-        self._selection = {k: _SelectionIndex(v, self._refs) for k, v in self.policies.items()}
+        for state in states.values():  # what earlier matchers found for the same policies
+            self._to_targets.update(state.to_targets)
+            self._unsupported.update(state.unsupported)
+        self._selection = {k: s.selection for k, s in states.items()}
+        self._states = states
         self._sets: dict[tuple[int, ...], PolicySet] = {}
         self._relevant_memo: dict[tuple[int, str], tuple[Resource, ...]] = {}
         self._sets_by_id: dict[int, PolicySet] = {}
@@ -219,6 +312,8 @@ class Matcher:
                 by_labels = any(mapping(e.get("targetRef")).get("labels") for _, _, e in entries)
                 targets = (mesh_wide or by_labels, names)
                 self._to_targets[id(p)] = targets
+                if (state := self._state_of(p)) is not None:
+                    state.to_targets[id(p)] = targets
             destination = self.index.destinations.get(service)
             wanted = destination.name if destination is not None else service
             if targets[0] or wanted in targets[1]:
@@ -259,8 +354,16 @@ class Matcher:
                         f"to[] targetRef kind {kind} is not compiled yet; this entry has no effect",
                     )
                 )
-        self._unsupported[id(policy)] = tuple(out)
-        return self._unsupported[id(policy)]
+        self._unsupported[id(policy)] = found = tuple(out)
+        if (state := self._state_of(policy)) is not None:
+            state.unsupported[id(policy)] = found
+        return found
+
+    def _state_of(self, policy: Resource) -> KindState | None:
+        """Where facts derived from ``policy`` alone are kept for later matchers: its kind's
+        state (kept across compiles while the policy is the same object), else None."""
+        state = self._states.get(policy.kind)
+        return state if state is not None and id(policy) in state.refs else None
 
     def outbound(self, policies: PolicySet, service: str) -> Merged | None:
         """Merged ``to[].default`` of ``policies`` for traffic to ``service``."""

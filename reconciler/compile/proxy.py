@@ -19,7 +19,7 @@ from reconciler.compile.context import (
 )
 from reconciler.compile.inbound import InboundBuilder
 from reconciler.compile.inventory import MeshIndex, Outbound, Proxy, resolve_outbound
-from reconciler.compile.matching import Matcher, PolicySet
+from reconciler.compile.matching import Matcher, MatcherSeeds, PolicySet
 from reconciler.compile.merge import Merged
 from reconciler.compile.mtls import mesh_mtls, permission_notes
 from reconciler.compile.ordering import target_ref
@@ -37,9 +37,9 @@ from reconciler.targetref import selects
 class MeshCompiler:
     """Compiles the proxies of one mesh; builders and matcher are shared by its proxies."""
 
-    def __init__(self, index: MeshIndex, shared: Shared) -> None:
+    def __init__(self, index: MeshIndex, shared: Shared, seeds: MatcherSeeds | None = None) -> None:
         self.index = index
-        self.matcher = Matcher(index, list(plugins()))
+        self.matcher = Matcher(index, list(plugins()), seeds)
         self.outbounds = OutboundBuilder(index, self.matcher, shared)
         self.inbounds = InboundBuilder(index, self.matcher, shared)
         self.mtls = mesh_mtls(index, self.matcher.policies)

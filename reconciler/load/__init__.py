@@ -9,7 +9,10 @@ It does not know the kinds' schemas (that is ``validate``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.load.files import (
@@ -21,12 +24,14 @@ from reconciler.load.files import (
     read_files,
     too_large,
 )
-from reconciler.load.resources import to_resource
-from reconciler.load.yaml_documents import lazy_locator, parse_text
 from reconciler.model import Resource
+
+if TYPE_CHECKING:  # the YAML parser is imported on first use: listing files needs none
+    from reconciler.load.yaml_documents import LazyLocator, lazy_locator
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
+    "LazyLocator",
     "LoadedFile",
     "SourceFile",
     "discover",
@@ -47,19 +52,55 @@ class LoadedFile:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def load_file(file: SourceFile) -> LoadedFile:
-    """Parse one file into resources; every problem is a diagnostic."""
+def load_file(file: SourceFile, *, fast: bool = True) -> LoadedFile:
+    """Parse one file into resources; every problem is a diagnostic.
+
+    A plain file takes the fast path (:mod:`yaml_fast`: the same documents, positions from a
+    lazy locator); any other, every file with a YAML problem, and every file when ``fast`` is
+    false, is parsed by libyaml."""
+    documents, resources, yaml_fast = _parsing()
     text, problem = decode(file)
     loaded = LoadedFile(file.path, file.digest, text)
     if problem is not None or text is None:
         if problem is not None:
             loaded.diagnostics.append(problem)
         return loaded
-    parsed = parse_text(text, file.path)
+    plain = yaml_fast.fast_documents(text) if fast else None
+    if plain is not None:
+        for index, (data, position) in enumerate(plain):
+            document = documents.ParsedDocument(index, data, None, position)
+            resource, diags = resources.to_resource(
+                document, file.path, documents.LazyLocator(text, index)
+            )
+            loaded.diagnostics.extend(diags)
+            if resource is not None:
+                loaded.resources.append(resource)
+        return loaded
+    parsed = documents.parse_text(text, file.path)
     loaded.diagnostics.extend(parsed.diagnostics)
     for doc in parsed.documents:
-        resource, diags = to_resource(doc, file.path)
+        resource, diags = resources.to_resource(doc, file.path)
         loaded.diagnostics.extend(diags)
         if resource is not None:
             loaded.resources.append(resource)
     return loaded
+
+
+@functools.cache
+def _parsing() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """The YAML parsers and the resource reader, imported on first use."""
+    from reconciler.load import resources, yaml_documents, yaml_fast
+
+    return yaml_documents, resources, yaml_fast
+
+
+def __getattr__(name: str) -> Any:
+    if name == "lazy_locator":
+        from reconciler.load.yaml_documents import lazy_locator
+
+        return lazy_locator
+    if name == "LazyLocator":
+        from reconciler.load.yaml_documents import LazyLocator
+
+        return LazyLocator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

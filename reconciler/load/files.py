@@ -32,8 +32,13 @@ class SourceFile:
 
     @property
     def digest(self) -> str:
-        """Identifies the content: git's blob id, the same for a directory and a commit."""
-        return self.oid if self.oid is not None else blob_id(self.data)
+        """Identifies the content: git's blob id, the same for a directory and a commit
+        (computed once, when first asked for)."""
+        oid = self.oid
+        if oid is None:
+            oid = blob_id(self.data)
+            object.__setattr__(self, "oid", oid)  # the same value: a cache, not a change
+        return oid
 
 
 def blob_id(data: bytes) -> str:
@@ -127,18 +132,35 @@ def read_files(
     diags: list[Diagnostic] = []
     for display, real in found:
         try:
-            with open(real, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
+            fd = os.open(real, _READ_FLAGS)  # no file object: a third of the cost, 5,000 times
+            try:
+                size = os.fstat(fd).st_size
                 if size > max_size:
                     diags.append(too_large(display, size, max_size))
                     continue
-                data = fh.read()
+                data = _read_all(fd, size)
+            finally:
+                os.close(fd)
             files.append(SourceFile(display, data))
         except OSError as exc:
             diags.append(
                 at_file(codes.FILE_UNREADABLE, display, f"cannot read file: {exc.strerror or exc}")
             )
     return files, diags
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Every byte of an open file whose size was ``size`` (read to the end if it grew)."""
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        return data  # a regular file reads whole: fewer bytes than asked means its end
+    parts = [data]
+    while chunk := os.read(fd, 1 << 16):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def too_large(path: str, size: int, max_size: int) -> Diagnostic:

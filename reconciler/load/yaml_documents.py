@@ -72,7 +72,8 @@ _INTERN_MAX = 64
 values repeat across the documents a server keeps (one object each instead of one per use)."""
 
 
-def _text(value: str) -> str:
+def shared_text(value: str) -> str:
+    """``value``, interned when short (both YAML paths build string values with it)."""
     return _intern(value) if len(value) <= _INTERN_MAX else value
 
 
@@ -205,7 +206,7 @@ class _Builder:
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         cls = node.__class__
         if cls is _ScalarNode:
-            return _text(node.value) if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
+            return shared_text(node.value) if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
         # Every element of a collection counts against the budget, so neither deep nor wide
         # alias expansion can run away.
         self.budget -= len(node.value) + 1
@@ -227,7 +228,7 @@ class _Builder:
                 return self._unsupported(node, f"tag {node.tag!r}")
             inner = depth + 1
             return [
-                _text(child.value)
+                shared_text(child.value)
                 if child.__class__ is _ScalarNode and child.tag == _STR
                 else self.build(child, inner)
                 for child in node.value
@@ -253,7 +254,7 @@ class _Builder:
                 self._duplicate(node, key_node)
                 continue
             if value_node.__class__ is _ScalarNode and value_node.tag == _STR:
-                out[key] = _text(value_node.value)
+                out[key] = shared_text(value_node.value)
             else:
                 out[key] = self.build(value_node, inner)
         if merged:
@@ -288,7 +289,7 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag == _STR:
-            return _text(node.value)
+            return shared_text(node.value)
         if tag == _NULL:
             return None
         if tag == _BOOL:
@@ -313,6 +314,22 @@ class _Builder:
             )
         )
         return None
+
+
+_resolver = yaml.resolver.Resolver()
+_NO_MARK = yaml.Mark("", 0, 0, 0, "", 0)
+
+
+def build_plain_scalar(value: str) -> Any:
+    """The value a plain scalar reading ``value`` has in a document (PyYAML's YAML 1.1
+    resolvers, then :class:`_Builder`); ValueError for one the builder reports as having no
+    JSON equivalent (``=``, ``<<`` as a value)."""
+    tag: str = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    diagnostics: list[Diagnostic] = []
+    data = _Builder("", diagnostics)._scalar(yaml.ScalarNode(tag, value, _NO_MARK, _NO_MARK))
+    if diagnostics:
+        raise ValueError(diagnostics[0].message)
+    return data
 
 
 def locate(root: yaml.Node | None, path: FieldPath) -> Position | None:
@@ -384,6 +401,11 @@ class LazyLocator:
         for: the bytes are the ones the source keeps anyway)."""
         self.index = index
         self._roots: list[yaml.Node | None] | None = None
+
+    @property
+    def composed(self) -> bool:
+        """Whether the node graph is held (a position was asked for)."""
+        return self._roots is not None
 
     def __call__(self, path: FieldPath) -> Position | None:
         if self._roots is None:

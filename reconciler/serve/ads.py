@@ -42,10 +42,10 @@ class AdsServicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ign
         self.ctx = ctx
 
     async def StreamAggregatedResources(self, request_iterator: Any, context: Any) -> None:
-        await SotwStream(self.ctx, context).run(request_iterator)
+        await SotwStream(self.ctx, context).run()  # reads through the context
 
     async def DeltaAggregatedResources(self, request_iterator: Any, context: Any) -> None:
-        await DeltaStream(self.ctx, context).run(request_iterator)
+        await DeltaStream(self.ctx, context).run()
 
 
 def _passthrough(body: bytes) -> bytes:

@@ -18,6 +18,7 @@ from reconciler.cache import CachedFile, FileCache
 from reconciler.diagnostics import Diagnostic
 from reconciler.load import SourceFile
 from reconciler.pipeline import Analysis, FileResults, analyze
+from reconciler.validate.cross import CrossState
 
 
 class LiveFileCache(FileCache):
@@ -33,8 +34,9 @@ class LiveFileCache(FileCache):
         self._fresh = True
 
     def save(self) -> None:
-        self._entries, self._used = self._used, {}
-        self._raw = {}  # entries read at start and not used by this revision: dropped
+        # entries read at start and not used by this revision: dropped from memory
+        self._entries = {d: e for d, e in self._used.items() if e is not None}
+        self._used = {}
 
     def persist(self) -> None:
         """Write the current entries (only if a revision added some since the last write).
@@ -46,8 +48,9 @@ class LiveFileCache(FileCache):
             return
         self._fresh = False
         writer = copy.copy(self)
-        writer._used, writer._dirty = self._entries, True
+        writer._used = dict(self._entries)
         FileCache.save(writer)
+        self._where, self._pack, self._unread = writer._where, writer._pack, False
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -60,13 +63,14 @@ class RevisionAnalyzer:
     revision's :class:`~reconciler.model.Resource` objects and diagnostics (no decoding,
     no new objects), and a revision whose resource files are all unchanged (a README-only
     commit) returns the previous :class:`Analysis` object itself, so the stages after it can
-    recognise "nothing changed" by identity. The cross-resource rules run again whenever a
-    resource file changed (O(resources)).
+    recognise "nothing changed" by identity. The cross-resource rules run again only for
+    the files a change can affect (``validate/cross.py``).
     """
 
     def __init__(self, directory: Path | None) -> None:
         self.cache = LiveFileCache(directory)
         self._files: FileResults = {}
+        self._cross = CrossState()
         self._last: tuple[tuple[tuple[str, str], ...], tuple[Diagnostic, ...], Analysis] | None
         self._last = None
 
@@ -83,6 +87,7 @@ class RevisionAnalyzer:
             extra=extras,
             reuse=self._files,
             results=results,
+            cross=self._cross,
             share=True,
         )
         self._files, self._last = results, (key, extras, analysis)

@@ -18,7 +18,7 @@ from reconciler.pipeline import Analysis, collector_paused
 from reconciler.resource_types import ProxyConfig
 from reconciler.serve.analysis_cache import RevisionAnalyzer
 from reconciler.serve.console.records import BuildLog, Explainer
-from reconciler.serve.heap import release_free_memory
+from reconciler.serve.heap import Collector, release_free_memory
 from reconciler.snapshot import Interner, Snapshot, build_snapshots, compact
 from reconciler.source import Revision
 
@@ -58,11 +58,18 @@ class RevisionBuilder:
         self._built: dict[str, tuple[ProxyConfig, Snapshot]] = {}
         self.log = BuildLog()
         """The recent revisions built, refused or published (the console's pages)."""
+        self.collector: Collector | None = None
+        """Set by ``serve`` (one per process): each build's objects frozen (see serve.heap)."""
 
     def build(self, revision: Revision) -> tuple[dict[str, Snapshot], Rejection | None]:
         """Every proxy's snapshot, or ``({}, rejection)``: a revision publishes whole or not."""
+        collector = self.collector
+        if collector is not None:
+            collector.before_build()
         with collector_paused():  # analysis, compile and snapshots only allocate
             snapshots, error = self._build(revision)
+        if collector is not None:
+            collector.after_build()
         release_free_memory()  # what the build freed, back to the system (see serve.heap)
         if error is not None:
             self.log.refused(revision.id, revision.meta, error)

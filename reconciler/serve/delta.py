@@ -15,6 +15,7 @@ Rules beyond the protocol:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +26,20 @@ from reconciler.snapshot import Encoded, TypeSnapshot, wire
 _WILDCARD_TYPES = (TypeUrl.LISTENER, TypeUrl.CLUSTER)
 _ORDER = (TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.SECRET, TypeUrl.LISTENER, TypeUrl.ROUTE)
 _MAX_PENDING = 64
+_ALL = frozenset({"*"})
 
 
 @dataclass(slots=True)
 class DeltaType:
     wildcard: bool = False
-    names: set[str] = field(default_factory=set)
-    known: dict[str, str] = field(default_factory=dict)
-    """What the proxy has: name -> digest ("" forces a resend)."""
+    names: frozenset[str] = frozenset()
+    """Subscribed names (besides the wildcard): one set object shared by the streams with the
+    same subscription (``SharedNames``), replaced, never changed in place."""
+    known: Mapping[str, str] = field(default_factory=dict)
+    """What the proxy has: name -> digest ("" forces a resend). Once a response carried the
+    whole difference, the mapping the streams holding the same resources share (see
+    :meth:`DeltaStream._share_known`); copied before it changes (:meth:`own_known`)."""
+    known_shared: bool = False
     pending: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     """Unanswered responses: nonce -> (version, sent at, publish-to-ACK start)."""
     requested_at: float = 0.0
@@ -41,8 +48,16 @@ class DeltaType:
     synced: str = ""
     """Content hash the proxy is known to hold in full (skips the diff); "" when unsure."""
 
+    def own_known(self) -> dict[str, str]:
+        """``known``, made this stream's own before it changes."""
+        if self.known_shared or not isinstance(self.known, dict):
+            self.known = dict(self.known)
+            self.known_shared = False
+        return self.known
+
 
 class DeltaStream(AdsStream):
+    __slots__ = ("types",)
     protocol = "delta"
 
     def __init__(self, ctx: Any, context: Any) -> None:
@@ -61,17 +76,23 @@ class DeltaStream(AdsStream):
         if request.resource_names_subscribe or request.resource_names_unsubscribe:
             state.synced = ""
             state.requested_at = time.monotonic()
-        for name in request.resource_names_subscribe:
-            if name == "*":
+        if request.resource_names_subscribe:
+            added = frozenset(request.resource_names_subscribe)
+            if "*" in added:
                 state.wildcard = True
-            else:
-                state.names.add(name)
-        for name in request.resource_names_unsubscribe:
-            if name == "*":
+                added = added - _ALL
+            if not added <= state.names:
+                state.names = self.ctx.subscriptions.shared(state.names | added)
+        if request.resource_names_unsubscribe:
+            dropped = frozenset(request.resource_names_unsubscribe)
+            if "*" in dropped:
                 state.wildcard = False
-            else:
-                state.names.discard(name)
-                state.known.pop(name, None)
+                dropped = dropped - _ALL
+            for name in dropped:
+                if name in state.known:
+                    state.own_known().pop(name)
+            if dropped & state.names:
+                state.names = self.ctx.subscriptions.shared(state.names - dropped)
         if request.response_nonce:
             sent = state.pending.pop(request.response_nonce, None)
             if sent is not None:
@@ -112,6 +133,7 @@ class DeltaStream(AdsStream):
         removed = [n for n in known if n not in resources]
         if not changed and not removed:
             state.synced = snap.content
+            self._share_known(type_url, state, snap)
         return changed, removed
 
     def _blocked(self, *types: TypeUrl) -> bool:
@@ -165,8 +187,20 @@ class DeltaStream(AdsStream):
             await self._send(type_url, state, snap, changed, removed)
             if complete:
                 state.synced = snap.content  # the response carried the whole difference
+                self._share_known(type_url, state, snap)
             if type_url == TypeUrl.CLUSTER:
                 self._refresh_endpoints(changed)
+
+    def _share_known(self, type_url: TypeUrl, state: DeltaType, snap: TypeSnapshot) -> None:
+        """Hold the digests every stream synced to ``snap`` with this subscription holds, one
+        mapping for them all, instead of a copy each (when ``known`` is exactly that)."""
+        names = None if state.wildcard else state.names
+        shared = self.ctx.memo.get(
+            ("delta-known", type_url, snap.content, names), lambda: _digests(snap, names)
+        )
+        if shared is not state.known and shared == state.known:
+            state.known = shared
+            state.known_shared = True
 
     def _refresh_endpoints(self, clusters: list[Encoded]) -> None:
         endpoints = self.types.get(TypeUrl.ENDPOINT)
@@ -175,7 +209,7 @@ class DeltaStream(AdsStream):
         for cluster in clusters:
             cla = self.snapshot.eds_names.get(cluster.name)
             if cla is not None and cla in endpoints.known:
-                endpoints.known[cla] = ""
+                endpoints.own_known()[cla] = ""
                 endpoints.synced = ""
 
     async def _send(
@@ -191,10 +225,11 @@ class DeltaStream(AdsStream):
         )
         nonce = self.next_nonce()
         await self.write(body + wire.nonce_suffix(nonce, delta=True))
+        known = state.own_known()
         for res in changed:
-            state.known[res.name] = res.digest
+            known[res.name] = res.digest
         for name in removed:
-            state.known.pop(name, None)
+            known.pop(name, None)
         state.synced = ""
         state.pending[nonce] = (snap.version, time.monotonic(), self.started(state.requested_at))
         if len(state.pending) > _MAX_PENDING:
@@ -205,3 +240,16 @@ class DeltaStream(AdsStream):
 
     def node_of(self, request: Any) -> str:
         return str(request.node.id)
+
+
+class Digests(dict[str, str]):
+    """name -> digest, weakly referable (shared through ``SharedMemo``)."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _digests(snap: TypeSnapshot, names: frozenset[str] | None) -> Digests:
+    """name -> digest of the resources of ``snap`` a subscription (None: wildcard) receives."""
+    if names is None:
+        return Digests((n, r.digest) for n, r in snap.resources.items())
+    return Digests((n, r.digest) for n, r in snap.resources.items() if n in names)

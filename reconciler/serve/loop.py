@@ -57,6 +57,8 @@ log = logging.getLogger("reconciler.serve")
 
 PERSIST_EVERY_S = 60.0
 """The analysis cache is written after the first publish, then at most this often."""
+PERSIST_DELAY_S = 2.0
+"""How long after a publish that write starts (the push to the proxies goes first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class Reconciler:
         self._lock = asyncio.Lock()
         self._persisting: asyncio.Future[None] | None = None
         self._persisted_at: float | None = None
+        self._persist_writing = False
 
     def trigger(self, expected: str | None = None) -> None:
         """Poll the source now (safe from the loop thread and signal handlers).
@@ -176,6 +179,8 @@ class Reconciler:
                     delay = None if self.interval is None else jittered(self.interval)
                 await self._wait(stop, delay)
         finally:
+            if self._persisting is not None and not self._persist_writing:
+                self._persisting.cancel()  # still waiting: the write below does it
             self.analyzer.persist()  # a restart starts with every file analysed
 
     async def _wait(self, stop: asyncio.Event, delay: float | None) -> None:
@@ -395,7 +400,16 @@ class Reconciler:
         if self._persisted_at is not None and now - self._persisted_at < PERSIST_EVERY_S:
             return
         self._persisted_at = now
-        self._persisting = asyncio.ensure_future(asyncio.to_thread(self.analyzer.persist))
+        self._persisting = asyncio.ensure_future(self._persist_later())
+
+    async def _persist_later(self) -> None:
+        # not while the proxies fetch and ACK what was just published: same cores, one GIL
+        await asyncio.sleep(PERSIST_DELAY_S)
+        self._persist_writing = True
+        try:
+            await asyncio.to_thread(self.analyzer.persist)
+        finally:
+            self._persist_writing = False
 
     # -- status ---------------------------------------------------------------------------
     def introduced_by(self, version: str) -> str | None:

@@ -16,6 +16,7 @@ version, whether it is still unanswered, and the version the proxy NACKed. Rules
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,11 +43,13 @@ class SotwType:
     """Where publish-to-ACK of the outstanding response starts (``AdsStream.started``)."""
     nacked: str = ""
     force: bool = False
-    sent: dict[str, Encoded] = field(default_factory=dict)
-    """What the last response carried (clusters, for deferred removals)."""
+    sent: Mapping[str, Encoded] = field(default_factory=dict)
+    """What the last response carried (clusters, for deferred removals): the snapshot's own
+    mapping (or the merged one sent while removals wait), never a copy per stream."""
 
 
 class SotwStream(AdsStream):
+    __slots__ = ("types",)
     protocol = "sotw"
 
     def __init__(self, ctx: Any, context: Any) -> None:
@@ -57,7 +60,7 @@ class SotwStream(AdsStream):
         type_url = TYPE_URLS.get(request.type_url)
         if type_url is None:
             return  # a type this server does not serve: no response, as the protocol allows
-        names = _subscription(type_url, request.resource_names)
+        names = self.ctx.subscriptions.shared(_subscription(type_url, request.resource_names))
         state = self.types.get(type_url)
         if state is None or not request.response_nonce:
             state = self.types[type_url] = SotwType(names=names, requested_at=time.monotonic())
@@ -68,7 +71,7 @@ class SotwStream(AdsStream):
                 if snap is not None:
                     state.content = snap.content
                     if type_url == TypeUrl.CLUSTER:
-                        state.sent = dict(snap.resources)  # what it holds, for later removals
+                        state.sent = snap.resources  # what it holds, for later removals
                 self._versions(type_url).sent = request.version_info
                 assert self.proxy is not None
                 self.proxy.record_ack(type_url, request.version_info)
@@ -151,6 +154,8 @@ class SotwStream(AdsStream):
 
     def _with_retained(self, state: SotwType, snap: TypeSnapshot) -> TypeSnapshot:
         """Keep clusters that are going away while listeners and routes still move."""
+        if state.sent is snap.resources or state.sent.keys() <= snap.resources.keys():
+            return snap  # nothing is going away
         retained = {n: r for n, r in state.sent.items() if n not in snap.resources}
         if not retained or not self._unsettled(TypeUrl.LISTENER, TypeUrl.ROUTE):
             return snap
@@ -172,7 +177,7 @@ class SotwStream(AdsStream):
         state.sent_at = time.monotonic()
         state.started = self.started(state.requested_at)
         if type_url == TypeUrl.CLUSTER:
-            state.sent = dict(snap.resources)
+            state.sent = snap.resources
         self._versions(type_url).sent = snap.version
         self.sent(type_url)
 

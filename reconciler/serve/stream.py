@@ -1,12 +1,15 @@
 """One ADS stream: what State-of-the-World and Delta share.
 
-A stream is a single task draining one queue. The queue receives the proxy's requests (from a
-reader task) and a marker when the proxy's snapshot changes (from the cache's watch), so
-every decision about one stream happens in order, on the event loop, without locks. After
-each event the protocol's :meth:`AdsStream.push` sends what is due, in make-before-break
-order: clusters and endpoints first; listeners and routes only once the clusters and
-endpoints in flight are ACKed (or :data:`GATE_TIMEOUT` passed); cluster removals only once
-listeners and routes have settled.
+A stream's events are the proxy's requests, a marker when the proxy's snapshot changes (from
+the cache's watch) and a marker when a timer is due; they are handled one at a time, in the
+order they arrived, on the event loop, without locks. The task gRPC runs the stream in reads
+the requests and handles each in place; a change or a timer that arrives while that task waits
+for the next request starts a short-lived task that handles it (and whatever arrives while it
+runs) and ends. So an idle stream costs one task, its gRPC call and this object; no queue, no
+second task. After each event the protocol's :meth:`AdsStream.push` sends what is due, in
+make-before-break order: clusters and endpoints first; listeners and routes only once the
+clusters and endpoints in flight are ACKed (or :data:`GATE_TIMEOUT` passed); cluster removals
+only once listeners and routes have settled.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
 
 import grpc
+from grpc.aio import EOF
 
 from reconciler import codes
 from reconciler.identity.tokens import METADATA_KEY, TokenRejected
@@ -37,9 +42,70 @@ TYPE_URLS = {str(t): t for t in TypeUrl}
 TOKEN_RECHECK = 10.0
 """Seconds between checks that an open stream's token is still valid (not revoked)."""
 
+T = TypeVar("T")
+
 _CHANGED = object()
 _WAKE = object()
-_END = object()
+
+
+class Names(frozenset[str]):
+    """A subscription's names, as :class:`SharedNames` hands them out (its own object, distinct
+    from the equal set it is found by)."""
+
+    __slots__ = ()
+
+
+class SharedNames:
+    """One set object per distinct subscription, shared by the streams that hold it.
+
+    A thousand proxies subscribing to the same endpoint names would otherwise each hold their
+    own set of their own strings (several KB per stream). Held weakly: a set no stream holds
+    any more is forgotten, so this never holds more than the streams do.
+    """
+
+    __slots__ = ("_sets",)
+
+    def __init__(self) -> None:
+        self._sets: weakref.WeakValueDictionary[frozenset[str], Names] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    @overload
+    def shared(self, names: frozenset[str]) -> Names: ...
+    @overload
+    def shared(self, names: None) -> None: ...
+    def shared(self, names: frozenset[str] | None) -> Names | None:
+        if names is None:
+            return None
+        found = self._sets.get(names)
+        if found is None:
+            # the key is the caller's set (held while the value lives), the value another
+            # object: one held weakly, so it goes once no stream holds it
+            found = self._sets[names] = Names(names)
+        return found
+
+
+class SharedMemo:
+    """Values the streams share, built once per key and held weakly: a value no stream holds
+    any more is forgotten (the values must be weakly referable)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        found: T | None = self._values.get(key)
+        if found is None:
+            found = make()
+            self._values[key] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +116,50 @@ class ServerContext:
     verifier: Any = None
     """A ``reconciler.identity.verifier.TokenVerifier``: when set, a stream gets nothing
     until the ``authorization`` metadata proves its node id."""
+    subscriptions: SharedNames = field(default_factory=SharedNames)
+    memo: SharedMemo = field(default_factory=SharedMemo)
 
 
 class AdsStream:
+    __slots__ = (
+        "_admitted",
+        "_busy",
+        "_change_queued",
+        "_claims",
+        "_failure",
+        "_handler",
+        "_helper",
+        "_inbox",
+        "_nonce",
+        "_timer",
+        "_unwatch",
+        "_wake_at",
+        "changed_at",
+        "context",
+        "ctx",
+        "node_id",
+        "proxy",
+        "snapshot",
+    )
     protocol = ""
 
     def __init__(self, ctx: ServerContext, context: Any) -> None:
         self.ctx = ctx
         self.context = context
-        self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.node_id = ""
         self.proxy: ProxyState | None = None
         self.snapshot: Snapshot | None = None
         self._unwatch: Any = None
+        self._inbox: list[object] | None = None
+        """Events waiting while another is handled (None when there are none)."""
         self._change_queued = False
+        self._busy = False
+        """An event is being handled (by the gRPC task or a helper task)."""
+        self._helper: asyncio.Task[None] | None = None
+        self._handler: asyncio.Task[Any] | None = None
+        self._failure: BaseException | None = None
         self._wake_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._nonce = 0
         self._claims: Any = None
         """The verified proxy token of this stream (when the server checks tokens)."""
@@ -74,37 +169,92 @@ class AdsStream:
         attach time for the snapshot it found; publish-to-ACK is measured from here (or from
         the request for a type, if later)."""
 
-    async def run(self, requests: AsyncIterator[Any]) -> None:
-        reader = asyncio.create_task(self._read(requests))
+    async def run(self) -> None:
+        """Serve the stream until the proxy closes it (in the task gRPC runs the call in)."""
+        self._handler = asyncio.current_task()
         try:
-            while True:
-                item = await self.queue.get()
-                if item is _END:
-                    return
-                if self._admitted:
-                    await self._recheck_token()
-                if item is _CHANGED:
-                    self._change_queued = False
-                    self.changed_at = self.ctx.cache.published_at
-                    self._refresh()
-                elif item is not _WAKE:
-                    if self.proxy is None:
-                        await self._attach(item)
-                    await self.on_request(item)
-                if self.snapshot is not None:
-                    await self.push()
+            await self._serve()
+        except asyncio.CancelledError:
+            if self._failure is None:
+                raise
         finally:
-            reader.cancel()
+            if self._helper is not None:
+                self._helper.cancel()
+            if self._timer is not None:
+                self._timer.cancel()  # nothing refers to a closed stream
             self._detach()
+        if self._failure is not None:
+            raise self._failure  # a helper's error ends the stream as if raised here
 
-    async def _read(self, requests: AsyncIterator[Any]) -> None:
+    async def _serve(self) -> None:
+        # ``context.read`` rather than the request iterator: no async generator per stream;
+        # the request lives in ``_receive``'s frame only, not while the next one is awaited
+        read = self.context.read
         try:
-            async for request in requests:
-                self.queue.put_nowait(request)
-        except (grpc.RpcError, asyncio.CancelledError):
+            while await self._receive(await read()):
+                pass
+        except grpc.RpcError:
             pass
+        if self._helper is not None:
+            await self._helper  # the proxy closed its side: finish what arrived before
+
+    async def _receive(self, request: Any) -> bool:
+        """Handle one request (or queue it behind the event being handled); False at the end."""
+        if request is EOF or self._failure is not None:
+            return False
+        if self._busy:
+            self._post(request)  # the running helper handles it, in order
+            return True
+        self._busy = True
+        try:
+            await self._handle(request)
+            await self._drain()
         finally:
-            self.queue.put_nowait(_END)
+            self._busy = False
+        return True
+
+    def _post(self, item: object) -> None:
+        """Queue an event; start a helper task to handle it unless one is being handled."""
+        if self._inbox is None:
+            self._inbox = [item]
+        else:
+            self._inbox.append(item)
+        if not self._busy:
+            self._busy = True
+            self._helper = asyncio.get_running_loop().create_task(self._help())
+
+    async def _help(self) -> None:
+        try:
+            await self._drain()
+        except Exception as exc:
+            # end the stream from its own task, as an error raised there would
+            self._failure = exc
+            if self._handler is not None:
+                self._handler.cancel()
+        finally:
+            self._busy = False
+            self._helper = None
+
+    async def _drain(self) -> None:
+        while self._inbox:
+            item = self._inbox.pop(0)
+            if not self._inbox:
+                self._inbox = None
+            await self._handle(item)
+
+    async def _handle(self, item: object) -> None:
+        if self._admitted:
+            await self._recheck_token()
+        if item is _CHANGED:
+            self._change_queued = False
+            self.changed_at = self.ctx.cache.published_at
+            self._refresh()
+        elif item is not _WAKE:
+            if self.proxy is None:
+                await self._attach(item)
+            await self.on_request(item)
+        if self.snapshot is not None:
+            await self.push()
 
     async def _attach(self, request: Any) -> None:
         node_id = self.node_of(request)
@@ -192,19 +342,25 @@ class AdsStream:
     def _on_change(self) -> None:
         if not self._change_queued:
             self._change_queued = True
-            self.queue.put_nowait(_CHANGED)
+            self._post(_CHANGED)
 
     def wake_at(self, when: float) -> None:
         """Re-run :meth:`push` at ``when`` (monotonic) if nothing else happens first."""
         if self._wake_at and self._wake_at <= when:
             return
         self._wake_at = when
+        if self._timer is not None:
+            # the later wake it replaces is due again, if still needed, after this one: an
+            # event re-schedules the token check and the gates re-schedule themselves
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, when - time.monotonic()), self._wake
+        )
 
-        def wake() -> None:
-            self._wake_at = 0.0
-            self.queue.put_nowait(_WAKE)
-
-        asyncio.get_running_loop().call_later(max(0.0, when - time.monotonic()), wake)
+    def _wake(self) -> None:
+        self._wake_at = 0.0
+        self._timer = None
+        self._post(_WAKE)
 
     def started(self, requested_at: float) -> float:
         """Where publish-to-ACK of a response sent now starts: the snapshot's publish, or

@@ -92,15 +92,21 @@ class ResponseCache:
     """SotW response bodies (everything but the nonce) by (type, content, version, names).
 
     A thousand proxies with the same clusters share one encoded CDS body; building it costs a
-    ``b"".join`` over already-serialized resources, once. Bounded by the bytes it holds
-    (least recently used first out): a body only one proxy receives (its listeners, its
-    secrets) is built again on its next push for a few microseconds, instead of being held
-    as long as the proxy is served, a copy of resources the snapshots already hold.
+    ``b"".join`` over already-serialized resources, once. A body is kept from the second time
+    it is asked for: the first time only its key's hash is remembered (a bounded number of
+    them), so the bodies only one proxy receives (its listeners, its secrets) are never held,
+    a copy of resources the snapshots already hold, and are built again, for a few
+    microseconds, if that proxy asks again. Bounded by the bytes it holds (least recently
+    used first out).
     """
 
-    def __init__(self, max_bytes: int = 4 << 20) -> None:
+    def __init__(self, max_bytes: int = 4 << 20, max_seen: int = 16384) -> None:
         self.max_bytes = max_bytes
+        self.max_seen = max_seen
         self._bodies: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._seen: dict[int, None] = {}
+        """Hashes of the keys asked for once (oldest first; a collision only keeps a body
+        one request early)."""
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -116,22 +122,31 @@ class ResponseCache:
     def sotw_body(
         self, type_url: TypeUrl, snap: TypeSnapshot, names: frozenset[str] | None
     ) -> bytes:
-        """The response for subscription ``names`` (None: wildcard, every resource)."""
-        selected = (
-            sorted(snap.resources)
-            if names is None
-            else sorted(n for n in names if n in snap.resources)
-        )
-        key = (str(type_url), snap.content, snap.version, tuple(selected))
+        """The response for subscription ``names`` (None: wildcard, every resource).
+
+        Keyed by the subscription itself (a frozenset hashes once and streams share equal
+        ones), so a hit sorts nothing; the resources are selected on a miss only."""
+        key = (type_url, snap.content, snap.version, names)
         body = self._bodies.get(key)
         if body is not None:
             self.hits += 1
             self._bodies.move_to_end(key)
             return body
         self.misses += 1
+        selected = (
+            sorted(snap.resources)
+            if names is None
+            else sorted(n for n in names if n in snap.resources)
+        )
         body = wire.sotw_body(
             snap.version, str(type_url), (snap.resources[n].any_bytes for n in selected)
         )
+        seen = hash(key)
+        if seen not in self._seen:
+            self._seen[seen] = None
+            if len(self._seen) > self.max_seen:
+                del self._seen[next(iter(self._seen))]
+            return body
         if len(body) <= self.max_bytes:
             self._bodies[key] = body
             self._bytes += len(body)

@@ -2,8 +2,10 @@
 
 :class:`GitSource` follows ``--branch`` of a URL or local repository through a bare cache in
 the state directory: ``git ls-remote`` first (nothing else runs when the branch did not move),
-then a shallow fetch of the new commit, then one ``ls-tree`` and one ``cat-file --batch``;
-blobs already read for the previous commit are not read again. :func:`read_commit_files`
+then a shallow fetch of the new commit, then one ``diff-tree`` against the commit read last
+and the new objects only, read directly when the fetch left them loose, else with
+``cat-file`` (the first commit: one ``ls-tree`` and one ``cat-file --batch``); files of
+unchanged paths are the previous revision's objects. :func:`read_commit_files`
 reads any commit of a local repository (``reconciler diff --repo``). Plain ``git`` processes
 with argv lists only; GitPython is not used (not thread-safe, leaks in daemons).
 """
@@ -23,9 +25,10 @@ from reconciler.source.control_git import read_control
 from reconciler.source.git_cache import cache_dir_for, ensure, has_commit, locked, recreate
 from reconciler.source.git_cache import forget_except as _forget_except
 from reconciler.source.git_cache import keep as _keep
+from reconciler.source.git_cache import keep_and_drop as _keep_and_drop
 from reconciler.source.git_command import DEFAULT_TIMEOUT_S, GitRunner
 from reconciler.source.git_errors import GitSourceError, SourceReason
-from reconciler.source.git_objects import CommitFiles, read_commit, resolve_commit
+from reconciler.source.git_objects import CommitFiles, read_changes, read_commit, resolve_commit
 from reconciler.source.git_safety import (
     check_branch,
     check_rev,
@@ -37,6 +40,9 @@ from reconciler.source.git_safety import (
 __all__ = ["GitSource", "read_commit_files", "read_local_commit"]
 
 CONTROL_TRACKING_REF = "refs/reconciler/control-tip"
+GC_EVERY = 10
+"""``gc --auto`` runs after this many keep-refs were dropped (its thresholds are thousands
+of loose objects, so running it after every revision found nothing to do)."""
 
 
 def read_local_commit(
@@ -89,12 +95,15 @@ class GitSource:
         """Unix time the remote last answered (ls-remote), None before the first answer."""
         self._mutex = threading.Lock()
         self._last: Revision | None = None
-        self._blobs: dict[str, bytes] = {}
+        self._base: CommitFiles | None = None
+        """The commit read last: the next one is read as its difference from this one."""
         self._control_tip: str | None = None
         """The control ref's commit as of the last ls-remote (None: no such ref)."""
         self._control: Control | None = None
         self._kept: set[str] | None = None
         """Commits this process set a keep-ref for (None: not known yet)."""
+        self._dropped = 0
+        """Keep-refs dropped since ``gc --auto`` last ran."""
 
     @property
     def remote_ref(self) -> str:
@@ -165,7 +174,7 @@ class GitSource:
                     raise
                 else:
                     recreate(self.git, self.cache_dir)
-                    self._blobs.clear()
+                    self._base = None
                     self._kept = None
                     revision = self._fetch_and_read(sha)
             if self._last is not None and self._last.id == revision.id:
@@ -232,22 +241,46 @@ class GitSource:
     def keep(self, shas: set[str]) -> None:
         """Keep exactly ``shas`` (the journal's commits) safe from garbage collection.
 
-        The first call in a process sets every keep-ref; later calls only add the new
-        commits and drop the ones that left (a revision applied: one or two git commands,
-        not two per journal entry), and ``gc --auto`` runs only when some were dropped.
+        The first call in a process sets every keep-ref; later calls add the new commits
+        and drop the ones that left in one ``update-ref`` transaction (a revision applied:
+        one git command, not two per journal entry). ``gc --auto`` runs on the first call
+        and then after every :data:`GC_EVERY` commits dropped.
         """
         with self._mutex, locked(self.cache_dir, timeout_s=self.git.timeout_s):
-            ensure(self.git, self.cache_dir)
-            known = self._kept if self._kept is not None else set()
-            kept = {sha for sha in shas if sha in known}
-            for sha in sorted(shas - known):
-                if has_commit(self.git, sha):
-                    _keep(self.git, sha)
-                    kept.add(sha)
-            if self._kept is None or known - shas:
+            if self._kept is None:
+                ensure(self.git, self.cache_dir)
+                kept = set()
+                for sha in sorted(shas):
+                    if has_commit(self.git, sha):
+                        _keep(self.git, sha)
+                        kept.add(sha)
                 _forget_except(self.git, shas)
                 self.git.run(["gc", "--auto", "--quiet"], what="gc")
+                self._kept = kept
+                return
+            known = self._kept
+            added = sorted(shas - known)
+            dropped = sorted(known - shas)
+            if not added and not dropped:
+                return
+            try:
+                _keep_and_drop(self.git, added, dropped)
+                kept = (known - set(dropped)) | set(added)
+            except GitSourceError as exc:
+                if exc.reason in (SourceReason.TIMEOUT, SourceReason.LOCKED):
+                    raise
+                # a commit that is not in the cache: one at a time, as on the first call
+                kept = {sha for sha in shas if sha in known}
+                for sha in added:
+                    if has_commit(self.git, sha):
+                        _keep(self.git, sha)
+                        kept.add(sha)
+                _forget_except(self.git, shas)
             self._kept = kept
+            self._dropped += len(dropped)
+            if self._dropped >= GC_EVERY:
+                self._dropped = 0
+                self.git.run(["gc", "--auto", "--quiet"], what="gc")
 
     def _fetch_and_read(self, sha: str | None) -> Revision:
         """Read commit ``sha``, fetching the branch first unless it is already here
@@ -269,13 +302,37 @@ class GitSource:
                 what="fetch",
             )
             self.last_success_time = time.time()
-            sha = resolve_commit(self.git, self.tracking_ref)
+            sha = self._tracking_head()
         return self._read(sha)
 
+    def _tracking_head(self) -> str:
+        """Where the tracking ref points: read from the loose ref file the fetch just wrote
+        (no ``rev-parse`` process), else asked to git (a packed or symbolic ref)."""
+        try:
+            text = (self.cache_dir / self.tracking_ref).read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        return text if _is_commit_id(text) else resolve_commit(self.git, self.tracking_ref)
+
     def _read(self, sha: str) -> Revision:
-        commit = read_commit(
-            self.git, sha, self.subpath, known=self._blobs, max_file_size=self.max_file_size
-        )
+        base, commit = self._base, None
+        if base is not None and base.sha == sha:
+            commit = base
+        elif base is not None:
+            try:  # the paths that differ from the commit read last, and their new blobs
+                commit = read_changes(
+                    self.git, base, sha, self.subpath, max_file_size=self.max_file_size
+                )
+            except GitSourceError as exc:
+                if exc.reason in (SourceReason.TIMEOUT, SourceReason.LOCKED):
+                    raise
+                commit = None  # e.g. that commit is gone from the cache: read it all
+        if commit is None:
+            known = {f.oid: f.data for f in base.files if f.oid} if base is not None else {}
+            commit = read_commit(
+                self.git, sha, self.subpath, known=known, max_file_size=self.max_file_size
+            )
+        self._base = commit
         meta = {**commit.meta, "branch": self.branch}
         return Revision(
             id=commit.sha, files=commit.files, diagnostics=commit.diagnostics, meta=meta
@@ -283,7 +340,6 @@ class GitSource:
 
     def _remember(self, revision: Revision) -> None:
         self._last = revision
-        self._blobs = {f.oid: f.data for f in revision.files if f.oid is not None}
 
 
 _ASK_THE_REMOTE = frozenset({SourceReason.GIT_FAILED, SourceReason.BRANCH_DELETED})

@@ -83,6 +83,14 @@ def keep(git: GitRunner, sha: str) -> None:
     git.run(["update-ref", f"{KEEP_PREFIX}{sha}", sha], what="keep commit")
 
 
+def keep_and_drop(git: GitRunner, add: list[str], drop: list[str]) -> None:
+    """Set the keep-refs of ``add`` and delete those of ``drop`` in one transaction (it
+    fails whole, e.g. when a commit to keep is not in the cache)."""
+    script = "".join(f"update {KEEP_PREFIX}{sha} {sha}\n" for sha in add)
+    script += "".join(f"delete {KEEP_PREFIX}{sha}\n" for sha in drop)
+    git.run(["update-ref", "--stdin"], stdin=script.encode(), what="keep commits")
+
+
 def forget_except(git: GitRunner, shas: set[str]) -> None:
     """Drop the keep-refs of every commit not in ``shas``."""
     out = git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX], what="list kept commits")

@@ -9,32 +9,37 @@ Two layers, as Kuma has them, plus what Kuma lacks:
   one resource (its kind's folder, ``kind_rules.py``). Depends only on the resource, so results are cached per file.
   Every kind's regular expressions are compiled with RE2, as Envoy will (``regexes.py``).
 * :func:`check_mesh`: cross-resource rules over everything loaded (duplicates, references,
-  port collisions, policies selecting nothing).
+  port collisions, policies selecting nothing). Each rule checks one file's resources and
+  reads the others through an index (``rules/cross_view.py``), so that ``cross.py`` can
+  check again only the files a change can affect, with the same result.
 
 Rules run on every resource, even one with schema errors, so all problems show at once:
 a rule must skip a field whose type is wrong (the schema already reported it).
+
+The names below are imported on first use: a warm ``validate`` with nothing to parse
+imports neither the kinds' rules nor the schemas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from reconciler.diagnostics import Diagnostic
-from reconciler.model import Resource
-from reconciler.validate import kind_rules, regexes
-from reconciler.validate.canonical import canonical
-from reconciler.validate.rules import CROSS_RESOURCE_RULES
-from reconciler.validate.schema import check_schema
+if TYPE_CHECKING:
+    from reconciler.validate.canonical_form import canonical
+    from reconciler.validate.checks import check_mesh, check_resource
 
 __all__ = ["canonical", "check_mesh", "check_resource"]
 
+_HOMES = {
+    "canonical": "reconciler.validate.canonical_form",
+    "check_mesh": "reconciler.validate.checks",
+    "check_resource": "reconciler.validate.checks",
+}
 
-def check_resource(resource: Resource) -> list[Diagnostic]:
-    return check_schema(resource) + kind_rules.check_rules(resource) + regexes.check(resource)
 
-
-def check_mesh(resources: Sequence[Resource]) -> list[Diagnostic]:
-    diags: list[Diagnostic] = []
-    for rule in CROSS_RESOURCE_RULES:
-        diags.extend(rule(resources))
-    return diags
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

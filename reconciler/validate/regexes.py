@@ -15,9 +15,9 @@ Envoy (the first two are not applied, MeshMetric's profile selectors are not com
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-import re2
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_resource
@@ -26,14 +26,25 @@ from reconciler.model import FieldPath, Resource
 ENVOY_MAX_PROGRAM_SIZE = 100
 """Envoy's default ``re2.max_program_size.error_level``: a larger RE2 program is refused."""
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # RE2 would print every parse error on stderr
+if TYPE_CHECKING:
+    import re2
+
+
+@cache
+def _re2() -> tuple[ModuleType, re2.Options]:
+    """RE2 and its options, imported when a resource has a regular expression."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print every parse error on stderr
+    return re2, options
 
 
 def regex_problem(pattern: str) -> str | None:
     """Why Envoy refuses ``pattern`` (its own wording), or None if Envoy compiles it."""
+    re2, options = _re2()
     try:
-        compiled = re2.compile(pattern, _OPTIONS)
+        compiled = re2.compile(pattern, options)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)

@@ -99,7 +99,9 @@ def compile_predicate(schema: Mapping[str, Any] | bool) -> Predicate:
         and k not in _KEYWORDS
         and k not in _PAIRED
         and k != "properties"
-        and not k.startswith("x-")  # an extension annotation (validate/canonical.py reads them)
+        and not k.startswith(
+            "x-"
+        )  # an extension annotation (validate/canonical_form.py reads them)
     ]
     if unknown:
         raise UnsupportedSchema(", ".join(unknown))

@@ -50,6 +50,17 @@ def test_clean_pr_shows_envoy_diff_and_passes(tmp_path: Path, action_env: dict[s
     assert diff["sources"][0]["file"] == "mesh/policies/timeouts.yaml"
     report = json.loads(Path(result.outputs["report-file"]).read_text())
     assert report["summary"]["errors"] == 0
+    assert "Compiled the " in summary and " of 8 proxies this change can reach" in summary
+
+
+def test_compile_all_gives_the_same_diff(tmp_path: Path, action_env: dict[str, str]) -> None:
+    pr = make_pr(tmp_path, longer_payments_timeout)
+    reached = run(pr, action_env, inputs={"path": "mesh"})
+    reached_diff = Path(reached.outputs["diff-file"]).read_text()
+    every = run(pr, action_env, inputs={"path": "mesh", "compile": "all"})
+    assert every.exit_code == reached.exit_code == 0
+    assert Path(every.outputs["diff-file"]).read_text() == reached_diff
+    assert "Compiled the " not in every.summary
 
 
 def test_bad_pr_annotates_fails_and_still_diffs(tmp_path: Path, action_env: dict[str, str]) -> None:

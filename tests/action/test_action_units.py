@@ -38,14 +38,17 @@ def test_inputs_defaults_and_validation() -> None:
             "RECONCILER_COMMENT": "true",
             "RECONCILER_MAX_ANNOTATIONS": "3",
             "RECONCILER_FAIL_ON": "warning",
+            "RECONCILER_COMPILE": "all",
         }
     )
     assert (got.path, got.comment, got.max_annotations, got.fail_on) == ("mesh", True, 3, "warning")
+    assert (got.compile, ActionInputs().compile) == ("all", "reached")
     for env in (
         {"RECONCILER_FAIL_ON": "sometimes"},
         {"RECONCILER_COMMENT": "yes"},
         {"RECONCILER_MAX_ANNOTATIONS": "ten"},
         {"RECONCILER_MAX_ANNOTATIONS": "-1"},
+        {"RECONCILER_COMPILE": "some"},
     ):
         with pytest.raises(UsageError):
             read_inputs(env)

@@ -1,4 +1,4 @@
-"""The canonical form of the protobuf kinds (``validate/canonical.py``): what Kuma's jsonpb
+"""The canonical form of the protobuf kinds (``validate/canonical_form.py``): what Kuma's jsonpb
 reads (protobuf names, numbers in quotes, enum numbers) compiles like the JSON-named form,
 and diagnostics point at the file as written."""
 

@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # what one kind's folder adds: its Kuma rules and its compile step, built on the shared
     # validate and compile machinery; the registries load them by name (kinds.part)
     ("kinds.*.*", "kinds.*.*.*"),
-    ("report", "pipeline", "comparison"),
+    ("report", "pipeline", "comparison", "working_tree"),
     ("serve", "agent"),
     ("action", "demo"),
     ("cli",),

@@ -25,21 +25,42 @@ networking:
     - port: 8080
       tags: {{ kuma.io/service: svc-{svc}, kuma.io/protocol: http }}
 """
+"""A flow mapping: parsed by libyaml."""
+
+BLOCK_DATAPLANE = """\
+type: Dataplane
+mesh: default
+name: dp-{n:04d}
+networking:
+  address: 10.0.{hi}.{lo}
+  inbound:
+    - port: 8080
+      tags:
+        kuma.io/service: svc-{svc}
+        kuma.io/protocol: http
+"""
+"""Plain YAML: the fast path (``yaml-rs``)."""
 
 
 def _corpus(root: Path) -> int:
-    """Negative cases of the loader and of every kind, then valid Dataplanes up to 600 files."""
+    """Negative cases of the loader and of every kind, then valid Dataplanes (of both parsing
+    paths) up to enough files for the parallel path."""
     shutil.copy(ROOT / "tests" / "cases" / "_mesh.yaml", root / "mesh.yaml")
     cases = sorted((ROOT / "tests" / "cases" / "_loader" / "negative").glob("*.yaml"))
     cases += sorted((ROOT / "reconciler" / "kinds").glob("*/cases/negative/*.yaml"))
     for i, case in enumerate(cases):
         shutil.copy(case, root / f"case-{i:03d}-{case.name}")
-    for n in range(max(0, 600 - len(cases))):
+    for n in range(max(0, PARALLEL_FROM + 100 - len(cases))):
         (root / "dataplanes").mkdir(exist_ok=True)
+        template = BLOCK_DATAPLANE if n % 2 else DATAPLANE
         (root / "dataplanes" / f"dp-{n:04d}.yaml").write_text(
-            DATAPLANE.format(n=n, hi=n // 250, lo=n % 250 + 1, svc=n % 7)
+            template.format(n=n, hi=n // 250, lo=n % 250 + 1, svc=n % 7)
         )
     return len(cases)
+
+
+PARALLEL_FROM = 500
+"""The threshold for these tests (the real one is larger): the comparison needs the path."""
 
 
 def _view(analysis: pipeline.Analysis) -> tuple[object, ...]:
@@ -52,7 +73,10 @@ def _view(analysis: pipeline.Analysis) -> tuple[object, ...]:
 
 
 @pytest.mark.skipif(threading.active_count() > 1, reason="forking needs a single thread")
-def test_workers_give_the_same_analysis_as_one_process(tmp_path: Path) -> None:
+def test_workers_give_the_same_analysis_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_FILES", PARALLEL_FROM)
     root = tmp_path / "repo"
     root.mkdir()
     cases = _corpus(root)
@@ -75,3 +99,14 @@ def test_workers_give_the_same_analysis_as_one_process(tmp_path: Path) -> None:
     cached = pipeline.analyze_paths([root], workers=2, cache_dir=tmp_path / "cache")
     again = pipeline.analyze_paths([root], workers=2, cache_dir=tmp_path / "cache")
     assert _view(cached) == _view(alone) == _view(again)
+
+
+@pytest.mark.parametrize(
+    ("usable", "load", "free"), [(2, 0.1, 2), (2, 0.6, 1), (2, 3.0, 1), (4, 1.2, 3), (1, 0.0, 1)]
+)
+def test_workers_only_on_free_cpus(
+    monkeypatch: pytest.MonkeyPatch, usable: int, load: float, free: int
+) -> None:
+    """By default one parsing process per CPU the load average leaves free."""
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (load, load, load))
+    assert pipeline._free_cpus(usable) == free

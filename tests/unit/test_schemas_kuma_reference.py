@@ -9,7 +9,7 @@ must accept each document, and our enums must equal Kuma's. Mesh, Dataplane, Mes
 the zone proxies are protobuf messages Kuma reads with jsonpb: their enums also take numbers,
 their durations are strings, and
 what else jsonpb reads (integers in quotes, enum numbers) must pass once put in our canonical
-form (``validate/canonical.py``). Legacy kinds: every field of their protobuf messages
+form (``validate/canonical_form.py``). Legacy kinds: every field of their protobuf messages
 (``kuma-v2.14.3-legacy-protos/``) must be a property of our schema under its JSON name and
 its protobuf name, and take every value jsonpb reads for its type (numbers also in quotes,
 enum names and numbers, ``null`` as unset). All mismatches are reported at once.
@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from reconciler.kinds import CATALOG, Category, Scope
-from reconciler.validate.canonical import PROTOBUF_KINDS, canonical_data
+from reconciler.validate.canonical_form import PROTOBUF_KINDS, canonical_data
 from reconciler.validate.schema import validator_for
 from reconciler.validate.schema_files import load_schema
 
@@ -285,7 +285,7 @@ def rejections(kind: str, document: dict[str, Any]) -> list[str]:
 
 def jsonpb_rejections(kind: str, item: dict[str, Any], leaf: Leaf) -> list[str]:
     """What jsonpb reads at ``leaf`` besides Kuma's published form, and our canonical form
-    (``validate/canonical.py``) does not turn into an accepted document: integers in
+    (``validate/canonical_form.py``) does not turn into an accepted document: integers in
     quotes, and enum values as numbers (0 is every protobuf enum's first value)."""
     if leaf.proto_enum:
         samples: tuple[Any, ...] = (0,)

@@ -100,8 +100,11 @@ def test_identical_resources_are_serialized_once_and_shared() -> None:
     assert other.types[TypeUrl.ROUTE] is not one.types[TypeUrl.ROUTE]
     assert other.version(TypeUrl.ROUTE) != one.version(TypeUrl.ROUTE)
     body_a = cache.responses.sotw_body(TypeUrl.CLUSTER, a.types[TypeUrl.CLUSTER], None)
+    assert len(cache.responses) == 0  # asked for once: not kept
     body_b = cache.responses.sotw_body(TypeUrl.CLUSTER, b.types[TypeUrl.CLUSTER], None)
-    assert body_a is body_b and cache.responses.hits == 1
+    assert body_b == body_a and len(cache.responses) == 1  # asked for again: kept
+    again = cache.responses.sotw_body(TypeUrl.CLUSTER, a.types[TypeUrl.CLUSTER], None)
+    assert again is body_b and cache.responses.hits == 1
 
 
 def test_versions_follow_content_only() -> None:
@@ -172,6 +175,19 @@ def test_consistency_finds_every_dangling_reference() -> None:
     assert snapshots == {} and len(problems) == 4
 
 
+def test_response_cache_keeps_no_body_asked_for_once() -> None:
+    cache = ResponseCache(max_seen=4)  # 8 proxies, each with its own routes
+    snaps = [
+        build_snapshot(config(f"default.p{i}", weights={f"s{i}": 1}), SnapshotCache().interner)
+        for i in range(8)
+    ]
+    bodies = [cache.sotw_body(TypeUrl.ROUTE, s.types[TypeUrl.ROUTE], None) for s in snaps]
+    assert len(cache) == 0 and cache.held_bytes == 0 and len(cache._seen) == 4  # bounded
+    # the last four are remembered: asked for again, they are kept (same bytes)
+    again = [cache.sotw_body(TypeUrl.ROUTE, s.types[TypeUrl.ROUTE], None) for s in snaps[4:]]
+    assert again == bodies[4:] and len(cache) == 4
+
+
 def test_response_cache_holds_at_most_its_byte_bound() -> None:
     cache = SnapshotCache()
     cache.responses = ResponseCache(max_bytes=2_000)
@@ -179,6 +195,7 @@ def test_response_cache_holds_at_most_its_byte_bound() -> None:
     for i in range(40):  # 40 proxies, each with its own listener-like endpoint set
         snap = build_snapshot(config(f"default.p{i}", weights={f"s{i}": 1}), cache.interner)
         for type_url in (TypeUrl.CLUSTER, TypeUrl.ROUTE):
+            cache.responses.sotw_body(type_url, snap.types[type_url], None)  # remembered
             bodies.append(cache.responses.sotw_body(type_url, snap.types[type_url], None))
             assert cache.responses.held_bytes <= 2_000
     assert sum(len(b) for b in bodies) > 2_000 and 0 < len(cache.responses) < len(bodies)

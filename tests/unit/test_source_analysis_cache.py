@@ -59,7 +59,7 @@ def test_persisted_entries_warm_a_restart(tmp_path: Path, loads: list[str]) -> N
     analyzer = RevisionAnalyzer(tmp_path / "analysis")
     analyzer(files, ())
     analyzer.persist()
-    assert (tmp_path / "analysis" / "analysis.marshal").exists()
+    assert (tmp_path / "analysis" / "analysis.index").exists()
     loads.clear()
 
     restarted = RevisionAnalyzer(tmp_path / "analysis")

@@ -15,6 +15,7 @@ from reconciler.source.git import GitSource, read_commit_files, read_local_commi
 from reconciler.source.git_cache import KEEP_PREFIX, locked
 from reconciler.source.git_command import GitRunner
 from reconciler.source.git_errors import GitSourceError, SourceReason, reason_code
+from reconciler.source.git_objects import read_commit
 
 
 class Repo(_Repo):
@@ -118,7 +119,7 @@ def test_new_commit_reads_only_changed_blobs(
 ) -> None:
     repo.commit("more", {"mesh/other.yaml": "x: 1\n"})
     source = GitSource(str(repo.path), state_dir=tmp_path / "state", subpath="mesh")
-    source.fetch()
+    before = source.fetch()
     calls.clear()
     sha = repo.commit("edit one", {"mesh/other.yaml": "x: 2\n"})
 
@@ -126,11 +127,56 @@ def test_new_commit_reads_only_changed_blobs(
 
     assert revision.id == sha
     assert {f.path: f.data for f in revision.files}["mesh/other.yaml"] == b"x: 2\n"
-    batches = [stdin for args, stdin in calls if args[:1] == ["cat-file"] and stdin]
-    assert len(batches) == 1
-    assert batches[0] is not None and len(batches[0].splitlines()) == 2  # commit + 1 blob
+    # the paths that changed since the commit read last, not the whole tree; the fetch left
+    # the new objects loose, read without a cat-file process
+    assert [args[0] for args, _ in calls] == ["ls-remote", "cat-file", "fetch", "diff-tree"]
     fetches = [args for args, _ in calls if args[:1] == ["fetch"]]
     assert len(fetches) == 1 and "--depth=1" in fetches[0]
+    unchanged = {f.path: f for f in revision.files}["mesh/mesh.yaml"]
+    assert unchanged is {f.path: f for f in before.files}["mesh/mesh.yaml"]
+
+
+def test_commits_read_by_difference_equal_commits_read_in_full(
+    repo: Repo, tmp_path: Path, calls: list[tuple[list[str], bytes | None]]
+) -> None:
+    source = GitSource(
+        str(repo.path), state_dir=tmp_path / "state", subpath="mesh", max_file_size=1000
+    )
+    steps: list[dict[str, str | None]] = [
+        {"mesh/b.yaml": "b: 1\n", "mesh/sub/c.yml": "c: 1\n", "mesh/README.md": "no"},
+        {"mesh/b.yaml": "b: 2\n", "other/d.yaml": "d: 1\n"},  # one edit, one outside
+        {"mesh/a-b.yaml": "x: 1\n", "mesh/a/z.yaml": "z: 1\n", "mesh/sub/c.yml": None},
+        {"mesh/big.yaml": "x: " + "a" * 5000 + "\n", "mesh/a.yaml": "a: 1\n"},
+        {"mesh/big.yaml": "x: 1\n", "mesh/b.yaml": None},  # no longer too large
+        {"mesh/huge.yml": "y: " + "b" * 2000 + "\n", "mesh/mesh.yaml": MESH + "# c\n"},
+        {"README.md": "only outside the path"},
+    ]
+    source.fetch()
+    for n, files in enumerate(steps):
+        if n == 4:  # from here on each fetch is kept as a pack: the objects come from cat-file
+            source.git.run(["config", "fetch.unpackLimit", "1"])
+        sha = repo.commit("step", files)
+        calls.clear()
+        revision = source.fetch(sha)
+        # loose objects are read directly; packed ones through cat-file
+        assert any(args[:2] == ["cat-file", "--batch"] for args, _ in calls) == (n >= 4)
+        full = read_commit(GitRunner(work_dir=str(repo.path)), sha, "mesh", max_file_size=1000)
+        assert revision.id == sha
+        assert [(f.path, f.data, f.oid) for f in revision.files] == [
+            (f.path, f.data, f.oid) for f in full.files
+        ]
+        assert revision.diagnostics == full.diagnostics
+        assert {**full.meta, "branch": "main"} == revision.meta
+    link = repo.path / "mesh" / "link.yaml"
+    link.symlink_to("/etc/passwd")
+    sha = repo.commit("a link")
+    revision = source.fetch(sha)
+    full = read_commit(GitRunner(work_dir=str(repo.path)), sha, "mesh", max_file_size=1000)
+    assert revision.diagnostics == full.diagnostics
+    assert [(d.code, d.file) for d in revision.diagnostics] == [
+        ("RC112", "mesh/huge.yml"),
+        ("RC650", "mesh/link.yaml"),
+    ]
 
 
 def test_force_push_is_followed(repo: Repo, tmp_path: Path) -> None:
@@ -236,6 +282,30 @@ def test_keep_forgets_commits_left_out(repo: Repo, tmp_path: Path) -> None:
     source.keep({b})
     out = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
     assert out == [f"{KEEP_PREFIX}{b}"]
+
+
+def test_keep_after_a_revision_is_one_transaction(
+    repo: Repo, tmp_path: Path, calls: list[tuple[list[str], bytes | None]]
+) -> None:
+    source = GitSource(str(repo.path), state_dir=tmp_path / "state")
+    a = source.fetch().id
+    b = (repo.commit("b"), source.fetch().id)[1]
+    source.keep({a})
+    calls.clear()
+
+    source.keep({b})  # b applied, a left the journal
+
+    assert [args for args, _ in calls] == [["update-ref", "--stdin"]]
+    refs = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert refs == [f"{KEEP_PREFIX}{b}"]
+    # a commit the cache does not hold fails the transaction: kept one by one instead
+    missing = "f" * 40
+    source.keep({a, b, missing})
+    refs = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert refs == sorted([f"{KEEP_PREFIX}{a}", f"{KEEP_PREFIX}{b}"])
+    source.keep({b})
+    refs = source.git.run(["for-each-ref", "--format=%(refname)", KEEP_PREFIX]).decode().split()
+    assert refs == [f"{KEEP_PREFIX}{b}"]
 
 
 def test_a_held_lock_is_reported(repo: Repo, tmp_path: Path) -> None:

@@ -86,6 +86,27 @@ def test_version_record_forgets_the_least_recently_served(
     ]
 
 
+def test_version_record_grows_by_lines_and_reads_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "MAX_VERSIONS", 6)
+    monkeypatch.setattr(journal_module, "COMPACT_EVERY", 5)
+    journal = Journal(tmp_path)
+    served = ["a", "b", "c"]
+    for n in range(12):
+        served = [*served[1:], f"v{n}"] if n % 3 else [*served, f"w{n}"]
+        journal.note_versions(served, f"{n:040d}")
+        reread = Journal(tmp_path)
+        every = [*"abc", *(f"v{i}" for i in range(12)), *(f"w{i}" for i in range(12))]
+        assert {v: reread.introduced_by(v) for v in every} == {
+            v: journal.introduced_by(v) for v in every
+        }
+        log = tmp_path / "versions.log"
+        assert not log.exists() or len(log.read_text().splitlines()) <= 5
+    assert journal.introduced_by("a") is None  # forgotten: least recently served
+    assert journal.introduced_by("w9") == f"{9:040d}"
+
+
 def test_pin_and_resume(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     assert journal.pin() is None

@@ -1,6 +1,6 @@
 """MeshGateway (Kuma 2.14 ``gateway_validator.go``): selectors, tags, listeners.
 
-Enum fields (``protocol``, ``tls.mode``) arrive by name (``validate/canonical.py`` turns
+Enum fields (``protocol``, ``tls.mode``) arrive by name (``validate/canonical_form.py`` turns
 Kuma's numbers into names; a number no value has stays a number, which Kuma's validator
 lets through); an omitted one is ``NONE``.
 """

@@ -8,7 +8,7 @@ returns diagnostics and never raises (it skips fields whose type is wrong).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import Resource
@@ -19,8 +19,11 @@ from reconciler.validate.rules import (
     cross_selection,
     cross_services,
 )
+from reconciler.validate.rules.cross_view import CrossView
 
-CrossResourceRule = Callable[[Sequence[Resource]], Iterable[Diagnostic]]
+CrossResourceRule = Callable[[Sequence[Resource], CrossView], list[Diagnostic]]
+"""A cross-resource rule: the diagnostics of one file's resources, the rest of the
+repository read through the view (``cross_view.py``)."""
 
 CROSS_RESOURCE_RULES: tuple[CrossResourceRule, ...] = (
     cross_duplicates.check,

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_resource
-from reconciler.model import Resource, ResourceKey
+from reconciler.model import Resource
+from reconciler.validate.rules.cross_view import CrossView
 
 
-def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
-    first: dict[ResourceKey, Resource] = {}
+def check(resources: Sequence[Resource], view: CrossView) -> list[Diagnostic]:
+    """``resources``: the resources of one file, in their order."""
     diags: list[Diagnostic] = []
-    for resource in resources:
-        key = resource.key
-        seen = first.get(key)
-        if seen is None:
-            first[key] = resource
+    for i, resource in enumerate(resources):
+        file, index, line, col = view.first(resource)
+        if file == resource.file and index == i:
             continue
-        where = f"{seen.file}:{seen.position.line}:{seen.position.col}"
+        key = resource.key
         diags.append(
             at_resource(
                 codes.DUPLICATE_RESOURCE,
                 resource,
                 ("name",),
-                f"duplicate {key}: already defined at {where}",
+                f"duplicate {key}: already defined at {file}:{line}:{col}",
             )
         )
     return diags

@@ -6,28 +6,26 @@ resources in it are valid Kuma without a ``Mesh`` document (a warning, RC407, on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_resource
 from reconciler.model import DEFAULT_MESH, Kind, Resource
+from reconciler.validate.rules.cross_view import CrossView
 
 
-def defined_meshes(resources: Sequence[Resource]) -> set[str]:
-    return {r.name for r in resources if r.kind == Kind.MESH}
-
-
-def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
-    meshes = defined_meshes(resources)
+def check(resources: Sequence[Resource], view: CrossView) -> list[Diagnostic]:
+    """``resources``: the resources of one file, in their order."""
     diags: list[Diagnostic] = []
-    known = ", ".join(sorted(meshes)) or "none"
-    warned_files: set[str] = set()
+    warned = False
     for resource in resources:
-        if resource.kind == Kind.MESH or resource.mesh is None or resource.mesh in meshes:
+        if resource.kind == Kind.MESH or resource.mesh is None:
+            continue
+        if view.mesh_defined(resource.mesh):
             continue
         if resource.mesh == DEFAULT_MESH:
-            if resource.file not in warned_files:
-                warned_files.add(resource.file)
+            if not warned:
+                warned = True
                 diags.append(
                     at_resource(
                         codes.IMPLICIT_DEFAULT_MESH,
@@ -38,6 +36,7 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
                     )
                 )
             continue
+        known = ", ".join(view.defined_meshes()) or "none"
         written = "mesh" in resource.data
         message = f"mesh {resource.mesh!r} is not defined by any Mesh resource (defined: {known})"
         if not written:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import FieldPath, Kind, Resource
+from reconciler.validate.rules.cross_view import CrossView
 from reconciler.validate.rules.findings import Findings, as_list, as_map, is_number
 
 OUTBOUND_DEFAULT_ADDRESS = "127.0.0.1"
 
 
-def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
+def check(resources: Sequence[Resource], view: CrossView) -> list[Diagnostic]:
+    """``resources``: the resources of one file; one Dataplane reads nothing else."""
     diags: list[Diagnostic] = []
     for resource in resources:
         if resource.kind == Kind.DATAPLANE:

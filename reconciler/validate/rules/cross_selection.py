@@ -1,48 +1,27 @@
 """Policies whose top-level targetRef selects no proxy of their mesh (a warning).
 
-Dataplanes are indexed per mesh, by name and by service, so the common cases (Mesh,
-MeshService, Dataplane by name) cost a lookup; the rest stop at the first match.
+The view lists a mesh's Dataplanes, those with an inbound of one service, and the first one
+of a name; the common cases (Mesh, MeshService, Dataplane by name) stop at the first match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from functools import partial
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic, at_spec
 from reconciler.kinds import POLICY_KINDS
-from reconciler.model import Kind, Resource
-from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds, selects
+from reconciler.model import Resource
+from reconciler.targetref import SERVICE_TAG, selects
+from reconciler.validate.rules.cross_view import CrossView
 from reconciler.validate.rules.findings import as_map
 
 SELECTABLE = ("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset", "Dataplane")
 
 
-@dataclass(slots=True)
-class _MeshIndex:
-    dataplanes: list[Resource] = field(default_factory=list)
-    by_name: dict[str, Resource] = field(default_factory=dict)
-    by_service: dict[str, list[Resource]] = field(default_factory=dict)
-
-
-def _index(resources: Sequence[Resource]) -> dict[str | None, _MeshIndex]:
-    meshes: dict[str | None, _MeshIndex] = {}
-    for dp in resources:
-        if dp.kind != Kind.DATAPLANE:
-            continue
-        index = meshes.setdefault(dp.mesh, _MeshIndex())
-        index.dataplanes.append(dp)
-        index.by_name.setdefault(dp.name, dp)
-        for service in {inbound_tags(i).get(SERVICE_TAG) for i in inbounds(dp)}:
-            if isinstance(service, str):
-                index.by_service.setdefault(service, []).append(dp)
-    return meshes
-
-
-def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
-    meshes = _index(resources)
-    empty = _MeshIndex()
+def check(resources: Sequence[Resource], view: CrossView) -> list[Diagnostic]:
+    """``resources``: the resources of one file, in their order."""
     diags: list[Diagnostic] = []
     for policy in resources:
         if policy.kind not in POLICY_KINDS:
@@ -52,17 +31,16 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
         kind = ref.get("kind")
         if kind not in SELECTABLE or _gateways_only(ref):
             continue  # gateway-only targets are reported as not applied (RC320)
-        index = meshes.get(policy.mesh, empty)
-        if kind == "Mesh":
-            candidates: Sequence[Resource] = index.dataplanes
-        elif kind in ("MeshService", "MeshServiceSubset"):
-            candidates = index.by_service.get(str(ref.get("name")), [])
-        elif kind == "Dataplane" and isinstance(ref.get("name"), str):
-            dp = index.by_name.get(str(ref.get("name")))
-            candidates = [dp] if dp is not None else []
+        test = partial(selects, ref)
+        name = ref.get("name")
+        if kind in ("MeshService", "MeshServiceSubset"):
+            selected = view.any_dataplane(policy.mesh, str(name), test)
+        elif kind == "Dataplane" and isinstance(name, str):
+            dp = view.dataplane_named(policy.mesh, name)
+            selected = dp is not None and test(dp)
         else:
-            candidates = index.dataplanes
-        if any(selects(ref, dp) for dp in candidates):
+            selected = view.any_dataplane(policy.mesh, None, test)
+        if selected:
             continue
         diags.append(
             at_spec(

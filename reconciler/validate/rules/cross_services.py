@@ -1,39 +1,23 @@
 """References to services that no Dataplane provides (warnings: deploy order makes them normal).
 
 In Kuma 2.x ``MeshService{name: X}`` means the service whose inbounds are tagged
-``kuma.io/service: X``. Services are indexed once per mesh; each reference is a set lookup.
+``kuma.io/service: X`` (or a gateway's tags). Each reference is one lookup in the view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler import codes
 from reconciler.diagnostics import Diagnostic
 from reconciler.kinds import POLICY_KINDS
 from reconciler.model import FieldPath, Kind, Resource
-from reconciler.targetref import SERVICE_TAG, inbound_tags, inbounds
+from reconciler.targetref import SERVICE_TAG
+from reconciler.validate.rules.cross_view import CrossView
 from reconciler.validate.rules.findings import Findings, as_list, as_map
 
 SERVICE_KINDS = ("MeshService", "MeshServiceSubset")
-
-
-def services_by_mesh(resources: Sequence[Resource]) -> dict[str | None, set[str]]:
-    index: dict[str | None, set[str]] = {}
-    for dp in resources:
-        if dp.kind != Kind.DATAPLANE:
-            continue
-        names = index.setdefault(dp.mesh, set())
-        for inbound in inbounds(dp):
-            service = inbound_tags(inbound).get(SERVICE_TAG)
-            if isinstance(service, str):
-                names.add(service)
-        gateway = as_map(as_map(dp.data.get("networking")).get("gateway"))
-        service = as_map(gateway.get("tags")).get(SERVICE_TAG)
-        if isinstance(service, str):
-            names.add(service)
-    return index
 
 
 def service_refs(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, Mapping[str, Any]]]:
@@ -55,18 +39,21 @@ def service_refs(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, Mapping[s
                     yield (*path, "backendRef"), as_map(mirror.get("backendRef"))
 
 
-def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
-    services = services_by_mesh(resources)
+def check(resources: Sequence[Resource], view: CrossView) -> list[Diagnostic]:
+    """``resources``: the resources of one file, in their order."""
     diags: list[Diagnostic] = []
     for resource in resources:
-        known = services.get(resource.mesh, set())
         if resource.kind == Kind.DATAPLANE:
-            diags.extend(_outbounds(resource, known))
+            diags.extend(_outbounds(resource, view))
         elif resource.kind in POLICY_KINDS:
             f = Findings(resource)
             for path, ref in service_refs(resource.spec):
                 name = ref.get("name")
-                if ref.get("kind") in SERVICE_KINDS and isinstance(name, str) and name not in known:
+                if (
+                    ref.get("kind") in SERVICE_KINDS
+                    and isinstance(name, str)
+                    and not view.provides_service(resource.mesh, name)
+                ):
                     f.add(
                         codes.UNKNOWN_SERVICE,
                         (*path, "name"),
@@ -76,14 +63,18 @@ def check(resources: Sequence[Resource]) -> Iterable[Diagnostic]:
     return diags
 
 
-def _outbounds(dataplane: Resource, known: set[str]) -> list[Diagnostic]:
+def _outbounds(dataplane: Resource, view: CrossView) -> list[Diagnostic]:
     f = Findings(dataplane)
     networking = as_map(dataplane.data.get("networking"))
     for i, outbound in enumerate(as_list(networking.get("outbound"))):
         outbound = as_map(outbound)
         tags = as_map(outbound.get("tags"))
         service = tags.get(SERVICE_TAG, outbound.get("service"))
-        if isinstance(service, str) and service and service not in known:
+        if (
+            isinstance(service, str)
+            and service
+            and not view.provides_service(dataplane.mesh, service)
+        ):
             path: FieldPath = ("networking", "outbound", i, "tags", SERVICE_TAG)
             if SERVICE_TAG not in tags:
                 path = ("networking", "outbound", i, "service")
