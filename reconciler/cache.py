@@ -47,7 +47,10 @@ class CachedFile:
 
     resources: tuple[CachedResource, ...]
     diagnostics: tuple[Diagnostic, ...]
-    text: str | None
+    text: bytes | str | None
+    """The file's content, for positions (composed only when one is asked for): its bytes as
+    read, the very object the source holds (a server keeps one copy), or the decoded text
+    in entries written before; None: not UTF-8."""
 
 
 def default_cache_dir() -> Path:

@@ -22,6 +22,7 @@ from reconciler.diagnostics import Diagnostic, only_errors, sorted_diagnostics
 from reconciler.kinds import FLAT_KINDS
 from reconciler.load import (
     DEFAULT_MAX_FILE_SIZE,
+    LazyLocator,
     LoadedFile,
     SourceFile,
     discover,
@@ -74,6 +75,7 @@ def analyze(
     reuse: FileResults | None = None,
     results: FileResults | None = None,
     cross: CrossState | None = None,
+    share: bool = False,
 ) -> Analysis:
     """Load and validate ``files`` as one revision; all problems at once, sorted.
 
@@ -82,7 +84,9 @@ def analyze(
     unchanged resource by identity, without comparing documents). ``results`` is filled with
     this revision's per-file results, to pass as the next ``reuse``. ``cross``: the
     cross-resource state of the previous revision, updated in place (only the files a
-    change can affect are checked again).
+    change can affect are checked again). ``share`` (for a process that keeps the
+    resources, the server): equal innermost maps of the documents analysed in this pass
+    are held once (see :func:`_share_leaves`).
 
     Without ``reuse``, many files not in the cache are parsed in worker processes (see
     :func:`_parse_in_parallel`; never from a process with threads, like the server)."""
@@ -95,7 +99,9 @@ def analyze(
                 if len(f.data) <= max_file_size and (cache is None or f.digest not in cache)
             ]
             reuse = _parse_in_parallel(uncached, cache, None)
-        return _analyze(files, cache, extra, max_file_size, reuse, results, cross)
+        return _analyze(
+            files, cache, extra, max_file_size, reuse, results, cross, {} if share else None
+        )
 
 
 @contextmanager
@@ -120,6 +126,7 @@ def _analyze(
     reuse: FileResults | None = None,
     results: FileResults | None = None,
     cross: CrossState | None = None,
+    leaves: dict[tuple[Any, ...], dict[str, Any]] | None = None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = list(extra)
     resources: list[Resource] = []
@@ -139,6 +146,10 @@ def _analyze(
             file_resources, file_diags = known
         else:
             file_resources, file_diags = _analyze_file(file, cache)
+            if leaves is not None:
+                for resource in file_resources:
+                    if type(resource.data) is dict:
+                        _share_leaves(resource.data, leaves)
         if results is not None:
             results[key] = (file_resources, file_diags)
         resources.extend(file_resources)
@@ -152,6 +163,31 @@ def _analyze(
     if cache is not None:
         cache.save()
     return Analysis(count, tuple(resources), tuple(sorted_diagnostics(diagnostics)))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _share_leaves(
+    value: dict[str, Any] | list[Any], leaves: dict[tuple[Any, ...], dict[str, Any]]
+) -> None:
+    """Replace each map inside ``value`` that holds only scalars (tags, a ``targetRef``, a
+    retry back-off...) by an equal one seen before in ``leaves``: the same keys and values,
+    of the same types, in the same order. Documents are read-only, so equal content may be
+    one object; across a mesh the same small maps repeat thousands of times."""
+    items: Iterable[tuple[Any, Any]] = value.items() if type(value) is dict else enumerate(value)
+    for key, child in items:
+        kind = type(child)
+        if kind is dict:
+            if all(type(v) in _SCALARS for v in child.values()):
+                shape = tuple((k, type(v), v) for k, v in child.items())
+                found = leaves.setdefault(shape, child)
+                if found is not child:
+                    value[key] = found
+            else:
+                _share_leaves(child, leaves)
+        elif kind is list:
+            _share_leaves(child, leaves)
 
 
 def analyze_paths(
@@ -270,7 +306,7 @@ def _can_fork() -> bool:
 def _file_entry(file: SourceFile) -> CachedFile | None:
     """Load and per-resource rules of one file, as a cache entry (None: no text)."""
     loaded, diags = _load_and_check(file)
-    return _entry(loaded, diags) if loaded.text is not None else None
+    return _entry(loaded, diags, file.data) if loaded.text is not None else None
 
 
 def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
@@ -283,7 +319,7 @@ def _load_and_check(file: SourceFile) -> tuple[LoadedFile, list[Diagnostic]]:
     return loaded, diags
 
 
-def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
+def _entry(loaded: LoadedFile, diags: list[Diagnostic], data: bytes) -> CachedFile:
     return CachedFile(
         resources=tuple(
             # the same (read-only) dict as the resource's, not a copy: a server keeps both
@@ -291,7 +327,7 @@ def _entry(loaded: LoadedFile, diags: list[Diagnostic]) -> CachedFile:
             for r in loaded.resources
         ),
         diagnostics=tuple(diags),
-        text=loaded.text,
+        text=data,  # the file's bytes, which the source holds anyway, not a decoded copy
     )
 
 
@@ -310,20 +346,24 @@ def _analyze_file(
     if loaded.text is None:
         return loaded.resources, diags
     if cache is not None:
-        cache.put(digest, _entry(loaded, diags))
+        cache.put(digest, _entry(loaded, diags, file.data))
     # The resources outlive this pass (a server keeps them across revisions): keep the
-    # text, not the YAML node graph with a mark per node (about 10x the text in memory);
-    # a later position (a cross-resource diagnostic) composes the text again.
-    text = loaded.text
-    return [_without_nodes(r, text) for r in loaded.resources], diags
+    # file's bytes (the source's own object), not the YAML node graph with a mark per node
+    # (about 10x the text in memory) nor a decoded copy; a later position (a
+    # cross-resource diagnostic) decodes and composes the text again.
+    data = file.data
+    return [_without_nodes(r, data) for r in loaded.resources], diags
 
 
-def _without_nodes(resource: Resource, text: str) -> Resource:
-    """``resource`` with a locator holding the text only (the fast YAML path's resources
-    already have one, unless a diagnostic made it compose the nodes)."""
-    if getattr(resource.locator, "composed", True) is False:  # a LazyLocator, nodes not kept
+def _without_nodes(resource: Resource, data: bytes) -> Resource:
+    """``resource`` with a locator holding the file's bytes only (nodes composed again
+    when a position is asked for; the fast YAML path's locator, nodes not composed, is
+    kept and given the bytes instead of its text)."""
+    locator = resource.locator
+    if isinstance(locator, LazyLocator) and not locator.composed:
+        locator.text = data
         return resource
-    return replace(resource, locator=lazy_locator(text, resource.doc_index))
+    return replace(resource, locator=lazy_locator(data, resource.doc_index))
 
 
 def _from_cache(path: str, hit: CachedFile) -> list[Resource]:

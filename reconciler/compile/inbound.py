@@ -32,7 +32,7 @@ from reconciler.compile.merge import NO_CONF, Merged
 from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
-from reconciler.compile.trace import InboundTrace, Skip
+from reconciler.compile.trace import InboundTrace, Skip, TraceParts
 
 HTTP2_UPSTREAM = frozenset({"http2", "grpc"})
 _INBOUND_SECTIONS = frozenset({Section.FROM, Section.RULES, Section.DEFAULT})
@@ -61,6 +61,8 @@ class InboundBuilder:
         self.matcher = matcher
         self.shared = shared
         self.plugins = _plugins()
+        self.trace_parts = TraceParts()
+        """Equal inbound confs of this compile's traces held once (replicas share them)."""
 
     def build(
         self,
@@ -96,7 +98,7 @@ class InboundBuilder:
         listener_name = names.inbound_listener(inbound.address, inbound.port)
         cluster = self._cluster(ctx, cluster_name, confs)
         listener = self._listener(ctx, listener_name, cluster_name, confs)
-        trace = InboundTrace(inbound, listener_name, cluster_name, confs)
+        trace = InboundTrace(inbound, listener_name, cluster_name, self.trace_parts.confs(confs))
         return InboundResources(listener, cluster, trace, tuple(notes))
 
     def _cluster(

@@ -44,7 +44,7 @@ from reconciler.compile.mesh_services import references_real_resource, route_bac
 from reconciler.compile.plugin import PolicyPlugin
 from reconciler.compile.plugins import plugins
 from reconciler.compile.shared import Shared
-from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip
+from reconciler.compile.trace import OutboundTrace, RouteTrace, Skip, TraceParts
 from reconciler.model import Kind
 from reconciler.targetref import SERVICE_TAG
 
@@ -128,17 +128,15 @@ class OutboundBuilder:
             p.kind: p for p in (*self.cluster_plugins, *self.listener_plugins, *self.route_plugins)
         }
         self.all_plugins = list(every.values())
-        self._trace_parts: dict[Hashable, Any] = {}
+        self.trace_parts = TraceParts()
         """One object per equal part of the outbounds' traces in this compile (the proxies
         calling a service mostly share its confs: a trace kept by a server holds them once)."""
 
     def _one(self, key: Hashable, value: T) -> T:
-        found: T = self._trace_parts.setdefault(key, value)
-        return found
+        return self.trace_parts.one(key, value)
 
     def _shared_confs(self, confs: Mapping[str, Merged]) -> Mapping[str, Merged]:
-        """The same (key, Merged object) items in the same order: one dict."""
-        return self._one(("confs", *((k, id(m)) for k, m in confs.items())), confs)
+        return self.trace_parts.confs(confs)
 
     def build(
         self, selected: Mapping[str, PolicySet], outbound: Outbound, source: Source | None = None

@@ -54,7 +54,11 @@ class MeshCompiler:
 
     def compile(self, proxy: Proxy) -> tuple[ProxyConfig, ProxyTrace]:
         selected = self.matcher.selected(proxy)
-        trace = ProxyTrace(proxy.node_id, selected)
+        # replicas of a service select the same policies: their traces hold one mapping
+        kept = self.outbounds.trace_parts.one(
+            ("selected", *((kind, id(found)) for kind, found in selected.items())), selected
+        )
+        trace = ProxyTrace(proxy.node_id, kept)
         found: dict[TypeUrl, dict[str, Any]] = {t: {} for t in TypeUrl}
         roles = _Roles()
         notes: list[str] = []

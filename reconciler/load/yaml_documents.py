@@ -67,6 +67,14 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 _constructor = yaml.constructor.SafeConstructor()
 _intern = sys.intern
+_INTERN_MAX = 64
+"""String values up to this long are interned: names, services, addresses, kinds and tag
+values repeat across the documents a server keeps (one object each instead of one per use)."""
+
+
+def shared_text(value: str) -> str:
+    """``value``, interned when short (both YAML paths build string values with it)."""
+    return _intern(value) if len(value) <= _INTERN_MAX else value
 
 
 @dataclass(slots=True)
@@ -198,7 +206,7 @@ class _Builder:
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         cls = node.__class__
         if cls is _ScalarNode:
-            return node.value if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
+            return shared_text(node.value) if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
         # Every element of a collection counts against the budget, so neither deep nor wide
         # alias expansion can run away.
         self.budget -= len(node.value) + 1
@@ -220,7 +228,7 @@ class _Builder:
                 return self._unsupported(node, f"tag {node.tag!r}")
             inner = depth + 1
             return [
-                child.value
+                shared_text(child.value)
                 if child.__class__ is _ScalarNode and child.tag == _STR
                 else self.build(child, inner)
                 for child in node.value
@@ -246,7 +254,7 @@ class _Builder:
                 self._duplicate(node, key_node)
                 continue
             if value_node.__class__ is _ScalarNode and value_node.tag == _STR:
-                out[key] = value_node.value
+                out[key] = shared_text(value_node.value)
             else:
                 out[key] = self.build(value_node, inner)
         if merged:
@@ -281,7 +289,7 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag == _STR:
-            return node.value
+            return shared_text(node.value)
         if tag == _NULL:
             return None
         if tag == _BOOL:
@@ -387,8 +395,10 @@ class LazyLocator:
 
     __slots__ = ("_roots", "index", "text")
 
-    def __init__(self, text: str, index: int) -> None:
+    def __init__(self, text: str | bytes, index: int) -> None:
         self.text = text
+        """The file's text, or its bytes (UTF-8, decoded when a position is first asked
+        for: the bytes are the ones the source keeps anyway)."""
         self.index = index
         self._roots: list[yaml.Node | None] | None = None
 
@@ -399,11 +409,12 @@ class LazyLocator:
 
     def __call__(self, path: FieldPath) -> Position | None:
         if self._roots is None:
-            self._roots = compose_roots(self.text)
+            text = self.text
+            self._roots = compose_roots(text if isinstance(text, str) else text.decode("utf-8-sig"))
         roots = self._roots
         return locate(roots[self.index], path) if self.index < len(roots) else None
 
 
-def lazy_locator(text: str, index: int) -> Callable[[FieldPath], Position | None]:
+def lazy_locator(text: str | bytes, index: int) -> Callable[[FieldPath], Position | None]:
     """A locator that composes ``text`` only when a position is first asked for."""
     return LazyLocator(text, index)

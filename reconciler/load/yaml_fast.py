@@ -54,7 +54,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from reconciler.load.yaml_documents import MAX_DEPTH, MAX_NODES, build_plain_scalar
+from reconciler.load.yaml_documents import MAX_DEPTH, MAX_NODES, build_plain_scalar, shared_text
 from reconciler.model import Position
 
 _loads: Callable[..., Any] | None
@@ -316,6 +316,8 @@ def _mapping(data: dict[Any, Any], depth: int, budget: list[int]) -> dict[str, A
             value = _mapping(value, inner, budget)
         elif kind is list:
             value = _sequence(value, inner, budget)
+        elif kind is str:
+            value = shared_text(value)
         out[_intern(key)] = value  # the same few keys in every document: held once
     return out
 
@@ -333,6 +335,8 @@ def _sequence(data: list[Any], depth: int, budget: list[int]) -> list[Any]:
             data[i] = _mapping(value, inner, budget)
         elif kind is list:
             data[i] = _sequence(value, inner, budget)
+        elif kind is str:
+            data[i] = shared_text(value)
     return data
 
 

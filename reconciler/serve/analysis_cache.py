@@ -88,6 +88,7 @@ class RevisionAnalyzer:
             reuse=self._files,
             results=results,
             cross=self._cross,
+            share=True,
         )
         self._files, self._last = results, (key, extras, analysis)
         return analysis
